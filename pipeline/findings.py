@@ -1,0 +1,96 @@
+"""Findings: what is wrong with a submission, as records with a fixed set of codes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+# code -> (severity, Chinese message template). Each template says how to fix it.
+# Placeholders: {column} header, {value} cell value, {allowed} allowed values,
+# {detail} code-specific detail.
+CODES: dict[str, tuple[str, str]] = {
+    # files
+    "not-a-workbook": (ERROR, "文件不是有效的 Excel 工作簿（{detail}）。请用《集团公司客户信息统计表》模板重新填写并另存为 .xlsx。"),
+    "encrypted-workbook": (ERROR, "工作簿设置了打开密码，无法读取。请取消密码（文件→信息→保护工作簿）后重新报送。"),
+    "csv-not-accepted": (ERROR, "收到的是 CSV 文本文件。请使用《集团公司客户信息统计表》模板（.xlsx）填报。"),
+    "macro-workbook": (WARNING, "工作簿含宏（.xlsm），已只读取数据、忽略宏。今后请另存为 .xlsx 报送。"),
+    "unsafe-workbook": (ERROR, "文件结构异常，已拒绝读取（{detail}）。请用模板重新填写并另存为 .xlsx。"),
+    "too-many-rows": (ERROR, "工作表“{sheet}”超过 {detail} 行上限。请检查是否有大量空行或误粘贴的数据，删除后重新报送。"),
+    "no-known-sheet": (ERROR, "工作簿中没有可识别的工作表（应有“客户信息”等工作表）。请使用《集团公司客户信息统计表》模板填报。"),
+    "missing-sheet": (ERROR, "缺少必需的工作表“{sheet}”。请按模板补上该工作表。"),
+    "ignored-file": (WARNING, "已忽略：{detail}。"),
+    "read-failed": (ERROR, "读取工作簿时出错（{detail}）。请用 Excel 打开并另存为 .xlsx 后重新报送。"),
+    # headers
+    "header-not-found": (ERROR, "工作表“{sheet}”中找不到表头行。请保留模板的表头（如“{detail}”）。"),
+    "missing-column": (ERROR, "工作表“{sheet}”缺少必填列“{column}”。请按模板补上该列。"),
+    "unknown-column": (WARNING, "列“{value}”不是模板中的列，已忽略。如需报送该信息，请填在“备注”列。"),
+    "duplicate-column": (ERROR, "列“{column}”出现了两次。请删除多余的一列。"),
+    # cover / identity
+    "missing-branch": (ERROR, "无法确定填报单位。请在“封面”表填写“填报单位”。"),
+    "missing-period": (ERROR, "无法确定填报月份。请在“封面”表填写“填报月份”（如 2026-10）。"),
+    "bad-period": (ERROR, "填报月份“{value}”无法识别。请填写如 2026-10 或 2026年10月。"),
+    "source-conflict": (ERROR, "{detail}不一致：{value}。请统一后重新报送。"),
+    "unknown-branch": (ERROR, "填报单位“{value}”不在集团分子公司名单中（{allowed}）。请填写名单中的全称。"),
+    # cells
+    "required": (ERROR, "“{column}”为必填项，不能为空。请补充。"),
+    "not-allowed": (ERROR, "“{column}”的值“{value}”不在可选范围内。可选：{allowed}。"),
+    "bad-number": (ERROR, "“{column}”的值“{value}”不是有效数字。请填写数字（单位：万元），如 1234.5。"),
+    "negative-number": (ERROR, "“{column}”不能为负数（当前为 {value}）。请核对。"),
+    "bad-date": (ERROR, "“{column}”的值“{value}”不是有效日期。请填写如 2026-03-05 或 2026年3月5日。"),
+    "bad-year": (ERROR, "“{column}”的值“{value}”不是有效年份。请填写 1949 年至今年之间的四位年份。"),
+    "too-long": (ERROR, "“{column}”超过 {detail} 个字符。请精简。"),
+    "bad-uscc": (ERROR, "统一社会信用代码“{value}”{detail}。请核对营业执照上的 18 位代码。"),
+    "missing-uscc": (WARNING, "未填写统一社会信用代码，将按名称匹配客户。建议补充 18 位代码。"),
+    "bad-phone": (ERROR, "联系电话“{value}”格式不正确。请填写 11 位手机号，或带区号的座机号（如 021-68881234，可带分机）。"),
+    "bad-email": (ERROR, "电子邮箱“{value}”格式不正确。请填写如 name@example.com。"),
+    "date-order": (ERROR, "“{column}”（{value}）早于“{detail}”。请核对日期。"),
+    "conditional-required": (ERROR, "“{column}”为必填项：{detail}。请补充。"),
+    "duplicate-row": (ERROR, "“{column}”为“{value}”的记录重复出现（另见第 {detail} 行）。请合并或删除重复行。"),
+    "unknown-customer": (WARNING, "客户“{value}”不在本表“客户信息”中。若为已建档客户可忽略，否则请在“客户信息”表补充该客户。"),
+    "late-response": (WARNING, "“{column}”超过规定时限（{detail}）。请核实处理情况。"),
+}
+
+
+@dataclass
+class Finding:
+    """One thing wrong with a submission, located as precisely as it can be."""
+
+    file: str
+    code: str
+    sheet: str = ""
+    cell: str = ""          # e.g. 客户信息!C5
+    row: int | None = None  # Excel row number, 1-based
+    column: str = ""        # header as the user sees it
+    value: str = ""
+    severity: str = ERROR
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_finding(code: str, file: str, *, sheet: str = "", row: int | None = None,
+                 col_letter: str = "", column: str = "", value: object = "",
+                 allowed: tuple | list = (), detail: object = "") -> Finding:
+    """Build a finding from its code, filling the message template."""
+    severity, template = CODES[code]
+    text_value = "" if value is None else _show(value)
+    message = template.format(column=column, value=text_value, sheet=sheet,
+                              allowed="、".join(map(str, allowed)), detail=detail)
+    cell = f"{sheet}!{col_letter}{row}" if sheet and col_letter and row else ""
+    return Finding(file=file, code=code, sheet=sheet, cell=cell, row=row, column=column,
+                   value=text_value, severity=severity, message=message)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "strftime"):
+        text = value.strftime("%Y-%m-%d %H:%M")
+        return text[:-6] if text.endswith(" 00:00") else text
+    return str(value)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
