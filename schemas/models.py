@@ -1,0 +1,69 @@
+"""pandera schemas built from the column dictionary, one per data sheet.
+
+Each check is named after the finding code it produces, so a failure case maps
+straight to a finding. Values arrive already cleaned and typed (see
+pipeline/cleaning.py): the schemas never coerce, so one bad cell cannot hide
+the rest of its row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+import pandera.pandas as pa
+
+from pipeline.identity import uscc_problem
+
+from .columns import DATA_SHEETS, EMAIL, ENUM, IGNORED, NUMBER, PHONE, YEAR, Column, Sheet
+
+FIRST_YEAR = 1949
+_MOBILE = re.compile(r"^(\+?86-?)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3})-?\d{7,8}((-|转|ext\.?)\d{1,6})?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+_SEPARATORS = re.compile(r"[/、,，;；]")
+
+
+def phone_ok(value: str) -> bool:
+    """Mainland mobile (11 digits) or landline with area code; several may be listed."""
+    parts = [p for p in _SEPARATORS.split(value) if p]
+    return bool(parts) and all(_MOBILE.match(p) or _LANDLINE.match(p) for p in parts)
+
+
+def email_ok(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def uscc_ok(value: str) -> bool:
+    return uscc_problem(value) is None
+
+
+def _checks(column: Column) -> list[pa.Check]:
+    checks = []
+    if column.kind == ENUM:
+        checks.append(pa.Check.isin(list(column.allowed), name="not-allowed", error="not-allowed"))
+    if column.kind == NUMBER and column.minimum is not None:
+        checks.append(pa.Check.ge(column.minimum, name="negative-number", error="negative-number"))
+    if column.kind == YEAR:
+        checks.append(pa.Check.in_range(FIRST_YEAR, dt.date.today().year, name="bad-year", error="bad-year"))
+    if column.kind == PHONE:
+        checks.append(pa.Check(phone_ok, element_wise=True, name="bad-phone", error="bad-phone"))
+    if column.kind == EMAIL:
+        checks.append(pa.Check(email_ok, element_wise=True, name="bad-email", error="bad-email"))
+    if column.key.endswith("uscc"):
+        checks.append(pa.Check(uscc_ok, element_wise=True, name="bad-uscc", error="bad-uscc"))
+    if column.max_length:
+        checks.append(pa.Check.str_length(max_value=column.max_length, name="too-long", error="too-long"))
+    return checks
+
+
+@lru_cache(maxsize=None)
+def schema_for(sheet_key: str) -> pa.DataFrameSchema:
+    """The pandera schema of one data sheet."""
+    sheet: Sheet = next(s for s in DATA_SHEETS if s.key == sheet_key)
+    columns = {
+        c.key: pa.Column(checks=_checks(c), nullable=not c.required, required=True,
+                         coerce=False, title=c.header)
+        for c in sheet.columns if c.kind != IGNORED
+    }
+    return pa.DataFrameSchema(columns, name=sheet.name, strict=False, coerce=False)

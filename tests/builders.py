@@ -1,0 +1,87 @@
+"""Build submission workbooks in code for the tests."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import xlsxwriter
+
+from schemas.columns import COVER, DATA_SHEETS, IGNORED, SHEETS_BY_KEY
+
+OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+def example_row(sheet_key: str, **overrides) -> dict:
+    """The dictionary's example row of a sheet (valid), with overrides by key."""
+    row = {c.key: c.example for c in SHEETS_BY_KEY[sheet_key].columns if c.kind != IGNORED}
+    row.update(overrides)
+    return row
+
+
+def write_grid(path: Path, sheets: dict[str, list[list]], merges: dict | None = None) -> Path:
+    """A workbook from raw grids: {sheet title: [[cell, ...], ...]} (row 0 = Excel row 1)."""
+    book = xlsxwriter.Workbook(str(path), OPTIONS)
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    for title, grid in sheets.items():
+        ws = book.add_worksheet(title)
+        for r, row in enumerate(grid):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, (dt.date, dt.datetime)):
+                    ws.write_datetime(r, c, value, date_fmt)
+                elif isinstance(value, str) and value.startswith("=") and "|" in value:
+                    formula, cached = value.split("|", 1)  # "=A1*2|42": formula with cached value
+                    ws.write_formula(r, c, formula, None, float(cached))
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value)
+                elif isinstance(value, bool):
+                    ws.write_boolean(r, c, value)
+                else:
+                    ws.write_number(r, c, value)
+        for (r0, c0, r1, c1, value) in (merges or {}).get(title, []):
+            ws.merge_range(r0, c0, r1, c1, value)
+    book.close()
+    return Path(path)
+
+
+def cover_grid(branch="华东分公司", period="2026-10", changed="有", **extra) -> list[list]:
+    values = {"branch": branch, "period": period, "filler": "张明", "phone": "021-68881234",
+              "filled_on": "2026-10-24", "changed": changed, **extra}
+    return [[c.header, values.get(c.key)] for c in COVER.columns]
+
+
+def sheet_grid(sheet_key: str, rows: list[dict]) -> list[list]:
+    sheet = SHEETS_BY_KEY[sheet_key]
+    headers = [c.header for c in sheet.columns]
+    grid = [headers]
+    for i, row in enumerate(rows, 1):
+        grid.append([i if c.kind == IGNORED else _cell(row.get(c.key)) for c in sheet.columns])
+    return grid
+
+
+def _cell(value):
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value
+    return value
+
+
+def write_submission(path: Path, *, branch="华东分公司", period="2026-10", changed="有",
+                     cover=True, **sheets: list[dict]) -> Path:
+    """A template-shaped submission; keyword args are sheet keys → rows (dicts by column key)."""
+    grids: dict[str, list[list]] = {}
+    if cover:
+        grids[COVER.name] = cover_grid(branch, period, changed)
+    for sheet in DATA_SHEETS:
+        if sheet.key in sheets:
+            grids[sheet.name] = sheet_grid(sheet.key, sheets[sheet.key])
+    return write_grid(path, grids)
+
+
+def full_example(path: Path, **kw) -> Path:
+    """One valid row in every data sheet."""
+    return write_submission(path, customers=[example_row("customers")],
+                            projects=[example_row("projects")],
+                            surveys=[example_row("surveys")],
+                            complaints=[example_row("complaints")],
+                            visits=[example_row("visits")], **kw)
