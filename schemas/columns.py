@@ -286,3 +286,43 @@ LISTS_SHEET = "_lists"
 
 # Title written above the header rows of the template and recognised by the reader.
 WORKBOOK_TITLE = "集团公司客户信息统计表"
+
+# Labels of columns that reports add beyond the submission sheets (archive,
+# tracking and analysis fields). Dictionary columns are labelled by `label()`
+# from their own headers, so a header is spelled in one place only.
+REPORT_LABELS: dict[str, str] = {
+    "customer_id": "客户编号",
+    "project_id": "项目编号",
+    "branch": "报送单位",
+    "branches": "报送单位",
+    "first_period": "首次报送月份",
+    "last_period": "最近报送月份",
+    "official_grade": "正式等级",
+    "rule_grade": "规则等级",
+    "reasons": "评级依据",
+    "state": "状态",
+    "received_at": "收件时间",
+    "file_name": "文件",
+    "rows": "行数",
+    "files": "文件数",
+    "errors": "错误数",
+    "warnings": "警告数",
+    "top": "主要问题",
+    "entity": "对象",
+    "field": "字段",
+    "old_value": "原值",
+    "new_value": "新值",
+    "period": "月份",
+    "source_file": "来源文件",
+    "deadline": "截止时间",
+}
+
+
+def label(key: str, sheet_key: str | None = None) -> str:
+    """The Chinese label of a column key: its dictionary header, else its report label."""
+    sheets = [SHEETS_BY_KEY[sheet_key]] if sheet_key else list(DATA_SHEETS)
+    for sheet in sheets:
+        for col in sheet.columns:
+            if col.key == key:
+                return col.header
+    return REPORT_LABELS.get(key, key)
