@@ -64,3 +64,17 @@ def make_uscc(rng: random.Random, region: str = "310115", kind: str = "91") -> s
             break
     first17 = kind + region + org
     return first17 + uscc_check_char(first17)
+
+
+# Suffix variants that name the same legal form.
+_SUFFIXES = (("有限责任公司", "有限公司"), ("股份有限公司", "股份公司"), ("(集团)", "集团"))
+
+
+def normalize_name(value: object) -> str:
+    """The name a customer is matched by: NFKC, brackets and spaces unified, suffix variants folded."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    text = text.replace("【", "(").replace("】", ")").replace("〔", "(").replace("〕", ")")
+    text = re.sub(r"\s+", "", text)
+    for variant, canonical in _SUFFIXES:
+        text = text.replace(variant, canonical)
+    return text.lower()
