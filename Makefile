@@ -25,11 +25,15 @@ samples: install
 	$(BIN)/crm samples --out input_samples
 
 demo: install
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(BIN)/crm demo --samples input_samples --out $(DEMO)
 	$(BIN)/crm template --out $(DEMO)/集团公司客户信息统计表（模板）.xlsx
-	-$(BIN)/crm validate input_samples --feedback-dir $(DEMO)/反馈 > $(DEMO)/校验结果.txt
-	tail -n 3 $(DEMO)/校验结果.txt
-	@echo "模板、校验结果与反馈工作簿已写入 $(DEMO)/"
+
+# 每月例行：make monthly [PERIOD=2026-10] [INBOX=文件夹]
+monthly: install
+	$(BIN)/crm monthly $(if $(PERIOD),--period $(PERIOD)) $(if $(INBOX),--inbox "$(INBOX)")
+
+bench: install
+	$(BIN)/python -m pipeline.bench
 
 clean:
 	rm -rf output/demo .pytest_cache

@@ -21,6 +21,7 @@ def example_row(sheet_key: str, **overrides) -> dict:
 def write_grid(path: Path, sheets: dict[str, list[list]], merges: dict | None = None) -> Path:
     """A workbook from raw grids: {sheet title: [[cell, ...], ...]} (row 0 = Excel row 1)."""
     book = xlsxwriter.Workbook(str(path), OPTIONS)
+    book.set_properties({"created": dt.datetime(2026, 1, 1)})  # same content → same bytes
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
     for title, grid in sheets.items():
         ws = book.add_worksheet(title)

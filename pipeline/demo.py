@@ -1,0 +1,74 @@
+"""The demonstration: the whole sample year, month by month, in a throwaway workspace."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .archive import Archive
+from .monthly import run_monthly
+from .workspace import Workspace
+
+
+def _received_times(samples: Path) -> dict[str, dt.datetime]:
+    """Received time per sample file (relative path) from the manifest."""
+    manifest = samples / "manifest.json"
+    if not manifest.exists():
+        return {}
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    files = data.get("files", data) if isinstance(data, dict) else data
+    items = files.items() if isinstance(files, dict) else ((f.get("path") or f.get("file"), f)
+                                                           for f in files)
+    out = {}
+    for name, entry in items:
+        if name and entry.get("received_at"):
+            out[str(name)] = dt.datetime.fromisoformat(entry["received_at"])
+    return out
+
+
+def _deliver(source: Path, inbox: Path, when: dt.datetime | None) -> None:
+    """Copy a sample into the inbox as if e-mailed at ``when`` (its mtime)."""
+    target = inbox / source.name
+    shutil.copy2(source, target)
+    if when is not None:
+        stamp = when.timestamp()
+        os.utime(target, (stamp, stamp))
+
+
+def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
+    """Ingest every month of ``samples`` into ``out/workspace`` and write all reports."""
+    if out.exists():
+        shutil.rmtree(out)
+    ws = Workspace(out / "workspace")
+    ws.init()
+    times = _received_times(samples)
+    months = sorted(p for p in samples.iterdir() if p.is_dir() and p.name[:4].isdigit())
+    reports: dict[str, list[Path]] = {"monthly": []}
+    with ws.lock(), Archive(ws.archive_path) as archive:
+        for month in months:
+            for source in sorted(month.iterdir()):
+                if source.is_file():
+                    rel = str(source.relative_to(samples))
+                    _deliver(source, ws.inbox, times.get(rel) or times.get(source.name))
+            outcomes, data, path = run_monthly(ws, archive, period=month.name)
+            accepted = sum(o.status == "accepted" for o in outcomes)
+            rejected = sum(o.status == "rejected" for o in outcomes)
+            echo(f"{month.name}：收到 {len(outcomes)} 个文件，归档 {accepted}，退回 {rejected}，"
+                 f"新增客户 {len(data.new_customers)} 家")
+            reports["monthly"].append(path)
+        reports.update(_year_end(ws, archive, months[-1].name if months else None))
+    return reports
+
+
+def _year_end(ws: Workspace, archive, last_period: str | None) -> dict[str, list[Path]]:
+    """Archive export and duplicate review after the last month."""
+    from .export import export_archive
+    from .review import export_review
+    out: dict[str, list[Path]] = {}
+    if last_period is None:
+        return out
+    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")]
+    out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
+    return out

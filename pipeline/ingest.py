@@ -1,0 +1,124 @@
+"""Ingest the inbox: validate each workbook, merge the accepted, file every one away.
+
+Crash safety: for each file the archive transaction commits first (recording
+where the file is to go), then the file is moved. A run killed between the two
+finds the file still in the inbox with its hash already recorded and only
+finishes the move. A run killed inside the transaction leaves the archive as
+it was before that file; the next run redoes it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .archive import Archive, SubmissionMeta
+from .findings import Finding
+from .safety import list_inbox
+from .validation import ACCEPTED, REJECTED, Result, validate_file
+from .workspace import Workspace, move_into_place, sha256_of
+
+SKIPPED = "skipped"
+
+
+@dataclass
+class FileOutcome:
+    """What became of one inbox file."""
+
+    file: str
+    status: str                 # accepted / rejected / ignored / skipped
+    branch: str | None = None
+    period: str | None = None
+    received_at: dt.datetime | None = None
+    moved_to: Path | None = None
+    feedback: Path | None = None
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    note: str = ""
+    merge: object = None
+
+
+def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
+    """When the file reached the inbox: its modification time unless overridden."""
+    if override is not None:
+        return override
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
+
+
+def ingest_inbox(ws: Workspace, archive: Archive, *, inbox: Path | None = None,
+                 received_at: dt.datetime | None = None, progress=None) -> list[FileOutcome]:
+    """Process every workbook in the inbox in a stable order."""
+    config = ws.config()
+    files, ignored = list_inbox([inbox or ws.inbox])
+    outcomes = [FileOutcome(file=i.path.name, status="ignored", findings=i.findings,
+                            note=i.findings[0].message if i.findings else "")
+                for i in ignored]
+    iterator = progress(files) if progress else files
+    for path in iterator:
+        outcomes.append(ingest_file(ws, archive, path, config, received_at))
+    return outcomes
+
+
+def ingest_file(ws: Workspace, archive: Archive, path: Path, config,
+                received_override: dt.datetime | None = None) -> FileOutcome:
+    sha = sha256_of(path)
+    received = received_time(path, received_override)
+    earlier = archive.submission_by_sha256(sha)
+    if earlier is not None:
+        return _finish_or_skip(ws, path, earlier)
+
+    result = validate_file(path, config, known_customers=archive.known_identities())
+    meta = SubmissionMeta(sha256=sha, file_name=path.name, branch=result.branch or "",
+                          period=result.period or "", received_at=received,
+                          no_change=result.no_change, counts=result.counts,
+                          warnings=len(result.warnings), stored_path="")
+    outcome = FileOutcome(file=path.name, status=result.status, branch=result.branch,
+                          period=result.period, received_at=received,
+                          findings=result.findings, counts=result.counts)
+    if result.status == ACCEPTED:
+        target = ws.received_path(result.period, result.branch, path, sha)
+        meta.stored_path = str(target.relative_to(ws.root))
+        outcome.merge = archive.record_submission(meta, result.frames)
+        outcome.moved_to = move_into_place(path, target)
+    else:
+        target = ws.rejected_path(result.period, path, sha)
+        meta.stored_path = str(target.relative_to(ws.root))
+        archive.record_rejected(meta, result.findings)
+        outcome.feedback = _feedback(result, target.parent)
+        outcome.moved_to = move_into_place(path, target)
+    return outcome
+
+
+def _feedback(result: Result, folder: Path) -> Path | None:
+    from .feedback import write_feedback
+    folder.mkdir(parents=True, exist_ok=True)
+    readable = not any(f.code in UNREADABLE for f in result.findings)
+    return write_feedback(result.file, result.findings, folder, readable=readable)
+
+
+def sha256_of_name(record: dict) -> str:
+    return str(record.get("sha256", ""))[:12]
+
+
+UNREADABLE = {"not-a-workbook", "encrypted-workbook", "csv-not-accepted", "unsafe-workbook",
+              "read-failed"}
+
+
+def _finish_or_skip(ws: Workspace, path: Path, earlier: dict) -> FileOutcome:
+    """The hash is known: either a run died before moving this file, or it is a duplicate."""
+    stored = ws.root / earlier["stored_path"] if earlier.get("stored_path") else None
+    outcome = FileOutcome(file=path.name, status=SKIPPED, branch=earlier.get("branch"),
+                          period=earlier.get("period"))
+    if stored is not None and not stored.exists():
+        if earlier["status"] == REJECTED:
+            from .validation import validate_file as revalidate
+            result = revalidate(path, ws.config())
+            outcome.feedback = _feedback(result, stored.parent)
+        outcome.moved_to = move_into_place(path, stored)
+        outcome.status = earlier["status"] if earlier["status"] != "superseded" else ACCEPTED
+        outcome.note = "上次运行中断，已补完归档"
+        return outcome
+    outcome.moved_to = move_into_place(
+        path, ws.received / "重复文件" / f"{path.stem}__{sha256_of_name(earlier)}{path.suffix}")
+    outcome.note = f"与已处理的文件“{earlier['file_name']}”内容完全相同，已跳过"
+    return outcome

@@ -1,0 +1,87 @@
+"""The monthly summary workbook: submission status, validation, new and changed customers, conflicts.
+
+Everything here is read from the archive (never from one run's memory), so
+running the month twice gives the same report.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.columns import label
+
+from ..config import Config
+from ..tracking import submission_status
+
+SUBMISSION_STATES = {"accepted": "通过", "rejected": "退回", "superseded": "已被更正替换"}
+
+
+@dataclass
+class MonthlyData:
+    period: str
+    status: pd.DataFrame
+    files: pd.DataFrame
+    new_customers: pd.DataFrame
+    changes: pd.DataFrame
+    conflicts: pd.DataFrame
+
+
+def monthly_summary(archive, config: Config, period: str) -> MonthlyData:
+    """Gather the month's figures from the archive."""
+    subs = archive.submissions()
+    status = submission_status(subs, config, period)
+    files = _files(subs[subs["period"] == period] if len(subs) else subs)
+    snap = archive.snapshot(period)
+    customers = snap["customers"]
+    new = customers[customers["first_period"] == period]
+    links = snap["customer_branches"]
+    new = new.merge(links[links["first_period"] == period][["customer_id", "branch", "stage"]],
+                    on="customer_id", how="left")
+    new = new[["name", "uscc", "branch", "nature", "stage", "region"]].sort_values(
+        ["branch", "name"], kind="stable")
+    changes = archive.history(period=period)
+    conflicts = archive.conflicts(open_only=True)
+    return MonthlyData(period, status, files, new.reset_index(drop=True), changes, conflicts)
+
+
+def _files(subs: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
+        findings = json.loads(s.findings or "[]") if isinstance(s.findings, str) else (s.findings or [])
+        top = "；".join(f"{f.get('cell') or f.get('sheet') or '文件'}：{f['message']}"
+                       for f in findings[:3])
+        rows.append({"branch": s.branch, "file_name": s.file_name,
+                     "received_at": s.received_at, "state": SUBMISSION_STATES.get(s.status, s.status),
+                     "errors": s.errors, "warnings": s.warnings, "top": top})
+    return pd.DataFrame(rows, columns=["branch", "file_name", "received_at", "state", "errors",
+                                       "warnings", "top"])
+
+
+def write_monthly_report(data: MonthlyData, path: Path) -> Path:
+    """月度汇总_<YYYY-MM>.xlsx."""
+    from ..excel import Styles, new_workbook, set_print_landscape, write_frame
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = new_workbook(path)
+    styles = Styles(book)
+    sheets = [
+        ("报送情况", labelled(data.status.drop(columns=["deadline"]))),
+        ("校验结果", labelled(data.files)),
+        ("新增客户", labelled(data.new_customers, "customers")),
+        ("信息变更", labelled(data.changes)),
+        ("待审核疑似重复", labelled(data.conflicts)),
+    ]
+    for title, frame in sheets:
+        ws = book.add_worksheet(title)
+        ws.write_string(0, 0, f"{data.period} 月度汇总 — {title}", styles.title)
+        write_frame(ws, frame, start_row=2, styles=styles)
+        set_print_landscape(ws, repeat_rows=(2, 2), title=f"{data.period} {title}")
+    book.close()
+    return path
+
+
+def labelled(frame: pd.DataFrame, sheet_key: str | None = None) -> pd.DataFrame:
+    """Columns renamed to their Chinese labels from the column dictionary."""
+    return frame.rename(columns={c: label(c, sheet_key) for c in frame.columns})
