@@ -354,7 +354,8 @@ class Archive:
         for link in links:
             link["last_period"] = last.get((link["customer_id"], link["branch"]))
         out = {"customers": _typed(pd.DataFrame(customers), CUSTOMERS.columns,
-                                   ["customer_id", "uscc", "name_key", *CUSTOMER_FIELDS,
+                                   ["customer_id", "name", "uscc", "name_key",
+                                    *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")],
                                     "first_period"]),
                "customer_branches": _typed(pd.DataFrame(links), CUSTOMERS.columns,
                                            ["customer_id", "branch", *BRANCH_FIELDS,

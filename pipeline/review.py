@@ -1,0 +1,167 @@
+"""Duplicate review in Excel: export candidate pairs, read the department's decisions back."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from schemas.columns import label
+
+from .archive import Archive
+from .excel import Styles, new_workbook, set_print_landscape, write_cell
+from .findings import Finding, make_finding
+from .reading import column_letter
+
+SHEET = "疑似重复客户"
+DECISIONS = ("合并", "不同客户", "待定")
+KEEP = ("左", "右")
+
+
+def _side(side: str, prefix: str) -> list[tuple[str, str, int]]:
+    return [(f"{prefix}：{label('customer_id')}", f"{side}_id", 10),
+            (f"{prefix}：{label('name', 'customers')}", f"{side}_name", 30),
+            (f"{prefix}：{label('uscc', 'customers')}", f"{side}_uscc", 22),
+            (f"{prefix}：{label('branches')}", f"{side}_branches", 16),
+            (f"{prefix}：{label('region', 'customers')}", f"{side}_region", 10),
+            (f"{prefix}：{label('contact', 'customers')}", f"{side}_contact", 10),
+            (f"{prefix}：项目数", f"{side}_projects", 8),
+            (f"{prefix}：{label('first_period')}", f"{side}_first", 12)]
+
+
+# (header, source key, width)
+LAYOUT = [("序号", "seq", 6), ("冲突类型", "kind", 16), ("相似度", "score", 8), ("说明", "detail", 36),
+          *_side("left", "左"), *_side("right", "右"),
+          ("处理决定", "decision", 10), ("保留记录", "keep", 9), ("备注", "remark", 24)]
+DATA_START = 3  # Excel row index (0-based) of the first pair
+
+
+@dataclass
+class ReviewResult:
+    merged: int = 0
+    distinct: int = 0
+    pending: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，待定 {self.pending} 对。"
+
+
+def _pairs(archive: Archive) -> pd.DataFrame:
+    conflicts = archive.conflicts(open_only=True)
+    conflicts = conflicts[conflicts["left_id"] != conflicts["right_id"]]
+    snap = archive.snapshot()
+    customers = snap["customers"].set_index("customer_id")
+    links = snap["customer_branches"]
+    contacts = links.groupby("customer_id")["contact"].agg(lambda s: "、".join(x for x in s if x))
+    projects = snap["projects"].groupby("customer_id").size()
+    rows = []
+    for i, c in enumerate(conflicts.itertuples(), 1):
+        row = {"seq": i, "kind": c.kind, "score": c.score, "detail": c.detail,
+               "decision": None, "keep": None, "remark": None}
+        for side, cid in (("left", c.left_id), ("right", c.right_id)):
+            info = customers.loc[cid] if cid in customers.index else None
+            row.update({f"{side}_id": cid,
+                        f"{side}_name": None if info is None else info["name"],
+                        f"{side}_uscc": None if info is None else info["uscc"],
+                        f"{side}_branches": None if info is None else info["branches"],
+                        f"{side}_region": None if info is None else info["region"],
+                        f"{side}_contact": contacts.get(cid),
+                        f"{side}_projects": int(projects.get(cid, 0)),
+                        f"{side}_first": None if info is None else info["first_period"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def export_review(archive: Archive, path: Path) -> Path:
+    """Write 疑似重复客户.xlsx with a drop-down decision per pair."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pairs = _pairs(archive)
+    book = new_workbook(path)
+    styles = Styles(book)
+    ws = book.add_worksheet(SHEET)
+    ws.write_string(0, 0, "疑似重复客户审核表", styles.title)
+    ws.write_string(1, 0, "请在“处理决定”列选择：合并 / 不同客户 / 待定；选“合并”时在“保留记录”列选择保留左或右。"
+                          "审核后运行 crm review apply 本文件。", styles.note)
+    header_row = DATA_START - 1
+    for c, (title, _, width) in enumerate(LAYOUT):
+        fmt = styles.required_header if title in ("处理决定", "保留记录") else styles.header
+        ws.write_string(header_row, c, title, fmt)
+        ws.set_column(c, c, width)
+    text = styles.wrap
+    for r, pair in enumerate(pairs.to_dict("records"), DATA_START):
+        for c, (_, key, _) in enumerate(LAYOUT):
+            write_cell(ws, r, c, pair.get(key), text)
+    last = DATA_START + max(len(pairs), 1) + 200
+    col = {key: c for c, (_, key, _) in enumerate(LAYOUT)}
+    ws.data_validation(DATA_START, col["decision"], last, col["decision"],
+                       {"validate": "list", "source": list(DECISIONS)})
+    ws.data_validation(DATA_START, col["keep"], last, col["keep"],
+                       {"validate": "list", "source": list(KEEP)})
+    ws.freeze_panes(DATA_START, 2)
+    if len(pairs):
+        ws.autofilter(header_row, 0, DATA_START + len(pairs) - 1, len(LAYOUT) - 1)
+    else:
+        ws.write_string(DATA_START, 0, "目前没有待审核的疑似重复客户。", styles.note)
+    set_print_landscape(ws, repeat_rows=(header_row, header_row), title="疑似重复客户审核表")
+    book.close()
+    return path
+
+
+def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
+    """(decisions, findings for bad cells, number of pending pairs) from a filled review file."""
+    book = CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    header = rows[DATA_START - 1] if len(rows) >= DATA_START else []
+    index = {title: i for i, title in enumerate(header)}
+    findings: list[Finding] = []
+    decisions: list[dict] = []
+    pending = 0
+    key_of = {title: key for title, key, _ in LAYOUT}
+    col = {key_of[t]: i for t, i in index.items() if t in key_of}
+    for r in range(DATA_START, len(rows)):
+        row = rows[r]
+
+        def get(key):
+            i = col.get(key)
+            value = row[i] if i is not None and i < len(row) else ""
+            return value.strip() if isinstance(value, str) else value
+
+        if get("left_id") in ("", None):
+            continue
+        decision = get("decision") or "待定"
+        where = {"sheet": SHEET, "row": r + 1}
+        if decision not in DECISIONS:
+            findings.append(make_finding("not-allowed", path.name, col_letter=column_letter(col["decision"]),
+                                         column="处理决定", value=decision, allowed=DECISIONS, **where))
+            continue
+        if decision == "待定":
+            pending += 1
+            continue
+        left, right = int(get("left_id")), int(get("right_id"))
+        keep = None
+        if decision == "合并":
+            side = get("keep")
+            if side not in KEEP:
+                findings.append(make_finding("conditional-required", path.name,
+                                             col_letter=column_letter(col["keep"]), column="保留记录",
+                                             detail="选择“合并”时须选择保留左或右", **where))
+                continue
+            keep = left if side == "左" else right
+        decisions.append({"left_id": min(left, right), "right_id": max(left, right),
+                          "decision": decision, "keep_id": keep, "remark": get("remark") or None})
+    return decisions, findings, pending
+
+
+def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
+    """Apply the decisions in one transaction; nothing is applied if any cell is wrong."""
+    decisions, findings, pending = read_decisions(Path(path))
+    result = ReviewResult(pending=pending, findings=findings)
+    if findings:
+        return result
+    archive.record_review(decisions, decided_by)
+    result.merged = sum(d["decision"] == "合并" for d in decisions)
+    result.distinct = sum(d["decision"] == "不同客户" for d in decisions)
+    return result
