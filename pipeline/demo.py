@@ -14,7 +14,7 @@ from .workspace import Workspace
 
 def _received_times(samples: Path) -> dict[str, dt.datetime]:
     """Received time per sample file (relative path) from the manifest."""
-    manifest = samples / "manifest.json"
+    manifest = samples / ".manifest.json"
     if not manifest.exists():
         return {}
     data = json.loads(manifest.read_text(encoding="utf-8"))
