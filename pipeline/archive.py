@@ -480,6 +480,8 @@ def _show(text):
     value = json.loads(text) if text is not None else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, str) and value.endswith(" 00:00:00"):
+        value = value[:-9]  # a date stored as a timestamp
     return "" if value is None else str(value)
 
 

@@ -123,7 +123,7 @@ def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
 
 def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, start_col: int = 0,
                 kinds: dict[str, str] | None = None, required: set[str] = frozenset(),
-                min_width: int = 6, max_width: int = 50, autofilter: bool = True,
+                min_width: int = 6, max_width: int = 40, autofilter: bool = True,
                 freeze: bool = True) -> tuple[int, int, int, int]:
     """A DataFrame as a styled table; returns (first_row, first_col, last_row, last_col)."""
     kinds = kinds or {}
@@ -145,6 +145,13 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
                 widths[c] = max(widths[c], len(f"{value:,.2f}" if isinstance(value, float) else str(value)) + 2)
     for c, width in enumerate(widths):
         ws.set_column(start_col + c, start_col + c, max(min_width, min(width, max_width)))
+        if width > max_width and column_kinds[c] == "text":
+            # Long text wraps inside a capped column instead of widening the page.
+            wrap = styles.get("body_wrap", border=1, border_color="#D9D9D9", text_wrap=True,
+                              valign="top")
+            for r, value in enumerate(df.iloc[:, c], start_row + 1):
+                if isinstance(value, str) and display_width(value) > max_width:
+                    ws.write_string(r, start_col + c, value, wrap)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)
     if freeze:
@@ -163,8 +170,8 @@ def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title
     if repeat_rows:
         ws.repeat_rows(*repeat_rows)
     if title:
-        ws.set_header(f"&L&\"{FONT}\"&9{_escape(title)}&R&\"{FONT}\"&9集团公司市场营销部")
-    ws.set_footer(f"&C&\"{FONT}\"&9第 &P 页 共 &N 页")
+        ws.set_header(f"&L&\"{FONT}\"&9 {_escape(title)}&R&\"{FONT}\"&9 集团公司市场营销部")
+    ws.set_footer(f"&C&\"{FONT}\"&9 第 &P 页 共 &N 页")
 
 
 def _escape(text: str) -> str:
