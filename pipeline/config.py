@@ -35,6 +35,53 @@ max_file_mib = 50
 # 解压后总大小上限（MiB）与最大压缩比，用于拦截“压缩炸弹”。
 max_uncompressed_mib = 300
 max_compression_ratio = 200
+
+[review]
+# 名称相似度阈值（0–100）：超过即列入“疑似重复客户”。
+similarity_threshold = 85
+
+[grading]
+# A/B/C 分类规则（集团《客户关系管理办法》三(一)3）。C 类条件优先于 A 类。
+# 视为“有合作历史”的项目状态；此外填写了首次合作年份也视为有合作历史。
+history_statuses = ["中标", "在建", "竣工", "结算完成"]
+# A 类要求的社会价值（可改为 ["高", "中"]）。
+a_social_values = ["高"]
+# 低利润：客户已中标项目累计毛利率低于该百分比即为 C 类条件（利润低程序复杂）。
+low_margin_percent = 3.0
+# 近 N 年内有无理投诉（投诉记录中“是否无理投诉”为是）即为 C 类条件。
+complaint_years = 3
+# 项目付款拖欠是否作为 C 类条件。
+arrears_is_c = true
+# 资信状况为“差”（信誉差）是否作为 C 类条件。
+poor_credit_is_c = true
+
+[loyalty]
+# 忠诚度得分 = Σ 权重 × 分项得分（分项 0–1），权重之和应为 100。
+weight_tenure = 20       # 合作年限：合作年数 ÷ tenure_cap_years，封顶 1
+weight_volume = 15       # 项目数量：项目数 ÷ volume_cap，封顶 1
+weight_recency = 20      # 近期性：1 − 距最近签约月数 ÷ 36，最低 0
+weight_continuity = 20   # 连续性：有项目的年份 ÷ 首次合作以来的年数
+weight_trend = 10        # 趋势：近两年合同额上升 1，持平或无法判断 0.5，下降 0
+weight_stability = 15    # 等级稳定性：1 − 等级变动次数 ÷ 观察期数
+tenure_cap_years = 10
+volume_cap = 5
+# 分群：得分 ≥ loyal_score 为“忠诚”，≥ stable_score 为“稳定”，其余为“波动”；
+# 距最近签约超过 churn_months 个月为“流失风险”；首次报送不满 new_months 个月且无合作历史为“新客户”。
+loyal_score = 70
+stable_score = 50
+churn_months = 24
+new_months = 12
+
+[quadrant]
+# B 类客户规模—利润分析的分界：留空（注释掉）则取 B 类客户的中位数。
+# amount_threshold = 5000.0   # 累计合同额（万元），≥ 为“规模大”
+# margin_threshold = 0.08     # 规模利润比（利润 ÷ 合同额），≥ 为“利润高”
+
+[ranking]
+# 等级排名的加权得分 = A 类数 × a + B 类数 × b + C 类数 × c。
+weight_a = 3
+weight_b = 1
+weight_c = 0
 """
 
 
