@@ -132,3 +132,4 @@ def demo(samples: Path, out: Path):
 # Command groups live in their own modules; importing them registers them on `main`.
 from . import cli_archive  # noqa: E402,F401
 
+from . import cli_scoring  # noqa: E402,F401

@@ -71,4 +71,22 @@ def _year_end(ws: Workspace, archive, last_period: str | None) -> dict[str, list
         return out
     out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")]
     out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
+    out["grades"] = _half_year_adjustments(ws, archive, int(last_period[:4]))
     return out
+
+
+def _half_year_adjustments(ws: Workspace, archive, year: int) -> list[Path]:
+    """Propose both half-yearly adjustments and apply them as proposed (采纳 throughout)."""
+    from .grading import read_adjustment_decisions
+    from .scoring import write_adjustment_proposal, write_grade_lists
+    config = ws.config()
+    paths = []
+    for half in (f"{year}-H1", f"{year}-H2"):
+        path, _ = write_adjustment_proposal(archive, config, half,
+                                            ws.output / half / f"等级调整建议_{half}.xlsx")
+        rows, _ = read_adjustment_decisions(path, half)
+        archive.record_grade_adjustments(rows)
+        paths.append(path)
+    end = f"{year}-12"
+    paths.append(write_grade_lists(archive, config, end, ws.output / end / f"客户分级清单_{end}.xlsx")[0])
+    return paths

@@ -86,3 +86,19 @@ def full_example(path: Path, **kw) -> Path:
                             surveys=[example_row("surveys")],
                             complaints=[example_row("complaints")],
                             visits=[example_row("visits")], **kw)
+
+
+def ingest(archive, tmp_path: Path, name: str, *, branch="华东分公司", period="2026-10",
+           when="2026-10-20T10:00", changed="有", **sheets):
+    """Build a submission, validate it and merge it into ``archive``; returns the MergeResult."""
+    from pipeline.archive import SubmissionMeta
+    from pipeline.config import load_config
+    from pipeline.validation import validate_file
+    path = write_submission(tmp_path / f"{branch}_{period}_{name}.xlsx", branch=branch,
+                            period=period, changed=changed, **sheets)
+    result = validate_file(path, load_config(None))
+    assert result.status == "accepted", [f.message for f in result.errors]
+    meta = SubmissionMeta(sha256=f"{branch}{period}{name}", file_name=path.name, branch=branch,
+                          period=period, received_at=dt.datetime.fromisoformat(when),
+                          no_change=result.no_change, counts=result.counts)
+    return archive.record_submission(meta, result.frames)

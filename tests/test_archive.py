@@ -7,7 +7,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from builders import example_row, write_submission
+from builders import example_row, ingest, write_submission
 from pipeline.archive import Archive, SubmissionMeta
 from pipeline.config import load_config
 from pipeline.export import export_archive
@@ -18,18 +18,6 @@ CONFIG = load_config(None)
 CODE_A = "9131011552CL12THXQ"
 CODE_B = "9131011515J1XG611T"
 CODE_C = "9131011516D272HD32"
-
-
-def ingest(archive: Archive, tmp_path, name: str, *, branch="华东分公司", period="2026-10",
-           when="2026-10-20T10:00", changed="有", **sheets):
-    path = write_submission(tmp_path / f"{branch}_{period}_{name}.xlsx", branch=branch,
-                            period=period, changed=changed, **sheets)
-    result = validate_file(path, CONFIG)
-    assert result.status == "accepted", [f.message for f in result.errors]
-    meta = SubmissionMeta(sha256=f"{branch}{period}{name}", file_name=path.name, branch=branch,
-                          period=period, received_at=dt.datetime.fromisoformat(when),
-                          no_change=result.no_change, counts=result.counts)
-    return archive.record_submission(meta, result.frames)
 
 
 @pytest.fixture
