@@ -93,3 +93,19 @@ def grades_lists(obj: Context, as_of: str, out: Path | None):
         out = out or ws.output / as_of / f"客户分级清单_{as_of}.xlsx"
         path, counts = write_grade_lists(archive, ws.config(), as_of, out)
     click.echo(f"{as_of}：A 类 {counts['A']} 家，B 类 {counts['B']} 家，C 类 {counts['C']} 家。\n已生成：{path}")
+
+
+@main.command()
+@click.option("--period", required=True,
+              help="报告期：季度 2026-Q3、半年度 2026-H1、年度 2026 或月份 2026-10。")
+@click.pass_obj
+def report(obj: Context, period: str):
+    """出具报告期的客户分级报告（按报告期末的档案状态），写入 output/<报告期>/。"""
+    from .periods import PeriodError
+    from .reports.period import ReportError, period_report
+    with open_workspace(obj, lock=False) as (ws, archive):
+        try:
+            path = period_report(archive, ws.config(), period, ws.output)
+        except (PeriodError, ReportError) as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"已生成：{path}")
