@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := output/demo
 
-.PHONY: install test demo samples template monthly bench clean
+.PHONY: install test demo samples template monthly quarterly halfyear annual bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ demo: install
 # 每月例行：make monthly [PERIOD=2026-10] [INBOX=文件夹]
 monthly: install
 	$(BIN)/crm monthly $(if $(PERIOD),--period $(PERIOD)) $(if $(INBOX),--inbox "$(INBOX)")
+
+# 报告期报表：make quarterly PERIOD=2026-Q3 / make halfyear PERIOD=2026-H1 / make annual PERIOD=2026
+quarterly halfyear annual: install
+	@test -n "$(PERIOD)" || (echo "请指定报告期，如 make $@ PERIOD=2026-Q3" && exit 2)
+	$(BIN)/crm report --period $(PERIOD)
 
 bench: install
 	$(BIN)/python -m pipeline.bench

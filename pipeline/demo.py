@@ -71,8 +71,18 @@ def _year_end(ws: Workspace, archive, last_period: str | None) -> dict[str, list
         return out
     out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")]
     out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
-    out["grades"] = _half_year_adjustments(ws, archive, int(last_period[:4]))
+    year = int(last_period[:4])
+    out["grades"] = _half_year_adjustments(ws, archive, year)
+    out["period"] = _period_reports(ws, archive, year)
     return out
+
+
+def _period_reports(ws: Workspace, archive, year: int) -> list[Path]:
+    """The four quarterly, two half-year and the annual report."""
+    from .reports.period import period_report
+    config = ws.config()
+    periods = [f"{year}-Q{q}" for q in range(1, 5)] + [f"{year}-H1", f"{year}-H2", str(year)]
+    return [period_report(archive, config, p, ws.output, today=dt.date(year, 12, 31)) for p in periods]
 
 
 def _half_year_adjustments(ws: Workspace, archive, year: int) -> list[Path]:
