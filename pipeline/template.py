@@ -6,7 +6,8 @@ from pathlib import Path
 from schemas.columns import (COVER, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
                              NUMBER, WORKBOOK_TITLE, YEAR, Column, Sheet)
 
-from .excel import Styles, column_kind, display_width, new_workbook, write_cell
+from .excel import (Styles, column_kind, display_width, new_workbook, set_print_landscape,
+                    write_cell)
 
 DATA_ROWS = 5000          # rows prepared with validation and formats
 LIST_LIMIT = 255          # Excel's limit for an inline drop-down list
@@ -105,6 +106,14 @@ def _width(column: Column) -> float:
     return max(8, min(40, max(display_width(t) for t in texts) + 3))
 
 
+def _column_format(styles: Styles, column: Column):
+    """A whole-column number format without borders, so blank rows don't print as pages."""
+    number_format = column.number_format
+    if not number_format:
+        return None
+    return styles.get(f"column_{column.kind}", num_format=number_format)
+
+
 def _write_cover(ws, styles: Styles, list_ranges: dict) -> None:
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 36)
@@ -126,7 +135,7 @@ def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict) -> No
     for c, column in enumerate(sheet.columns):
         fmt = styles.required_header if column.required else styles.header
         ws.write_string(0, c, column.header, fmt)
-        ws.set_column(c, c, _width(column), styles.for_column(column))
+        ws.set_column(c, c, _width(column), _column_format(styles, column))
         if column.kind == IGNORED:
             continue
         rule = _validation(column, sheet.key, list_ranges)
@@ -140,6 +149,7 @@ def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict) -> No
                                                                   "font_name": "等线"})
     ws.set_row(0, 30)
     ws.freeze_panes(1, 0)
+    set_print_landscape(ws, repeat_rows=(0, 0), title=f"{WORKBOOK_TITLE} {sheet.name}")
 
 
 def _write_instructions(ws, styles: Styles) -> None:
