@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,14 +171,16 @@ class Archive:
 
     # -- transactions -------------------------------------------------------
 
-    def _begin(self):
+    @contextmanager
+    def transaction(self):
+        """One write transaction: all of it is committed, or none of it."""
         self.conn.execute("BEGIN IMMEDIATE")
-
-    def _commit(self):
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
         self.conn.execute("COMMIT")
-
-    def _rollback(self):
-        self.conn.execute("ROLLBACK")
 
     # -- submissions --------------------------------------------------------
 
@@ -220,24 +223,14 @@ class Archive:
         """Record a rejected file (its errors first), in one transaction."""
         top = [f.as_dict() for f in sorted(findings, key=lambda f: f.severity != "error")[:20]]
         errors = sum(f.severity == "error" for f in findings)
-        self._begin()
-        try:
+        with self.transaction():
             sid = self._insert_submission(meta, "rejected", errors, top)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
         return sid
 
     def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
         """Store and merge an accepted submission, in one transaction."""
-        self._begin()
-        try:
+        with self.transaction():
             result = self._record(meta, frames)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
         return result
 
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
@@ -272,13 +265,8 @@ class Archive:
 
     def rebuild(self) -> None:
         """Re-derive the archive from the live submissions, in one transaction."""
-        self._begin()
-        try:
+        with self.transaction():
             self._rebuild()
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
 
     def _rebuild(self, target: int | None = None) -> MergeResult:
         for table in DERIVED:
@@ -437,8 +425,7 @@ class Archive:
     def record_review(self, decisions: list[dict], decided_by: str) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
         now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        self._begin()
-        try:
+        with self.transaction():
             for d in decisions:
                 self.conn.execute(
                     "INSERT OR REPLACE INTO review_decisions VALUES (?,?,?,?,?,?,?)",
@@ -452,16 +439,11 @@ class Archive:
                     self.conn.execute("UPDATE grade_adjustments SET customer_id = ? "
                                       "WHERE customer_id = ?", (keep, drop))
             self._rebuild()
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
 
     def record_grade_adjustments(self, rows: list[dict]) -> int:
         """Store half-yearly grade decisions in one transaction."""
         now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        self._begin()
-        try:
+        with self.transaction():
             for r in rows:
                 self.conn.execute(
                     "INSERT INTO grade_adjustments (customer_id, period, effective_period, old_grade, "
@@ -469,10 +451,6 @@ class Archive:
                     (r["customer_id"], r["period"], r["effective_period"], r.get("old_grade"),
                      r["new_grade"], r.get("decision"), r.get("remark"), r.get("decided_by", "市场营销部"),
                      now))
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
         return len(rows)
 
 
