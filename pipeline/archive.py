@@ -499,6 +499,7 @@ class _Merger:
         self.local_names: dict[str, int] = {}
         self.new_ids: list[int] = []
         self.history: list[tuple] = []
+        self.next_id: int | None = None
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -508,8 +509,11 @@ class _Merger:
         self.conn.execute("INSERT OR IGNORE INTO customer_ids VALUES (?, ?)", (key, cid))
 
     def _new_id(self) -> int:
-        row = self.conn.execute("SELECT MAX(customer_id) FROM customer_ids").fetchone()
-        return (row[0] or 0) + 1
+        if self.next_id is None:
+            row = self.conn.execute("SELECT MAX(customer_id) FROM customer_ids").fetchone()
+            self.next_id = (row[0] or 0) + 1
+        self.next_id += 1
+        return self.next_id - 1
 
     def _existing(self, cid: int):
         return self.conn.execute("SELECT uscc, name_key, data, row_hash FROM customers WHERE id = ?",
@@ -666,19 +670,23 @@ class _Merger:
         """Probable duplicates among this submission's new customers and the archive."""
         if not self.new_ids:
             return
+        import numpy as np
         from rapidfuzz import fuzz, process
         rows = self.conn.execute("SELECT id, uscc, name_key FROM customers").fetchall()
         ids = [r[0] for r in rows]
         codes = {r[0]: r[1] for r in rows}
         stems = [_stem(r[2] or "") for r in rows]
-        for cid in self.new_ids:
-            me = ids.index(cid)
-            for _, score, j in process.extract(stems[me], stems, scorer=fuzz.ratio,
-                                               score_cutoff=self.a.similarity_threshold, limit=10):
-                other = ids[j]
-                if other == cid or (codes[cid] and codes[other]):
-                    continue
-                self._conflict("名称相似", cid, other, f"名称相似度 {score:.0f}", round(score, 1))
+        position = {cid: i for i, cid in enumerate(ids)}
+        new = [cid for cid in self.new_ids if cid in position]
+        # One vectorised pass (all cores) over new × all names; pairs below the threshold score 0.
+        scores = process.cdist([stems[position[c]] for c in new], stems, scorer=fuzz.ratio,
+                               score_cutoff=self.a.similarity_threshold, dtype=np.uint8, workers=-1)
+        for i, j in zip(*np.nonzero(scores)):
+            cid, other = new[i], ids[j]
+            if other == cid or (codes[cid] and codes[other]):
+                continue
+            score = float(scores[i, j])
+            self._conflict("名称相似", cid, other, f"名称相似度 {score:.0f}", score)
 
 
 _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")

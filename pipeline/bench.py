@@ -58,12 +58,28 @@ MEASURE = ("import resource, subprocess, sys, json, time; t = time.perf_counter(
            "'rss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
 
 
+SYLLABLES = ("华远恒通瑞和锦程宏达东方天元鼎盛安泰博远中和联创嘉禾永安通达信诚海晟金穗明德广厦润泽"
+             "长兴福瑞盛世汇丰德润银河星辰凯旋宝利远航正源泰和弘毅新城建业兴隆合力振华")
+CITIES = ("上海", "广州", "北京", "武汉", "成都", "西安", "沈阳", "南京", "杭州", "苏州", "重庆", "天津")
+SUFFIXES = ("城市建设投资有限公司", "置业有限公司", "房地产开发有限公司", "交通投资集团有限公司",
+            "水务集团有限公司", "产业园开发有限公司", "实业发展有限公司", "建设工程有限公司")
+
+
+def _company(rng: random.Random) -> str:
+    """A random, realistic-looking company name (names of a large group rarely look alike)."""
+    word = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 3, 4))))
+    return f"{rng.choice(CITIES)}{word}{rng.choice(SUFFIXES)}"
+
+
 def _branch_rows(rng: random.Random, b: int) -> dict[str, list[dict]]:
     """One branch's tables as dicts keyed by column key."""
     customers = []
-    for i in range(SIZES["customers"]):
+    names = set()
+    while len(names) < SIZES["customers"]:
+        names.add(_company(rng))
+    for i, name in enumerate(sorted(names)):
         customers.append({
-            "name": f"第{b:02d}区{i:04d}号城市建设投资有限公司", "uscc": make_uscc(rng),
+            "name": name, "uscc": make_uscc(rng),
             "nature": rng.choice(("政府类", "社会类", "外资类", "系统内")), "industry": "房地产开发",
             "stage": rng.choice(("签约客户", "意向客户", "跟踪客户")), "strategic": "否",
             "address": f"某市某区{i}号", "region": "上海市", "contact": f"联系人{i}",
@@ -105,7 +121,7 @@ def _next_month(rng: random.Random, tables: dict[str, list[dict]], b: int) -> No
                 row["amount"] = round(row["amount"] * 1.1, 2)
         if key == "customers":
             for i in range(max(1, int(len(rows) * NEW))):
-                new = dict(rows[0], name=f"第{b:02d}区新增{i:03d}号置业有限公司", uscc=make_uscc(rng))
+                new = dict(rows[0], name=f"{_company(rng)}（第{b}批新增{i}）", uscc=make_uscc(rng))
                 rows.append(new)
 
 

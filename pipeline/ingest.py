@@ -49,6 +49,8 @@ def ingest_inbox(ws: Workspace, archive: Archive, *, inbox: Path | None = None,
                  received_at: dt.datetime | None = None, progress=None) -> list[FileOutcome]:
     """Process every workbook in the inbox in a stable order."""
     config = ws.config()
+    archive.similarity_threshold = config.number("review", "similarity_threshold", minimum=0,
+                                                 maximum=100)
     files, ignored = list_inbox([inbox or ws.inbox])
     outcomes = [FileOutcome(file=i.path.name, status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
