@@ -38,7 +38,10 @@ def is_empty(value, column: Column) -> bool:
     if isinstance(value, float) and pd.isna(value):
         return True
     if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
+        text = value.strip()
+        if len(text) > 4:  # every empty mark is short: skip the normalisation (hot path)
+            return False
+        text = unicodedata.normalize("NFKC", text)
         if text == "无" and "无" in column.allowed:
             return False
         return text in EMPTY_MARKS
@@ -116,6 +119,8 @@ def clean_value(value, column: Column):
     if is_empty(value, column):
         return column.default
     kind = column.kind
+    if kind == TEXT and isinstance(value, str):
+        return value.strip()
     if kind == NUMBER:
         return parse_number(value)
     if kind == YEAR:
