@@ -437,7 +437,7 @@ def _shared_customers(branches: list[Branch]) -> None:
     branches[7].customers.append(Customer(**{**renamed.__dict__, "projects": [],
                                              "name": "上海申城实业发展有限公司"}))
     # Similar names without codes: one real duplicate, one pair of different companies.
-    for b, name in ((branches[0], "上海浦江城市建设投资有限公司"), (branches[1], "上海浦江城建投资有限公司"),
+    for b, name in ((branches[0], "上海申江市政工程建设有限公司"), (branches[1], "上海申江市政建设有限公司"),
                     (branches[3], "武汉江城恒通置业有限公司"), (branches[3], "武汉江城恒达置业有限公司")):
         twin = b.new_customer(len(b.customers), kind=0)
         twin.name, twin.uscc = name, None

@@ -185,3 +185,23 @@ def test_killed_ingest_converges_to_the_uninterrupted_archive(tmp_path):
     for key in expected[1]:
         pd.testing.assert_frame_equal(frames[key], expected[1][key], check_dtype=False)
     assert [f.replace("victim", "") for f in files] == [f.replace("ref", "") for f in expected[2]]
+
+
+def _cells(path: Path) -> dict:
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [row for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+
+
+def test_monthly_twice_gives_the_same_archive_and_report(ws):
+    at(full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx"), "2026-10-24T10:00")
+    at(write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                        customers=[example_row("customers", nature="民营")]), "2026-10-24T11:00")
+    crm(ws.root, "monthly", "--period", "2026-10")
+    report = ws.output / "2026-10" / "月度汇总_2026-10.xlsx"
+    first_report, first_state = _cells(report), _state(ws)
+    crm(ws.root, "monthly", "--period", "2026-10")
+    second_state = _state(ws)
+    assert _cells(report) == first_report
+    pd.testing.assert_frame_equal(second_state[0], first_state[0])
+    for key in first_state[1]:
+        pd.testing.assert_frame_equal(second_state[1][key], first_state[1][key])
