@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .archive import Archive, SubmissionMeta
 from .findings import Finding
+from .identity import normalize_name
 from .safety import list_inbox
 from .validation import ACCEPTED, REJECTED, Result, validate_file
 from .workspace import Workspace, move_into_place, sha256_of
@@ -55,21 +56,60 @@ def ingest_inbox(ws: Workspace, archive: Archive, *, inbox: Path | None = None,
     outcomes = [FileOutcome(file=i.path.name, status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
                 for i in ignored]
+    results = _validated_ahead(files, config, archive.known_identities())
     iterator = progress(files) if progress else files
-    for path in iterator:
-        outcomes.append(ingest_file(ws, archive, path, config, received_at))
+    for path, result in zip(iterator, results):
+        outcomes.append(ingest_file(ws, archive, path, config, received_at, result))
     return outcomes
 
 
+PARALLEL_FROM = 4   # files; below this the second process costs more than it saves
+LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
+
+
+def _validated_ahead(files: list[Path], config, known: set[str]):
+    """Validation results in file order, parsed on a second core while the archive merges.
+
+    Workers are spawned, not forked, so they never inherit the workspace lock.
+    """
+    if len(files) < PARALLEL_FROM:
+        yield from (None for _ in files)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = [pool.submit(validate_file, path, config, known_customers=known)
+                   for path in files[:LOOKAHEAD]]
+        for i in range(len(files)):
+            result = pending.pop(0).result()
+            if i + LOOKAHEAD < len(files):
+                pending.append(pool.submit(validate_file, files[i + LOOKAHEAD], config,
+                                           known_customers=known))
+            yield result
+
+
+def _refresh_references(result: Result, archive: Archive) -> Result:
+    """Drop unknown-customer warnings for customers merged since the file was validated."""
+    known = archive.known_identities()
+    result.findings = [f for f in result.findings
+                       if not (f.code == "unknown-customer" and normalize_name(f.value) in known)]
+    return result
+
+
 def ingest_file(ws: Workspace, archive: Archive, path: Path, config,
-                received_override: dt.datetime | None = None) -> FileOutcome:
+                received_override: dt.datetime | None = None,
+                result: Result | None = None) -> FileOutcome:
+    """Validate (unless done ahead), then merge or reject one file, and file it away."""
     sha = sha256_of(path)
     received = received_time(path, received_override)
     earlier = archive.submission_by_sha256(sha)
     if earlier is not None:
         return _finish_or_skip(ws, path, earlier)
 
-    result = validate_file(path, config, known_customers=archive.known_identities())
+    if result is None:
+        result = validate_file(path, config, known_customers=archive.known_identities())
+    else:
+        result = _refresh_references(result, archive)
     meta = SubmissionMeta(sha256=sha, file_name=path.name, branch=result.branch or "",
                           period=result.period or "", received_at=received,
                           no_change=result.no_change, counts=result.counts,
