@@ -26,7 +26,17 @@ class Context:
             raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CrmGroup(click.Group):
+    """Turns the library's configuration errors into one-line messages, never tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
               envvar="CRM_WORKSPACE", default=".", show_default=True,
               help="工作目录（收件箱、档案库与 crm.toml 所在处），也可用环境变量 CRM_WORKSPACE。")

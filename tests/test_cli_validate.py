@@ -101,3 +101,11 @@ def test_filled_template_validates_clean(tmp_path):
     assert report["status"] == "accepted", report["findings"]
     assert report["findings"] == []
     assert report["counts"] == {s.name: 1 for s in DATA_SHEETS}
+
+
+def test_bad_configuration_value_is_a_message_naming_the_key(tmp_path):
+    (tmp_path / "crm.toml").write_text('[limits]\nmax_rows = "很多"\n', encoding="utf-8")
+    good = full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx")
+    result = CliRunner().invoke(main, ["--workspace", str(tmp_path), "validate", str(good)])
+    assert result.exit_code == 1
+    assert "[limits] max_rows" in result.output and "Traceback" not in result.output

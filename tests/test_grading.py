@@ -191,3 +191,19 @@ def test_churn():
     customers = pd.DataFrame({"customer_id": [1, 2, 3], "name": ["甲", "乙", "丙"], "branches": ["华东分公司"] * 3})
     lost = analysis.churn({1, 2}, {2, 3}, customers)
     assert lost["name"].tolist() == ["甲"] and lost.attrs["churn_rate"] == 0.5
+
+
+def test_performance_and_future(archive, tmp_path):
+    ingest(archive, tmp_path, "x", period="2026-09", customers=[example_row("customers")],
+           projects=[example_row("projects", payment="拖欠")])
+    before = archive.snapshot("2026-09")
+    ingest(archive, tmp_path, "y", period="2026-10", customers=[example_row("customers")],
+           projects=[example_row("projects", payment="拖欠"),
+                     example_row("projects", contract_no="HD-2", status="跟踪", amount=None),
+                     example_row("projects", contract_no="HD-3", status="投标", amount=500.0)],
+           complaints=[example_row("complaints")])
+    now = archive.snapshot("2026-10")
+    perf = analysis.performance(now).iloc[0]
+    assert (perf.pay_arrears, perf.pay_normal, perf.complaints, perf.unreasonable) == (1, 2, 1, 0)
+    fut = analysis.future(now, before).iloc[0]
+    assert (fut.pipeline_projects, fut.pipeline_amount, fut.pipeline_change) == (2, 500.0, 2)

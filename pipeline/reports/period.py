@@ -46,6 +46,9 @@ class PeriodData:
     sources: pd.DataFrame
     adjustments: pd.DataFrame | None
     generated: dt.datetime
+    churned: pd.DataFrame
+    performance: pd.DataFrame
+    future: pd.DataFrame
 
 
 def _grades(archive: Archive, config: Config, as_of: str):
@@ -115,11 +118,14 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     adjustments = None
     if period.kind in ("half", "year"):
         adjustments = _adjustments(archive, period)
+    churned = analysis.churn(analysis.active_customers(prev_snap, prev.start, prev.end),
+                             analysis.active_customers(snap, period.start, period.end), snap["customers"])
     return PeriodData(period, as_of, prev, grades, rank_now, total, grade_changes(prev_grades, grades),
                       loyalty, profit, analysis.profit(snap, by="branch"),
                       analysis.profit(snap, by="branch", start=period.start, end=period.end),
                       quadrants, thresholds, analysis.product(snap), pd.DataFrame(trend), sources,
-                      adjustments, dt.datetime.now().replace(microsecond=0))
+                      adjustments, dt.datetime.now().replace(microsecond=0), churned,
+                      analysis.performance(snap), analysis.future(snap, prev_snap))
 
 
 def _month_span(periods: list[str]) -> str:
@@ -218,6 +224,7 @@ def write_period_report(data: PeriodData, out_dir: Path) -> Path:
     _heading(ws, styles, f"{p.title} 产品分析（按工程类型，累计）", "金额与利润只计中标及以后阶段的项目。")
     _table(ws, data.product, styles, 3, PROFIT_LABELS)
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 产品分析")
+    _performance_future(book, styles, data, title)
     _trend(book, styles, data, title)
     if data.adjustments is not None:
         ws = book.add_worksheet("半年度调整")
@@ -336,9 +343,20 @@ def _loyalty(book, styles: Styles, data: PeriodData, title: str) -> None:
     summary = summary.rename(columns={"segment": "分群", "customers": "客户数", "score": "平均得分"})
     _, _, last, _ = write_frame(ws, summary, styles=styles, start_row=3, kinds={"客户数": "integer"},
                                 freeze=False, autofilter=False)
+    rate = data.churned.attrs.get("churn_rate", float("nan"))
+    shown = "—" if rate != rate else f"{rate:.1%}"
+    row = last + 2
+    ws.write_string(row, 0, f"客户流失：上期活跃、本期不活跃的客户 {len(data.churned)} 家，流失率 {shown}"
+                            "（活跃 = 期内签约、有中标/在建项目或有拜访记录）",
+                    styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+    if len(data.churned):
+        _, _, row, _ = _table(ws, data.churned.drop(columns=["customer_id"]), styles, row + 1,
+                              LOYALTY_LABELS, freeze=False, autofilter=False)
     detail = data.loyalty.drop(columns=["customer_id"]).sort_values("loyalty_score", ascending=False,
                                                                     kind="stable")
-    _table(ws, detail, styles, last + 3, LOYALTY_LABELS, freeze=False)
+    ws.write_string(row + 2, 0, "各客户忠诚度", styles.get("section", bold=True, font_size=12,
+                                                      font_color="#1F4E78"))
+    _table(ws, detail, styles, row + 3, LOYALTY_LABELS, freeze=False)
     set_print_landscape(ws, title=f"{title} 忠诚度分析")
 
 
@@ -401,6 +419,35 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
         chart.set_size({"width": 760, "height": 420})
         ws.insert_chart(3, 9, chart)
     set_print_landscape(ws, title=f"{title} B类规模利润")
+
+
+PERF_LABELS = {"name": label("name", "customers"), "branches": "报送单位",
+               "integrity": label("integrity", "customers"), "credit": label("credit", "customers"),
+               "pay_normal": "付款正常项目", "pay_delayed": "付款延迟项目", "pay_arrears": "付款拖欠项目",
+               "complaints": "投诉次数", "unreasonable": "无理投诉", "near_term_need": label("near_term_need", "customers"),
+               "needs": label("needs", "customers"), "pipeline_projects": "跟踪/投标/中标项目",
+               "pipeline_amount": "其中已报金额（万元）", "pipeline_change": "较上期增减"}
+
+
+def _performance_future(book, styles: Styles, data: PeriodData, title: str) -> None:
+    ws = book.add_worksheet("性能与未来")
+    _heading(ws, styles, f"{data.period.title} 客户性能与未来分析",
+             "性能：诚信、资信、付款与投诉；未来：在跟踪、投标、中标阶段的项目（与上期比较）。")
+    ws.write_string(3, 0, "未来：在手商机", styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+    future = data.future.drop(columns=["customer_id"])
+    if future.empty:
+        ws.write_string(4, 0, "无数据", styles.note)
+        row = 5
+    else:
+        _, _, row, _ = _table(ws, future, styles, 4, PERF_LABELS, freeze=False, autofilter=False)
+    ws.write_string(row + 2, 0, "性能：付款与投诉（有拖欠、延迟或投诉的客户在前）",
+                    styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+    perf = data.performance.assign(_risk=data.performance["pay_arrears"] * 100 + data.performance["pay_delayed"] * 10
+                                   + data.performance["complaints"]).sort_values("_risk", ascending=False,
+                                                                                  kind="stable")
+    _table(ws, perf.drop(columns=["customer_id", "_risk"]), styles, row + 3, PERF_LABELS, freeze=False,
+           autofilter=False)
+    set_print_landscape(ws, title=f"{title} 性能与未来")
 
 
 def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
