@@ -398,7 +398,9 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
     # Sorted by quadrant so each quadrant's rows are one contiguous range for the chart.
     detail = detail.assign(_q=detail["quadrant"].map(order)).sort_values(
         ["_q", "amount"], ascending=[True, False], kind="stable").drop(columns="_q")
-    first, _, end, _ = _table(ws, detail, styles, last + 3, PROFIT_LABELS, freeze=False, autofilter=False)
+    chart_row = last + 2
+    detail_row = chart_row + 22  # below the chart (about 20 rows high)
+    first, _, end, _ = _table(ws, detail, styles, detail_row, PROFIT_LABELS, freeze=False, autofilter=False)
     if len(detail):
         chart = book.add_chart({"type": "scatter"})
         colors = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5")
@@ -416,8 +418,8 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
         chart.set_x_axis({"name": "累计合同额（万元）", "num_format": "#,##0"})
         chart.set_y_axis({"name": "规模利润比", "num_format": "0%"})
         chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 760, "height": 420})
-        ws.insert_chart(3, 9, chart)
+        chart.set_size({"width": 760, "height": 400})
+        ws.insert_chart(chart_row, 0, chart)
     set_print_landscape(ws, title=f"{title} B类规模利润")
 
 
@@ -463,8 +465,8 @@ def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
                           "values": ["趋势", first + 1, c, last, c], "marker": {"type": "circle"}})
     chart.set_title({"name": "A/B/C 类客户数与新增客户", "name_font": {"size": 11, "name": "等线"}})
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 760, "height": 360})
-    ws.insert_chart(last + 3, 0, chart)
+    chart.set_size({"width": 620, "height": 330})
+    ws.insert_chart(3, 6, chart)  # beside the table: the sheet stays one page
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 趋势")
 
 
