@@ -16,12 +16,11 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import xlsxwriter
 
-from schemas.columns import COVER, CUSTOMERS, DATA_SHEETS, IGNORED
+from schemas.columns import COVER, DATA_SHEETS, IGNORED
 
 from .identity import make_uscc
 

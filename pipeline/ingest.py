@@ -153,8 +153,7 @@ def _finish_or_skip(ws: Workspace, path: Path, earlier: dict) -> FileOutcome:
                           period=earlier.get("period"))
     if stored is not None and not stored.exists():
         if earlier["status"] == REJECTED:
-            from .validation import validate_file as revalidate
-            result = revalidate(path, ws.config())
+            result = validate_file(path, ws.config())
             outcome.feedback = _feedback(result, stored.parent)
         outcome.moved_to = move_into_place(path, stored)
         outcome.status = earlier["status"] if earlier["status"] != "superseded" else ACCEPTED

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from schemas.columns import COVER, DATA_SHEETS, IGNORED, SHEETS_BY_KEY, WORKBOOK_TITLE
+from schemas.columns import COVER, DATA_SHEETS, IGNORED, WORKBOOK_TITLE
 
 from .config import defaults
 from .identity import make_uscc

@@ -1,20 +1,14 @@
 """Merge semantics, history, as-of snapshots, conflicts, review and export of the archive."""
 from __future__ import annotations
 
-import datetime as dt
-
 import openpyxl
-import pandas as pd
 import pytest
 
-from builders import example_row, ingest, write_submission
-from pipeline.archive import Archive, SubmissionMeta
-from pipeline.config import load_config
+from builders import example_row, ingest
+from pipeline.archive import Archive
 from pipeline.export import export_archive
 from pipeline.review import apply_review, export_review
-from pipeline.validation import validate_file
 
-CONFIG = load_config(None)
 CODE_A = "9131011552CL12THXQ"
 CODE_B = "9131011515J1XG611T"
 CODE_C = "9131011516D272HD32"
