@@ -236,12 +236,14 @@ class Archive:
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
         sid = self._insert_submission(meta, "accepted")
         rows = []
+        data: dict[str, list[dict]] = {}
         for sheet in DATA_SHEETS:
             frame = frames.get(sheet.key)
             if frame is None or not len(frame):
                 continue
-            keys = [k for k in sheet.keys if k in frame.columns]
-            for seq, row in enumerate(_frame_rows(frame, keys)):
+            keys = sorted(k for k in sheet.keys if k in frame.columns)  # as stored: sorted keys
+            data[sheet.key] = _frame_rows(frame, keys)
+            for seq, row in enumerate(data[sheet.key]):
                 rows.append((sid, sheet.key, seq, _dumps(row)))
         self.conn.executemany("INSERT INTO sub_rows VALUES (?,?,?,?)", rows)
         earlier = self.conn.execute(
@@ -257,7 +259,7 @@ class Archive:
             result.superseded = earlier[-1][0] if earlier else None
             result.rebuilt = True
         else:
-            result = self._apply(sid)
+            result = self._apply(sid, data)  # the rows in hand: no need to read them back
         result.submission_id = sid
         return result
 
@@ -281,14 +283,16 @@ class Archive:
                 result = applied
         return result
 
-    def _apply(self, sid: int) -> MergeResult:
+    def _apply(self, sid: int, data: dict[str, list[dict]] | None = None) -> MergeResult:
         """Merge one stored submission into the current state."""
         branch, period = self.conn.execute(
             "SELECT branch, period FROM submissions WHERE id = ?", (sid,)).fetchone()
-        data: dict[str, list[dict]] = {}
-        for entity, text in self.conn.execute(
-                "SELECT entity, data FROM sub_rows WHERE submission_id = ? ORDER BY entity, seq", (sid,)):
-            data.setdefault(entity, []).append(json.loads(text))
+        if data is None:
+            data = {}
+            for entity, text in self.conn.execute(
+                    "SELECT entity, data FROM sub_rows WHERE submission_id = ? ORDER BY entity, seq",
+                    (sid,)):
+                data.setdefault(entity, []).append(json.loads(text))
         merger = _Merger(self, sid, branch, period)
         for row in data.get("customers", []):
             merger.customer(row)
@@ -500,6 +504,7 @@ class _Merger:
         self.new_ids: list[int] = []
         self.history: list[tuple] = []
         self.next_id: int | None = None
+        self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -645,11 +650,13 @@ class _Merger:
         key = self._record_key(entity, cid, row)
         data = {k: v for k, v in row.items() if k != "customer_uscc"}
         digest = _hash(data)
-        existing = self.conn.execute("SELECT data, row_hash FROM records WHERE entity = ? AND key = ?",
-                                     (entity, key)).fetchone()
+        known = self._records(entity)
+        existing = known.get(key) or self.conn.execute(
+            "SELECT data, row_hash FROM records WHERE entity = ? AND key = ?", (entity, key)).fetchone()
         if existing is None:
             self.conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
                               (entity, key, cid, self.branch, _dumps(data), digest, self.period))
+            known[key] = (_dumps(data), digest)
             self.result.new_records += 1
             return
         if existing[1] == digest:
@@ -658,7 +665,16 @@ class _Merger:
         merged = self._changes(entity, key, cid, old, data, list(data))
         self.conn.execute("UPDATE records SET data = ?, row_hash = ?, customer_id = ? WHERE entity = ? "
                           "AND key = ?", (_dumps(merged), _hash(merged), cid, entity, key))
+        known[key] = (_dumps(merged), _hash(merged))
         self.result.changed_records += 1
+
+    def _records(self, entity: str) -> dict[str, tuple[str, str]]:
+        """This branch's stored records of an entity, loaded once per submission (key → data, hash)."""
+        if entity not in self.record_cache:
+            self.record_cache[entity] = {key: (text, digest) for key, text, digest in self.conn.execute(
+                "SELECT key, data, row_hash FROM records WHERE entity = ? AND branch = ?",
+                (entity, self.branch))}
+        return self.record_cache[entity]
 
     def flush(self) -> None:
         self.conn.executemany(
