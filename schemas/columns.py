@@ -315,6 +315,17 @@ REPORT_LABELS: dict[str, str] = {
     "period": "月份",
     "source_file": "来源文件",
     "deadline": "截止时间",
+    "conflict_id": "冲突编号",
+    "kind": "冲突类型",
+    "left_id": "客户编号（甲）",
+    "left_name": "客户名称（甲）",
+    "left_uscc": "信用代码（甲）",
+    "right_id": "客户编号（乙）",
+    "right_name": "客户名称（乙）",
+    "right_uscc": "信用代码（乙）",
+    "score": "相似度",
+    "detail": "说明",
+    "decision": "处理决定",
 }
 
 

@@ -205,3 +205,17 @@ def test_monthly_twice_gives_the_same_archive_and_report(ws):
     pd.testing.assert_frame_equal(second_state[0], first_state[0])
     for key in first_state[1]:
         pd.testing.assert_frame_equal(second_state[1][key], first_state[1][key])
+
+
+def test_monthly_report_headers_are_chinese(ws):
+    import re
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
+    write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                     customers=[example_row("customers", name="上海浦江城建投资有限公司", uscc=None)])
+    crm(ws.root, "monthly", "--period", "2026-10")
+    book = openpyxl.load_workbook(ws.output / "2026-10" / "月度汇总_2026-10.xlsx")
+    assert book.sheetnames == ["报送情况", "校验结果", "新增客户", "信息变更", "待审核疑似重复"]
+    assert book["待审核疑似重复"].max_row >= 4  # the look-alike pair is listed
+    for sheet in book.worksheets:
+        headers = [c.value for c in sheet[3] if c.value]
+        assert headers and not [h for h in headers if re.fullmatch(r"[A-Za-z_]+", str(h))], sheet.title
