@@ -48,6 +48,7 @@ CODES: dict[str, tuple[str, str]] = {
     "conditional-required": (ERROR, "“{column}”为必填项：{detail}。请补充。"),
     "duplicate-row": (ERROR, "“{column}”为“{value}”的记录重复出现（另见第 {detail} 行）。请合并或删除重复行。"),
     "unknown-customer": (WARNING, "客户“{value}”不在本表“客户信息”中。若为已建档客户可忽略，否则请在“客户信息”表补充该客户。"),
+    "unknown-department": (WARNING, "项目部“{value}”不在本单位的项目经理部名单中（{allowed}）。请核对名称，或请市场营销部更新 crm.toml。"),
     "late-response": (WARNING, "“{column}”超过规定时限（{detail}）。请核实处理情况。"),
 }
 

@@ -97,6 +97,7 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
         findings += sheet_findings
     if sub.sheets:
         findings += _cross_sheet(sub, frames, name, known_customers or set())
+        findings += _departments(sub, frames, name, config.departments(sub.branch or ""))
     result.findings = _ordered(findings)
     result.status = REJECTED if has_errors(result.findings) else ACCEPTED
     if result.status == ACCEPTED:
@@ -250,6 +251,22 @@ def _duplicates(frame: pd.DataFrame, key: str, column: Column, at, shown: str | 
             continue
         out.append(at("duplicate-row", i, column, frame.at[i, shown or key],
                       detail=first_row[v]))
+    return out
+
+
+def _departments(sub, frames: dict[str, pd.DataFrame], file: str, known: list[str]) -> list[Finding]:
+    """项目部 values outside the branch's configured project departments (when configured)."""
+    if not known:
+        return []
+    out = []
+    for key, data in sub.sheets.items():
+        frame = frames[key]
+        if "department" not in frame or "department" not in data.letters:
+            continue
+        at = _Locator(data, frame, file)
+        bad = frame["department"].notna() & ~frame["department"].isin(known)
+        out += [at("unknown-department", i, data.sheet.column("department"), frame.at[i, "department"],
+                   allowed=known) for i in frame.index[bad]]
     return out
 
 

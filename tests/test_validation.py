@@ -198,3 +198,15 @@ def test_no_change_submission_is_accepted_empty(tmp_path):
     result = check(path)
     assert result.status == "accepted" and result.no_change
     assert result.counts == {"客户信息": 0} and len(result.frames["projects"]) == 0
+
+
+def test_project_department_outside_the_roster_is_a_warning(tmp_path):
+    config = load_config(None)
+    config.data["roster"]["departments"] = {"华东分公司": ["第一项目经理部", "第二项目经理部"]}
+    path = write_submission(tmp_path / "华东分公司_2026-10.xlsx",
+                            customers=[example_row("customers", department="第九项目经理部")],
+                            projects=[example_row("projects")])
+    result = validate_file(path, config)
+    assert result.status == "accepted"
+    [finding] = [f for f in result.findings if f.code == "unknown-department"]
+    assert finding.cell == "客户信息!AA2" and "第一项目经理部、第二项目经理部" in finding.message
