@@ -78,7 +78,11 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_by_period ON history(period);
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY, kind TEXT, left_id INTEGER, right_id INTEGER, detail TEXT,
-    score REAL, period TEXT, submission_id INTEGER, UNIQUE (kind, left_id, right_id));
+    score REAL, period TEXT, submission_id INTEGER, other_name TEXT NOT NULL DEFAULT '',
+    UNIQUE (kind, left_id, right_id, other_name));
+CREATE TABLE IF NOT EXISTS name_decisions (
+    customer_id INTEGER, name_key TEXT, name TEXT, adopt INTEGER, decided_by TEXT, decided_at TEXT,
+    PRIMARY KEY (customer_id, name_key));
 CREATE TABLE IF NOT EXISTS review_decisions (
     left_id INTEGER, right_id INTEGER, decision TEXT, keep_id INTEGER, remark TEXT,
     decided_by TEXT, decided_at TEXT, PRIMARY KEY (left_id, right_id));
@@ -409,13 +413,21 @@ class Archive:
             "SELECT left_id, right_id, decision FROM review_decisions")}
         names = {cid: (json.loads(d).get("name"), u) for cid, d, u in
                  self.conn.execute("SELECT id, data, uscc FROM customers")}
-        for cid, kind, left, right, detail, score, period in self.conn.execute(
-                "SELECT id, kind, left_id, right_id, detail, score, period FROM conflicts ORDER BY id"):
-            decision = decided.get((left, right))
+        named = {(c, k) for c, k in self.conn.execute("SELECT customer_id, name_key FROM name_decisions")}
+        for cid, kind, left, right, detail, score, period, other in self.conn.execute(
+                "SELECT id, kind, left_id, right_id, detail, score, period, other_name FROM conflicts "
+                "ORDER BY id"):
+            decision = decided.get((left, right)) if left != right else None
+            if other and (left, normalize_name(other)) in named:
+                decision = "已审核"
+                if open_only:
+                    continue
             if open_only and decision in ("合并", "不同客户"):
                 continue
             ln, lu = names.get(left, (None, None))
             rn, ru = names.get(right, (None, None))
+            if other:
+                rn = other  # same customer, the name another submission used
             rows.append({"conflict_id": cid, "kind": kind, "left_id": left, "left_name": ln,
                          "left_uscc": lu, "right_id": right, "right_name": rn, "right_uscc": ru,
                          "score": score, "detail": detail, "period": period,
@@ -431,6 +443,12 @@ class Archive:
         now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         with self.transaction():
             for d in decisions:
+                if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                        (d["left_id"], normalize_name(d["other_name"]), d["other_name"],
+                         int(d["decision"] == "合并" and d.get("keep_side") == "右"), decided_by, now))
+                    continue
                 self.conn.execute(
                     "INSERT OR REPLACE INTO review_decisions VALUES (?,?,?,?,?,?,?)",
                     (d["left_id"], d["right_id"], d["decision"], d.get("keep_id"), d.get("remark"),
@@ -524,15 +542,16 @@ class _Merger:
         return self.conn.execute("SELECT uscc, name_key, data, row_hash FROM customers WHERE id = ?",
                                  (cid,)).fetchone()
 
-    def _conflict(self, kind: str, a: int, b: int, detail: str, score: float | None = None) -> None:
+    def _conflict(self, kind: str, a: int, b: int, detail: str, score: float | None = None,
+                  other_name: str | None = None) -> None:
         left, right = min(a, b), max(a, b)
         decided = self.conn.execute("SELECT decision FROM review_decisions WHERE left_id = ? AND "
                                     "right_id = ?", (left, right)).fetchone()
         if decided and decided[0] == "不同客户":
             return
         cur = self.conn.execute("INSERT OR IGNORE INTO conflicts (kind, left_id, right_id, detail, "
-                                "score, period, submission_id) VALUES (?,?,?,?,?,?,?)",
-                                (kind, left, right, detail, score, self.period, self.sid))
+                                "score, period, submission_id, other_name) VALUES (?,?,?,?,?,?,?,?)",
+                                (kind, left, right, detail, score, self.period, self.sid, other_name or ""))
         self.result.conflicts += cur.rowcount
 
     def resolve(self, uscc: str | None, name: str | None, create: dict | None = None) -> int:
@@ -542,10 +561,11 @@ class _Merger:
             cid = self._registry(f"uscc:{uscc}")
             if cid is not None and self._existing(cid) is not None:
                 existing = self._existing(cid)
-                if name_key and existing[1] != name_key and self._registry(f"name:{name_key}") != cid:
+                if name_key and existing[1] != name_key and self._registry(f"name:{name_key}") != cid \
+                        and self._name_decision(cid, name_key) is None:
                     self._conflict("同一信用代码名称不同", cid, cid,
                                    f"信用代码 {uscc}：档案中为“{json.loads(existing[2]).get('name')}”，"
-                                   f"本次报送为“{name}”")
+                                   f"本次报送为“{name}”", other_name=name)
                 return cid
             if name_key:
                 by_name = self._registry(f"name:{name_key}")
@@ -601,6 +621,12 @@ class _Merger:
                 self.result.changed_fields += 1
         return merged
 
+    def _name_decision(self, cid: int, name_key: str) -> bool | None:
+        """A reviewed name under a credit code: True = adopt it, False = keep the archive's."""
+        row = self.conn.execute("SELECT adopt FROM name_decisions WHERE customer_id = ? AND name_key = ?",
+                                (cid, name_key)).fetchone()
+        return None if row is None else bool(row[0])
+
     def customer(self, row: dict) -> None:
         cid = self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
@@ -608,7 +634,12 @@ class _Merger:
         uscc, name_key, text, _ = self._existing(cid)
         old = json.loads(text)
         # The name of a coded customer changes only through review, never silently.
-        fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name"))]
+        new_key = normalize_name(row.get("name")) if row.get("name") else None
+        adopt = bool(new_key and new_key != name_key and self._name_decision(cid, new_key))
+        fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
+        if adopt:
+            self.conn.execute("UPDATE customers SET name_key = ? WHERE id = ?", (new_key, cid))
+            self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
             fields = [f for f in fields if f != "uscc"]
         new = self._changes("customer", str(cid), cid, old, row, fields)

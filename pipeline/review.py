@@ -42,15 +42,16 @@ class ReviewResult:
     merged: int = 0
     distinct: int = 0
     pending: int = 0
+    renamed: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，待定 {self.pending} 对。"
+        return (f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，采用新名称 {self.renamed} 家，"
+                f"待定 {self.pending} 对。")
 
 
 def _pairs(archive: Archive) -> pd.DataFrame:
     conflicts = archive.conflicts(open_only=True)
-    conflicts = conflicts[conflicts["left_id"] != conflicts["right_id"]]
     snap = archive.snapshot()
     customers = snap["customers"].set_index("customer_id")
     links = snap["customer_branches"]
@@ -60,6 +61,8 @@ def _pairs(archive: Archive) -> pd.DataFrame:
     for i, c in enumerate(conflicts.itertuples(), 1):
         row = {"seq": i, "kind": c.kind, "score": c.score, "detail": c.detail,
                "decision": None, "keep": None, "remark": None}
+        if c.left_id == c.right_id:
+            row["detail"] = f"{c.detail}。同一客户：选“合并”并保留“右”即采用新名称，保留“左”或选“不同客户”即维持原名称"
         for side, cid in (("left", c.left_id), ("right", c.right_id)):
             info = customers.loc[cid] if cid in customers.index else None
             row.update({f"{side}_id": cid,
@@ -70,6 +73,8 @@ def _pairs(archive: Archive) -> pd.DataFrame:
                         f"{side}_contact": contacts.get(cid),
                         f"{side}_projects": int(projects.get(cid, 0)),
                         f"{side}_first": None if info is None else info["first_period"]})
+        if c.left_id == c.right_id:
+            row["right_name"] = c.right_name  # the name the other submission used
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -141,6 +146,12 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
             pending += 1
             continue
         left, right = int(get("left_id")), int(get("right_id"))
+        if left == right:
+            side = get("keep")
+            decisions.append({"left_id": left, "right_id": right, "decision": decision,
+                              "keep_side": side if side in KEEP else "左", "other_name": get("right_name"),
+                              "remark": get("remark") or None})
+            continue
         keep = None
         if decision == "合并":
             side = get("keep")
@@ -162,6 +173,8 @@ def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     if findings:
         return result
     archive.record_review(decisions, decided_by)
-    result.merged = sum(d["decision"] == "合并" for d in decisions)
-    result.distinct = sum(d["decision"] == "不同客户" for d in decisions)
+    result.merged = sum(d["decision"] == "合并" and not d.get("other_name") for d in decisions)
+    result.distinct = sum(d["decision"] == "不同客户" and not d.get("other_name") for d in decisions)
+    result.renamed = sum(d.get("keep_side") == "右" and d["decision"] == "合并" for d in decisions
+                         if d.get("other_name"))
     return result

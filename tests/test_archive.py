@@ -192,3 +192,28 @@ def test_export_as_of_a_past_month(archive, tmp_path):
     book = openpyxl.load_workbook(path)
     names = [r[1] for r in book["客户"].iter_rows(min_row=4, values_only=True) if r[0]]
     assert names == ["上海浦江城市建设投资有限公司"]
+
+
+@pytest.mark.parametrize("keep, expected", [("右", "上海浦江城投集团有限公司"), ("左", "上海浦江城市建设投资有限公司")])
+def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expected):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    ingest(archive, tmp_path, "b", branch="华南分公司", customers=[customer(name="上海浦江城投集团有限公司")])
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    col = {h: i + 1 for i, h in enumerate(headers)}
+    assert ws.cell(4, col["右：客户单位名称"]).value == "上海浦江城投集团有限公司"
+    assert ws.cell(4, col["左：客户编号"]).value == ws.cell(4, col["右：客户编号"]).value
+    ws.cell(4, col["处理决定"], "合并")
+    ws.cell(4, col["保留记录"], keep)
+    book.save(path)
+    result = apply_review(archive, path, decided_by="张三")
+    assert result.findings == [] and result.renamed == (keep == "右")
+    assert archive.snapshot()["customers"]["name"].tolist() == [expected]
+    assert archive.conflicts().empty
+    # the decision holds for later months too
+    ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-11",
+           customers=[customer(name="上海浦江城投集团有限公司", contact="陈红")])
+    assert archive.conflicts().empty
+    assert archive.snapshot()["customers"]["name"].tolist() == [expected]
