@@ -162,8 +162,10 @@ def test_killed_ingest_converges_to_the_uninterrupted_archive(tmp_path):
     victim = Workspace(tmp_path / "victim")
     victim.init()
     _inbox_of_six(victim.inbox)
-    kills = 0
+    kills = attempts = 0
     while kills < 20:
+        attempts += 1
+        assert attempts < 200, "the ingest kept finishing before it could be killed"
         proc = subprocess.Popen([CRM, "--workspace", str(victim.root), "ingest", "--received-at",
                                  "2026-10-20T10:00"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
