@@ -66,7 +66,7 @@ CREATE INDEX IF NOT EXISTS customers_by_uscc ON customers(uscc);
 CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name_key);
 CREATE TABLE IF NOT EXISTS customer_branches (
     customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
-    PRIMARY KEY (customer_id, branch));
+    sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
 CREATE TABLE IF NOT EXISTS reports (customer_id INTEGER, branch TEXT, period TEXT,
     PRIMARY KEY (customer_id, branch, period));
 CREATE TABLE IF NOT EXISTS records (
@@ -523,6 +523,7 @@ class _Merger:
         self.history: list[tuple] = []
         self.next_id: int | None = None
         self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
+        self.sent: dict[str, int] | None = None
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -627,7 +628,24 @@ class _Merger:
                                 (cid, name_key)).fetchone()
         return None if row is None else bool(row[0])
 
+    def _sent(self) -> dict[str, int]:
+        """Hashes of the customer rows this branch sent last time → customer id (loaded once)."""
+        if self.sent is None:
+            self.sent = {digest: cid for cid, digest in self.conn.execute(
+                "SELECT customer_id, sent_hash FROM customer_branches WHERE branch = ?", (self.branch,))
+                if digest}
+        return self.sent
+
     def customer(self, row: dict) -> None:
+        sent = _hash(row)
+        if sent in self._sent():
+            # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
+            # so it neither rewrites the archive nor undoes another branch's later update.
+            cid = self.sent[sent]
+            if row.get("name"):
+                self.local_names[normalize_name(row["name"])] = cid
+            self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+            return
         cid = self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
@@ -642,16 +660,22 @@ class _Merger:
             self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
             fields = [f for f in fields if f != "uscc"]
+        link = self.conn.execute("SELECT data, sent_data FROM customer_branches WHERE customer_id = ? "
+                                 "AND branch = ?", (cid, self.branch)).fetchone()
+        if link is not None and link[1]:
+            # Only what this branch changed since its own last row counts: an unchanged field
+            # it re-sends does not undo another branch's newer value.
+            before = json.loads(link[1])
+            fields = [f for f in fields if row.get(f) != before.get(f)]
         new = self._changes("customer", str(cid), cid, old, row, fields)
         if new != old:
             self.conn.execute("UPDATE customers SET data = ?, row_hash = ? WHERE id = ?",
                               (_dumps(new), _hash(new), cid))
         per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
-        link = self.conn.execute("SELECT data FROM customer_branches WHERE customer_id = ? AND "
-                                 "branch = ?", (cid, self.branch)).fetchone()
         if link is None:
-            self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?)",
-                              (cid, self.branch, _dumps(per_branch), _hash(per_branch), self.period))
+            self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
+                              (cid, self.branch, _dumps(per_branch), _hash(per_branch), self.period, sent,
+                               _dumps(row)))
         else:
             old_link = json.loads(link[0])
             merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
@@ -660,6 +684,9 @@ class _Merger:
                 self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
                                   "customer_id = ? AND branch = ?",
                                   (_dumps(merged), _hash(merged), cid, self.branch))
+        self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
+                          "AND branch = ?", (sent, _dumps(row), cid, self.branch))
+        self.sent[sent] = cid
         self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
 
     def _record_key(self, entity: str, cid: int, row: dict) -> str:

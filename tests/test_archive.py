@@ -217,3 +217,19 @@ def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expect
            customers=[customer(name="上海浦江城投集团有限公司", contact="陈红")])
     assert archive.conflicts().empty
     assert archive.snapshot()["customers"]["name"].tolist() == [expected]
+
+
+def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer(integrity="良好")])
+    ingest(archive, tmp_path, "b", branch="华南分公司", period="2026-10",
+           customers=[customer(integrity="不良")])
+    # 华东 re-sends its row unchanged, then with only its contact changed
+    ingest(archive, tmp_path, "c", period="2026-11", customers=[customer(integrity="良好")])
+    assert archive.snapshot()["customers"].loc[0, "integrity"] == "不良"
+    ingest(archive, tmp_path, "d", period="2026-12", customers=[customer(integrity="良好", contact="王五")])
+    snap = archive.snapshot()
+    assert snap["customers"].loc[0, "integrity"] == "不良"
+    assert snap["customer_branches"].set_index("branch").loc["华东分公司", "contact"] == "王五"
+    # when 华东 itself reports a change, it counts
+    ingest(archive, tmp_path, "e", period="2027-01", customers=[customer(integrity="一般", contact="王五")])
+    assert archive.snapshot()["customers"].loc[0, "integrity"] == "一般"
