@@ -1,7 +1,8 @@
 """A deterministic year of sample submissions (`make samples` → input_samples/).
 
 Eight branches send a workbook every month of 2026 (the whole current
-customer and project tables, plus the month's surveys, complaints and visits),
+customer and project tables, plus the month's surveys, complaints and visits;
+a messy file lacks the 投诉记录 sheet and its complaints come the next month),
 with the changes a real year brings: new customers, stages moving, projects
 progressing, an integrity record turning bad. Around them: messy-but-valid
 files, invalid files, a late file, a missing month, "no change" submissions,
@@ -23,7 +24,7 @@ import xlsxwriter
 from schemas.columns import COVER, DATA_SHEETS, IGNORED, WORKBOOK_TITLE
 
 from .config import defaults
-from .identity import make_uscc
+from .identity import make_uscc, uscc_check_char
 
 YEAR = 2026
 SEED = 20260101
@@ -75,6 +76,7 @@ class Customer:
     strategic: str = "否"
     department: str = "第一项目经理部"
     email: str = ""
+    under_visited: bool = False  # a strategic customer the branch neglects (for the visit-duty check)
     projects: list = field(default_factory=list)
 
     def row(self) -> dict:
@@ -100,6 +102,7 @@ class Branch:
         self.customers: list[Customer] = []
         self.contract_seq = 0
         self.complaint_seq = 0
+        self.carried_complaints: list[dict] = []  # left out of a file, sent the next month
         self.departments = [f"第{n}项目经理部" for n in "一二三"[: rng.choice((2, 3))]]
 
     def person(self) -> str:
@@ -131,7 +134,7 @@ class Branch:
         if customer.first_year:
             for _ in range(rng.choice((0, 1, 1, 2, 3))):
                 customer.projects.append(self.new_project(customer, started=True))
-        customer.proposed = self.rng.choice("AB") if customer.first_year else "C"
+        customer.proposed = propose_grade(customer, rng)
         return customer
 
     def new_project(self, customer: Customer, started: bool) -> dict:
@@ -168,7 +171,10 @@ class Branch:
         rng = self.rng
         for customer in self.customers:
             for project in customer.projects:
-                if rng.random() < 0.12 and project["status"] in STATUS_FLOW[:-1]:
+                if rng.random() < 0.06 and project["status"] in ("跟踪", "投标"):
+                    project["status"] = "终止"
+                    self._finance(project)
+                elif rng.random() < 0.12 and project["status"] in STATUS_FLOW[:-1]:
                     project["status"] = STATUS_FLOW[STATUS_FLOW.index(project["status"]) + 1]
                     if project["status"] == "中标":
                         project["_signed"] = dt.datetime(YEAR, month, rng.randrange(1, 20))
@@ -214,17 +220,40 @@ class Branch:
                                "feedback_at": resolved + dt.timedelta(hours=rng.choice([4, 20, 60])),
                                "unreasonable": "是" if rng.random() < 0.15 else "否",
                                "result": "已整改完毕", "customer_satisfied": rng.choice(["是", "是", "否"])})
+        complaints, self.carried_complaints = self.carried_complaints + complaints, []
         for c in self.customers:
-            if c.strategic == "是" and (rng.random() < 0.85):
+            if c.strategic != "是":
+                continue
+            # Duty (seed 004): specialist monthly, liaison leader twice a year, main leader once.
+            # An under-visited customer misses every third month and sees no main leader.
+            if not (c.under_visited and month % 3 == 0):
                 visits.append({"customer_name": c.name, "visited_on": dt.datetime(YEAR, month, rng.randrange(3, 22)),
                                "visitor": "营销专员" + c.contact[0], "visitor_level": "营销专员",
                                "channel": rng.choice(["电话沟通", "上门拜访"]), "summary": "例行沟通，了解项目需求"})
-            if c.strategic == "是" and month in (4, 10):
+            if month in ((10,) if c.under_visited else (4, 10)):
                 visits.append({"customer_name": c.name, "visited_on": dt.datetime(YEAR, month, 23),
                                "visitor": "副总经理" + c.contact[-1], "visitor_level": "联点领导",
-                               "channel": "上门拜访", "summary": "高层交流"})
+                               "channel": "上门拜访", "summary": "高层交流，商谈年度合作"})
+            if month == 7 and not c.under_visited:
+                visits.append({"customer_name": c.name, "visited_on": dt.datetime(YEAR, 7, 15),
+                               "visitor": "总经理刘建国", "visitor_level": "公司主要领导",
+                               "channel": "客户会议", "summary": "拜访客户主要负责人，回顾合作并展望下半年"})
         return {"customers": customers, "projects": projects, "surveys": surveys,
                 "complaints": complaints, "visits": visits}
+
+
+def propose_grade(c: Customer, rng: random.Random) -> str:
+    """The branch's own proposal: the rules' grade most of the time, its own view otherwise."""
+    if not c.first_year or c.integrity == "不良" or "是" in (c.demanding,) or "有" in (
+            c.unreasonable, c.own_problems) or c.credit == "差":
+        grade = "C"
+    elif c.integrity == c.credit == "良好" and c.social_value == "高" and c.near_term_need == "有":
+        grade = "A"
+    else:
+        grade = "B"
+    if rng.random() < 0.12:
+        grade = {"A": "B", "B": rng.choice("AC"), "C": "B"}[grade]
+    return grade
 
 
 # -- writing ------------------------------------------------------------------
@@ -277,58 +306,112 @@ def write_standard(path: Path, branch: str, period: str, rows: dict[str, list[di
     book.close()
 
 
+FULL_WIDTH = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
+MONEY_GROUP = "财务数据（万元）"
+MONEY_KEYS = ("amount", "cost", "profit", "net_profit")
+EMPTY_MARKS = ("/", "-", "—")
+
+
+def _messy_header(col) -> str:
+    """The header as a submitter retyped it: aliases, units, stray spaces and line breaks."""
+    variants = {"name": "客户单位 名称", "amount": "合同额\n(万元)", "cost": "成本(万元)",
+                "profit": "利润（万元）", "net_profit": "净利润 （万元）"}
+    return variants.get(col.key) or (col.aliases[0] if col.aliases else col.header)
+
+
+def _messy_value(ws, r: int, c: int, col, value, i: int, date_fmt, time_fmt) -> None:
+    """One cell typed the way people type it: numbers and dates as text, formulas, dashes."""
+    if value is None:
+        if col.kind != "enum" and not col.required and i % 3 == 0:
+            ws.write_string(r, c, EMPTY_MARKS[(i // 3) % 3])
+        return
+    if col.kind == "number" and isinstance(value, float):
+        form = i % 6
+        if form == 1:
+            ws.write_string(r, c, f"{value:,.2f}")
+        elif form == 2:
+            ws.write_formula(r, c, f"={value}*1", None, value)
+        elif form == 3:
+            ws.write_string(r, c, f"{value:.2f}".translate(FULL_WIDTH))
+        elif form == 4 and value >= 0:
+            ws.write_string(r, c, f"{value:g}万")
+        else:
+            ws.write_number(r, c, value)
+    elif col.kind == "date" and isinstance(value, dt.datetime):
+        if i % 4 == 3:
+            ws.write_datetime(r, c, value, date_fmt)  # an Excel serial shown as a date
+        else:
+            forms = (f"{value.year}年{value.month}月{value.day}日", f"{value.year}/{value.month}/{value.day}",
+                     f"{value.year}.{value.month}.{value.day}")
+            ws.write_string(r, c, forms[i % 3])
+    else:
+        _put(ws, r, c, value, date_fmt, time_fmt)
+
+
 def write_messy(path: Path, branch: str, period: str, rows: dict[str, list[dict]], filled: dt.datetime) -> None:
-    """The same content the way real submitters type it (TEMPLATE.md's last section)."""
+    """The same content the way real submitters type it (TEMPLATE.md's last section).
+
+    No cover (branch from the 填报单位 line, month from the file name), a title
+    row, alias and variant headers, a two-row header with a merged group label,
+    another column order, blank rows, merged 所属项目部 cells, numbers and dates
+    as text, formulas, dashes for blanks, a footer, the branch's own notes sheet,
+    and no 投诉记录 sheet (the caller sends that month's complaints later).
+    """
     book, date_fmt, time_fmt = _book(path)
-    year, month = period.split("-")
-    # no cover: branch from the 填报单位 line, month from the file name
     for sheet in DATA_SHEETS:
-        data = rows.get(sheet.key, [])
-        if sheet.key == "visits":
+        if sheet.key == "complaints":
             continue  # a sheet the branch deleted
+        data = rows.get(sheet.key, [])
         ws = book.add_worksheet(sheet.name if sheet.key != "customers" else "客户信息表")
         ws.merge_range(0, 0, 0, 6, WORKBOOK_TITLE)
         ws.write_string(1, 0, f"填报单位：{branch}  填报日期：{filled.year}年{filled.month}月{filled.day}日")
-        cols = [c for c in sheet.columns]
-        cols = cols[:1] + cols[1:][::-1] if sheet.key == "surveys" else cols  # another column order
-        header_row = 2
-        for c, col in enumerate(cols):
-            text = col.aliases[0] if col.aliases else col.header
-            if col.key == "amount":
-                text = "合同额\n(万元)"
-            elif col.key == "name":
-                text = "客户单位 名称"
-            ws.write_string(header_row, c, text)
-        out_r = header_row + 1
+        cols = list(sheet.columns)
+        if sheet.key == "surveys":
+            cols = cols[:1] + cols[1:][::-1]  # another column order
+        if sheet.key == "projects":
+            # Money columns under a group label merged across them; the others merged over two rows.
+            cols = [c for c in cols if c.key != "department"] + [sheet.column("department")]
+            money = [i for i, c in enumerate(cols) if c.key in MONEY_KEYS]
+            ws.merge_range(2, money[0], 2, money[-1], MONEY_GROUP)
+            for c, col in enumerate(cols):
+                if col.key in MONEY_KEYS:
+                    ws.write_string(3, c, _messy_header(col))
+                else:
+                    ws.merge_range(2, c, 3, c, _messy_header(col))
+            out_r = 4
+            data = sorted(data, key=lambda row: row.get("department") or "")
+        else:
+            for c, col in enumerate(cols):
+                ws.write_string(2, c, _messy_header(col))
+            out_r = 3
+        departments: list[tuple[int, str]] = []
         for i, row in enumerate(data, 1):
-            if i == 3:
+            if i == 3 and sheet.key != "projects":
                 out_r += 1  # a blank row between blocks
             for c, col in enumerate(cols):
                 value = i if col.kind == IGNORED else row.get(col.key)
-                if value is None:
-                    if col.kind not in ("enum",) and not col.required and i % 3 == 0:
-                        ws.write_string(out_r, c, ["/", "-", "—"][i % 3])
+                if sheet.key == "projects" and col.key == "department":
+                    departments.append((out_r, value or ""))
                     continue
-                if col.kind == "number" and isinstance(value, float):
-                    if i % 4 == 1:
-                        ws.write_string(out_r, c, f"{value:,.2f}")
-                    elif i % 4 == 2:
-                        ws.write_formula(out_r, c, f"={value}*1", None, value)
-                    else:
-                        ws.write_number(out_r, c, value)
-                elif col.kind == "date" and isinstance(value, dt.datetime):
-                    forms = [f"{value.year}年{value.month}月{value.day}日", f"{value.year}/{value.month}/{value.day}",
-                             f"{value.year}.{value.month}.{value.day}"]
-                    if i % 4 == 3:
-                        ws.write_datetime(out_r, c, value, date_fmt)
-                    else:
-                        ws.write_string(out_r, c, forms[i % 3])
-                else:
-                    _put(ws, out_r, c, value, date_fmt, time_fmt)
+                _messy_value(ws, out_r, c, col, value, i, date_fmt, time_fmt)
             out_r += 1
+        # 所属项目部 written once per run of rows, as a merged cell.
+        dept_col = len(cols) - 1
+        k = 0
+        while k < len(departments):
+            j = k
+            while j + 1 < len(departments) and departments[j + 1][1] == departments[k][1]:
+                j += 1
+            first, last = departments[k][0], departments[j][0]
+            if last > first:
+                ws.merge_range(first, dept_col, last, dept_col, departments[k][1])
+            elif departments[k][1]:
+                ws.write_string(first, dept_col, departments[k][1])
+            k = j + 1
         ws.write_string(out_r + 1, 0, "填表人：张明    审核人：李强")
     notes = book.add_worksheet("本单位备注")
     notes.write_string(0, 0, "本表为经营部内部留存说明，不属于报送内容。")
+    notes.write_string(1, 0, "下月重点跟踪客户：见客户信息表备注列。")
     book.close()
 
 
@@ -388,14 +471,17 @@ def generate_samples(out_dir: Path) -> list[Path]:
                 continue
             if bi == month % 8 and month not in (3, 8):
                 write_messy(folder / name, b.name, period, rows, when)
-                add(folder / name, when, "accepted", "格式不规范但内容有效：标题行、别名表头、文本数字与日期、"
-                    "合并单元格、页脚、公式、缺少拜访记录表、无封面", b.name, period)
+                b.carried_complaints = rows["complaints"]  # the file has no 投诉记录 sheet
+                add(folder / name, when, "accepted", "格式不规范但内容有效：无封面、标题行与填报单位行、别名及变体表头、"
+                    "两行合并表头、列顺序不同、空行、合并的所属项目部、文本数字（千分位、全角、“万”）、"
+                    "文本日期与日期序列号、公式、“/”“-”“—”表示空、页脚、本单位备注表、缺少投诉记录表", b.name, period)
                 continue
             write_standard(folder / name, b.name, period, rows, filled=when)
             add(folder / name, when, "accepted", note, b.name, period)
         _special_files(folder, month, branches, add, rng)
     (out_dir / MANIFEST).write_text(json.dumps(
-        {"notes": "每个分公司每月报送当前完整的客户与项目表，以及本月新增的满意度调查、投诉与拜访记录。"
+        {"notes": "每个分公司每月报送当前完整的客户与项目表，以及本月新增的满意度调查、投诉与拜访记录；"
+                  "格式不规范的样例文件没有投诉记录表，其投诉随次月报送。"
                   "received_at 为文件到达收件箱的时间（演示时据此设置文件修改时间）。",
          "files": manifest}, ensure_ascii=False, indent=2), encoding="utf-8")
     return files
@@ -410,6 +496,12 @@ def _designed_customers(b: Branch) -> None:
         a.projects.append(b.new_project(a, started=True))
     b.customers[1].strategic = "是"
     b.customers[1].first_year = b.customers[1].first_year or 2019
+    b.customers[1].under_visited = b.name in ("华南分公司", "西南分公司")
+    second_a = b.customers[12]  # a clear A that is not strategic
+    second_a.first_year, second_a.integrity, second_a.credit = 2017, "良好", "良好"
+    second_a.social_value, second_a.near_term_need, second_a.proposed = "高", "有", "A"
+    if not second_a.projects:
+        second_a.projects.append(b.new_project(second_a, started=True))
     stranger = b.customers[2]
     stranger.first_year, stranger.projects, stranger.stage, stranger.proposed = None, [], "潜在客户", "C"
     bad = b.customers[3]
@@ -423,6 +515,10 @@ def _shared_customers(branches: list[Branch]) -> None:
     for k in range(6):
         source, target = branches[k], branches[(k + 3) % len(branches)]
         original = source.customers[6 + k]
+        if k < 2:  # a foreign-owned company: the other branch writes its brackets half-width
+            original.name = f"{source.city[:-1]}{('嘉信', '瑞峰')[k]}（中国）投资有限公司"
+            original.nature, original.industry = "外资类", "商业地产"
+            original.uscc = make_uscc(source.rng, source.region_code)
         if original.uscc is None:
             original.uscc = make_uscc(source.rng, source.region_code)
         copy = Customer(**{**original.__dict__, "projects": [], "contact": target.person(),
@@ -516,6 +612,18 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         csv.write_text("客户单位名称,统一社会信用代码,客户性质\n某公司,,社会类\n", encoding="utf-8")
         add(csv, dt.datetime(YEAR, 7, 22, 9, 30), "rejected", "CSV 文件，应使用模板", branches[2].name, period,
             ["csv-not-accepted"])
+    if month == 8:
+        b = branches[4]
+        rows = b.month_rows(month)
+        customers = [dict(r) for r in rows["customers"]]
+        customers[0]["uscc"] = _bad_org_check(customers[0]["uscc"] or make_uscc(rng, b.region_code))
+        strategic = next(r for r in customers if r["strategic"] == "是" and r is not customers[0])
+        strategic["liaison_leader"] = None
+        path = folder / f"{b.name}_{period}_客户信息统计表_修订.xlsx"
+        write_standard(path, b.name, period, {**rows, "customers": customers})
+        add(path, dt.datetime(YEAR, 8, 24, 14, 0), "rejected",
+            "信用代码中的组织机构代码校验位错误；战略客户未填联点领导", b.name, period,
+            ["bad-uscc", "conditional-required"])
     if month == 9:
         fake = folder / f"{branches[4].name}_{period}_客户信息统计表（扫描件）.xlsx"
         fake.write_text("这是一份被改了扩展名的文本文件。", encoding="utf-8")
@@ -544,3 +652,21 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         write_standard(path, branches[6].name, period, {**rows, "customers": customers, "projects": projects})
         add(path, dt.datetime(YEAR, 11, 28, 9, 0), "rejected", "竣工日期早于开工日期；同一信用代码出现两次",
             branches[6].name, period, ["date-order", "duplicate-row"])
+    if month == 12:
+        b = branches[7]
+        rows = b.month_rows(month)
+        customers = [dict(r) for r in rows["customers"]]
+        customers[3]["contact"] = None
+        projects = [dict(p) for p in rows["projects"]]
+        projects[0]["project_type"] = "市政"
+        path = folder / f"{b.name}_{period}_客户信息统计表_补报.xlsx"
+        write_standard(path, b.name, period, {**rows, "customers": customers, "projects": projects})
+        add(path, dt.datetime(YEAR, 12, 22, 16, 30), "rejected", "必填的联系人为空；工程类型“市政”不在可选范围",
+            b.name, period, ["required", "not-allowed"])
+
+
+def _bad_org_check(code: str) -> str:
+    """A credit code whose last character checks but whose organisation-code check (17th) does not."""
+    wrong = next(ch for ch in "0123456789" if ch != code[16])
+    first17 = code[:16] + wrong
+    return first17 + uscc_check_char(first17)
