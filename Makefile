@@ -38,7 +38,7 @@ quarterly halfyear annual: install
 	$(BIN)/crm report --period $(PERIOD)
 
 bench: install
-	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline.dev.bench
 
 clean:
 	rm -rf output/demo .pytest_cache

@@ -1,19 +1,30 @@
-"""crm.toml: the department's editable settings, with a default for every key."""
+"""crm.toml: the department's editable settings, every key defaulted and checked at load.
+
+The commented default file (``DEFAULT_TOML``) is both what `crm init` writes and
+the defaults; ``SCHEMA`` says what each key may hold. ``load_config`` reads the
+file once per command, checks every key (type, range, list items, unknown keys
+with the nearest known one) and reports every problem at once with its line,
+before any file is touched.
+"""
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The commented default crm.toml. Every key here is a default; a crm.toml that
-# sets only some keys (e.g. only the roster) is valid. Sections are appended by
-# the modules that own them, each commented in Chinese.
+from schemas.columns import CUSTOMERS, PROJECTS, VISITS
+
+from .errors import ConfigError
+
 DEFAULT_TOML = """\
 # 客户档案流水线配置文件（crm.toml）
-# 未写出的项目一律使用默认值；只写花名册也是有效的配置。
+# 未写出的项目一律使用默认值；只写花名册也是有效的配置。修改后运行任一命令即会检查，
+# 写错的项目会逐条指出（含行号），不会处理任何文件。
 
 [roster]
-# 集团分子公司花名册：只接受名单内单位的报送。
+# 集团分子公司花名册：只接受名单内单位的报送。名称也用作文件夹名，不能含 / \\ : * ? " < > |。
 branches = [
     "华东分公司", "华南分公司", "华北分公司", "华中分公司",
     "西南分公司", "西北分公司", "东北分公司", "基础设施分公司",
@@ -30,11 +41,26 @@ deadline_day = 25
 [limits]
 # 单个工作表的最大数据行数，超过即拒收。
 max_rows = 50000
+# 单个工作表的最大单元格数（行数 × 列数，按工作表声明的范围计），防止稀疏的超大工作表耗尽内存。
+max_cells = 5000000
 # 工作簿文件大小上限（MiB）。
 max_file_mib = 50
 # 解压后总大小上限（MiB）与最大压缩比，用于拦截“压缩炸弹”。
 max_uncompressed_mib = 300
 max_compression_ratio = 200
+# 金额上限（万元）：超过即视为填写错误。
+max_amount = 100000000
+# 文字单元格的最大字数。
+max_text_length = 2000
+
+[projects]
+# 视为“已中标”的项目状态：这些状态的项目须填写合同额，并计入利润分析。
+awarded_statuses = ["中标", "在建", "竣工", "结算完成"]
+
+[complaints]
+# 集团《客户投诉管理办法》5.3：收到投诉后首次响应、处理完成后反馈结果的时限（小时）。
+response_hours = 24
+feedback_hours = 48
 
 [review]
 # 名称相似度阈值（0–100）：超过即列入“疑似重复客户”。
@@ -50,8 +76,8 @@ a_social_values = ["高"]
 low_margin_percent = 3.0
 # 近 N 年内有无理投诉（投诉记录中“是否无理投诉”为是）即为 C 类条件。
 complaint_years = 3
-# 项目付款拖欠是否作为 C 类条件。
-arrears_is_c = true
+# 项目付款拖欠是否作为 C 类条件。集团规则中没有这一条，默认不启用；需要时改为 true。
+arrears_is_c = false
 # 资信状况为“差”（信誉差）是否作为 C 类条件。
 poor_credit_is_c = true
 
@@ -84,9 +110,56 @@ weight_b = 1
 weight_c = 0
 """
 
+_PROJECT_STATUSES = PROJECTS.column("status").allowed
+_SOCIAL_VALUES = CUSTOMERS.column("social_value").allowed
+_VISITOR_LEVELS = VISITS.column("visitor_level").allowed
+# A name that is a plain file name on Windows and POSIX alike.
+_PLAIN_NAME = re.compile(r'^[^/\\:*?"<>|\x00-\x1f]+$')
 
-class ConfigError(Exception):
-    """A crm.toml value is missing, of the wrong type or out of range."""
+
+@dataclass(frozen=True)
+class Spec:
+    """What one key may hold: kind is int / number / bool / str / strings / table."""
+
+    kind: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    optional: bool = False     # may be absent (no default)
+    plain_names: bool = False  # strings used as folder names
+
+
+SCHEMA: dict[str, dict[str, Spec]] = {
+    "roster": {"branches": Spec("strings", minimum=1, plain_names=True),
+               "departments": Spec("table", optional=True)},
+    "submission": {"deadline_day": Spec("int", 1, 31)},
+    "limits": {"max_rows": Spec("int", 1, 1_048_575), "max_cells": Spec("int", 1000),
+               "max_file_mib": Spec("number", 0.01), "max_uncompressed_mib": Spec("number", 1),
+               "max_compression_ratio": Spec("number", 1), "max_amount": Spec("number", 1),
+               "max_text_length": Spec("int", 10, 32_767)},
+    "projects": {"awarded_statuses": Spec("strings", minimum=1, choices=_PROJECT_STATUSES)},
+    "complaints": {"response_hours": Spec("number", 1, 24 * 30),
+                   "feedback_hours": Spec("number", 1, 24 * 30)},
+    "review": {"similarity_threshold": Spec("number", 50, 100)},
+    "grading": {"history_statuses": Spec("strings", minimum=1, choices=_PROJECT_STATUSES),
+                "a_social_values": Spec("strings", minimum=1, choices=_SOCIAL_VALUES),
+                "low_margin_percent": Spec("number", -100, 100),
+                "complaint_years": Spec("int", 0, 50), "arrears_is_c": Spec("bool"),
+                "poor_credit_is_c": Spec("bool")},
+    "loyalty": {**{f"weight_{k}": Spec("number", 0, 100) for k in
+                   ("tenure", "volume", "recency", "continuity", "trend", "stability")},
+                "tenure_cap_years": Spec("number", 1, 100), "volume_cap": Spec("number", 1, 1000),
+                "loyal_score": Spec("number", 0, 100), "stable_score": Spec("number", 0, 100),
+                "churn_months": Spec("int", 1, 600), "new_months": Spec("int", 0, 600)},
+    "quadrant": {"amount_threshold": Spec("number", 0, optional=True),
+                 "margin_threshold": Spec("number", -1, 1, optional=True)},
+    "ranking": {"weight_a": Spec("number", -100, 100), "weight_b": Spec("number", -100, 100),
+                "weight_c": Spec("number", -100, 100)},
+}
+
+_KIND_NAMES = {"int": "整数", "number": "数字", "bool": "true 或 false", "str": "文字（加引号）",
+               "strings": "文字列表，如 [\"甲\", \"乙\"]", "table": "表（[节名] 下的 键 = 值）",
+               "tables": "表的列表（[[节名]]）"}
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -101,31 +174,27 @@ def _merge(base: dict, override: dict) -> dict:
 
 @dataclass
 class Config:
-    """Settings with defaults merged in; look values up with ``get``."""
+    """Checked settings with defaults merged in."""
 
     data: dict = field(default_factory=dict)
     path: Path | None = None
 
     def get(self, section: str, key: str, kind: type | tuple = object):
-        """The value of ``[section] key``, checked against ``kind``."""
+        """The value of ``[section] key`` (checked at load; ``kind`` is kept for readability)."""
         try:
-            value = self.data[section][key]
+            return self.data[section][key]
         except KeyError:
-            raise ConfigError(f"配置项 [{section}] {key} 缺失") from None
-        if kind is not object and not isinstance(value, kind) or (
-                kind in (int, float) and isinstance(value, bool)):
-            raise ConfigError(f"配置项 [{section}] {key} 的值 {value!r} 类型不对，"
-                              f"应为{_KIND_NAMES.get(kind, '正确类型')}（{self.where}）")
-        return value
+            raise ConfigError(f"配置项 [{section}] {key} 缺失（{self.where}）") from None
 
-    def number(self, section: str, key: str, *, minimum: float | None = None,
-               maximum: float | None = None) -> float:
-        """A numeric setting within bounds."""
-        value = self.get(section, key, (int, float))
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise ConfigError(f"配置项 [{section}] {key} = {value} 超出范围"
-                              f"（{minimum} ~ {maximum}）（{self.where}）")
-        return value
+    def number(self, section: str, key: str, **_bounds) -> float:
+        """A numeric setting (its range was checked at load)."""
+        return self.get(section, key)
+
+    def optional(self, section: str, key: str):
+        return self.data.get(section, {}).get(key)
+
+    def section(self, name: str) -> dict:
+        return dict(self.data.get(name, {}))
 
     @property
     def where(self) -> str:
@@ -133,14 +202,14 @@ class Config:
 
     @property
     def branches(self) -> list[str]:
-        return list(self.get("roster", "branches", list))
+        return list(self.get("roster", "branches"))
 
     def departments(self, branch: str) -> list[str]:
         return list(self.data.get("roster", {}).get("departments", {}).get(branch, []))
 
-
-_KIND_NAMES = {int: "整数", float: "数字", (int, float): "数字", str: "文字",
-               list: "列表", bool: "true/false", dict: "表"}
+    @property
+    def awarded(self) -> tuple[str, ...]:
+        return tuple(self.get("projects", "awarded_statuses"))
 
 
 def defaults() -> dict:
@@ -148,12 +217,160 @@ def defaults() -> dict:
 
 
 def load_config(path: Path | None) -> Config:
-    """Read crm.toml (if it exists) over the defaults."""
+    """Read crm.toml (if it exists) over the defaults and check every key; raises ConfigError."""
     data = defaults()
+    text = ""
     if path is not None and Path(path).exists():
         try:
-            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"配置文件 {path} 格式错误：{exc}") from None
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码。请用记事本“另存为”UTF-8 后再试。") from None
+        except OSError as exc:
+            raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror or exc}") from None
+        try:
+            user = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"配置文件 {path} 格式错误：{_toml_message(exc)}。"
+                              "请检查该行的引号、方括号和等号。") from None
+        problems = check(user, text)
+        if problems:
+            shown = "\n".join(f"  - {p}" for p in problems)
+            raise ConfigError(f"配置文件 {path} 有 {len(problems)} 处错误，未处理任何文件：\n{shown}")
         data = _merge(data, user)
     return Config(data=data, path=Path(path) if path else None)
+
+
+_TOML_WORDS = [("Expected '=' after a key in a key/value pair", "键后面应为“=”"),
+               ("Invalid value", "值无效（文字须加引号）"), ("Invalid statement", "无法识别的写法"),
+               ("Cannot overwrite a value", "同一项写了两次"), ("Cannot declare", "同一节写了两次"),
+               ("Unterminated string", "引号没有闭合"), ("Illegal character", "含有不允许的字符"),
+               ("Expected newline or end of document after a statement", "一行只能写一项")]
+
+
+def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
+    text = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    reason = next((zh for en, zh in _TOML_WORDS if en in text), "写法不正确")
+    return f"第 {where[1]} 行第 {where[2]} 列：{reason}" if where else reason
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """The line where ``[section] key`` (or the section itself) is written, 1-based, for messages."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if header := re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped):
+            current = header[1].strip().strip('"')
+            if key is None and current == section:
+                return number
+            continue
+        name = key if key is not None else section
+        wanted = section if key is not None else ""
+        if current == wanted and re.match(rf'^"?{re.escape(name)}"?\s*=', stripped):
+            return number
+    return None
+
+
+def _where(text: str, section: str, key: str | None) -> str:
+    line = _line_of(text, section, key)
+    name = f"[{section}] {key}" if key else f"[{section}]"
+    return f"第 {line} 行 {name}" if line else name
+
+
+def _nearest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
+    return f"，是否应为“{close[0]}”？" if close else "。"
+
+
+def check(user: dict, text: str = "") -> list[str]:
+    """Every problem of a parsed crm.toml, as Chinese lines naming the key and its line."""
+    problems = []
+    for section, values in user.items():
+        if section not in SCHEMA and section not in _EXTRA_SECTIONS:
+            problems.append(f"{_where(text, section, None)}：没有这一节{_nearest(section, SCHEMA)}")
+            continue
+        if section in _EXTRA_SECTIONS:
+            problems += _EXTRA_SECTIONS[section](values, text)
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{_where(text, section, None)}：应为一节（[{section}]），不是单个值")
+            continue
+        specs = SCHEMA[section]
+        for key, value in values.items():
+            spec = specs.get(key)
+            if spec is None:
+                problems.append(f"{_where(text, section, key)}：没有这一项{_nearest(key, specs)}")
+                continue
+            problem = _check_value(value, spec, section, key)
+            if problem:
+                problems.append(f"{_where(text, section, key)}：{problem}")
+    problems += _cross_checks(user, text)
+    return problems
+
+
+def _check_value(value, spec: Spec, section: str, key: str) -> str | None:
+    shown = repr(value) if not isinstance(value, str) else f"“{value}”"
+    if spec.kind == "bool":
+        return None if isinstance(value, bool) else f"值 {shown} 应为 true 或 false"
+    if spec.kind in ("int", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                spec.kind == "int" and not isinstance(value, int)):
+            return f"值 {shown} 应为{_KIND_NAMES[spec.kind]}（不加引号）"
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"值 {shown} 应为有限的数字"
+        if (spec.minimum is not None and value < spec.minimum) or (
+                spec.maximum is not None and value > spec.maximum):
+            low = "" if spec.minimum is None else f"{spec.minimum:g}"
+            high = "" if spec.maximum is None else f"{spec.maximum:g}"
+            return f"值 {value} 超出范围（{low} ~ {high}）"
+        return None
+    if spec.kind == "str":
+        return None if isinstance(value, str) and value.strip() else f"值 {shown} 应为非空文字（加引号）"
+    if spec.kind == "strings":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            return f"值 {shown} 应为{_KIND_NAMES['strings']}"
+        if spec.minimum and len(value) < spec.minimum:
+            return "列表不能为空"
+        if spec.choices:
+            bad = [v for v in value if v not in spec.choices]
+            if bad:
+                return f"“{bad[0]}”不是可选值（可选：{'、'.join(spec.choices)}）"
+        if len(set(value)) != len(value):
+            return "列表中有重复的项"
+        if spec.plain_names:
+            bad = [v for v in value if not _PLAIN_NAME.match(v) or v.strip() in (".", "..")
+                   or v != v.strip()]
+            if bad:
+                return (f"“{bad[0]}”不能用作单位名称：名称会用作文件夹名，不能含 / \\ : * ? \" < > | "
+                        "或首尾空格")
+        return None
+    if spec.kind == "table":
+        if not isinstance(value, dict):
+            return f"值 {shown} 应为{_KIND_NAMES['table']}"
+        for name, items in value.items():
+            if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+                return f"“{name}”的值应为{_KIND_NAMES['strings']}"
+        return None
+    return None
+
+
+def _cross_checks(user: dict, text: str) -> list[str]:
+    problems = []
+    roster = user.get("roster", {})
+    branches = roster.get("branches") if isinstance(roster, dict) else None
+    departments = roster.get("departments") if isinstance(roster, dict) else None
+    if isinstance(departments, dict) and isinstance(branches, list):
+        for name in departments:
+            if name not in branches:
+                problems.append(f"{_where(text, 'roster.departments', name)}：“{name}”不在花名册"
+                                f" branches 中{_nearest(name, branches)}")
+    loyalty = user.get("loyalty", {})
+    if isinstance(loyalty, dict):
+        loyal, stable = loyalty.get("loyal_score"), loyalty.get("stable_score")
+        if isinstance(loyal, (int, float)) and isinstance(stable, (int, float)) and stable > loyal:
+            problems.append(f"{_where(text, 'loyalty', 'stable_score')}：不能大于 loyal_score（{loyal}）")
+    return problems
+
+
+# Sections whose shape is not key → scalar (added by later stages: mail recipients, assessment).
+_EXTRA_SECTIONS: dict = {}

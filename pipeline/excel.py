@@ -1,7 +1,9 @@
-"""Shared xlsxwriter conventions: safe workbooks, one set of styles, CJK-aware widths, tables.
+"""Shared Excel conventions: safe workbooks, one set of styles and colours, CJK-aware widths, tables.
 
 Every workbook the pipeline writes goes through `new_workbook`, so no data
-string ever becomes a formula or a link, and every report looks alike.
+string ever becomes a formula or a link, and every report looks alike. The
+colours here are the only ones the pipeline uses (openpyxl takes them without
+the leading '#').
 """
 from __future__ import annotations
 
@@ -13,20 +15,53 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from schemas import labels
 from schemas.columns import CODE, DATE, DATETIME, NUMBER, PHONE, YEAR, Column
 
 FONT = "等线"
+AUTHOR = labels.GROUP_DEPARTMENT
 FIXED_CREATED = dt.datetime(2026, 1, 1)
-HEADER_BLUE = "#1F4E78"
+
+# The palette.
+HEADER_BLUE = "#1F4E78"      # header fill, titles
+REQUIRED_RED = "#C00000"     # required headers, errors in text
+GRID_GREY = "#BFBFBF"        # header and wrapped-cell borders
+BODY_GREY = "#D9D9D9"        # body borders
+NOTE_GREY = "#595959"        # notes under titles
+TOTAL_FILL = "#F2F2F2"       # total rows
+BAR_BLUE = "#5B9BD5"         # data bars
+LINK_BLUE = "#0563C1"        # hyperlinks
+OK_GREEN = "#006100"         # a passing verdict
+ERROR_FILL = "#FFC7CE"       # a cell with an error
+WARNING_FILL = "#FFEB9C"     # a cell with a warning
+OK_FILL = "#C6EFCE"          # a met duty, a passing figure
+GRADE_COLOURS = {"A": "#2E75B6", "B": "#9DC3E6", "C": "#BFBFBF"}
+SERIES_COLOURS = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5", "#FFC000", "#5B9BD5")
+
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                "nan_inf_to_errors": True}
 
 
-def new_workbook(path: Path, created: dt.datetime | None = None) -> xlsxwriter.Workbook:
+def argb(colour: str) -> str:
+    """'#1F4E78' → '1F4E78' (openpyxl's form)."""
+    return colour.lstrip("#")
+
+
+def new_workbook(path: Path, created: dt.datetime | None = None, **options) -> xlsxwriter.Workbook:
     """A workbook that writes every data string as a string, with fixed properties."""
-    book = xlsxwriter.Workbook(str(path), {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        "nan_inf_to_errors": True})
-    book.set_properties({"created": created or FIXED_CREATED, "author": "集团公司市场营销部"})
+    book = xlsxwriter.Workbook(str(path), {**XLSX_OPTIONS, **options})
+    book.set_properties({"created": created or FIXED_CREATED, "author": AUTHOR})
     return book
+
+
+def column_letter(index: int) -> str:
+    """0-based column index → Excel letters (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 def display_width(text: object) -> int:
@@ -53,32 +88,48 @@ class Styles:
 
     @property
     def note(self):
-        return self.get("note", font_color="#595959", text_wrap=False)
+        return self.get("note", font_color=NOTE_GREY, text_wrap=False)
 
     @property
     def wrap(self):
-        return self.get("wrap", text_wrap=True, valign="top", border=1, border_color="#BFBFBF")
+        return self.get("wrap", text_wrap=True, valign="top", border=1, border_color=GRID_GREY)
 
     @property
     def header(self):
         return self.get("header", bold=True, font_color="#FFFFFF", bg_color=HEADER_BLUE,
-                        border=1, border_color="#BFBFBF", text_wrap=True, align="center")
+                        border=1, border_color=GRID_GREY, text_wrap=True, align="center")
 
     @property
     def required_header(self):
-        return self.get("required_header", bold=True, font_color="#FFFFFF", bg_color="#C00000",
-                        border=1, border_color="#BFBFBF", text_wrap=True, align="center")
+        return self.get("required_header", bold=True, font_color="#FFFFFF", bg_color=REQUIRED_RED,
+                        border=1, border_color=GRID_GREY, text_wrap=True, align="center")
+
+    @property
+    def section(self):
+        return self.get("section", bold=True, font_size=12, font_color=HEADER_BLUE)
+
+    @property
+    def total(self):
+        return self.get("total", bold=True, border=1, border_color=BODY_GREY, bg_color=TOTAL_FILL)
+
+    def fill(self, kind: str, colour: str):
+        """A body format of ``kind`` on a coloured fill (overdue rows, met duties)."""
+        return self.get(f"body_{kind}_{colour}", border=1, border_color=BODY_GREY, bg_color=colour,
+                        **_NUMBER_FORMATS[kind])
 
     def body(self, kind: str = "text"):
         """Body cell format by value kind."""
-        formats = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0"},
-                   "count": {"num_format": "#,##0"}, "money": {"num_format": "#,##0.00"},
-                   "percent": {"num_format": "0.0%"}, "date": {"num_format": "yyyy-mm-dd"},
-                   "datetime": {"num_format": "yyyy-mm-dd hh:mm"}}
-        return self.get(f"body_{kind}", border=1, border_color="#D9D9D9", **formats[kind])
+        return self.get(f"body_{kind}", border=1, border_color=BODY_GREY, **_NUMBER_FORMATS[kind])
 
     def for_column(self, column: Column):
         return self.body(column_kind(column))
+
+
+_NUMBER_FORMATS = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0"},
+                   "count": {"num_format": "#,##0"}, "money": {"num_format": "#,##0.00"},
+                   "score": {"num_format": "0"},
+                   "percent": {"num_format": "0.0%"}, "date": {"num_format": "yyyy-mm-dd"},
+                   "datetime": {"num_format": "yyyy-mm-dd hh:mm"}}
 
 
 def column_kind(column: Column) -> str:
@@ -100,8 +151,14 @@ def _kind_of(series: pd.Series) -> str:
     return "text"
 
 
-def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
-    """Write one value with the method its type needs; blanks stay blank, strings stay strings."""
+def write_cell(ws, row: int, col: int, value, fmt=None, *, date_fmt=None, datetime_fmt=None) -> None:
+    """Write one value with the method its type needs; blanks stay blank, strings stay strings.
+
+    A date without ``fmt`` takes ``date_fmt`` (midnight) or ``datetime_fmt`` (a time of day).
+    """
+    if fmt is None and isinstance(value, (dt.date, pd.Timestamp)) and not pd.isna(value):
+        stamp = pd.Timestamp(value)
+        fmt = date_fmt if stamp == stamp.normalize() else (datetime_fmt or date_fmt)
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT \
             or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
         ws.write_blank(row, col, None, fmt)
@@ -114,7 +171,7 @@ def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
     elif isinstance(value, (int, float)) or hasattr(value, "__float__"):
         number = float(value)
         if math.isinf(number):
-            ws.write_string(row, col, "—", fmt)
+            ws.write_string(row, col, labels.EMPTY, fmt)
         else:
             ws.write_number(row, col, number, fmt)
     else:
@@ -122,17 +179,23 @@ def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
 
 
 def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, start_col: int = 0,
-                kinds: dict[str, str] | None = None, required: set[str] = frozenset(),
-                min_width: int = 6, max_width: int = 40, autofilter: bool = True,
-                freeze: bool = True) -> tuple[int, int, int, int]:
-    """A DataFrame as a styled table; returns (first_row, first_col, last_row, last_col)."""
+                context: str | None = None, kinds: dict[str, str] | None = None,
+                required: set[str] = frozenset(), min_width: int = 6, max_width: int = 40,
+                autofilter: bool = True, freeze: bool = True) -> tuple[int, int, int, int]:
+    """A DataFrame as a styled table; returns (first_row, first_col, last_row, last_col).
+
+    Column keys become their labels (``schemas.labels.label`` in ``context``) and take their
+    kind from there; ``kinds`` (by key) overrides, and unknown columns are inferred from values.
+    """
     kinds = kinds or {}
-    columns = list(df.columns)
+    keys = list(df.columns)
+    columns = [labels.label(str(key), context) for key in keys]
     for c, name in enumerate(columns):
-        fmt = styles.required_header if name in required else styles.header
+        fmt = styles.required_header if keys[c] in required or name in required else styles.header
         ws.write_string(start_row, start_col + c, str(name), fmt)
     widths = [display_width(name) + 2 for name in columns]
-    column_kinds = [kinds.get(name) or _kind_of(df[name]) for name in columns]
+    column_kinds = [kinds.get(key) or labels.kind(str(key), context) or _kind_of(df[key])
+                    for key in keys]
     formats = [styles.body(k) for k in column_kinds]
     for r, values in enumerate(df.itertuples(index=False, name=None), start_row + 1):
         for c, value in enumerate(values):
@@ -147,7 +210,7 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
         ws.set_column(start_col + c, start_col + c, max(min_width, min(width, max_width)))
         if width > max_width and column_kinds[c] == "text":
             # Long text wraps inside a capped column instead of widening the page.
-            wrap = styles.get("body_wrap", border=1, border_color="#D9D9D9", text_wrap=True,
+            wrap = styles.get("body_wrap", border=1, border_color=BODY_GREY, text_wrap=True,
                               valign="top")
             for r, value in enumerate(df.iloc[:, c], start_row + 1):
                 if isinstance(value, str) and display_width(value) > max_width:
@@ -170,9 +233,39 @@ def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title
     if repeat_rows:
         ws.repeat_rows(*repeat_rows)
     if title:
-        ws.set_header(f"&L&\"{FONT}\"&9 {_escape(title)}&R&\"{FONT}\"&9 集团公司市场营销部")
+        ws.set_header(f"&L&\"{FONT}\"&9 {_escape(title)}&R&\"{FONT}\"&9 {AUTHOR}")
     ws.set_footer(f"&C&\"{FONT}\"&9 第 &P 页 共 &N 页")
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&&")
+
+
+def read_sheet(path: Path, sheet: str, what: str, *, max_mib: float = 50) -> list[list]:
+    """The cells of one sheet of a workbook the department filled in (review, adjustment, assessment).
+
+    ``what`` names the workbook for messages (e.g. “疑似重复客户审核表”); anything that is not
+    such a workbook raises WrongWorkbook saying which sheet was expected.
+    """
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    from .errors import WrongWorkbook
+    path = Path(path)
+    hint = f"请使用 crm 生成的《{what}》（.xlsx，含工作表“{sheet}”）。"
+    if not path.is_file():
+        raise WrongWorkbook(f"找不到文件 {path}。{hint}")
+    if path.stat().st_size > max_mib * 2**20 or not zipfile.is_zipfile(path):
+        raise WrongWorkbook(f"{path.name} 不是 Excel 工作簿（.xlsx）。{hint}")
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception:  # noqa: BLE001 — calamine raises several types for unreadable files
+        raise WrongWorkbook(f"{path.name} 无法读取（文件损坏或已加密）。{hint}") from None
+    try:
+        if sheet not in book.sheet_names:
+            found = "、".join(book.sheet_names[:5]) or "无"
+            raise WrongWorkbook(f"{path.name} 中没有工作表“{sheet}”（现有：{found}）。{hint}")
+        return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    finally:
+        book.close()

@@ -1,12 +1,58 @@
-"""Reporting periods: months, quarters, half years and years."""
+"""Periods: months ('2026-10'), quarters, half years and years — all period parsing lives here."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
+from .errors import PeriodError
 
-class PeriodError(ValueError):
-    """A period text that is not a month, quarter, half year or year."""
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_month(value) -> str | None:
+    """'2026-10', '2026年10月', '2026.10', '202610', a date or an Excel serial → 'YYYY-MM'; else None."""
+    if hasattr(value, "year") and hasattr(value, "month"):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20000 < value < 80000:  # an Excel serial date
+            day = _EXCEL_EPOCH + dt.timedelta(days=int(value))
+            return f"{day.year:04d}-{day.month:02d}"
+        return None
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    m = re.fullmatch(r"(\d{4})\s*[-年./]\s*(\d{1,2})\s*(?:月(?:份)?)?(?:\s*[-./]?\s*\d{1,2}\s*日?)?", text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    m = re.fullmatch(r"(\d{4})(\d{2})", text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{m.group(2)}"
+    return None
+
+
+def month_index(month: str) -> int:
+    """'2026-10' → a month count (year × 12 + month − 1), for month arithmetic."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def add_months(month: str, count: int) -> str:
+    """'2026-10' + 3 → '2027-01'."""
+    index = month_index(month) + count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def current_month(today: dt.date | None = None) -> str:
+    return (today or dt.date.today()).strftime("%Y-%m")
+
+
+def month_end(month: str) -> dt.datetime:
+    """The last second of a month."""
+    first_of_next = add_months(month, 1)
+    return dt.datetime(int(first_of_next[:4]), int(first_of_next[5:]), 1) - dt.timedelta(seconds=1)
+
+
+def month_start(month: str) -> dt.datetime:
+    return dt.datetime(int(month[:4]), int(month[5:7]), 1)
 
 
 @dataclass(frozen=True)
@@ -19,17 +65,28 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> "Period":
-        text = str(text).strip().upper()
-        if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
+        raw = str(text)
+        text = unicodedata.normalize("NFKC", raw).strip().upper()
+        if m := re.fullmatch(r"(\d{4})-?Q([1-4])", text):
             return cls("quarter", int(m[1]), int(m[2]))
-        if m := re.fullmatch(r"(\d{4})-H([12])", text):
+        if m := re.fullmatch(r"(\d{4})-?H([12])", text):
             return cls("half", int(m[1]), int(m[2]))
-        if m := re.fullmatch(r"(\d{4})", text):
+        if m := re.fullmatch(r"(\d{4})年?", text):
             return cls("year", int(m[1]))
-        if m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
-            if 1 <= int(m[2]) <= 12:
-                return cls("month", int(m[1]), int(m[2]))
-        raise PeriodError(f"“{text}”不是有效的报告期，请写成 2026-10、2026-Q3、2026-H1 或 2026。")
+        if month := parse_month(text):
+            return cls("month", int(month[:4]), int(month[5:]))
+        raise PeriodError(f"“{raw}”不是有效的报告期，请写成 2026-10、2026-Q3、2026-H1 或 2026。")
+
+    @classmethod
+    def parse_half(cls, text: str) -> "Period":
+        period = cls.parse(text)
+        if period.kind != "half":
+            raise PeriodError(f"“{text}”不是有效的半年度，请写成 2026-H1 或 2026-H2。")
+        return period
+
+    @classmethod
+    def of_month(cls, month: str) -> "Period":
+        return cls("month", int(month[:4]), int(month[5:7]))
 
     @property
     def months(self) -> list[str]:
@@ -46,6 +103,13 @@ class Period:
     def end(self) -> str:
         """The as-of month: the period's last month."""
         return self.months[-1]
+
+    @property
+    def halves(self) -> list["Period"]:
+        """The half years inside this period (both for a year, itself for a half, none otherwise)."""
+        if self.kind == "year":
+            return [Period("half", self.year, 1), Period("half", self.year, 2)]
+        return [self] if self.kind == "half" else []
 
     def previous(self) -> "Period":
         """The previous period of the same kind."""
@@ -70,3 +134,8 @@ class Period:
         if self.kind == "year":
             return f"{self.year}年度"
         return f"{self.year}年{self.number}月"
+
+
+def half_end(half: str) -> str:
+    """'2026-H1' → '2026-06'; '2026-H2' → '2026-12'."""
+    return Period.parse_half(half).end

@@ -2,6 +2,7 @@
 
 The template writer, the reader's header matching, the pandera models and the
 report headers all read this module; no other module spells a Chinese header.
+The words reports add beyond these headers live beside it, in ``labels.py``.
 """
 from __future__ import annotations
 
@@ -19,9 +20,18 @@ PHONE = "phone"        # mainland mobile or landline
 EMAIL = "email"        # e-mail address
 IGNORED = "ignored"    # read but not kept (序号)
 
-YES_NO = ("是", "否")
-HAVE = ("有", "无")
-SATISFACTION = ("满意", "基本满意", "不满意")
+# Values the rules compare against, named once (the allowed lists below are built from them).
+YES, NO = "是", "否"
+HAS, HAS_NOT = "有", "无"
+SATISFIED, FAIRLY_SATISFIED, DISSATISFIED = "满意", "基本满意", "不满意"
+GOOD, FAIR, BAD, POOR = "良好", "一般", "不良", "差"
+ARREARS = "拖欠"
+COMPLETED = "竣工"
+STRATEGIC_LEVELS = ("公司主要领导", "联点领导", "营销专员")  # the visit duties of seed 004
+MAIN_LEADER, LIAISON_LEADER, SPECIALIST = STRATEGIC_LEVELS
+YES_NO = (YES, NO)
+HAVE = (HAS, HAS_NOT)
+SATISFACTION = (SATISFIED, FAIRLY_SATISFIED, DISSATISFIED)
 
 
 @dataclass(frozen=True)
@@ -130,9 +140,9 @@ CUSTOMERS = Sheet(
         Column("first_year", "首次合作年份", kind=YEAR, aliases=("合作起始年份",),
                hint="未合作过留空", example=2019),
         Column("integrity", "诚信记录", kind=ENUM, required=True, aliases=("诚信状况",),
-               allowed=("良好", "一般", "不良"), example="良好"),
+               allowed=(GOOD, FAIR, BAD), example=GOOD),
         Column("credit", "资信状况", kind=ENUM, required=True, aliases=("信用状况",),
-               allowed=("良好", "一般", "差"), example="良好"),
+               allowed=(GOOD, FAIR, POOR), example=GOOD),
         Column("social_value", "社会价值", kind=ENUM, required=True,
                allowed=("高", "中", "低"), example="高"),
         Column("near_term_need", "近期合作需求", kind=ENUM, required=True,
@@ -266,7 +276,7 @@ VISITS = Sheet(
         Column("visited_on", "拜访日期", kind=DATE, required=True, example="2026-10-20"),
         Column("visitor", "拜访人", required=True, example="王强"),
         Column("visitor_level", "拜访人级别", kind=ENUM, required=True,
-               allowed=("公司主要领导", "联点领导", "营销专员", "项目经理", "其他"),
+               allowed=(*STRATEGIC_LEVELS, "项目经理", "其他"),
                example="营销专员"),
         Column("channel", "沟通方式", kind=ENUM, required=True,
                allowed=("上门拜访", "电话沟通", "现场沟通", "技术交流", "客户会议",
@@ -286,54 +296,3 @@ LISTS_SHEET = "_lists"
 
 # Title written above the header rows of the template and recognised by the reader.
 WORKBOOK_TITLE = "集团公司客户信息统计表"
-
-# Labels of columns that reports add beyond the submission sheets (archive,
-# tracking and analysis fields). Dictionary columns are labelled by `label()`
-# from their own headers, so a header is spelled in one place only.
-REPORT_LABELS: dict[str, str] = {
-    "customer_id": "客户编号",
-    "project_id": "项目编号",
-    "branch": "报送单位",
-    "branches": "报送单位",
-    "first_period": "首次报送月份",
-    "last_period": "最近报送月份",
-    "official_grade": "正式等级",
-    "rule_grade": "规则等级",
-    "reasons": "评级依据",
-    "state": "状态",
-    "received_at": "收件时间",
-    "file_name": "文件",
-    "rows": "行数",
-    "files": "文件数",
-    "errors": "错误数",
-    "warnings": "警告数",
-    "top": "主要问题",
-    "entity": "对象",
-    "field": "字段",
-    "old_value": "原值",
-    "new_value": "新值",
-    "period": "月份",
-    "source_file": "来源文件",
-    "deadline": "截止时间",
-    "conflict_id": "冲突编号",
-    "kind": "冲突类型",
-    "left_id": "客户编号（甲）",
-    "left_name": "客户名称（甲）",
-    "left_uscc": "信用代码（甲）",
-    "right_id": "客户编号（乙）",
-    "right_name": "客户名称（乙）",
-    "right_uscc": "信用代码（乙）",
-    "score": "相似度",
-    "detail": "说明",
-    "decision": "处理决定",
-}
-
-
-def label(key: str, sheet_key: str | None = None) -> str:
-    """The Chinese label of a column key: its dictionary header, else its report label."""
-    sheets = [SHEETS_BY_KEY[sheet_key]] if sheet_key else list(DATA_SHEETS)
-    for sheet in sheets:
-        for col in sheet.columns:
-            if col.key == key:
-                return col.header
-    return REPORT_LABELS.get(key, key)

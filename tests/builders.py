@@ -6,9 +6,10 @@ from pathlib import Path
 
 import xlsxwriter
 
+from pipeline.excel import XLSX_OPTIONS, write_cell
 from schemas.columns import COVER, DATA_SHEETS, IGNORED, SHEETS_BY_KEY
 
-OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+OPTIONS = XLSX_OPTIONS
 
 
 def example_row(sheet_key: str, **overrides) -> dict:
@@ -27,19 +28,13 @@ def write_grid(path: Path, sheets: dict[str, list[list]], merges: dict | None = 
         ws = book.add_worksheet(title)
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
-                if value is None or value == "":
-                    continue
-                if isinstance(value, (dt.date, dt.datetime)):
-                    ws.write_datetime(r, c, value, date_fmt)
-                elif isinstance(value, str) and value.startswith("=") and "|" in value:
+                if isinstance(value, str) and value.startswith("=") and "|" in value:
                     formula, cached = value.split("|", 1)  # "=A1*2|42": formula with cached value
                     ws.write_formula(r, c, formula, None, float(cached))
-                elif isinstance(value, str):
-                    ws.write_string(r, c, value)
                 elif isinstance(value, bool):
-                    ws.write_boolean(r, c, value)
+                    ws.write_boolean(r, c, value)  # a real TRUE/FALSE cell, as Excel saves it
                 else:
-                    ws.write_number(r, c, value)
+                    write_cell(ws, r, c, value, date_fmt=date_fmt)
         for (r0, c0, r1, c1, value) in (merges or {}).get(title, []):
             ws.merge_range(r0, c0, r1, c1, value)
     book.close()
@@ -93,7 +88,7 @@ def ingest(archive, tmp_path: Path, name: str, *, branch="华东分公司", peri
     """Build a submission, validate it and merge it into ``archive``; returns the MergeResult."""
     from pipeline.archive import SubmissionMeta
     from pipeline.config import load_config
-    from pipeline.validation import validate_file
+    from pipeline.intake.validation import validate_file
     path = write_submission(tmp_path / f"{branch}_{period}_{name}.xlsx", branch=branch,
                             period=period, changed=changed, **sheets)
     result = validate_file(path, load_config(None))

@@ -5,18 +5,16 @@ running the month twice gives the same report.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from schemas.columns import label
+from schemas.labels import SHEETS, VERDICTS, WHOLE_FILE
 
+from ..archive.store import Archive
+from ..archive.tracking import submission_status
 from ..config import Config
-from ..tracking import submission_status
-
-SUBMISSION_STATES = {"accepted": "通过", "rejected": "退回", "superseded": "已被更正替换"}
 
 
 @dataclass
@@ -29,7 +27,7 @@ class MonthlyData:
     conflicts: pd.DataFrame
 
 
-def monthly_summary(archive, config: Config, period: str) -> MonthlyData:
+def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyData:
     """Gather the month's figures from the archive."""
     subs = archive.submissions()
     status = submission_status(subs, config, period)
@@ -50,11 +48,10 @@ def monthly_summary(archive, config: Config, period: str) -> MonthlyData:
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
-        findings = json.loads(s.findings or "[]") if isinstance(s.findings, str) else (s.findings or [])
-        top = "；".join(f"{f.get('cell') or f.get('sheet') or '文件'}：{f['message']}"
-                       for f in findings[:3])
+        top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message']}"
+                       for f in s.findings[:3])
         rows.append({"branch": s.branch, "file_name": s.file_name,
-                     "received_at": s.received_at, "state": SUBMISSION_STATES.get(s.status, s.status),
+                     "received_at": s.received_at, "state": VERDICTS.get(s.status, s.status),
                      "errors": s.errors, "warnings": s.warnings, "top": top})
     return pd.DataFrame(rows, columns=["branch", "file_name", "received_at", "state", "errors",
                                        "warnings", "top"])
@@ -67,21 +64,16 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
     book = new_workbook(path)
     styles = Styles(book)
     sheets = [
-        ("报送情况", labelled(data.status.drop(columns=["deadline"]))),
-        ("校验结果", labelled(data.files)),
-        ("新增客户", labelled(data.new_customers, "customers")),
-        ("信息变更", labelled(data.changes)),
-        ("待审核疑似重复", labelled(data.conflicts)),
+        (SHEETS["status"], data.status.drop(columns=["deadline"]), None),
+        (SHEETS["files"], data.files, None),
+        (SHEETS["new_customers"], data.new_customers, "customers"),
+        (SHEETS["changes"], data.changes, None),
+        (SHEETS["conflicts"], data.conflicts, None),
     ]
-    for title, frame in sheets:
+    for title, frame, context in sheets:
         ws = book.add_worksheet(title)
         ws.write_string(0, 0, f"{data.period} 月度汇总 — {title}", styles.title)
-        write_frame(ws, frame, start_row=2, styles=styles)
+        write_frame(ws, frame, start_row=2, styles=styles, context=context)
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"{data.period} {title}")
     book.close()
     return path
-
-
-def labelled(frame: pd.DataFrame, sheet_key: str | None = None) -> pd.DataFrame:
-    """Columns renamed to their Chinese labels from the column dictionary."""
-    return frame.rename(columns={c: label(c, sheet_key) for c in frame.columns})

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.columns import label
+from schemas import labels
+from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_label, grade_sheet
 
-from .. import analysis
-from ..archive import Archive
+from ..analysis import loyalty as loyalty_analysis
+from ..analysis import outlook, profit as profit_analysis
+from ..analysis.grading import grade_changes, official_grades, rule_grades
+from ..archive.store import Archive
 from ..config import Config
-from ..excel import Styles, display_width, new_workbook, set_print_landscape, write_frame
-from ..grading import GRADES, grade_changes, official_grades, rule_grades
-from ..periods import Period
-
-
-class ReportError(Exception):
-    """The period cannot be reported (in the future, or no data)."""
+from ..errors import ReportError
+from ..excel import (BAR_BLUE, FONT, GRADE_COLOURS, SERIES_COLOURS, Styles, display_width,
+                     new_workbook, set_print_landscape, write_frame)
+from ..periods import Period, current_month
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _grades(archive: Archive, config: Config, as_of: str):
 
 def ranking(snapshot: dict, grades: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Per branch counts of official A/B/C grades, weighted score and rank."""
-    weights = {g: config.number("ranking", f"weight_{g.lower()}") for g in GRADES}
+    weights = {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
     links = snapshot["customer_branches"][["customer_id", "branch"]].merge(
         grades[["customer_id", "official_grade"]], on="customer_id")
     counts = links.pivot_table(index="branch", columns="official_grade", values="customer_id",
@@ -78,7 +78,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     subs = archive.submissions()
     live = subs[subs["status"] == "accepted"]
     today = today or dt.date.today()
-    if period.start > today.strftime("%Y-%m"):
+    if period.start > current_month(today):
         raise ReportError(f"{period.title}尚未开始，无法出具报告。")
     if live.empty or live["period"].min() > period.end:
         raise ReportError(f"档案中没有 {period.end} 月末及以前的数据，无法出具{period.title}报告。")
@@ -98,10 +98,10 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
             rank_now[key] = float("nan")
     total = {g: int((grades["official_grade"] == g).sum()) for g in GRADES}
     total["total"] = len(grades)
-    loyalty = analysis.loyalty(snap, config, as_of)
-    profit = analysis.profit(snap)
+    loyalty = loyalty_analysis.loyalty(snap, config, as_of)
+    profit = profit_analysis.profit(snap, config)
     b_ids = set(grades.loc[grades["official_grade"] == "B", "customer_id"])
-    quadrants, thresholds = analysis.scale_profit(profit[profit["customer_id"].isin(b_ids)], config)
+    quadrants, thresholds = profit_analysis.scale_profit(profit[profit["customer_id"].isin(b_ids)], config)
     trend = []
     latest = live["period"].max()
     for month in period.months:
@@ -118,14 +118,15 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     adjustments = None
     if period.kind in ("half", "year"):
         adjustments = _adjustments(archive, period)
-    churned = analysis.churn(analysis.active_customers(prev_snap, prev.start, prev.end),
-                             analysis.active_customers(snap, period.start, period.end), snap["customers"])
+    churned = loyalty_analysis.churn(
+        loyalty_analysis.active_customers(prev_snap, prev.start, prev.end),
+        loyalty_analysis.active_customers(snap, period.start, period.end), snap["customers"])
     return PeriodData(period, as_of, prev, grades, rank_now, total, grade_changes(prev_grades, grades),
-                      loyalty, profit, analysis.profit(snap, by="branch"),
-                      analysis.profit(snap, by="branch", start=period.start, end=period.end),
-                      quadrants, thresholds, analysis.product(snap), pd.DataFrame(trend), sources,
-                      adjustments, dt.datetime.now().replace(microsecond=0), churned,
-                      analysis.performance(snap), analysis.future(snap, prev_snap))
+                      loyalty, profit, profit_analysis.profit(snap, config, by="branch"),
+                      profit_analysis.profit(snap, config, by="branch", start=period.start, end=period.end),
+                      quadrants, thresholds, profit_analysis.product(snap, config), pd.DataFrame(trend),
+                      sources, adjustments, dt.datetime.now().replace(microsecond=0), churned,
+                      outlook.performance(snap), outlook.future(snap, prev_snap))
 
 
 def _month_span(periods: list[str]) -> str:
@@ -141,19 +142,18 @@ def _month_span(periods: list[str]) -> str:
 
 
 def _adjustments(archive: Archive, period: Period) -> pd.DataFrame:
-    halves = [f"{period.year}-H1", f"{period.year}-H2"] if period.kind == "year" else [str(period)]
-    frame = pd.read_sql_query(
-        "SELECT period, old_grade, new_grade, decision FROM grade_adjustments WHERE period IN (%s)"
-        % ",".join("?" * len(halves)), archive.conn, params=halves)
-    rank = {"A": 3, "B": 2, "C": 1}
+    halves = [str(h) for h in period.halves]
+    frame = archive.grade_adjustments(halves)
+    rank = GRADE_RANK
     rows = []
     for half in halves:
         part = frame[frame["period"] == half]
         up = sum(rank.get(n, 0) > rank.get(o, 0) for o, n in zip(part["old_grade"], part["new_grade"]))
         down = sum(rank.get(n, 0) < rank.get(o, 0) for o, n in zip(part["old_grade"], part["new_grade"]))
-        rows.append({"half": half, "customers": len(part), "adopted": int((part["decision"] == "采纳").sum()),
-                     "kept": int((part["decision"] == "保持").sum()),
-                     "overridden": int(part["decision"].str.startswith("改为").sum()),
+        rows.append({"half": half, "customers": len(part),
+                     "adopted": int((part["decision"] == labels.ADOPT).sum()),
+                     "kept": int((part["decision"] == labels.KEEP).sum()),
+                     "overridden": int(part["decision"].str.startswith(labels.CHANGE_TO).sum()),
                      "upgraded": int(up), "downgraded": int(down),
                      **{f"to_{g}": int((part["new_grade"] == g).sum()) for g in GRADES}})
     return pd.DataFrame(rows)
@@ -161,31 +161,8 @@ def _adjustments(archive: Archive, period: Period) -> pd.DataFrame:
 
 # -- writing -------------------------------------------------------------------
 
-RANK_LABELS = {"branch": "单位", "A": "A类", "B": "B类", "C": "C类", "total": "合计", "score": "加权得分",
-               "rank": "排名", "A_change": "A类增减", "B_change": "B类增减", "C_change": "C类增减",
-               "prev_rank": "上期排名", "rank_change": "名次变化"}
-LIST_LABELS = {"name": label("name", "customers"), "uscc": label("uscc", "customers"), "branches": "报送单位",
-               "official_grade": "正式等级", "rule_grade": "规则等级", "reasons": "评级依据",
-               "loyalty_score": "忠诚度得分", "segment": "忠诚度分群", "amount": "累计合同额（万元）",
-               "profit": "累计利润（万元）", "scale_profit_ratio": "规模利润比"}
-PROFIT_LABELS = {"name": label("name", "customers"), "branch": "单位", "branches": "报送单位",
-                 "projects": "项目数", "amount": "合同额（万元）", "cost": "成本（万元）",
-                 "profit": "利润（万元）", "net_profit": "净利润（万元）",
-                 "scale_profit_ratio": "规模利润比", "cost_profit_ratio": "成本利润比",
-                 "quadrant": "象限", "hint": "维护建议", "project_type": "工程类型", "customers": "客户数"}
-LOYALTY_LABELS = {"name": label("name", "customers"), "branches": "报送单位", "tenure_years": "合作年数",
-                  "projects": "项目数", "projects_12m": "近12个月项目", "projects_36m": "近36个月项目",
-                  "months_since_last": "距最近签约（月）", "continuity": "连续性", "trend": "趋势",
-                  "stability": "等级稳定性", "loyalty_score": "忠诚度得分", "segment": "分群"}
-KINDS = {"规模利润比": "percent", "成本利润比": "percent", "连续性": "percent", "等级稳定性": "percent",
-         "加权得分": "count", "排名": "integer", "上期排名": "integer", "名次变化": "integer",
-         "忠诚度得分": "money", "合作年数": "integer", "项目数": "integer", "客户数": "integer",
-         "距最近签约（月）": "integer", "趋势": "money"}
-
-
-def _table(ws, frame: pd.DataFrame, styles: Styles, row: int, labels: dict, **kw):
-    shown = frame.rename(columns=labels)
-    return write_frame(ws, shown, styles=styles, start_row=row, kinds=KINDS, **kw)
+def _table(ws, frame: pd.DataFrame, styles: Styles, row: int, context: str | None = None, **kw):
+    return write_frame(ws, frame, styles=styles, start_row=row, context=context, **kw)
 
 
 def _heading(ws, styles: Styles, title: str, note: str = "") -> None:
@@ -204,47 +181,52 @@ def write_period_report(data: PeriodData, out_dir: Path) -> Path:
     title = f"{p.title}客户分级报告"
     _about(book, styles, data, title)
     _ranking_sheet(book, styles, data, title)
-    sheets = [("等级变动", data.changes.drop(columns=["customer_id"]).rename(columns={
-        "name": LIST_LABELS["name"], "branches": "报送单位", "grade_before": f"{data.previous}末等级",
-        "grade_after": f"{p}末等级", "direction": "变动", "reasons_before": "原评级依据",
-        "reasons_after": "现评级依据"}), f"{data.previous} → {p} 正式等级升降（等级仅在半年度调整时变动）")]
-    for title_, frame, note in sheets:
-        ws = book.add_worksheet(title_)
-        _heading(ws, styles, f"{p.title} {title_}", note)
-        if frame.empty:
-            ws.write_string(3, 0, "本期没有等级变动。", styles.note)
-        else:
-            write_frame(ws, frame, styles=styles, start_row=3)
-        set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {title_}")
+    _changes(book, styles, data, title)
     _grade_lists(book, styles, data, title)
     _loyalty(book, styles, data, title)
     _profit(book, styles, data, title)
     _quadrants(book, styles, data, title)
-    ws = book.add_worksheet("产品分析")
+    ws = book.add_worksheet(SHEETS["product"])
     _heading(ws, styles, f"{p.title} 产品分析（按工程类型，累计）", "金额与利润只计中标及以后阶段的项目。")
-    _table(ws, data.product, styles, 3, PROFIT_LABELS)
-    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 产品分析")
+    _table(ws, data.product, styles, 3, "profit")
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {SHEETS['product']}")
     _performance_future(book, styles, data, title)
     _trend(book, styles, data, title)
     if data.adjustments is not None:
-        ws = book.add_worksheet("半年度调整")
-        _heading(ws, styles, f"{p.title} 半年度等级调整结果",
-                 "采纳 = 按规则等级调整；保持 = 维持原正式等级；改为 = 市场营销部另行确定。")
-        frame = data.adjustments.rename(columns={
-            "half": "半年度", "customers": "客户数", "adopted": "采纳", "kept": "保持", "overridden": "另行确定",
-            "upgraded": "升级", "downgraded": "降级", "to_A": "调整后A类", "to_B": "调整后B类",
-            "to_C": "调整后C类"})
-        if data.adjustments["customers"].sum() == 0:
-            ws.write_string(3, 0, "本期尚未进行半年度等级调整。", styles.note)
-        else:
-            write_frame(ws, frame, styles=styles, start_row=3)
-        set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 半年度调整")
+        _adjustment_sheet(book, styles, data, title)
     book.close()
     return path
 
 
+def _changes(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["grade_changes"]
+    ws = book.add_worksheet(name)
+    _heading(ws, styles, f"{data.period.title} {name}",
+             f"{data.previous} → {data.period} 正式等级升降（等级仅在半年度调整时变动）")
+    frame = data.changes.drop(columns=["customer_id"]).rename(columns={
+        "grade_before": f"{data.previous}末等级", "grade_after": f"{data.period}末等级"})
+    if frame.empty:
+        ws.write_string(3, 0, "本期没有等级变动。", styles.note)
+    else:
+        write_frame(ws, frame, styles=styles, start_row=3)
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
+
+
+def _adjustment_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["adjustments"]
+    ws = book.add_worksheet(name)
+    _heading(ws, styles, f"{data.period.title} 半年度等级调整结果",
+             f"{labels.ADOPT} = 按规则等级调整；{labels.KEEP} = 维持原正式等级；"
+             f"{labels.CHANGE_TO} = 市场营销部另行确定。")
+    if data.adjustments["customers"].sum() == 0:
+        ws.write_string(3, 0, "本期尚未进行半年度等级调整。", styles.note)
+    else:
+        write_frame(ws, data.adjustments, styles=styles, start_row=3)
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
+
+
 def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("说明")
+    ws = book.add_worksheet(SHEETS["about"])
     ws.write_string(0, 0, title, styles.title)
     total = data.group_total
     lines = [
@@ -255,14 +237,14 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
         ("集团客户总数", f"{total['total']} 家：A 类 {total['A']}、B 类 {total['B']}、C 类 {total['C']}"),
         ("数据来源", f"报告期内归档的报送文件 {int(data.sources['files'].sum()) if len(data.sources) else 0} 份"
                      "（各单位明细见下表；被更正替换或退回的文件不计）"),
-        ("正式等级", "半年度等级调整确定的等级；尚未经过调整的新客户暂按规则等级计。"),
-        ("规则等级", "按集团《客户关系管理办法》三(一)3 与 crm.toml [grading] 计算，理由见“评级依据”。"),
+        (labels.label("official_grade"), "半年度等级调整确定的等级；尚未经过调整的新客户暂按规则等级计。"),
+        (labels.label("rule_grade"), "按集团《客户关系管理办法》三(一)3 与 crm.toml [grading] 计算，理由见“评级依据”。"),
         ("分公司计数", "同一客户由两个分公司报送时，在两个分公司各计一次；集团合计按客户去重，只计一次。"),
-        ("加权得分", "A 类数 × A 权重 + B 类数 × B 权重 + C 类数 × C 权重（crm.toml [ranking]），得分相同名次并列。"),
-        ("名次变化", "上期排名 − 本期排名，正数为上升（↑），负数为下降（↓）。"),
+        (labels.label("score", "ranking"), "A 类数 × A 权重 + B 类数 × B 权重 + C 类数 × C 权重（crm.toml [ranking]），得分相同名次并列。"),
+        (labels.label("rank_change"), "上期排名 − 本期排名，正数为上升（↑），负数为下降（↓）。"),
         ("忠诚度", "合作年限、项目数量、近期性、连续性、合同额趋势、等级稳定性的加权得分（0–100），权重见 crm.toml [loyalty]。"),
         ("利润指标", "规模利润比 = 利润 ÷ 合同额；成本利润比 = 利润 ÷ 成本；分母为 0 时显示“—”。金额单位：万元。"),
-        ("B类规模利润", f"分界：合同额 {data.thresholds['amount_threshold']:,.2f} 万元、规模利润比 "
+        (SHEETS["quadrants"], f"分界：合同额 {data.thresholds['amount_threshold']:,.2f} 万元、规模利润比 "
                        f"{data.thresholds['margin_threshold']:.1%}（默认为 B 类客户中位数），达到分界即为“大/高”。"),
     ]
     for r, (key, value) in enumerate(lines, 2):
@@ -270,12 +252,9 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
         ws.merge_range(r, 1, r, 7, value, styles.get("about_value", text_wrap=True, valign="top"))
         ws.set_row(r, 30 if display_width(value) > 120 else 16)
     start = len(lines) + 4
-    ws.write_string(start - 1, 0, "数据来源清单", styles.get("section", bold=True, font_size=12,
-                                                      font_color="#1F4E78"))
-    sources = data.sources.rename(columns={"branch": "单位", "files": "归档文件数", "months": "覆盖月份",
-                                           "last": "最近收件时间"})
-    write_frame(ws, sources, styles=styles, start_row=start, freeze=False, autofilter=False,
-                kinds={"归档文件数": "integer"})
+    ws.write_string(start - 1, 0, "数据来源清单", styles.section)
+    write_frame(ws, data.sources, styles=styles, start_row=start, context="sources", freeze=False,
+                autofilter=False)
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 12)
     ws.set_column(2, 2, 24)
@@ -284,39 +263,38 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
 
 
 def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("等级排名")
+    name = SHEETS["ranking"]
+    ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 各单位 A/B/C 类客户排名",
              f"截至 {data.as_of} 月末；对比 {data.previous.title}。同一客户由多个单位报送时各计一次。")
     frame = data.ranking[["branch", "A", "B", "C", "total", "score", "rank", "A_change", "B_change",
                           "C_change", "prev_rank", "rank_change"]]
-    first, _, last, last_col = _table(ws, frame, styles, 3, RANK_LABELS)
+    first, _, last, last_col = _table(ws, frame, styles, 3, "ranking")
     total = data.group_total
     total_row = last + 1
-    bold = styles.get("total", bold=True, border=1, border_color="#D9D9D9", bg_color="#F2F2F2")
-    ws.write_string(total_row, 0, "集团合计（去重）", bold)
+    ws.write_string(total_row, 0, labels.GROUP_TOTAL, styles.total)
     for c, g in enumerate(GRADES, 1):
-        ws.write_number(total_row, c, total[g], bold)
-    ws.write_number(total_row, 4, total["total"], bold)
+        ws.write_number(total_row, c, total[g], styles.total)
+    ws.write_number(total_row, 4, total["total"], styles.total)
     for c in range(5, last_col + 1):
-        ws.write_blank(total_row, c, None, bold)
+        ws.write_blank(total_row, c, None, styles.total)
     n = len(frame)
     ws.conditional_format(first + 1, 11, last, 11, {"type": "icon_set", "icon_style": "3_arrows",
                                                     "icons": [{"criteria": ">", "type": "number", "value": 0},
                                                               {"criteria": ">=", "type": "number", "value": 0}]})
-    ws.conditional_format(first + 1, 5, last, 5, {"type": "data_bar", "bar_color": "#5B9BD5",
+    ws.conditional_format(first + 1, 5, last, 5, {"type": "data_bar", "bar_color": BAR_BLUE,
                                                   "bar_solid": True})
     chart = book.add_chart({"type": "bar", "subtype": "stacked"})
-    colors = {"A": "#2E75B6", "B": "#9DC3E6", "C": "#BFBFBF"}
     for c, g in enumerate(GRADES, 1):
-        chart.add_series({"name": f"{g}类", "categories": ["等级排名", first + 1, 0, last, 0],
-                          "values": ["等级排名", first + 1, c, last, c], "fill": {"color": colors[g]},
+        chart.add_series({"name": grade_label(g), "categories": [name, first + 1, 0, last, 0],
+                          "values": [name, first + 1, c, last, c], "fill": {"color": GRADE_COLOURS[g]},
                           "data_labels": {"value": True, "font": {"size": 8}}})
-    chart.set_title({"name": "各单位 A/B/C 类客户数", "name_font": {"size": 11, "name": "等线"}})
-    chart.set_y_axis({"reverse": True, "num_font": {"name": "等线"}})
-    chart.set_legend({"position": "bottom", "font": {"name": "等线"}})
+    chart.set_title({"name": "各单位 A/B/C 类客户数", "name_font": {"size": 11, "name": FONT}})
+    chart.set_y_axis({"reverse": True, "num_font": {"name": FONT}})
+    chart.set_legend({"position": "bottom", "font": {"name": FONT}})
     chart.set_size({"width": 760, "height": 60 + 34 * max(n, 3)})
     ws.insert_chart(total_row + 3, 0, chart)
-    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 等级排名")
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 
 def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -327,147 +305,139 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
                "segment", "amount", "profit", "scale_profit_ratio"]
     for g in GRADES:
         part = frame[frame["official_grade"] == g].sort_values("amount", ascending=False, kind="stable")
-        ws = book.add_worksheet(f"{g}类客户")
-        _heading(ws, styles, f"{data.period.title} {g}类客户（{len(part)} 家）",
+        ws = book.add_worksheet(grade_sheet(g))
+        _heading(ws, styles, f"{data.period.title} {grade_label(g)}客户（{len(part)} 家）",
                  f"截至 {data.as_of} 月末的正式等级，按累计合同额排序。")
-        _table(ws, part[columns], styles, 3, LIST_LABELS)
+        _table(ws, part[columns], styles, 3, "grades")
         ws.set_column(5, 5, 48)
-        set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {g}类客户")
+        set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {grade_sheet(g)}")
 
 
 def _loyalty(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("忠诚度分析")
+    name = SHEETS["loyalty"]
+    ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 客户忠诚度分析", "分群规则与权重见“说明”页及 crm.toml [loyalty]。")
     summary = data.loyalty.groupby("segment").agg(customers=("customer_id", "size"),
                                                   score=("loyalty_score", "mean")).reset_index()
-    summary = summary.rename(columns={"segment": "分群", "customers": "客户数", "score": "平均得分"})
-    _, _, last, _ = write_frame(ws, summary, styles=styles, start_row=3, kinds={"客户数": "integer"},
+    _, _, last, _ = write_frame(ws, summary, styles=styles, start_row=3, context="loyalty",
                                 freeze=False, autofilter=False)
     rate = data.churned.attrs.get("churn_rate", float("nan"))
-    shown = "—" if rate != rate else f"{rate:.1%}"
+    shown = labels.EMPTY if rate != rate else f"{rate:.1%}"
     row = last + 2
     ws.write_string(row, 0, f"客户流失：上期活跃、本期不活跃的客户 {len(data.churned)} 家，流失率 {shown}"
-                            "（活跃 = 期内签约、有中标/在建项目或有拜访记录）",
-                    styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+                            "（活跃 = 期内签约、有中标/在建项目或有拜访记录）", styles.section)
     if len(data.churned):
         _, _, row, _ = _table(ws, data.churned.drop(columns=["customer_id"]), styles, row + 1,
-                              LOYALTY_LABELS, freeze=False, autofilter=False)
+                              "loyalty", freeze=False, autofilter=False)
     detail = data.loyalty.drop(columns=["customer_id"]).sort_values("loyalty_score", ascending=False,
                                                                     kind="stable")
-    ws.write_string(row + 2, 0, "各客户忠诚度", styles.get("section", bold=True, font_size=12,
-                                                      font_color="#1F4E78"))
-    _table(ws, detail, styles, row + 3, LOYALTY_LABELS, freeze=False)
-    set_print_landscape(ws, title=f"{title} 忠诚度分析")
+    ws.write_string(row + 2, 0, "各客户忠诚度", styles.section)
+    _table(ws, detail, styles, row + 3, "loyalty", freeze=False)
+    set_print_landscape(ws, title=f"{title} {name}")
 
 
 def _profit(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("利润分析")
+    name = SHEETS["profit"]
+    ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 客户利润分析", "只计中标及以后阶段的项目；金额单位：万元。")
     row = 3
-    blocks = [("各单位（报告期内签约）", data.period_branch_profit.drop(columns=[], errors="ignore")),
+    blocks = [("各单位（报告期内签约）", data.period_branch_profit),
               ("各单位（累计）", data.branch_profit),
               ("合同额前 20 名客户（累计）", data.profit.head(20).drop(columns=["customer_id"])),
               ("利润前 20 名客户（累计）", data.profit.sort_values("profit", ascending=False,
                                                          kind="stable").head(20).drop(columns=["customer_id"]))]
     for heading, frame in blocks:
-        ws.write_string(row, 0, heading, styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+        ws.write_string(row, 0, heading, styles.section)
         if frame.empty:
             ws.write_string(row + 1, 0, "无数据", styles.note)
             row += 3
             continue
-        _, _, last, _ = _table(ws, frame, styles, row + 1, PROFIT_LABELS, freeze=False, autofilter=False)
+        _, _, last, _ = _table(ws, frame, styles, row + 1, "profit", freeze=False, autofilter=False)
         row = last + 3
-    set_print_landscape(ws, title=f"{title} 利润分析")
+    set_print_landscape(ws, title=f"{title} {name}")
 
 
 def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("B类规模利润")
+    name = SHEETS["quadrants"]
+    ws = book.add_worksheet(name)
     t = data.thresholds
     _heading(ws, styles, f"{data.period.title} B类客户规模—利润分析",
              f"分界：合同额 {t['amount_threshold']:,.2f} 万元，规模利润比 {t['margin_threshold']:.1%}；"
              "达到分界即为“大/高”。")
     q = data.quadrants
+    order = [k for k in QUADRANT_HINTS]
     summary = q.groupby("quadrant").agg(customers=("customer_id", "size"), amount=("amount", "sum"),
-                                        profit=("profit", "sum")).reindex(list(analysis.QUADRANT_HINTS)).fillna(0)
+                                        profit=("profit", "sum")).reindex(order).fillna(0)
     summary = summary.reset_index().rename(columns={"index": "quadrant"})
-    summary["hint"] = summary["quadrant"].map(analysis.QUADRANT_HINTS)
+    summary["hint"] = summary["quadrant"].map(QUADRANT_HINTS)
     summary["customers"] = summary["customers"].astype(int)
-    _, _, last, _ = _table(ws, summary, styles, 3, PROFIT_LABELS, freeze=False, autofilter=False)
-    order = {name: i for i, name in enumerate(analysis.QUADRANT_HINTS)}
+    _, _, last, _ = _table(ws, summary, styles, 3, "profit", freeze=False, autofilter=False)
+    rank = {q_name: i for i, q_name in enumerate(order)}
     detail = q[["name", "branches", "amount", "profit", "scale_profit_ratio", "quadrant", "hint"]]
     # Sorted by quadrant so each quadrant's rows are one contiguous range for the chart.
-    detail = detail.assign(_q=detail["quadrant"].map(order)).sort_values(
+    detail = detail.assign(_q=detail["quadrant"].map(rank)).sort_values(
         ["_q", "amount"], ascending=[True, False], kind="stable").drop(columns="_q")
     chart_row = last + 2
     detail_row = chart_row + 22  # below the chart (about 20 rows high)
-    first, _, end, _ = _table(ws, detail, styles, detail_row, PROFIT_LABELS, freeze=False, autofilter=False)
-    if len(detail):
+    first, _, end, _ = _table(ws, detail, styles, detail_row, "profit", freeze=False, autofilter=False)
+    plotted = [k for k in order if k != labels.NO_AMOUNT]
+    if len(detail[detail["quadrant"].isin(plotted)]):
         chart = book.add_chart({"type": "scatter"})
-        colors = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5")
         quadrants = detail["quadrant"].tolist()
-        for name, color in zip(analysis.QUADRANT_HINTS, colors):
-            rows = [i for i, v in enumerate(quadrants) if v == name]
+        for q_name, colour in zip(plotted, SERIES_COLOURS):
+            rows = [i for i, v in enumerate(quadrants) if v == q_name]
             if not rows:
                 continue
             top, bottom = first + 1 + rows[0], first + 1 + rows[-1]
-            chart.add_series({"name": name, "categories": ["B类规模利润", top, 2, bottom, 2],
-                              "values": ["B类规模利润", top, 4, bottom, 4],
-                              "marker": {"type": "circle", "size": 6, "fill": {"color": color},
-                                         "border": {"color": color}}})
-        chart.set_title({"name": "B类客户：合同额与规模利润比", "name_font": {"size": 11, "name": "等线"}})
-        chart.set_x_axis({"name": "累计合同额（万元）", "num_format": "#,##0"})
-        chart.set_y_axis({"name": "规模利润比", "num_format": "0%"})
+            chart.add_series({"name": q_name, "categories": [name, top, 2, bottom, 2],
+                              "values": [name, top, 4, bottom, 4],
+                              "marker": {"type": "circle", "size": 6, "fill": {"color": colour},
+                                         "border": {"color": colour}}})
+        chart.set_title({"name": "B类客户：合同额与规模利润比", "name_font": {"size": 11, "name": FONT}})
+        chart.set_x_axis({"name": labels.CONTEXTS["grades"]["amount"], "num_format": "#,##0"})
+        chart.set_y_axis({"name": labels.label("scale_profit_ratio"), "num_format": "0%"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 760, "height": 400})
         ws.insert_chart(chart_row, 0, chart)
-    set_print_landscape(ws, title=f"{title} B类规模利润")
-
-
-PERF_LABELS = {"name": label("name", "customers"), "branches": "报送单位",
-               "integrity": label("integrity", "customers"), "credit": label("credit", "customers"),
-               "pay_normal": "付款正常项目", "pay_delayed": "付款延迟项目", "pay_arrears": "付款拖欠项目",
-               "complaints": "投诉次数", "unreasonable": "无理投诉", "near_term_need": label("near_term_need", "customers"),
-               "needs": label("needs", "customers"), "pipeline_projects": "跟踪/投标/中标项目",
-               "pipeline_amount": "其中已报金额（万元）", "pipeline_change": "较上期增减"}
+    set_print_landscape(ws, title=f"{title} {name}")
 
 
 def _performance_future(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("性能与未来")
+    name = SHEETS["outlook"]
+    ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 客户性能与未来分析",
              "性能：诚信、资信、付款与投诉；未来：在跟踪、投标、中标阶段的项目（与上期比较）。")
-    ws.write_string(3, 0, "未来：在手商机", styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+    ws.write_string(3, 0, "未来：在手商机", styles.section)
     future = data.future.drop(columns=["customer_id"])
     if future.empty:
         ws.write_string(4, 0, "无数据", styles.note)
         row = 5
     else:
-        _, _, row, _ = _table(ws, future, styles, 4, PERF_LABELS, freeze=False, autofilter=False)
-    ws.write_string(row + 2, 0, "性能：付款与投诉（有拖欠、延迟或投诉的客户在前）",
-                    styles.get("section", bold=True, font_size=12, font_color="#1F4E78"))
+        _, _, row, _ = _table(ws, future, styles, 4, freeze=False, autofilter=False)
+    ws.write_string(row + 2, 0, "性能：付款与投诉（有拖欠、延迟或投诉的客户在前）", styles.section)
     perf = data.performance.assign(_risk=data.performance["pay_arrears"] * 100 + data.performance["pay_delayed"] * 10
                                    + data.performance["complaints"]).sort_values("_risk", ascending=False,
                                                                                   kind="stable")
-    _table(ws, perf.drop(columns=["customer_id", "_risk"]), styles, row + 3, PERF_LABELS, freeze=False,
+    _table(ws, perf.drop(columns=["customer_id", "_risk"]), styles, row + 3, freeze=False,
            autofilter=False)
-    set_print_landscape(ws, title=f"{title} 性能与未来")
+    set_print_landscape(ws, title=f"{title} {name}")
 
 
 def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
-    ws = book.add_worksheet("趋势")
+    name = SHEETS["trend"]
+    ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 逐月趋势", "各月末的正式等级客户数与当月新增客户数。")
-    frame = data.trend.rename(columns={"month": "月份", "A": "A类", "B": "B类", "C": "C类",
-                                       "new_customers": "新增客户"})
-    first, _, last, _ = write_frame(ws, frame, styles=styles, start_row=3,
-                                    kinds={k: "integer" for k in ("A类", "B类", "C类", "新增客户")})
+    first, _, last, _ = write_frame(ws, data.trend, styles=styles, start_row=3,
+                                    kinds={g: "integer" for g in GRADES})
     chart = book.add_chart({"type": "line"})
-    for c, name in enumerate(("A类", "B类", "C类", "新增客户"), 1):
-        chart.add_series({"name": name, "categories": ["趋势", first + 1, 0, last, 0],
-                          "values": ["趋势", first + 1, c, last, c], "marker": {"type": "circle"}})
-    chart.set_title({"name": "A/B/C 类客户数与新增客户", "name_font": {"size": 11, "name": "等线"}})
+    for c, series in enumerate((*GRADES, "new_customers"), 1):
+        chart.add_series({"name": labels.label(series), "categories": [name, first + 1, 0, last, 0],
+                          "values": [name, first + 1, c, last, c], "marker": {"type": "circle"}})
+    chart.set_title({"name": "A/B/C 类客户数与新增客户", "name_font": {"size": 11, "name": FONT}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 330})
     ws.insert_chart(3, 6, chart)  # beside the table: the sheet stays one page
-    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} 趋势")
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 
 def period_report(archive: Archive, config: Config, text: str, out_root: Path,

@@ -1,0 +1,159 @@
+"""A/B/C grades by the group's rules, with the reasons; official grades and the half-yearly adjustment.
+
+The rules (seed 001 三(一)3), every threshold in crm.toml [grading]:
+- C: a stranger (no cooperation history); or a history with a bad integrity
+  record; demanding terms; unreasonable complaints (the 无理投诉记录 flag, or a
+  complaint marked unreasonable within the last N years); low profit (the
+  margin of the customer's awarded projects below x %); poor credit (资信 差);
+  problems of its own; arrears (付款 拖欠) on a project.
+- A: a history, integrity 良好, credit 良好, social value 高, a near-term need.
+- B: everyone else.
+C conditions win over A. A customer has a history when 首次合作年份 is filled
+(and not after the as-of year) or it has a project in 中标 or a later state.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.columns import ARREARS, BAD, GOOD, HAS, POOR, YES
+from schemas.labels import (DOWNGRADE, GRADE_RANK, GRADES, REASONS, SOURCE_ADJUSTED, SOURCE_RULES,
+                            UPGRADE)
+
+from ..config import Config
+
+
+def _year(as_of: str) -> int:
+    return int(as_of[:4])
+
+
+def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -> pd.DataFrame:
+    """Per customer, the facts the rules look at."""
+    customers = snapshot["customers"]
+    projects = snapshot["projects"]
+    complaints = snapshot["complaints"]
+    history_statuses = config.get("grading", "history_statuses")
+    awarded = projects[projects["status"].isin(history_statuses)]
+    money = awarded.groupby("customer_id").agg(project_count=("project_id", "size"),
+                                               amount=("amount", "sum"), profit=("profit", "sum"))
+    arrears = projects[projects["payment"] == ARREARS].groupby("customer_id").size().rename("arrears")
+    years = int(config.get("grading", "complaint_years"))
+    since = pd.Timestamp(_year(as_of) - years + 1, 1, 1)
+    unreasonable = complaints[(complaints["unreasonable"] == YES) & (complaints["complained_at"] >= since)]
+    by_year = unreasonable.assign(year=unreasonable["complained_at"].dt.year).groupby(
+        ["customer_id", "year"]).size()
+    out = customers[["customer_id", "name", "uscc", "branches", "first_year", "integrity", "credit",
+                     "social_value", "near_term_need", "demanding", "unreasonable_complaints",
+                     "own_problems", "official_grade"]].copy()
+    out = out.merge(money, on="customer_id", how="left").merge(arrears, on="customer_id", how="left")
+    out["project_count"] = out["project_count"].fillna(0).astype(int)
+    out["arrears"] = out["arrears"].fillna(0).astype(int)
+    out["margin"] = [p / a if pd.notna(a) and a > 0 else float("nan")
+                     for a, p in zip(out["amount"], out["profit"])]
+    first_ok = out["first_year"].notna() & (out["first_year"].fillna(9999) <= _year(as_of))
+    out["has_history"] = first_ok | (out["project_count"] > 0)
+    out["complaint_years"] = out["customer_id"].map(
+        lambda cid: {int(y): int(n) for (c, y), n in by_year.items() if c == cid})
+    return out
+
+
+def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -> pd.DataFrame:
+    """The rule grade of every customer as of a month end, with every deciding reason."""
+    evidence = customer_evidence(snapshot, config, as_of)
+    low = config.get("grading", "low_margin_percent") / 100
+    a_values = config.get("grading", "a_social_values")
+    arrears_c = config.get("grading", "arrears_is_c")
+    credit_c = config.get("grading", "poor_credit_is_c")
+    r = REASONS
+    limit = f"{low:.0%}" if low * 100 == int(low * 100) else f"{low:.1%}"
+    grades, reasons = [], []
+    for e in evidence.itertuples():
+        c = []
+        if not e.has_history:
+            c.append(r["stranger"])
+        if e.has_history and e.integrity == BAD:
+            c.append(r["bad_integrity"])
+        if e.demanding == YES:
+            c.append(r["demanding"])
+        if e.unreasonable_complaints == HAS:
+            c.append(r["unreasonable_flag"])
+        for year, count in sorted(e.complaint_years.items()):
+            c.append(r["unreasonable_year"].format(year=year, count=count))
+        if pd.notna(e.margin) and e.margin < low:
+            c.append(r["low_margin"].format(margin=f"{e.margin:.1%}", limit=limit))
+        if credit_c and e.credit == POOR:
+            c.append(r["poor_credit"])
+        if e.own_problems == HAS:
+            c.append(r["own_problems"])
+        if arrears_c and e.arrears:
+            c.append(r["arrears"].format(count=e.arrears))
+        if c:
+            grades.append("C")
+            reasons.append(r["c_prefix"] + r["separator"].join(c))
+            continue
+        missing = []
+        if not e.has_history:
+            missing.append(r["no_history"])
+        if e.integrity != GOOD:
+            missing.append(r["integrity_is"].format(value=e.integrity))
+        if e.credit != GOOD:
+            missing.append(r["credit_is"].format(value=e.credit))
+        if e.social_value not in a_values:
+            missing.append(r["social_value_is"].format(value=e.social_value))
+        if e.near_term_need != HAS:
+            missing.append(r["no_need"])
+        if missing:
+            grades.append("B")
+            reasons.append(r["b_prefix"] + r["separator"].join(missing))
+        else:
+            since = (r["since_year"].format(year=int(e.first_year)) if pd.notna(e.first_year)
+                     else r["since_projects"].format(count=e.project_count))
+            grades.append("A")
+            reasons.append(r["a"].format(since=since, social_value=e.social_value))
+    evidence["rule_grade"] = grades
+    evidence["reasons"] = reasons
+    return evidence.drop(columns=["complaint_years"])
+
+
+def official_grades(rules: pd.DataFrame) -> pd.DataFrame:
+    """The official grade: the last half-yearly decision, else the rule grade (new customers)."""
+    out = rules.copy()
+    adjusted = out["official_grade"].notna()
+    out["official_source"] = [SOURCE_ADJUSTED if a else SOURCE_RULES for a in adjusted]
+    out["official_grade"] = out["official_grade"].where(adjusted, out["rule_grade"])
+    return out
+
+
+def branch_proposals(snapshot: dict[str, pd.DataFrame], rules: pd.DataFrame) -> pd.DataFrame:
+    """Each branch's proposed grade beside the rule grade; `differs` marks the conversations to have."""
+    links = snapshot["customer_branches"][["customer_id", "branch", "proposed_grade"]]
+    out = links.merge(rules[["customer_id", "name", "rule_grade", "reasons"]], on="customer_id")
+    out["differs"] = out["proposed_grade"].notna() & (out["proposed_grade"] != out["rule_grade"])
+    return out
+
+
+def grade_lists(grades: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The three lists, by official grade."""
+    return {g: grades[grades["official_grade"] == g].sort_values("name", kind="stable")
+            for g in GRADES}
+
+
+def grade_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Upgrades and downgrades of the official grade between two period ends, with both reasons."""
+    merged = after[["customer_id", "name", "branches", "official_grade", "reasons"]].merge(
+        before[["customer_id", "official_grade", "reasons"]], on="customer_id", how="inner",
+        suffixes=("", "_before"))
+    changed = merged[merged["official_grade"] != merged["official_grade_before"]].copy()
+    changed["direction"] = [UPGRADE if GRADE_RANK[n] > GRADE_RANK[o] else DOWNGRADE for o, n in
+                            zip(changed["official_grade_before"], changed["official_grade"])]
+    return changed.rename(columns={"official_grade_before": "grade_before",
+                                   "official_grade": "grade_after",
+                                   "reasons_before": "reasons_before", "reasons": "reasons_after"})[
+        ["customer_id", "name", "branches", "grade_before", "grade_after", "direction",
+         "reasons_before", "reasons_after"]].sort_values(["direction", "name"], kind="stable")
+
+
+
+
+def grades_as_of(archive, config: Config, as_of: str) -> pd.DataFrame:
+    """Rule and official grade of every customer in the archive as of a month end."""
+    return official_grades(rule_grades(archive.snapshot(as_of), config, as_of))

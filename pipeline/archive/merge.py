@@ -1,0 +1,337 @@
+"""Applying submissions to the archive: one at a time, or all of them again (replay).
+
+The archive proper is derived: applying the live (not superseded) submissions
+in order of (period, received_at, id) to an empty state gives it. ``apply``
+merges one stored submission into the current state; ``replay`` clears the
+derived tables and applies every live submission again (after a correction or
+a file for an older month, and for ``crm archive rebuild``).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from schemas import labels
+
+from ..identity import normalize_name
+from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, dumps,
+                     row_hash)
+
+
+@dataclass
+class MergeResult:
+    """What one accepted submission changed."""
+
+    submission_id: int = 0
+    new_customers: int = 0
+    changed_fields: int = 0
+    new_records: int = 0
+    changed_records: int = 0
+    conflicts: int = 0
+    superseded: int | None = None
+    rebuilt: bool = False
+
+
+def stored_rows(conn: sqlite3.Connection, sid: int) -> dict[str, list[dict]]:
+    """A stored submission's clean rows by entity, in their original order."""
+    data: dict[str, list[dict]] = {}
+    for entity, text in conn.execute(
+            "SELECT entity, data FROM sub_rows WHERE submission_id = ? ORDER BY entity, seq", (sid,)):
+        data.setdefault(entity, []).append(json.loads(text))
+    return data
+
+
+def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
+          data: dict[str, list[dict]] | None = None) -> MergeResult:
+    """Merge one stored submission into the current state (inside the caller's transaction)."""
+    branch, period = conn.execute("SELECT branch, period FROM submissions WHERE id = ?", (sid,)).fetchone()
+    if data is None:
+        data = stored_rows(conn, sid)
+    merger = Merger(conn, sid, branch, period, similarity_threshold)
+    for row in data.get("customers", []):
+        merger.customer(row)
+    for entity in RECORD_ENTITIES:
+        for row in data.get(entity, []):
+            merger.record(entity, row)
+    merger.flush()
+    merger.similar_names()
+    return merger.result
+
+
+def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | None = None) -> MergeResult:
+    """Re-derive the archive from the live submissions; returns what ``target`` changed."""
+    for table in DERIVED:
+        conn.execute(f"DELETE FROM {table}")
+    result = MergeResult()
+    live = conn.execute("SELECT id FROM submissions WHERE status = 'accepted' "
+                        "ORDER BY period, received_at, id").fetchall()
+    for (sid,) in live:
+        applied = apply(conn, sid, similarity_threshold)
+        if sid == target:
+            result = applied
+    return result
+
+
+class Merger:
+    """Applies one submission's rows to the current state."""
+
+    def __init__(self, conn: sqlite3.Connection, sid: int, branch: str, period: str,
+                 similarity_threshold: float):
+        self.conn, self.sid, self.branch, self.period = conn, sid, branch, period
+        self.similarity_threshold = similarity_threshold
+        self.result = MergeResult()
+        self.local_names: dict[str, int] = {}
+        self.new_ids: list[int] = []
+        self.history: list[tuple] = []
+        self.next_id: int | None = None
+        self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
+        self.sent: dict[str, int] | None = None
+
+    # identity
+    def _registry(self, key: str) -> int | None:
+        row = self.conn.execute("SELECT customer_id FROM customer_ids WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _register(self, key: str, cid: int) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO customer_ids VALUES (?, ?)", (key, cid))
+
+    def _new_id(self) -> int:
+        if self.next_id is None:
+            row = self.conn.execute("SELECT MAX(customer_id) FROM customer_ids").fetchone()
+            self.next_id = (row[0] or 0) + 1
+        self.next_id += 1
+        return self.next_id - 1
+
+    def _existing(self, cid: int):
+        return self.conn.execute("SELECT uscc, name_key, data, row_hash FROM customers WHERE id = ?",
+                                 (cid,)).fetchone()
+
+    def _conflict(self, kind: str, a: int, b: int, detail: str, score: float | None = None,
+                  other_name: str | None = None) -> None:
+        left, right = min(a, b), max(a, b)
+        decided = self.conn.execute("SELECT decision FROM review_decisions WHERE left_id = ? AND "
+                                    "right_id = ?", (left, right)).fetchone()
+        if decided and decided[0] == labels.DISTINCT:
+            return
+        cur = self.conn.execute("INSERT OR IGNORE INTO conflicts (kind, left_id, right_id, detail, "
+                                "score, period, submission_id, other_name) VALUES (?,?,?,?,?,?,?,?)",
+                                (kind, left, right, detail, score, self.period, self.sid, other_name or ""))
+        self.result.conflicts += cur.rowcount
+
+    def resolve(self, uscc: str | None, name: str | None, create: dict | None = None) -> int:
+        """The customer id for a code and/or name; creates the customer when ``create`` is given."""
+        name_key = normalize_name(name) if name else None
+        if uscc:
+            cid = self._registry(f"uscc:{uscc}")
+            if cid is not None and self._existing(cid) is not None:
+                existing = self._existing(cid)
+                if name_key and existing[1] != name_key and self._registry(f"name:{name_key}") != cid \
+                        and self._name_decision(cid, name_key) is None:
+                    self._conflict(labels.SAME_CODE_OTHER_NAME, cid, cid,
+                                   f"信用代码 {uscc}：档案中为“{json.loads(existing[2]).get('name')}”，"
+                                   f"本次报送为“{name}”", other_name=name)
+                return cid
+            if name_key:
+                by_name = self._registry(f"name:{name_key}")
+                if by_name is not None and self._existing(by_name) is not None:
+                    other = self._existing(by_name)
+                    if not other[0]:
+                        self._register(f"uscc:{uscc}", by_name)
+                        self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (uscc, by_name))
+                        return by_name
+                    if create is not None:
+                        cid = self._create(uscc, name_key, create, registry_name=False)
+                        self._conflict(labels.SAME_NAME_OTHER_CODE, by_name, cid,
+                                       f"名称“{name}”对应两个信用代码：{other[0]} 与 {uscc}")
+                        return cid
+                    return by_name
+        elif name_key:
+            if name_key in self.local_names:
+                return self.local_names[name_key]
+            cid = self._registry(f"name:{name_key}")
+            if cid is not None and self._existing(cid) is not None:
+                return cid
+        if create is None:
+            create = {"name": name}
+        return self._create(uscc, name_key, create)
+
+    def _create(self, uscc, name_key, data, registry_name: bool = True) -> int:
+        keys = ([f"uscc:{uscc}"] if uscc else []) + ([f"name:{name_key}"] if name_key else [])
+        cid = next((c for c in (self._registry(k) for k in keys) if c is not None), None)
+        if cid is None or self._existing(cid) is not None:
+            cid = self._new_id()
+        for key in keys:
+            if key.startswith("name:") and not registry_name:
+                continue
+            self._register(key, cid)
+        fields = {k: data.get(k) for k in CUSTOMER_FIELDS}
+        self.conn.execute("INSERT INTO customers (id, uscc, name_key, data, row_hash, first_period, "
+                          "first_submission) VALUES (?,?,?,?,?,?,?)",
+                          (cid, uscc, name_key, dumps(fields), row_hash(fields), self.period, self.sid))
+        self.result.new_customers += 1
+        self.new_ids.append(cid)
+        return cid
+
+    def _changes(self, entity: str, key: str, cid: int, old: dict, new: dict, fields) -> dict:
+        merged = dict(old)
+        for f in fields:
+            if f not in new:
+                continue
+            if old.get(f) != new.get(f):
+                self.history.append((entity, key, cid, self.branch, f,
+                                     json.dumps(old.get(f), ensure_ascii=False),
+                                     json.dumps(new.get(f), ensure_ascii=False), self.period, self.sid))
+                merged[f] = new.get(f)
+                self.result.changed_fields += 1
+        return merged
+
+    def _name_decision(self, cid: int, name_key: str) -> bool | None:
+        """A reviewed name under a credit code: True = adopt it, False = keep the archive's."""
+        row = self.conn.execute("SELECT adopt FROM name_decisions WHERE customer_id = ? AND name_key = ?",
+                                (cid, name_key)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def _sent(self) -> dict[str, int]:
+        """Hashes of the customer rows this branch sent last time → customer id (loaded once)."""
+        if self.sent is None:
+            self.sent = {digest: cid for cid, digest in self.conn.execute(
+                "SELECT customer_id, sent_hash FROM customer_branches WHERE branch = ?", (self.branch,))
+                if digest}
+        return self.sent
+
+    def customer(self, row: dict) -> None:
+        sent = row_hash(row)
+        if sent in self._sent():
+            # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
+            # so it neither rewrites the archive nor undoes another branch's later update.
+            cid = self.sent[sent]
+            if row.get("name"):
+                self.local_names[normalize_name(row["name"])] = cid
+            self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+            return
+        cid = self.resolve(row.get("uscc"), row.get("name"), create=row)
+        if row.get("name"):
+            self.local_names[normalize_name(row["name"])] = cid
+        uscc, name_key, text, _ = self._existing(cid)
+        old = json.loads(text)
+        # The name of a coded customer changes only through review, never silently.
+        new_key = normalize_name(row.get("name")) if row.get("name") else None
+        adopt = bool(new_key and new_key != name_key and self._name_decision(cid, new_key))
+        fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
+        if adopt:
+            self.conn.execute("UPDATE customers SET name_key = ? WHERE id = ?", (new_key, cid))
+            self._register(f"name:{new_key}", cid)
+        if not row.get("uscc"):
+            fields = [f for f in fields if f != "uscc"]
+        link = self.conn.execute("SELECT data, sent_data FROM customer_branches WHERE customer_id = ? "
+                                 "AND branch = ?", (cid, self.branch)).fetchone()
+        if link is not None and link[1]:
+            # Only what this branch changed since its own last row counts: an unchanged field
+            # it re-sends does not undo another branch's newer value.
+            before = json.loads(link[1])
+            fields = [f for f in fields if row.get(f) != before.get(f)]
+        new = self._changes("customer", str(cid), cid, old, row, fields)
+        if new != old:
+            self.conn.execute("UPDATE customers SET data = ?, row_hash = ? WHERE id = ?",
+                              (dumps(new), row_hash(new), cid))
+        per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
+        if link is None:
+            self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
+                              (cid, self.branch, dumps(per_branch), row_hash(per_branch), self.period, sent,
+                               dumps(row)))
+        else:
+            old_link = json.loads(link[0])
+            merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
+                                   per_branch, BRANCH_FIELDS)
+            if merged != old_link:
+                self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
+                                  "customer_id = ? AND branch = ?",
+                                  (dumps(merged), row_hash(merged), cid, self.branch))
+        self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
+                          "AND branch = ?", (sent, dumps(row), cid, self.branch))
+        self.sent[sent] = cid
+        self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+
+    def _record_key(self, entity: str, cid: int, row: dict) -> str:
+        if entity == "projects":
+            if row.get("contract_no"):
+                return f"合同:{row['contract_no']}"
+            return f"{cid}|{normalize_name(row.get('project_name'))}"
+        if entity == "surveys":
+            return f"{cid}|{self.branch}|{row.get('surveyed_on')}|{normalize_name(row.get('project_name'))}"
+        if entity == "complaints":
+            if row.get("complaint_no"):
+                return f"{self.branch}|{row['complaint_no']}"
+            return f"{cid}|{self.branch}|{row.get('complained_at')}"
+        return (f"{cid}|{self.branch}|{row.get('visited_on')}|{row.get('visitor')}|"
+                f"{row.get('channel')}")
+
+    def record(self, entity: str, row: dict) -> None:
+        cid = self.resolve(row.get("customer_uscc"), row.get("customer_name"))
+        key = self._record_key(entity, cid, row)
+        data = {k: v for k, v in row.items() if k != "customer_uscc"}
+        digest = row_hash(data)
+        known = self._records(entity)
+        existing = known.get(key) or self.conn.execute(
+            "SELECT data, row_hash FROM records WHERE entity = ? AND key = ?", (entity, key)).fetchone()
+        if existing is None:
+            self.conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
+                              (entity, key, cid, self.branch, dumps(data), digest, self.period))
+            known[key] = (dumps(data), digest)
+            self.result.new_records += 1
+            return
+        if existing[1] == digest:
+            return  # unchanged: nothing rewritten
+        old = json.loads(existing[0])
+        merged = self._changes(entity, key, cid, old, data, list(data))
+        self.conn.execute("UPDATE records SET data = ?, row_hash = ?, customer_id = ? WHERE entity = ? "
+                          "AND key = ?", (dumps(merged), row_hash(merged), cid, entity, key))
+        known[key] = (dumps(merged), row_hash(merged))
+        self.result.changed_records += 1
+
+    def _records(self, entity: str) -> dict[str, tuple[str, str]]:
+        """This branch's stored records of an entity, loaded once per submission (key → data, hash)."""
+        if entity not in self.record_cache:
+            self.record_cache[entity] = {key: (text, digest) for key, text, digest in self.conn.execute(
+                "SELECT key, data, row_hash FROM records WHERE entity = ? AND branch = ?",
+                (entity, self.branch))}
+        return self.record_cache[entity]
+
+    def flush(self) -> None:
+        self.conn.executemany(
+            "INSERT INTO history (entity, entity_key, customer_id, branch, field, old, new, period, "
+            "submission_id) VALUES (?,?,?,?,?,?,?,?,?)", self.history)
+        self.history = []
+
+    def similar_names(self) -> None:
+        """Probable duplicates among this submission's new customers and the archive."""
+        if not self.new_ids:
+            return
+        import numpy as np
+        from rapidfuzz import fuzz, process
+        rows = self.conn.execute("SELECT id, uscc, name_key FROM customers").fetchall()
+        ids = [r[0] for r in rows]
+        codes = {r[0]: r[1] for r in rows}
+        stems = [_stem(r[2] or "") for r in rows]
+        position = {cid: i for i, cid in enumerate(ids)}
+        new = [cid for cid in self.new_ids if cid in position]
+        # One vectorised pass (all cores) over new × all names; pairs below the threshold score 0.
+        scores = process.cdist([stems[position[c]] for c in new], stems, scorer=fuzz.ratio,
+                               score_cutoff=self.similarity_threshold, dtype=np.uint8, workers=-1)
+        for i, j in zip(*np.nonzero(scores)):
+            cid, other = new[i], ids[j]
+            if other == cid or (codes[cid] and codes[other]):
+                continue
+            score = float(scores[i, j])
+            self._conflict(labels.SIMILAR_NAME, cid, other, f"名称相似度 {score:.0f}", score)
+
+
+_LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")
+
+
+def _stem(name_key: str) -> str:
+    for suffix in _LEGAL_SUFFIXES:
+        if name_key.endswith(suffix):
+            return name_key[: -len(suffix)]
+    return name_key

@@ -1,0 +1,180 @@
+"""Duplicate review in Excel: export candidate pairs, read the department's decisions back."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from schemas import labels
+from schemas.labels import DISTINCT, KEEP_SIDES, LEFT, MERGE, PENDING, REVIEW_DECISIONS, RIGHT, label
+
+from ..excel import Styles, column_letter, new_workbook, read_sheet, set_print_landscape, write_cell
+from ..findings import Finding, make_finding
+from .store import Archive
+
+SHEET = labels.SHEETS["review"]
+DECISIONS = REVIEW_DECISIONS
+KEEP = KEEP_SIDES
+
+
+def _side(side: str, prefix: str) -> list[tuple[str, str, int]]:
+    return [(f"{prefix}：{label('customer_id')}", f"{side}_id", 10),
+            (f"{prefix}：{label('name', 'customers')}", f"{side}_name", 30),
+            (f"{prefix}：{label('uscc', 'customers')}", f"{side}_uscc", 22),
+            (f"{prefix}：{label('branches')}", f"{side}_branches", 16),
+            (f"{prefix}：{label('region', 'customers')}", f"{side}_region", 10),
+            (f"{prefix}：{label('contact', 'customers')}", f"{side}_contact", 10),
+            (f"{prefix}：{label('projects')}", f"{side}_projects", 8),
+            (f"{prefix}：{label('first_period')}", f"{side}_first", 12)]
+
+
+# (header, source key, width)
+LAYOUT = [(label("seq"), "seq", 6), (label("kind"), "kind", 16), (label("score"), "score", 8),
+          (label("detail"), "detail", 36), *_side("left", LEFT), *_side("right", RIGHT),
+          (label("decision"), "decision", 10), (label("keep"), "keep", 9), (label("remark"), "remark", 24)]
+DATA_START = 3  # Excel row index (0-based) of the first pair
+_REQUIRED = {label("decision"), label("keep")}
+
+
+@dataclass
+class ReviewResult:
+    merged: int = 0
+    distinct: int = 0
+    pending: int = 0
+    renamed: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，采用新名称 {self.renamed} 家，"
+                f"待定 {self.pending} 对。")
+
+
+def _pairs(archive: Archive) -> pd.DataFrame:
+    conflicts = archive.conflicts(open_only=True)
+    snap = archive.snapshot()
+    customers = snap["customers"].set_index("customer_id")
+    links = snap["customer_branches"]
+    contacts = links.groupby("customer_id")["contact"].agg(lambda s: "、".join(x for x in s if x))
+    projects = snap["projects"].groupby("customer_id").size()
+    rows = []
+    for i, c in enumerate(conflicts.itertuples(), 1):
+        row = {"seq": i, "kind": c.kind, "score": c.score, "detail": c.detail,
+               "decision": None, "keep": None, "remark": None}
+        if c.left_id == c.right_id:
+            row["detail"] = f"{c.detail}。同一客户：选“合并”并保留“右”即采用新名称，保留“左”或选“不同客户”即维持原名称"
+        for side, cid in (("left", c.left_id), ("right", c.right_id)):
+            info = customers.loc[cid] if cid in customers.index else None
+            row.update({f"{side}_id": cid,
+                        f"{side}_name": None if info is None else info["name"],
+                        f"{side}_uscc": None if info is None else info["uscc"],
+                        f"{side}_branches": None if info is None else info["branches"],
+                        f"{side}_region": None if info is None else info["region"],
+                        f"{side}_contact": contacts.get(cid),
+                        f"{side}_projects": int(projects.get(cid, 0)),
+                        f"{side}_first": None if info is None else info["first_period"]})
+        if c.left_id == c.right_id:
+            row["right_name"] = c.right_name  # the name the other submission used
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def export_review(archive: Archive, path: Path) -> Path:
+    """Write 疑似重复客户.xlsx with a drop-down decision per pair."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pairs = _pairs(archive)
+    book = new_workbook(path)
+    styles = Styles(book)
+    ws = book.add_worksheet(SHEET)
+    ws.write_string(0, 0, labels.TITLES["review"], styles.title)
+    ws.write_string(1, 0, "请在“处理决定”列选择：合并 / 不同客户 / 待定；选“合并”时在“保留记录”列选择保留左或右。"
+                          "审核后运行 crm review apply 本文件。", styles.note)
+    header_row = DATA_START - 1
+    for c, (title, _, width) in enumerate(LAYOUT):
+        fmt = styles.required_header if title in _REQUIRED else styles.header
+        ws.write_string(header_row, c, title, fmt)
+        ws.set_column(c, c, width)
+    text = styles.wrap
+    for r, pair in enumerate(pairs.to_dict("records"), DATA_START):
+        for c, (_, key, _) in enumerate(LAYOUT):
+            write_cell(ws, r, c, pair.get(key), text)
+    last = DATA_START + max(len(pairs), 1) + 200
+    col = {key: c for c, (_, key, _) in enumerate(LAYOUT)}
+    ws.data_validation(DATA_START, col["decision"], last, col["decision"],
+                       {"validate": "list", "source": list(DECISIONS)})
+    ws.data_validation(DATA_START, col["keep"], last, col["keep"],
+                       {"validate": "list", "source": list(KEEP)})
+    ws.freeze_panes(DATA_START, 2)
+    if len(pairs):
+        ws.autofilter(header_row, 0, DATA_START + len(pairs) - 1, len(LAYOUT) - 1)
+    else:
+        ws.write_string(DATA_START, 0, "目前没有待审核的疑似重复客户。", styles.note)
+    set_print_landscape(ws, repeat_rows=(header_row, header_row), title=labels.TITLES["review"])
+    book.close()
+    return path
+
+
+def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
+    """(decisions, findings for bad cells, number of pending pairs) from a filled review file."""
+    rows = read_sheet(path, SHEET, labels.TITLES["review"])
+    header = rows[DATA_START - 1] if len(rows) >= DATA_START else []
+    index = {title: i for i, title in enumerate(header)}
+    findings: list[Finding] = []
+    decisions: list[dict] = []
+    pending = 0
+    key_of = {title: key for title, key, _ in LAYOUT}
+    col = {key_of[t]: i for t, i in index.items() if t in key_of}
+    for r in range(DATA_START, len(rows)):
+        row = rows[r]
+
+        def get(key):
+            i = col.get(key)
+            value = row[i] if i is not None and i < len(row) else ""
+            return value.strip() if isinstance(value, str) else value
+
+        if get("left_id") in ("", None):
+            continue
+        decision = get("decision") or PENDING
+        where = {"sheet": SHEET, "row": r + 1}
+        if decision not in DECISIONS:
+            findings.append(make_finding("not-allowed", path.name, col_letter=column_letter(col["decision"]),
+                                         column=label("decision"), value=decision, allowed=DECISIONS,
+                                         **where))
+            continue
+        if decision == PENDING:
+            pending += 1
+            continue
+        left, right = int(get("left_id")), int(get("right_id"))
+        if left == right:
+            side = get("keep")
+            decisions.append({"left_id": left, "right_id": right, "decision": decision,
+                              "keep_side": side if side in KEEP else LEFT, "other_name": get("right_name"),
+                              "remark": get("remark") or None})
+            continue
+        keep = None
+        if decision == MERGE:
+            side = get("keep")
+            if side not in KEEP:
+                findings.append(make_finding("conditional-required", path.name,
+                                             col_letter=column_letter(col["keep"]), column=label("keep"),
+                                             detail="选择“合并”时须选择保留左或右", **where))
+                continue
+            keep = left if side == LEFT else right
+        decisions.append({"left_id": min(left, right), "right_id": max(left, right),
+                          "decision": decision, "keep_id": keep, "remark": get("remark") or None})
+    return decisions, findings, pending
+
+
+def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
+    """Apply the decisions in one transaction; nothing is applied if any cell is wrong."""
+    decisions, findings, pending = read_decisions(Path(path))
+    result = ReviewResult(pending=pending, findings=findings)
+    if findings:
+        return result
+    archive.record_review(decisions, decided_by)
+    result.merged = sum(d["decision"] == MERGE and not d.get("other_name") for d in decisions)
+    result.distinct = sum(d["decision"] == DISTINCT and not d.get("other_name") for d in decisions)
+    result.renamed = sum(d.get("keep_side") == RIGHT and d["decision"] == MERGE for d in decisions
+                         if d.get("other_name"))
+    return result

@@ -1,0 +1,110 @@
+"""The archive's tables and how rows are stored in them (JSON, hashed, typed back on reading).
+
+Shared by the store (queries, transactions) and the merge (applying submissions).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+
+from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
+
+SCHEMA_VERSION = 1
+BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
+CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
+RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, file_name TEXT, branch TEXT,
+    period TEXT, received_at TEXT, status TEXT, no_change INTEGER, counts TEXT,
+    warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT);
+CREATE TABLE IF NOT EXISTS sub_rows (
+    submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, data TEXT);
+CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id);
+CREATE TABLE IF NOT EXISTS customer_ids (key TEXT PRIMARY KEY, customer_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+    id INTEGER PRIMARY KEY, uscc TEXT, name_key TEXT, data TEXT, row_hash TEXT,
+    first_period TEXT, first_submission INTEGER);
+CREATE INDEX IF NOT EXISTS customers_by_uscc ON customers(uscc);
+CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name_key);
+CREATE TABLE IF NOT EXISTS customer_branches (
+    customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
+    sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
+CREATE TABLE IF NOT EXISTS reports (customer_id INTEGER, branch TEXT, period TEXT,
+    PRIMARY KEY (customer_id, branch, period));
+CREATE TABLE IF NOT EXISTS records (
+    entity TEXT, key TEXT, customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT,
+    first_period TEXT, PRIMARY KEY (entity, key));
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY, entity TEXT, entity_key TEXT, customer_id INTEGER, branch TEXT,
+    field TEXT, old TEXT, new TEXT, period TEXT, submission_id INTEGER);
+CREATE INDEX IF NOT EXISTS history_by_period ON history(period);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY, kind TEXT, left_id INTEGER, right_id INTEGER, detail TEXT,
+    score REAL, period TEXT, submission_id INTEGER, other_name TEXT NOT NULL DEFAULT '',
+    UNIQUE (kind, left_id, right_id, other_name));
+CREATE TABLE IF NOT EXISTS name_decisions (
+    customer_id INTEGER, name_key TEXT, name TEXT, adopt INTEGER, decided_by TEXT, decided_at TEXT,
+    PRIMARY KEY (customer_id, name_key));
+CREATE TABLE IF NOT EXISTS review_decisions (
+    left_id INTEGER, right_id INTEGER, decision TEXT, keep_id INTEGER, remark TEXT,
+    decided_by TEXT, decided_at TEXT, PRIMARY KEY (left_id, right_id));
+CREATE TABLE IF NOT EXISTS grade_adjustments (
+    id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
+    old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
+"""
+DERIVED = ("customers", "customer_branches", "reports", "records", "history", "conflicts")
+
+
+def json_value(value):
+    """A clean-frame value as JSON: blanks → None, timestamps → ISO text, numpy → Python."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if not isinstance(value, (str, int, float, bool)):
+        return None if pd.isna(value) else str(value)
+    return value
+
+
+def frame_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
+    return [{k: json_value(v) for k, v in record.items()}
+            for record in frame[keys].to_dict("records")]
+
+
+def row_hash(data: dict) -> str:
+    return hashlib.sha1(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def typed(frame: pd.DataFrame, columns, order: list[str]) -> pd.DataFrame:
+    """Restore the clean-frame types of stored JSON values."""
+    for name in order:
+        if name not in frame.columns:
+            frame[name] = None
+    frame = frame[order].copy()
+    kinds = {c.key: c.kind for c in columns if c.kind != IGNORED}
+    for name in order:
+        kind = kinds.get(name)
+        if kind == NUMBER:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif kind == YEAR:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+        elif kind in (DATE, DATETIME):
+            frame[name] = pd.to_datetime(frame[name], errors="coerce").astype("datetime64[ns]")
+        elif name == "customer_id":
+            frame[name] = frame[name].astype("int64") if len(frame) else frame[name].astype("int64")
+        else:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame

@@ -1,0 +1,384 @@
+"""The master customer archive (客户档案) in SQLite: the store — transactions, submissions, queries.
+
+Why stdlib sqlite3: one file, real transactions (a killed run leaves the
+archive as it was), no server, no ORM needed for a dozen tables.
+
+Design: every accepted submission's clean rows are stored verbatim
+(``sub_rows``). The archive proper — customers, their per-branch views,
+projects, surveys, complaints, visits and the field history — is derived by
+applying the live (not superseded) submissions in order of (period,
+received_at, id). The common case, a submission newer than everything
+applied, is applied incrementally; a resubmission for a month or a file for an
+older month triggers a rebuild, so the archive always equals what it would be
+had only the live files been sent, in month order.
+
+Natural keys (one row per key; a resubmission replaces, never appends):
+- customer: 统一社会信用代码, else the normalised name (identity.normalize_name);
+  a row without a code whose name matches a coded customer is that customer.
+- customer × branch: the per-branch view (stage, proposed grade, contact, title,
+  phone, e-mail, project department).
+- project: 合同编号 (group-wide), else customer + normalised project name.
+- survey: customer + branch + 调查日期 + project name.
+- complaint: branch + 投诉编号, else customer + branch + 投诉时间.
+- visit: customer + branch + 拜访日期 + 拜访人 + 沟通方式.
+
+Customer ids are stable: a registry maps every identity key (``uscc:…`` /
+``name:…``) to an id and is never rebuilt; review merges add aliases to it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from schemas import labels
+from schemas.columns import CUSTOMERS, DATA_SHEETS, SHEETS_BY_KEY
+
+from ..identity import normalize_name
+from . import merge
+from .merge import MergeResult
+from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, RECORD_ENTITIES, SCHEMA, SCHEMA_VERSION, dumps,
+                     frame_rows, typed)
+
+__all__ = ["Archive", "MergeResult", "SubmissionMeta", "BRANCH_FIELDS", "CUSTOMER_FIELDS"]
+
+
+@dataclass
+class SubmissionMeta:
+    """What the archive records about one submitted file."""
+
+    sha256: str
+    file_name: str
+    branch: str
+    period: str
+    received_at: dt.datetime
+    no_change: bool = False
+    counts: dict = field(default_factory=dict)
+    warnings: int = 0
+    stored_path: str = ""
+
+
+class Archive:
+    """The archive database; use as a context manager."""
+
+    def __init__(self, path: Path, *, similarity_threshold: float = 85.0):
+        self.path = Path(path)
+        self.similarity_threshold = float(similarity_threshold)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                          (str(SCHEMA_VERSION),))
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions -------------------------------------------------------
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction: all of it is committed, or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- submissions --------------------------------------------------------
+
+    def submission_by_sha256(self, sha: str) -> dict | None:
+        row = self.conn.execute("SELECT id, sha256, file_name, branch, period, status, stored_path "
+                                "FROM submissions WHERE sha256 = ?", (sha,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "sha256", "file_name", "branch", "period", "status", "stored_path"), row))
+
+    def has_sha256(self, sha: str) -> bool:
+        return self.submission_by_sha256(sha) is not None
+
+    def submissions(self, period: str | None = None) -> pd.DataFrame:
+        query = ("SELECT id, sha256, file_name, branch, period, received_at, status, no_change, "
+                 "counts, warnings, errors, findings, stored_path, ingested_at FROM submissions")
+        args: tuple = ()
+        if period:
+            query += " WHERE period = ?"
+            args = (period,)
+        frame = pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+        frame["received_at"] = pd.to_datetime(frame["received_at"])
+        frame["no_change"] = frame["no_change"].astype(bool)
+        frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]
+        frame["findings"] = [json.loads(text or "[]") for text in frame["findings"]]
+        return frame
+
+    def _insert_submission(self, meta: SubmissionMeta, status: str, errors: int = 0,
+                           findings: list | None = None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO submissions (sha256, file_name, branch, period, received_at, status, "
+            "no_change, counts, warnings, errors, findings, stored_path, ingested_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (meta.sha256, meta.file_name, meta.branch, meta.period,
+             meta.received_at.isoformat(sep=" "), status, int(meta.no_change),
+             json.dumps(meta.counts, ensure_ascii=False), meta.warnings, errors,
+             json.dumps(findings or [], ensure_ascii=False), meta.stored_path,
+             dt.datetime.now().isoformat(sep=" ", timespec="seconds")))
+        return cur.lastrowid
+
+    def record_rejected(self, meta: SubmissionMeta, findings: list) -> int:
+        """Record a rejected file (its errors first), in one transaction."""
+        top = [f.as_dict() for f in sorted(findings, key=lambda f: f.severity != "error")[:20]]
+        errors = sum(f.severity == "error" for f in findings)
+        with self.transaction():
+            sid = self._insert_submission(meta, "rejected", errors, top)
+        return sid
+
+    def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
+        """Store and merge an accepted submission, in one transaction."""
+        with self.transaction():
+            result = self._record(meta, frames)
+        return result
+
+    def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
+        sid = self._insert_submission(meta, "accepted")
+        rows = []
+        data: dict[str, list[dict]] = {}
+        for sheet in DATA_SHEETS:
+            frame = frames.get(sheet.key)
+            if frame is None or not len(frame):
+                continue
+            keys = sorted(k for k in sheet.keys if k in frame.columns)  # as stored: sorted keys
+            data[sheet.key] = frame_rows(frame, keys)
+            for seq, row in enumerate(data[sheet.key]):
+                rows.append((sid, sheet.key, seq, dumps(row)))
+        self.conn.executemany("INSERT INTO sub_rows VALUES (?,?,?,?)", rows)
+        earlier = self.conn.execute(
+            "SELECT id FROM submissions WHERE branch = ? AND period = ? AND status = 'accepted' "
+            "AND id <> ? ORDER BY id", (meta.branch, meta.period, sid)).fetchall()
+        latest = self.conn.execute(
+            "SELECT MAX(period) FROM submissions WHERE status = 'accepted' AND id <> ?",
+            (sid,)).fetchone()[0]
+        if earlier:
+            self.conn.executemany("UPDATE submissions SET status = 'superseded' WHERE id = ?", earlier)
+        if earlier or (latest and meta.period < latest):
+            result = merge.replay(self.conn, self.similarity_threshold, target=sid)
+            result.superseded = earlier[-1][0] if earlier else None
+            result.rebuilt = True
+        else:  # the rows in hand: no need to read them back
+            result = merge.apply(self.conn, sid, self.similarity_threshold, data)
+        result.submission_id = sid
+        return result
+
+    # -- replay -------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Re-derive the archive from the live submissions, in one transaction."""
+        with self.transaction():
+            merge.replay(self.conn, self.similarity_threshold)
+
+    # -- identity -----------------------------------------------------------
+
+    def customer_id_for(self, key: str) -> int | None:
+        row = self.conn.execute("SELECT customer_id FROM customer_ids WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def known_identities(self) -> set[str]:
+        """Credit codes and normalised names of archived customers (for reference checks)."""
+        out: set[str] = set()
+        for uscc, name_key in self.conn.execute("SELECT uscc, name_key FROM customers"):
+            if uscc:
+                out.add(uscc)
+            if name_key:
+                out.add(name_key)
+        return out
+
+    # -- reading ------------------------------------------------------------
+
+    def snapshot(self, as_of: str | None = None) -> dict[str, pd.DataFrame]:
+        """The archive as it stood at the end of month ``as_of`` (default: now)."""
+        limit = as_of or "9999-12"
+        undo = self._undo_map(limit)
+        customers = []
+        for cid, uscc, name_key, text, first in self.conn.execute(
+                "SELECT id, uscc, name_key, data, first_period FROM customers WHERE first_period <= ? "
+                "ORDER BY id", (limit,)):
+            data = json.loads(text)
+            data.update(undo.get(("customer", str(cid)), {}))
+            customers.append({**data, "customer_id": cid, "uscc": data.get("uscc") or uscc,
+                              "name_key": name_key, "first_period": first})
+        links = []
+        for cid, branch, text, first in self.conn.execute(
+                "SELECT customer_id, branch, data, first_period FROM customer_branches "
+                "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,)):
+            data = json.loads(text)
+            data.update(undo.get(("customer_branch", f"{cid}|{branch}"), {}))
+            links.append({"customer_id": cid, "branch": branch, **data, "first_period": first})
+        last = dict(((c, b), p) for c, b, p in self.conn.execute(
+            "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
+            "GROUP BY customer_id, branch", (limit,)))
+        for link in links:
+            link["last_period"] = last.get((link["customer_id"], link["branch"]))
+        out = {"customers": typed(pd.DataFrame(customers), CUSTOMERS.columns,
+                                   ["customer_id", "name", "uscc", "name_key",
+                                    *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")],
+                                    "first_period"]),
+               "customer_branches": typed(pd.DataFrame(links), CUSTOMERS.columns,
+                                           ["customer_id", "branch", *BRANCH_FIELDS,
+                                            "first_period", "last_period"])}
+        branches = out["customer_branches"].groupby("customer_id")["branch"].agg(
+            lambda s: "、".join(sorted(s))) if len(links) else pd.Series(dtype=object)
+        out["customers"]["branches"] = out["customers"]["customer_id"].map(branches)
+        grades = dict(self.conn.execute(
+            "SELECT customer_id, new_grade FROM grade_adjustments WHERE effective_period <= ? "
+            "ORDER BY effective_period, id", (limit,)).fetchall())
+        out["customers"]["official_grade"] = out["customers"]["customer_id"].map(grades)
+        for entity in RECORD_ENTITIES:
+            sheet = SHEETS_BY_KEY[entity]
+            rows = []
+            for key, cid, branch, text in self.conn.execute(
+                    "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND "
+                    "first_period <= ? ORDER BY rowid", (entity, limit)):
+                data = json.loads(text)
+                data.update(undo.get((entity, key), {}))
+                rows.append({f"{entity[:-1]}_id": key, "customer_id": cid, "branch": branch, **data})
+            keys = [k for k in sheet.keys if k not in ("customer_uscc",)]
+            out[entity] = typed(pd.DataFrame(rows), sheet.columns,
+                                 [f"{entity[:-1]}_id", "customer_id", "branch", *keys])
+        return out
+
+    def _undo_map(self, limit: str) -> dict[tuple[str, str], dict]:
+        """Field values to restore for an as-of view: the oldest change after ``limit`` wins."""
+        undo: dict[tuple[str, str], dict] = {}
+        for entity, key, fld, old in self.conn.execute(
+                "SELECT entity, entity_key, field, old FROM history WHERE period > ? "
+                "ORDER BY id DESC", (limit,)):
+            undo.setdefault((entity, key), {})[fld] = json.loads(old) if old is not None else None
+        return undo
+
+    def history(self, period: str | None = None) -> pd.DataFrame:
+        """Field changes (entity, customer, branch, field, old, new, period, source file)."""
+        query = ("SELECT h.entity, h.customer_id, c.data AS cdata, h.branch, h.field, h.old, h.new, "
+                 "h.period, s.file_name FROM history h LEFT JOIN customers c ON c.id = h.customer_id "
+                 "LEFT JOIN submissions s ON s.id = h.submission_id")
+        args: tuple = ()
+        if period:
+            query += " WHERE h.period = ?"
+            args = (period,)
+        rows = []
+        for entity, cid, cdata, branch, fld, old, new, per, file_name in self.conn.execute(
+                query + " ORDER BY h.id", args):
+            name = json.loads(cdata).get("name") if cdata else None
+            sheet = "customers" if entity.startswith("customer") else entity
+            rows.append({"entity": labels.ENTITIES.get(entity, entity), "name": name, "branch": branch,
+                         "field": _label(fld, sheet), "old_value": _show(old),
+                         "new_value": _show(new), "period": per, "source_file": file_name})
+        return pd.DataFrame(rows, columns=["entity", "name", "branch", "field", "old_value",
+                                           "new_value", "period", "source_file"])
+
+    def conflicts(self, open_only: bool = True) -> pd.DataFrame:
+        """Conflict pairs for review, with both customers' names and codes."""
+        rows = []
+        decided = {(l, r): d for l, r, d in self.conn.execute(
+            "SELECT left_id, right_id, decision FROM review_decisions")}
+        names = {cid: (json.loads(d).get("name"), u) for cid, d, u in
+                 self.conn.execute("SELECT id, data, uscc FROM customers")}
+        named = {(c, k) for c, k in self.conn.execute("SELECT customer_id, name_key FROM name_decisions")}
+        for cid, kind, left, right, detail, score, period, other in self.conn.execute(
+                "SELECT id, kind, left_id, right_id, detail, score, period, other_name FROM conflicts "
+                "ORDER BY id"):
+            decision = decided.get((left, right)) if left != right else None
+            if other and (left, normalize_name(other)) in named:
+                decision = labels.REVIEWED
+                if open_only:
+                    continue
+            if open_only and decision in (labels.MERGE, labels.DISTINCT):
+                continue
+            ln, lu = names.get(left, (None, None))
+            rn, ru = names.get(right, (None, None))
+            if other:
+                rn = other  # same customer, the name another submission used
+            rows.append({"conflict_id": cid, "kind": kind, "left_id": left, "left_name": ln,
+                         "left_uscc": lu, "right_id": right, "right_name": rn, "right_uscc": ru,
+                         "score": score, "detail": detail, "period": period,
+                         "decision": decision})
+        return pd.DataFrame(rows, columns=["conflict_id", "kind", "left_id", "left_name", "left_uscc",
+                                           "right_id", "right_name", "right_uscc", "score",
+                                           "detail", "period", "decision"])
+
+    # -- review and grades ----------------------------------------------------
+
+    def record_review(self, decisions: list[dict], decided_by: str) -> None:
+        """Store review decisions; merges become aliases; then rebuild. One transaction."""
+        now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with self.transaction():
+            for d in decisions:
+                if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                        (d["left_id"], normalize_name(d["other_name"]), d["other_name"],
+                         int(d["decision"] == labels.MERGE and d.get("keep_side") == labels.RIGHT),
+                         decided_by, now))
+                    continue
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO review_decisions VALUES (?,?,?,?,?,?,?)",
+                    (d["left_id"], d["right_id"], d["decision"], d.get("keep_id"), d.get("remark"),
+                     decided_by, now))
+                if d["decision"] == labels.MERGE:
+                    keep = d["keep_id"]
+                    drop = d["right_id"] if keep == d["left_id"] else d["left_id"]
+                    self.conn.execute("UPDATE customer_ids SET customer_id = ? WHERE customer_id = ?",
+                                      (keep, drop))
+                    self.conn.execute("UPDATE grade_adjustments SET customer_id = ? "
+                                      "WHERE customer_id = ?", (keep, drop))
+            merge.replay(self.conn, self.similarity_threshold)
+
+    def record_grade_adjustments(self, rows: list[dict]) -> int:
+        """Store half-yearly grade decisions in one transaction."""
+        now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with self.transaction():
+            for r in rows:
+                self.conn.execute(
+                    "INSERT INTO grade_adjustments (customer_id, period, effective_period, old_grade, "
+                    "new_grade, decision, remark, decided_by, decided_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (r["customer_id"], r["period"], r["effective_period"], r.get("old_grade"),
+                     r["new_grade"], r.get("decision"), r.get("remark"), r.get("decided_by", labels.DEPARTMENT),
+                     now))
+        return len(rows)
+
+    def grade_adjustments(self, periods: list[str] | None = None) -> pd.DataFrame:
+        """Recorded half-yearly grade decisions (all, or those of the given half years), in order."""
+        query = ("SELECT customer_id, period, effective_period, old_grade, new_grade, decision, remark, "
+                 "decided_by, decided_at FROM grade_adjustments")
+        args: tuple = ()
+        if periods is not None:
+            query += f" WHERE period IN ({','.join('?' * len(periods))})"
+            args = tuple(periods)
+        return pd.read_sql_query(query + " ORDER BY effective_period, id", self.conn, params=args)
+
+
+def _show(text):
+    value = json.loads(text) if text is not None else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.endswith(" 00:00:00"):
+        value = value[:-9]  # a date stored as a timestamp
+    return "" if value is None else str(value)
+
+
+def _label(key: str, sheet: str) -> str:
+    return labels.label(key, sheet if sheet in SHEETS_BY_KEY else None)
+
+

@@ -1,0 +1,57 @@
+"""Submission tracking: who reported for a month, on time or not."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+
+from schemas.labels import EMPTY, LATE, MISSING, NO_CHANGE, ON_TIME, RETURNED
+
+from ..config import Config
+
+
+def deadline(period: str, config: Config) -> dt.datetime:
+    """The end of the deadline day of the period's month (default the 25th)."""
+    year, month = map(int, period.split("-"))
+    day = int(config.get("submission", "deadline_day"))
+    day = min(day, calendar.monthrange(year, month)[1])
+    return dt.datetime(year, month, day, 23, 59, 59)
+
+
+def submission_status(submissions: pd.DataFrame, config: Config, period: str) -> pd.DataFrame:
+    """One row per roster branch: state, received time, file and row counts.
+
+    ``submissions`` is the archive's submission list (any periods); the state
+    of a branch comes from its latest accepted file for the period, else its
+    latest rejected one, else nothing at all.
+    """
+    due = deadline(period, config)
+    subs = submissions[submissions["period"] == period] if len(submissions) else submissions
+    rows = []
+    for branch in config.branches:
+        mine = subs[subs["branch"] == branch] if len(subs) else subs
+        accepted = mine[mine["status"].isin(["accepted", "superseded"])] if len(mine) else mine
+        rejected = mine[mine["status"] == "rejected"] if len(mine) else mine
+        if len(accepted):
+            first = accepted.sort_values("received_at").iloc[0]
+            latest = accepted[accepted["status"] == "accepted"].sort_values("received_at")
+            latest = latest.iloc[-1] if len(latest) else first
+            on_time = pd.Timestamp(first["received_at"]) <= pd.Timestamp(due)
+            state = (NO_CHANGE if latest["no_change"] else ON_TIME) if on_time else LATE
+            rows.append(_row(branch, state, latest, len(mine)))
+        elif len(rejected):
+            rows.append(_row(branch, RETURNED, rejected.sort_values("received_at").iloc[-1],
+                             len(mine)))
+        else:
+            rows.append({"branch": branch, "state": MISSING, "received_at": pd.NaT,
+                         "file_name": None, "rows": None, "files": 0})
+    out = pd.DataFrame(rows)
+    out["deadline"] = pd.Timestamp(due)
+    return out
+
+
+def _row(branch: str, state: str, sub, files: int) -> dict:
+    text = "，".join(f"{k} {v} 行" for k, v in (sub["counts"] or {}).items()) or EMPTY
+    return {"branch": branch, "state": state, "received_at": pd.Timestamp(sub["received_at"]),
+            "file_name": sub["file_name"], "rows": text, "files": files}

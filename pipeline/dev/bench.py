@@ -1,0 +1,209 @@
+"""Benchmark (`make bench`): a large group's month against a bare reader and a naive script.
+
+Builds two synthetic months of 60 branch workbooks (500 customers, 300
+projects, 50 surveys, 20 complaints, 100 visits each), ingests the first month
+(the bulk load, timed on its own), then times on the second month, each as its
+own process: (a) python-calamine reading every sheet, (b) a plain pandas +
+openpyxl script that reads, concatenates and writes one workbook, (c) `crm
+monthly` end to end. Results go to output/bench.json.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import xlsxwriter
+
+from schemas.columns import COVER, DATA_SHEETS, IGNORED
+
+from ..excel import XLSX_OPTIONS, write_cell
+from ..identity import make_uscc
+
+BRANCHES = 60
+SIZES = {"customers": 500, "projects": 300, "surveys": 50, "complaints": 20, "visits": 100}
+CHANGED, NEW = 0.05, 0.01
+
+READ_SCRIPT = """
+import sys, python_calamine as pc
+from pathlib import Path
+rows = 0
+for path in sorted(Path(sys.argv[1]).glob('*.xlsx')):
+    book = pc.CalamineWorkbook.from_path(str(path))
+    for name in book.sheet_names:
+        rows += len(book.get_sheet_by_name(name).to_python())
+print(rows)
+"""
+
+NAIVE_SCRIPT = """
+import sys, pandas as pd
+from pathlib import Path
+frames = {}
+for path in sorted(Path(sys.argv[1]).glob('*.xlsx')):
+    for name, df in pd.read_excel(path, sheet_name=None, engine='openpyxl').items():
+        frames.setdefault(name, []).append(df)
+with pd.ExcelWriter(sys.argv[2], engine='openpyxl') as writer:
+    for name, parts in frames.items():
+        pd.concat(parts).to_excel(writer, sheet_name=name, index=False)
+"""
+
+MEASURE = ("import resource, subprocess, sys, json, time; t = time.perf_counter(); "
+           "rc = subprocess.run(sys.argv[1:]).returncode; "
+           "print(json.dumps({'s': time.perf_counter() - t, 'rc': rc, "
+           "'rss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+
+
+SYLLABLES = ("华远恒通瑞和锦程宏达东方天元鼎盛安泰博远中和联创嘉禾永安通达信诚海晟金穗明德广厦润泽"
+             "长兴福瑞盛世汇丰德润银河星辰凯旋宝利远航正源泰和弘毅新城建业兴隆合力振华")
+CITIES = ("上海", "广州", "北京", "武汉", "成都", "西安", "沈阳", "南京", "杭州", "苏州", "重庆", "天津")
+SUFFIXES = ("城市建设投资有限公司", "置业有限公司", "房地产开发有限公司", "交通投资集团有限公司",
+            "水务集团有限公司", "产业园开发有限公司", "实业发展有限公司", "建设工程有限公司")
+
+
+def _company(rng: random.Random) -> str:
+    """A random, realistic-looking company name (names of a large group rarely look alike)."""
+    word = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 3, 4))))
+    return f"{rng.choice(CITIES)}{word}{rng.choice(SUFFIXES)}"
+
+
+def _branch_rows(rng: random.Random, b: int) -> dict[str, list[dict]]:
+    """One branch's tables as dicts keyed by column key."""
+    customers = []
+    names = set()
+    while len(names) < SIZES["customers"]:
+        names.add(_company(rng))
+    for i, name in enumerate(sorted(names)):
+        customers.append({
+            "name": name, "uscc": make_uscc(rng),
+            "nature": rng.choice(("政府类", "社会类", "外资类", "系统内")), "industry": "房地产开发",
+            "stage": rng.choice(("签约客户", "意向客户", "跟踪客户")), "strategic": "否",
+            "address": f"某市某区{i}号", "region": "上海市", "contact": f"联系人{i}",
+            "title": "经理", "phone": f"139{rng.randrange(10**8):08d}",
+            "email": f"c{i}@example.com", "first_year": rng.choice((None, 2015, 2020)),
+            "integrity": "良好", "credit": "良好", "social_value": rng.choice(("高", "中", "低")),
+            "near_term_need": rng.choice(("有", "无")), "proposed_grade": rng.choice("ABC"),
+            "department": f"第{i % 3 + 1}项目经理部"})
+    projects = []
+    for i in range(SIZES["projects"]):
+        c = customers[i % len(customers)]
+        amount = round(rng.uniform(100, 50000), 2)
+        projects.append({
+            "customer_name": c["name"], "customer_uscc": c["uscc"], "project_name": f"项目{i}",
+            "contract_no": f"B{b:02d}-{i:05d}", "project_type": rng.choice(("商业", "住宅", "民用")),
+            "status": "在建", "amount": amount, "cost": round(amount * 0.9, 2),
+            "profit": round(amount * 0.1, 2), "net_profit": round(amount * 0.05, 2),
+            "signed_on": dt.datetime(2025, 1 + i % 12, 1 + i % 28), "payment": "正常"})
+    surveys = [{"customer_name": customers[i]["name"], "surveyed_on": dt.datetime(2026, 1, 1 + i % 28),
+                "customer_service": "满意", "engineering_quality": "满意",
+                "service_quality": "基本满意"} for i in range(SIZES["surveys"])]
+    complaints = [{"customer_name": customers[i]["name"], "complaint_no": f"T{b}-{i}",
+                   "complained_at": dt.datetime(2026, 1, 1 + i, 9, 0), "complaint_type": "质量",
+                   "content": "渗水", "unreasonable": "否"} for i in range(SIZES["complaints"])]
+    visits = [{"customer_name": customers[i]["name"], "visited_on": dt.datetime(2026, 1, 1 + i % 28),
+               "visitor": "王强", "visitor_level": "营销专员", "channel": "电话沟通"}
+              for i in range(SIZES["visits"])]
+    return {"customers": customers, "projects": projects, "surveys": surveys,
+            "complaints": complaints, "visits": visits}
+
+
+def _next_month(rng: random.Random, tables: dict[str, list[dict]], b: int) -> None:
+    """About 5 % of rows changed and 1 % new, in place."""
+    for key, rows in tables.items():
+        for row in rng.sample(rows, max(1, int(len(rows) * CHANGED))):
+            if key == "customers":
+                row["contact"] = row["contact"] + "新"
+            elif key == "projects":
+                row["amount"] = round(row["amount"] * 1.1, 2)
+        if key == "customers":
+            for i in range(max(1, int(len(rows) * NEW))):
+                new = dict(rows[0], name=f"{_company(rng)}（第{b}批新增{i}）", uscc=make_uscc(rng))
+                rows.append(new)
+
+
+def _write(path: Path, branch: str, period: str, tables: dict[str, list[dict]]) -> None:
+    book = xlsxwriter.Workbook(str(path), {**XLSX_OPTIONS, "constant_memory": True})
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    cover = book.add_worksheet(COVER.name)
+    for r, (label, value) in enumerate(((COVER.column("branch").header, branch),
+                                        (COVER.column("period").header, period),
+                                        (COVER.column("filler").header, "张明"))):
+        cover.write_string(r, 0, label)
+        cover.write_string(r, 1, value)
+    for sheet in DATA_SHEETS:
+        ws = book.add_worksheet(sheet.name)
+        cols = [c for c in sheet.columns if c.kind != IGNORED]
+        for c, col in enumerate(cols):
+            ws.write_string(0, c, col.header)
+        for r, row in enumerate(tables[sheet.key], 1):
+            for c, col in enumerate(cols):
+                write_cell(ws, r, c, row.get(col.key), date_fmt=date)
+    book.close()
+
+
+def _measure(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def build_months(root: Path) -> tuple[Path, Path]:
+    rng = random.Random(2026)
+    month1, month2 = root / "2026-09", root / "2026-10"
+    month1.mkdir(parents=True)
+    month2.mkdir(parents=True)
+    branches = [f"基准{b:02d}分公司" for b in range(BRANCHES)]
+    for b, branch in enumerate(branches):
+        tables = _branch_rows(rng, b)
+        _write(month1 / f"{branch}_2026-09_客户信息统计表.xlsx", branch, "2026-09", tables)
+        _next_month(rng, tables, b)
+        _write(month2 / f"{branch}_2026-10_客户信息统计表.xlsx", branch, "2026-10", tables)
+    return month1, month2
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
+        root = Path(tmp)
+        print("生成合成数据：60 个分公司 × 2 个月 …", flush=True)
+        month1, month2 = build_months(root / "data")
+        ws = root / "ws"
+        ws.mkdir()
+        branches = ", ".join(f'"基准{b:02d}分公司"' for b in range(BRANCHES))
+        (ws / "crm.toml").write_text(f"[roster]\nbranches = [{branches}]\n", encoding="utf-8")
+        crm = [str(Path(sys.executable).parent / "crm"), "--workspace", str(ws)]
+        env_note = os.cpu_count()
+        bulk = _measure([*crm, "monthly", "--inbox", str(month1), "--period", "2026-09",
+                         "--received-at", "2026-09-20T10:00"])
+        print(f"首月批量导入：{bulk['s']:.1f} 秒", flush=True)
+        rows = int(subprocess.run([sys.executable, "-c", READ_SCRIPT, str(month2)],
+                                  capture_output=True, text=True, check=True).stdout)
+        read = _measure([sys.executable, "-c", READ_SCRIPT, str(month2)])
+        naive = _measure([sys.executable, "-c", NAIVE_SCRIPT, str(month2), str(root / "naive.xlsx")])
+        crm_run = _measure([*crm, "monthly", "--inbox", str(month2), "--period", "2026-10",
+                            "--received-at", "2026-10-20T10:00"])
+    result = {
+        "calamine_read_s": round(read["s"], 2), "naive_pandas_s": round(naive["s"], 2),
+        "crm_monthly_s": round(crm_run["s"], 2), "bulk_load_s": round(bulk["s"], 2),
+        "rows": rows, "peak_rss_mib": round(crm_run["rss_kib"] / 1024, 1),
+        "crm_over_calamine": round(crm_run["s"] / read["s"], 2),
+        "naive_over_crm": round(naive["s"] / crm_run["s"], 2),
+        "rows_per_s": round(rows / crm_run["s"]), "cpus": env_note,
+    }
+    out = Path("output") / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"(a) calamine 只读：      {result['calamine_read_s']} 秒")
+    print(f"(b) pandas+openpyxl 脚本：{result['naive_pandas_s']} 秒")
+    print(f"(c) crm monthly：        {result['crm_monthly_s']} 秒（{result['rows_per_s']} 行/秒，"
+          f"峰值内存 {result['peak_rss_mib']} MiB）")
+    print(f"(c)/(a) = {result['crm_over_calamine']}（目标 ≤ 2）；(b)/(c) = "
+          f"{result['naive_over_crm']}（目标 ≥ 10）")
+    print(f"结果已写入 {out}")
+
+
+if __name__ == "__main__":
+    main()

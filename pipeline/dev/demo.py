@@ -1,0 +1,103 @@
+"""The demonstration: the whole sample year, month by month, in a throwaway workspace."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ..archive.store import Archive
+from ..archive.workspace import Workspace
+from ..config import load_config
+from ..routine import run_monthly
+
+
+def _received_times(samples: Path) -> dict[str, dt.datetime]:
+    """Received time per sample file (relative path) from the manifest."""
+    manifest = samples / ".manifest.json"
+    if not manifest.exists():
+        return {}
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    files = data.get("files", data) if isinstance(data, dict) else data
+    items = files.items() if isinstance(files, dict) else ((f.get("path") or f.get("file"), f)
+                                                           for f in files)
+    out = {}
+    for name, entry in items:
+        if name and entry.get("received_at"):
+            out[str(name)] = dt.datetime.fromisoformat(entry["received_at"])
+    return out
+
+
+def _deliver(source: Path, inbox: Path, when: dt.datetime | None) -> None:
+    """Copy a sample into the inbox as if e-mailed at ``when`` (its mtime)."""
+    target = inbox / source.name
+    shutil.copy2(source, target)
+    if when is not None:
+        stamp = when.timestamp()
+        os.utime(target, (stamp, stamp))
+
+
+def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
+    """Ingest every month of ``samples`` into ``out/workspace`` and write all reports."""
+    if out.exists():
+        shutil.rmtree(out)
+    ws = Workspace(out / "workspace")
+    ws.init()
+    config = load_config(ws.config_path)
+    times = _received_times(samples)
+    months = sorted(p for p in samples.iterdir() if p.is_dir() and p.name[:4].isdigit())
+    reports: dict[str, list[Path]] = {"monthly": []}
+    with ws.lock(), Archive(ws.archive_path,
+                            similarity_threshold=config.get("review", "similarity_threshold")) as archive:
+        for month in months:
+            for source in sorted(month.iterdir()):
+                if source.is_file():
+                    rel = str(source.relative_to(samples))
+                    _deliver(source, ws.inbox, times.get(rel) or times.get(source.name))
+            outcomes, data, path = run_monthly(ws, archive, config, period=month.name)
+            accepted = sum(o.status == "accepted" for o in outcomes)
+            rejected = sum(o.status == "rejected" for o in outcomes)
+            echo(f"{month.name}：收到 {len(outcomes)} 个文件，归档 {accepted}，退回 {rejected}，"
+                 f"新增客户 {len(data.new_customers)} 家")
+            reports["monthly"].append(path)
+        reports.update(_year_end(ws, archive, config, months[-1].name if months else None))
+    return reports
+
+
+def _year_end(ws: Workspace, archive, config, last_period: str | None) -> dict[str, list[Path]]:
+    """Archive export and duplicate review after the last month."""
+    from ..archive.review import export_review
+    from ..reports.archive_workbook import export_archive
+    out: dict[str, list[Path]] = {}
+    if last_period is None:
+        return out
+    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")]
+    out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
+    year = int(last_period[:4])
+    out["grades"] = _half_year_adjustments(ws, archive, config, year)
+    out["period"] = _period_reports(ws, archive, config, year)
+    return out
+
+
+def _period_reports(ws: Workspace, archive, config, year: int) -> list[Path]:
+    """The four quarterly, two half-year and the annual report."""
+    from ..reports.period import period_report
+    periods = [f"{year}-Q{q}" for q in range(1, 5)] + [f"{year}-H1", f"{year}-H2", str(year)]
+    return [period_report(archive, config, p, ws.output, today=dt.date(year, 12, 31)) for p in periods]
+
+
+def _half_year_adjustments(ws: Workspace, archive, config, year: int) -> list[Path]:
+    """Propose both half-yearly adjustments and apply them as proposed (采纳 throughout)."""
+    from ..analysis.adjustment import read_adjustment_decisions, write_adjustment_proposal
+    from ..reports.grade_lists import write_grade_lists
+    paths = []
+    for half in (f"{year}-H1", f"{year}-H2"):
+        path, _ = write_adjustment_proposal(archive, config, half,
+                                            ws.output / half / f"等级调整建议_{half}.xlsx")
+        rows, _ = read_adjustment_decisions(path, half)
+        archive.record_grade_adjustments(rows)
+        paths.append(path)
+    end = f"{year}-12"
+    paths.append(write_grade_lists(archive, config, end, ws.output / end / f"客户分级清单_{end}.xlsx")[0])
+    return paths

@@ -1,0 +1,177 @@
+"""Turn raw cell values into typed values: numbers, dates, years, codes, enums.
+
+Cleaning runs before pandera so that one unparseable cell is reported on its
+own and never hides the rest of its row (pandera's failed coercion would).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+import pandas as pd
+
+from schemas.columns import (CODE, DATE, DATETIME, EMAIL, ENUM, NUMBER, PHONE, TEXT, YEAR,
+                             Column)
+
+from ..identity import normalize_uscc
+
+# What submitters write for "nothing".
+EMPTY_MARKS = {"", "/", "-", "—", "——", "－", "--", "无", "n/a", "N/A", "NA", "#N/A", "null",
+               "NULL", "\\", "／"}
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_NUMBER = re.compile(r"^\(?[+-]?\d+(\.\d+)?\)?$")
+_DATE_TEXT = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:\s*[T ]?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?\s*秒?)?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+class Unparseable(ValueError):
+    """A cell value that cannot be read as its column's type."""
+
+
+def is_empty(value, column: Column) -> bool:
+    """Blank cells and the usual 'nothing' marks; 无 is a value where the list allows it."""
+    if value is None:
+        return True
+    if isinstance(value, float) and pd.isna(value):
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 4:  # every empty mark is short: skip the normalisation (hot path)
+            return False
+        text = unicodedata.normalize("NFKC", text)
+        if text == "无" and "无" in column.allowed:
+            return False
+        return text in EMPTY_MARKS
+    return False
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    return str(value).strip()
+
+
+def parse_number(value) -> float:
+    """1234.5, '1,234.5', '１２３', '12万', '12万元', '(5)' → float (amounts stay in 万元)."""
+    if isinstance(value, bool):
+        raise Unparseable(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"[\s,，]", "", text)
+    text = re.sub(r"万元?$", "", text)
+    if not _NUMBER.match(text):
+        raise Unparseable(value)
+    negative = text.startswith("(") and text.endswith(")")
+    number = float(text.strip("()"))
+    return -number if negative else number
+
+
+def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
+    """Dates as Excel dates, serials or text in the forms TEMPLATE.md lists."""
+    if isinstance(value, bool):
+        raise Unparseable(value)
+    if isinstance(value, dt.datetime):
+        stamp = pd.Timestamp(value)
+    elif isinstance(value, dt.date):
+        stamp = pd.Timestamp(value)
+    elif isinstance(value, (int, float)):
+        if not 1 <= value < 2958466:  # Excel's range
+            raise Unparseable(value)
+        stamp = pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=float(value)))
+        stamp = stamp.round("min")
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        m = _DATE_TEXT.match(text) or _DATE_COMPACT.match(text)
+        if not m:
+            raise Unparseable(value)
+        parts = [int(p) if p else 0 for p in m.groups()]
+        parts += [0] * (6 - len(parts))
+        try:
+            stamp = pd.Timestamp(dt.datetime(*parts))
+        except ValueError:
+            raise Unparseable(value) from None
+    if not 1900 <= stamp.year <= 2100:
+        raise Unparseable(value)
+    return stamp if with_time else stamp.normalize()
+
+
+def parse_year(value) -> int:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.year
+    number = parse_number(re.sub(r"年$", "", str(value).strip()) if isinstance(value, str) else value)
+    if not number.is_integer():
+        raise Unparseable(value)
+    return int(number)
+
+
+def clean_value(value, column: Column):
+    """One cell → its typed value (None for empty); raises Unparseable."""
+    if is_empty(value, column):
+        return column.default
+    kind = column.kind
+    if kind == TEXT and isinstance(value, str):
+        return value.strip()
+    if kind == NUMBER:
+        return parse_number(value)
+    if kind == YEAR:
+        return parse_year(value)
+    if kind in (DATE, DATETIME):
+        return parse_datetime(value, with_time=kind == DATETIME)
+    text = _text(value)
+    if kind == CODE:
+        text = unicodedata.normalize("NFKC", text).strip()
+        return normalize_uscc(text) if column.key.endswith("uscc") else text
+    if kind == ENUM:
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        return text.upper() if text.upper() in column.allowed else text
+    if kind in (PHONE, EMAIL):
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return text if kind == TEXT else text
+
+
+def clean_frame(raw: pd.DataFrame, columns: list[Column]):
+    """Typed frame with every dictionary column present, and the cells that failed to parse.
+
+    Returns (frame, failures) where failures is a list of (index, column, raw value).
+    """
+    out: dict[str, list] = {}
+    failures: list[tuple[int, Column, object]] = []
+    for column in columns:
+        if column.key not in raw.columns:
+            out[column.key] = [column.default] * len(raw)
+            continue
+        values = []
+        for index, value in zip(raw.index, raw[column.key]):
+            try:
+                values.append(clean_value(value, column))
+            except Unparseable:
+                failures.append((index, column, value))
+                values.append(None)
+        out[column.key] = values
+    frame = pd.DataFrame(index=raw.index)
+    for column in columns:
+        frame[column.key] = _typed_series(out[column.key], column, raw.index)
+    frame["_row"] = raw["_row"] if "_row" in raw else pd.Series(range(len(raw)), index=raw.index)
+    return frame, failures
+
+
+def _typed_series(values: list, column: Column, index) -> pd.Series:
+    if column.kind == NUMBER:
+        return pd.Series([float("nan") if v is None else v for v in values], index=index,
+                         dtype="float64")
+    if column.kind == YEAR:
+        return pd.Series(values, index=index, dtype="Int64")
+    if column.kind in (DATE, DATETIME):
+        return pd.Series(pd.to_datetime(pd.Series(values, index=index, dtype=object)),
+                         index=index).astype("datetime64[ns]")
+    return pd.Series(values, index=index, dtype=object)

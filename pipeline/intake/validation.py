@@ -1,0 +1,306 @@
+"""Validate a submission: safety, reading, cleaning, pandera and the cross-field rules.
+
+The outcome of one file is a Result: its verdict, the findings (each naming its
+cell) and, when accepted, the clean typed frames that the archive merges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.columns import COVER, DATA_SHEETS, DISSATISFIED, IGNORED, SHEETS_BY_KEY, YES, Column, Sheet
+from schemas.models import schema_for
+
+from ..config import Config
+from ..findings import ERROR, WARNING, Finding, has_errors, make_finding
+from ..identity import normalize_name, uscc_problem
+from . import safety
+from .cleaning import clean_frame
+from .reading import SheetData, read_workbook
+
+ACCEPTED, REJECTED, IGNORED_FILE = "accepted", "rejected", "ignored"
+SURVEY_ITEMS = ("customer_service", "engineering_quality", "service_quality", "after_service")
+
+
+# Findings that mean the file was never opened as a workbook: its feedback holds the list only.
+UNREADABLE = {"not-a-workbook", "encrypted-workbook", "csv-not-accepted", "unsafe-workbook",
+              "read-failed"}
+
+
+@dataclass
+class Result:
+    """The verdict on one file."""
+
+    file: Path
+    status: str
+    branch: str | None = None
+    period: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    no_change: bool = False
+    cover: dict = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def as_dict(self) -> dict:
+        return {"file": str(self.file), "branch": self.branch, "period": self.period,
+                "status": self.status, "counts": self.counts,
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def readable(result: "Result") -> bool:
+    """Whether a feedback copy can be made of the file (the safety check did not refuse it)."""
+    return not any(f.code in UNREADABLE for f in result.findings)
+
+
+def validate_paths(paths: list[Path], config: Config) -> list[Result]:
+    """Validate files and folders; ignored files (lock files, hidden) are listed too."""
+    files, ignored = safety.list_inbox(paths)
+    results = [Result(file=i.path, status=IGNORED_FILE, findings=i.findings) for i in ignored]
+    results += [validate_file(p, config) for p in files]
+    return results
+
+
+def validate_file(path: Path, config: Config, *, known_customers: set[str] | None = None) -> Result:
+    """Everything wrong with one workbook, and its clean frames when it is acceptable.
+
+    ``known_customers`` holds archive identities (credit codes and normalised
+    names) that rows in dependent sheets may refer to without a warning.
+    """
+    path = Path(path)
+    inspection = safety.inspect_file(path, config)
+    if not inspection.readable:
+        status = IGNORED_FILE if inspection.kind == "ignored" else REJECTED
+        return Result(file=path, status=status, findings=list(inspection.findings))
+    sub = read_workbook(path, config)
+    findings = list(inspection.findings) + sub.findings
+    result = Result(file=path, status=REJECTED, branch=sub.branch, period=sub.period,
+                    no_change=sub.no_change, cover={k: v for k, v in sub.cover.items()
+                                                    if not k.startswith("_")})
+    name = path.name
+    if sub.branch and sub.branch not in config.branches:
+        cells = sub.cover.get("_cells", {})
+        title, row, letter = cells.get("branch", ("", None, ""))
+        findings.append(make_finding("unknown-branch", name, sheet=title, row=row,
+                                     col_letter=letter, column=COVER.column("branch").header,
+                                     value=sub.branch,
+                                     allowed=config.branches))
+    frames: dict[str, pd.DataFrame] = {}
+    for sheet in DATA_SHEETS:
+        data = sub.sheets.get(sheet.key)
+        if data is None:
+            frames[sheet.key] = _empty_frame(sheet)
+            continue
+        result.counts[data.title] = len(data.frame)
+        frame, sheet_findings = _validate_sheet(data, name, config)
+        frames[sheet.key] = frame
+        findings += sheet_findings
+    if sub.sheets:
+        findings += _cross_sheet(sub, frames, name, known_customers or set())
+        findings += _departments(sub, frames, name, config.departments(sub.branch or ""))
+    result.findings = _ordered(findings)
+    result.status = REJECTED if has_errors(result.findings) else ACCEPTED
+    if result.status == ACCEPTED:
+        result.frames = frames
+    return result
+
+
+def _empty_frame(sheet: Sheet) -> pd.DataFrame:
+    frame, _ = clean_frame(pd.DataFrame({"_row": pd.Series([], dtype="int64")}),
+                           [c for c in sheet.columns if c.kind != IGNORED])
+    return frame
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    order = {s.name: i for i, s in enumerate(SHEETS_BY_KEY.values())}
+    return sorted(findings, key=lambda f: (f.sheet != "", order.get(f.sheet, 99), f.sheet,
+                                           f.row or 0, len(f.cell), f.cell))
+
+
+class _Locator:
+    """Builds findings that point at a cell of one sheet."""
+
+    def __init__(self, data: SheetData, frame: pd.DataFrame, file: str):
+        self.data, self.frame, self.file = data, frame, file
+
+    def __call__(self, code: str, index, column: Column | None, value=None, **kw) -> Finding:
+        key = column.key if column else ""
+        letter = self.data.letters.get(key, "")
+        if not letter and column is None:
+            letter = "A"
+        header = self.data.headers.get(key, column.header if column else "")
+        return make_finding(code, self.file, sheet=self.data.title,
+                            row=int(self.frame.at[index, "_row"]), col_letter=letter,
+                            column=header, value=value, **kw)
+
+
+def _validate_sheet(data: SheetData, file: str, config: Config) -> tuple[pd.DataFrame, list[Finding]]:
+    sheet = data.sheet
+    columns = [c for c in sheet.columns if c.kind != IGNORED]
+    frame, failures = clean_frame(data.frame, columns)
+    at = _Locator(data, frame, file)
+    findings: list[Finding] = []
+    flagged: set[tuple] = set()
+    for index, column, raw in failures:
+        code = {"number": "bad-number", "year": "bad-year", "date": "bad-date",
+                "datetime": "bad-date"}[column.kind]
+        findings.append(at(code, index, column, raw))
+        flagged.add((index, column.key))
+
+    try:
+        schema_for(sheet.key).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
+
+    findings += _row_rules(sheet, frame, data, at, config)
+    return frame, findings
+
+
+def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _Locator,
+                      flagged: set) -> list[Finding]:
+    findings = []
+    for case in cases.itertuples(index=False):
+        key, check, index = case.column, str(case.check), case.index
+        if key not in data.letters and key in {c.key for c in sheet.columns}:
+            continue  # column absent from the sheet: reported once as missing-column
+        if index is None or pd.isna(index) or (index, key) in flagged:
+            continue
+        column = sheet.column(key)
+        value = at.frame.at[index, key]
+        if check == "not_nullable":
+            findings.append(at("required", index, column))
+        elif check == "not-allowed":
+            findings.append(at("not-allowed", index, column, value, allowed=column.allowed))
+        elif check == "bad-uscc":
+            findings.append(at("bad-uscc", index, column, value, detail=uscc_problem(value)))
+        elif check == "too-long":
+            findings.append(at("too-long", index, column, value, detail=column.max_length))
+        elif check in ("negative-number", "bad-year", "bad-phone", "bad-email"):
+            findings.append(at(check, index, column, value))
+        else:  # a check we did not name: still report it, never lose it
+            findings.append(at("not-allowed", index, column, value, allowed=column.allowed))
+    return findings
+
+
+def _has(frame: pd.DataFrame, key: str) -> pd.Series:
+    return frame[key].notna()
+
+
+def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
+               config: Config) -> list[Finding]:
+    """Conditional requirements, date order and duplicates inside one sheet."""
+    out: list[Finding] = []
+    col = sheet.column
+    if sheet.key == "customers":
+        if "uscc" in data.letters:
+            for i in frame.index[~_has(frame, "uscc")]:
+                out.append(at("missing-uscc", i, col("uscc")))
+        strategic = frame["strategic"] == YES
+        for key in ("specialist", "liaison_leader"):
+            for i in frame.index[strategic & ~_has(frame, key)]:
+                out.append(at("conditional-required", i, col(key),
+                              detail="战略客户须指定营销专员和联点领导"))
+        out += _duplicates(frame, "uscc", col("uscc"), at)
+        names = frame["name"].map(lambda v: normalize_name(v) if v else None)
+        out += _duplicates(frame.assign(_key=names), "_key", col("name"), at, shown="name")
+    elif sheet.key == "projects":
+        for i in frame.index[frame["status"].isin(config.awarded) & ~_has(frame, "amount")]:
+            out.append(at("conditional-required", i, col("amount"),
+                          detail=f"项目状态为“{frame.at[i, 'status']}”时须填写合同额"))
+        out += _date_order(frame, "completed_on", "started_on", sheet, data, at)
+        out += _duplicates(frame, "contract_no", col("contract_no"), at)
+    elif sheet.key == "surveys":
+        unhappy = frame[list(SURVEY_ITEMS)].eq(DISSATISFIED).any(axis=1)
+        for i in frame.index[unhappy & ~_has(frame, "dissatisfaction_note")]:
+            out.append(at("conditional-required", i, col("dissatisfaction_note"),
+                          detail="有“不满意”项时须说明原因"))
+    elif sheet.key == "complaints":
+        out += _date_order(frame, "first_response_at", "complained_at", sheet, data, at)
+        out += _date_order(frame, "resolved_at", "complained_at", sheet, data, at)
+        out += _date_order(frame, "feedback_at", "resolved_at", sheet, data, at)
+        response, feedback = (config.get("complaints", "response_hours"),
+                              config.get("complaints", "feedback_hours"))
+        out += _late(frame, "first_response_at", "complained_at", response, col, at,
+                     f"首次响应应在投诉后 {response:g} 小时内")
+        out += _late(frame, "feedback_at", "resolved_at", feedback, col, at,
+                     f"处理完成后 {feedback:g} 小时内应反馈结果")
+        out += _duplicates(frame, "complaint_no", col("complaint_no"), at)
+    return out
+
+
+def _date_order(frame, later: str, earlier: str, sheet: Sheet, data: SheetData, at) -> list[Finding]:
+    bad = frame[later].notna() & frame[earlier].notna() & (frame[later] < frame[earlier])
+    header = data.headers.get(earlier, sheet.column(earlier).header)
+    return [at("date-order", i, sheet.column(later), frame.at[i, later], detail=header)
+            for i in frame.index[bad]]
+
+
+def _late(frame, later: str, earlier: str, hours: int, col, at, rule: str) -> list[Finding]:
+    delay = frame[later] - frame[earlier]
+    bad = delay.notna() & (delay > pd.Timedelta(hours=hours))
+    return [at("late-response", i, col(later), frame.at[i, later], detail=rule)
+            for i in frame.index[bad]]
+
+
+def _duplicates(frame: pd.DataFrame, key: str, column: Column, at, shown: str | None = None):
+    values = frame[key]
+    dup = values.notna() & values.duplicated(keep=False)
+    out = []
+    first_row: dict = {}
+    for i in frame.index[dup]:
+        v = values[i]
+        if v not in first_row:
+            first_row[v] = int(frame.at[i, "_row"])
+            continue
+        out.append(at("duplicate-row", i, column, frame.at[i, shown or key],
+                      detail=first_row[v]))
+    return out
+
+
+def _departments(sub, frames: dict[str, pd.DataFrame], file: str, known: list[str]) -> list[Finding]:
+    """项目部 values outside the branch's configured project departments (when configured)."""
+    if not known:
+        return []
+    out = []
+    for key, data in sub.sheets.items():
+        frame = frames[key]
+        if "department" not in frame or "department" not in data.letters:
+            continue
+        at = _Locator(data, frame, file)
+        bad = frame["department"].notna() & ~frame["department"].isin(known)
+        out += [at("unknown-department", i, data.sheet.column("department"), frame.at[i, "department"],
+                   allowed=known) for i in frame.index[bad]]
+    return out
+
+
+def _cross_sheet(sub, frames: dict[str, pd.DataFrame], file: str,
+                 known: set[str]) -> list[Finding]:
+    """Rows in dependent sheets that name a customer not in this workbook (or the archive)."""
+    customers = frames["customers"]
+    codes = set(customers["uscc"].dropna()) | known
+    names = {normalize_name(n) for n in customers["name"].dropna()} | known
+    out = []
+    for key in ("projects", "surveys", "complaints", "visits"):
+        data = sub.sheets.get(key)
+        if data is None:
+            continue
+        frame = frames[key]
+        at = _Locator(data, frame, file)
+        column = data.sheet.column("customer_name")
+        for i in frame.index:
+            code = frame.at[i, "customer_uscc"] if "customer_uscc" in frame else None
+            name = frame.at[i, "customer_name"]
+            if (code and code in codes) or (name and normalize_name(name) in names) or not name:
+                continue
+            out.append(at("unknown-customer", i, column, name))
+    return out

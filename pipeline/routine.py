@@ -1,0 +1,25 @@
+"""The monthly routine across the stages: ingest the inbox, then write the month's summary workbook."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .archive.ingest import FileOutcome, ingest_inbox
+from .archive.store import Archive
+from .archive.workspace import Workspace
+from .config import Config
+from .periods import current_month
+from .reports.monthly import MonthlyData, monthly_summary, write_monthly_report
+
+
+def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str | None = None,
+                inbox: Path | None = None, received_at: dt.datetime | None = None,
+                progress=None) -> tuple[list[FileOutcome], MonthlyData, Path]:
+    """Ingest, then summarise ``period`` (default: the newest month among this run's files)."""
+    outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
+                            progress=progress)
+    periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
+    period = period or (periods[-1] if periods else current_month())
+    data = monthly_summary(archive, config, period)
+    path = write_monthly_report(data, ws.output / period / f"月度汇总_{period}.xlsx")
+    return outcomes, data, path

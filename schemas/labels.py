@@ -1,0 +1,329 @@
+"""Every user-facing word that is not a submission header: column labels of reports, sheet names,
+statuses, decisions, segments and the reasons behind a grade.
+
+The column dictionary (``columns.py``) spells the submission headers; this module spells the
+rest. Code compares and stores these words through the names defined here, never through
+literals, so a word is changed in one place and every workbook, message and test follows.
+"""
+from __future__ import annotations
+
+from .columns import DATA_SHEETS, SHEETS_BY_KEY
+
+# -- value kinds of report columns (how excel.write_frame formats a body cell) ------------------
+TEXT, CODE, INTEGER, COUNT, MONEY, PERCENT, DATE, DATETIME, SCORE = (
+    "text", "code", "integer", "count", "money", "percent", "date", "datetime", "score")
+
+# -- report columns: key → (label, kind) ----------------------------------------------------------
+# Keys that are submission columns take their header from the column dictionary instead.
+COLUMNS: dict[str, tuple[str, str]] = {
+    # archive and identity
+    "customer_id": ("客户编号", INTEGER),
+    "archive_no": ("档案编号", CODE),
+    "project_id": ("项目编号", TEXT),
+    "branch": ("报送单位", TEXT),
+    "branches": ("报送单位", TEXT),
+    "first_period": ("首次报送月份", TEXT),
+    "last_period": ("最近报送月份", TEXT),
+    "period": ("月份", TEXT),
+    "entity": ("对象", TEXT),
+    "field": ("字段", TEXT),
+    "old_value": ("原值", TEXT),
+    "new_value": ("新值", TEXT),
+    "source_file": ("来源文件", TEXT),
+    # submissions and their status
+    "state": ("状态", TEXT),
+    "received_at": ("收件时间", DATETIME),
+    "deadline": ("截止时间", DATETIME),
+    "file_name": ("文件", TEXT),
+    "rows": ("行数", TEXT),
+    "files": ("文件数", INTEGER),
+    "errors": ("错误数", INTEGER),
+    "warnings": ("警告数", INTEGER),
+    "top": ("主要问题", TEXT),
+    "stands": ("是否采用", TEXT),
+    "verdict": ("结果", TEXT),
+    "outcome": ("处理结果", TEXT),
+    "note": ("说明", TEXT),
+    # a finding (the feedback workbook's 校验结果 table)
+    "severity": ("严重程度", TEXT),
+    "sheet": ("工作表", TEXT),
+    "cell": ("单元格", TEXT),
+    "row": ("行号", INTEGER),
+    "column": ("列名", TEXT),
+    "value": ("当前值", TEXT),
+    "message": ("问题说明", TEXT),
+    "required": ("是否必填", TEXT),
+    "format": ("可选值 / 格式", TEXT),
+    # duplicate review
+    "conflict_id": ("冲突编号", INTEGER),
+    "kind": ("冲突类型", TEXT),
+    "left_id": ("客户编号（甲）", INTEGER),
+    "left_name": ("客户名称（甲）", TEXT),
+    "left_uscc": ("信用代码（甲）", CODE),
+    "right_id": ("客户编号（乙）", INTEGER),
+    "right_name": ("客户名称（乙）", TEXT),
+    "right_uscc": ("信用代码（乙）", CODE),
+    "score": ("相似度", SCORE),
+    "detail": ("说明", TEXT),
+    "decision": ("处理决定", TEXT),
+    "keep": ("保留记录", TEXT),
+    "seq": ("序号", INTEGER),
+    # grades
+    "official_grade": ("正式等级", TEXT),
+    "official_source": ("等级来源", TEXT),
+    "rule_grade": ("规则等级", TEXT),
+    "reasons": ("评级依据", TEXT),
+    "proposed_grade": ("分公司建议等级", TEXT),
+    "grade_before": ("原等级", TEXT),
+    "grade_after": ("新等级", TEXT),
+    "direction": ("变动", TEXT),
+    "reasons_before": ("原评级依据", TEXT),
+    "reasons_after": ("现评级依据", TEXT),
+    "project_count": ("已中标项目数", COUNT),
+    "margin": ("规模利润比", PERCENT),
+    "suggestion": ("建议", TEXT),
+    "remark": ("备注", TEXT),
+    "effective_period": ("生效月份", TEXT),
+    "decided_by": ("决定人", TEXT),
+    "decided_at": ("决定时间", DATETIME),
+    # ranking
+    "A": ("A类", COUNT),
+    "B": ("B类", COUNT),
+    "C": ("C类", COUNT),
+    "total": ("合计", COUNT),
+    "rank": ("排名", INTEGER),
+    "A_change": ("A类增减", COUNT),
+    "B_change": ("B类增减", COUNT),
+    "C_change": ("C类增减", COUNT),
+    "prev_rank": ("上期排名", INTEGER),
+    "rank_change": ("名次变化", INTEGER),
+    # loyalty
+    "tenure_years": ("合作年数", INTEGER),
+    "projects": ("项目数", COUNT),
+    "projects_12m": ("近12个月项目", COUNT),
+    "projects_36m": ("近36个月项目", COUNT),
+    "months_since_last": ("距最近签约（月）", INTEGER),
+    "continuity": ("连续性", PERCENT),
+    "trend": ("趋势", MONEY),
+    "stability": ("等级稳定性", PERCENT),
+    "grade_changes": ("等级变动次数", INTEGER),
+    "loyalty_score": ("忠诚度得分", MONEY),
+    "segment": ("忠诚度分群", TEXT),
+    "customers": ("客户数", INTEGER),
+    # profit and product
+    "cost": ("成本（万元）", MONEY),
+    "net_profit": ("净利润（万元）", MONEY),
+    "scale_profit_ratio": ("规模利润比", PERCENT),
+    "cost_profit_ratio": ("成本利润比", PERCENT),
+    "quadrant": ("象限", TEXT),
+    "hint": ("维护建议", TEXT),
+    # performance and future
+    "pay_normal": ("付款正常项目", COUNT),
+    "pay_delayed": ("付款延迟项目", COUNT),
+    "pay_arrears": ("付款拖欠项目", COUNT),
+    "complaints": ("投诉次数", COUNT),
+    "unreasonable_count": ("无理投诉", COUNT),
+    "pipeline_projects": ("跟踪/投标/中标项目", COUNT),
+    "pipeline_amount": ("其中已报金额（万元）", MONEY),
+    "pipeline_change": ("较上期增减", COUNT),
+    # report sources, trend and the half-yearly adjustment
+    "months": ("覆盖月份", TEXT),
+    "last": ("最近收件时间", DATETIME),
+    "month": ("月份", TEXT),
+    "new_customers": ("新增客户", INTEGER),
+    "half": ("半年度", TEXT),
+    "adopted": ("采纳", INTEGER),
+    "kept": ("保持", INTEGER),
+    "overridden": ("另行确定", INTEGER),
+    "upgraded": ("升级", INTEGER),
+    "downgraded": ("降级", INTEGER),
+    "to_A": ("调整后A类", INTEGER),
+    "to_B": ("调整后B类", INTEGER),
+    "to_C": ("调整后C类", INTEGER),
+}
+
+# Labels that differ by table (the same key means something else there).
+CONTEXTS: dict[str, dict[str, str]] = {
+    "grades": {"amount": "累计合同额（万元）", "profit": "累计利润（万元）"},
+    "adjustment": {"official_grade": "现正式等级", "amount": "累计合同额（万元）",
+                   "profit": "累计利润（万元）"},
+    "ranking": {"score": "加权得分"},
+    "profit": {"amount": "合同额（万元）", "profit": "利润（万元）"},
+    "loyalty": {"segment": "分群", "score": "平均得分"},
+    "sources": {"files": "归档文件数"},
+}
+CONTEXT_KINDS: dict[str, dict[str, str]] = {
+    "ranking": {"score": COUNT},
+    "loyalty": {"score": MONEY},
+    "grades": {"amount": MONEY, "profit": MONEY},
+    "adjustment": {"amount": MONEY, "profit": MONEY},
+    "profit": {"amount": MONEY, "profit": MONEY},
+}
+
+
+def _dictionary_column(key: str, sheet_key: str | None):
+    sheets = [SHEETS_BY_KEY[sheet_key]] if sheet_key in SHEETS_BY_KEY else list(DATA_SHEETS)
+    for sheet in sheets:
+        for col in sheet.columns:
+            if col.key == key:
+                return col
+    return None
+
+
+def label(key: str, context: str | None = None) -> str:
+    """The Chinese label of a column key in a table (``context`` is a sheet key or a table name).
+
+    In a submission sheet's context the dictionary header comes first; elsewhere the report
+    label does, then the header of the first data sheet that has the key.
+    """
+    override = CONTEXTS.get(context or "", {}).get(key)
+    if override:
+        return override
+    col = _dictionary_column(key, context) if context in SHEETS_BY_KEY else None
+    if col is not None:
+        return col.header
+    if key in COLUMNS:
+        return COLUMNS[key][0]
+    col = _dictionary_column(key, None)
+    return col.header if col is not None else key
+
+
+def kind(key: str, context: str | None = None) -> str | None:
+    """How a column's values are formatted (see the kinds above), or None to infer it from them."""
+    override = CONTEXT_KINDS.get(context or "", {}).get(key)
+    if override:
+        return override
+    col = _dictionary_column(key, context) if context in SHEETS_BY_KEY else None
+    if col is None and key in COLUMNS:
+        return COLUMNS[key][1]
+    col = col or _dictionary_column(key, None)
+    if col is None:
+        return None
+    return {"number": MONEY, "year": INTEGER, "date": DATE, "datetime": DATETIME,
+            "code": CODE, "phone": CODE}.get(col.kind, TEXT)
+
+
+def labelled(frame, context: str | None = None):
+    """A DataFrame with its column keys replaced by their labels."""
+    return frame.rename(columns={c: label(c, context) for c in frame.columns})
+
+
+# -- grades and the half-yearly adjustment ----------------------------------------------------------
+GRADES = ("A", "B", "C")
+GRADE_RANK = {"A": 3, "B": 2, "C": 1}
+UPGRADE, DOWNGRADE = "升级", "降级"
+ADOPT, KEEP = "采纳", "保持"
+ADJUST_DECISIONS = (ADOPT, KEEP, "改为A", "改为B", "改为C")
+CHANGE_TO = "改为"
+SOURCE_ADJUSTED, SOURCE_RULES = "半年度调整", "规则（尚未调整）"
+
+
+def grade_label(grade: str) -> str:
+    """'A' → 'A类'."""
+    return f"{grade}类"
+
+
+# The reasons shown beside a rule grade, one template per rule.
+REASONS = {
+    "stranger": "陌生客户（无合作历史）",
+    "bad_integrity": "诚信记录为不良",
+    "demanding": "要求苛刻",
+    "unreasonable_flag": "有无理投诉记录",
+    "unreasonable_year": "{year}年有无理投诉{count}次",
+    "low_margin": "利润低（毛利率{margin}，低于{limit}）",
+    "poor_credit": "资信状况为差",
+    "own_problems": "企业自身存在问题",
+    "arrears": "{count}个项目付款拖欠",
+    "c_prefix": "C：",
+    "b_prefix": "B：不满足A类条件：",
+    "no_history": "无合作历史",
+    "integrity_is": "诚信记录为{value}",
+    "credit_is": "资信状况为{value}",
+    "social_value_is": "社会价值为{value}",
+    "no_need": "近期无合作需求",
+    "since_year": "{year}年起",
+    "since_projects": "{count}个项目",
+    "a": "A：有合作历史（{since}）；诚信良好；资信良好；社会价值{social_value}；近期有合作需求",
+    "separator": "；",
+}
+
+# -- duplicate review --------------------------------------------------------------------------
+MERGE, DISTINCT, PENDING = "合并", "不同客户", "待定"
+REVIEW_DECISIONS = (MERGE, DISTINCT, PENDING)
+LEFT, RIGHT = "左", "右"
+KEEP_SIDES = (LEFT, RIGHT)
+REVIEWED = "已审核"
+SAME_CODE_OTHER_NAME, SAME_NAME_OTHER_CODE, SIMILAR_NAME = "同一信用代码名称不同", "同名不同代码", "名称相似"
+
+# -- archive entities (the 对象 column of the change history) ---------------------------------
+ENTITIES = {"customer": "客户", "customer_branch": "客户（分公司视图）", "projects": "合作项目",
+            "surveys": "满意度调查", "complaints": "投诉记录", "visits": "拜访记录"}
+
+# -- submissions: a branch's state for a month, a file's verdict, what became of an inbox file ---
+ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE = "按时", "逾期", "未报", "被退回待重报", "无变化"
+SUBMISSION_STATES = (ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE)
+VERDICTS = {"accepted": "通过", "rejected": "退回", "ignored": "已忽略", "superseded": "已被更正替换"}
+OUTCOMES = {"accepted": "已归档", "rejected": "已退回", "ignored": "已忽略", "skipped": "已跳过",
+            "quarantined": "已隔离"}
+SEVERITIES = {"error": "错误", "warning": "警告"}
+STANDS, REPLACED = "采用", "已被替换"
+EMPTY = "—"  # what an empty or missing figure shows
+WHOLE_FILE = "整个文件"  # where a finding is about the file, not a cell
+
+# -- loyalty segments, B-class quadrants ---------------------------------------------------------
+NEW_CUSTOMER, CHURN_RISK, LOYAL, STABLE, VOLATILE = "新客户", "流失风险", "忠诚", "稳定", "波动"
+SEGMENTS = (LOYAL, STABLE, VOLATILE, CHURN_RISK, NEW_CUSTOMER)
+BIG_HIGH, BIG_LOW, SMALL_HIGH, SMALL_LOW, NO_AMOUNT = (
+    "规模大利润高", "规模大利润低", "规模小利润高", "规模小利润低", "无合同额")
+QUADRANT_HINTS = {
+    BIG_HIGH: "重点维护，提高拜访层级，争取培养为A类",
+    BIG_LOW: "控制成本、改善回款，提升项目利润率",
+    SMALL_HIGH: "扩大合作规模，争取更多项目",
+    SMALL_LOW: "观察评估，不合格者调回C类",
+    NO_AMOUNT: "尚无已报合同额：补报合同额后再分析",
+}
+
+# -- sheet names of the workbooks the pipeline writes --------------------------------------------
+SHEETS = {
+    # feedback
+    "feedback": "校验结果",
+    # monthly summary
+    "status": "报送情况",
+    "files": "校验结果",
+    "new_customers": "新增客户",
+    "changes": "信息变更",
+    "conflicts": "待审核疑似重复",
+    # archive workbook
+    "customers": "客户",
+    "history": "变更记录",
+    # duplicate review, grades
+    "review": "疑似重复客户",
+    "adjustment": "等级调整建议",
+    "grade_changes": "等级变动",
+    "differs": "建议与规则不一致",
+    # period report
+    "about": "说明",
+    "ranking": "等级排名",
+    "loyalty": "忠诚度分析",
+    "profit": "利润分析",
+    "quadrants": "B类规模利润",
+    "product": "产品分析",
+    "outlook": "性能与未来",
+    "trend": "趋势",
+    "adjustments": "半年度调整",
+}
+
+
+def grade_sheet(grade: str) -> str:
+    """'A' → 'A类客户' (the sheet of one grade list)."""
+    return f"{grade}类客户"
+
+
+# -- titles of the workbooks the department edits and sends back --------------------------------
+TITLES = {"review": "疑似重复客户审核表", "adjustment": "客户等级调整建议"}
+
+GROUP_TOTAL = "集团合计（去重）"
+
+# -- who decides ---------------------------------------------------------------------------------
+DEPARTMENT = "市场营销部"
+GROUP_DEPARTMENT = "集团公司市场营销部"

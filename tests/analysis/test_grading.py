@@ -1,0 +1,218 @@
+"""Grades, reasons, the half-yearly adjustment and the analyses, against hand-computed figures."""
+from __future__ import annotations
+
+import math
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from builders import example_row, ingest
+from pipeline.analysis import loyalty, outlook, profit
+from pipeline.analysis.adjustment import (propose_adjustment, read_adjustment_decisions,
+                                          write_adjustment_workbook)
+from pipeline.analysis.grading import grades_as_of, rule_grades
+from pipeline.archive import Archive
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+
+A_REASON = "A：有合作历史（2019年起）；诚信良好；资信良好；社会价值高；近期有合作需求"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    with Archive(tmp_path / "a.sqlite") as arch:
+        yield arch
+
+
+def grade_of(archive, tmp_path, customer=None, projects=None, complaints=None, config=None,
+             as_of="2026-10"):
+    ingest(archive, tmp_path, "x", customers=[example_row("customers", **(customer or {}))],
+           projects=projects if projects is not None else [example_row("projects")],
+           complaints=complaints or [])
+    rules = rule_grades(archive.snapshot(as_of), config or load_config(None), as_of)
+    return rules.iloc[0]
+
+
+def test_a_customer_with_every_condition(archive, tmp_path):
+    row = grade_of(archive, tmp_path)
+    assert (row.rule_grade, row.reasons) == ("A", A_REASON)
+    assert row.margin == pytest.approx(1600.5 / 12800.5)
+
+
+@pytest.mark.parametrize("customer, projects, complaints, reason", [
+    ({"first_year": None}, [], None, "C：陌生客户（无合作历史）"),
+    ({"integrity": "不良"}, None, None, "C：诚信记录为不良"),
+    ({"demanding": "是"}, None, None, "C：要求苛刻"),
+    ({"unreasonable_complaints": "有"}, None, None, "C：有无理投诉记录"),
+    ({}, None, [example_row("complaints", complained_at="2025-05-06 10:00", first_response_at=None,
+                            resolved_at=None, feedback_at=None, unreasonable="是")],
+     "C：2025年有无理投诉1次"),
+    ({}, [example_row("projects", profit=100, cost=12700.5)], None, "C：利润低（毛利率0.8%，低于3%）"),
+    ({"credit": "差"}, None, None, "C：资信状况为差"),
+    ({"own_problems": "有"}, None, None, "C：企业自身存在问题"),
+    ({"integrity": "不良", "demanding": "是"}, None, None, "C：诚信记录为不良；要求苛刻"),
+    ({"near_term_need": "无"}, None, None, "B：不满足A类条件：近期无合作需求"),
+    ({"social_value": "中", "near_term_need": "无"}, None, None,
+     "B：不满足A类条件：社会价值为中；近期无合作需求"),
+    ({"integrity": "一般"}, None, None, "B：不满足A类条件：诚信记录为一般"),
+])
+def test_each_rule_alone_and_in_combination(archive, tmp_path, customer, projects, complaints, reason):
+    row = grade_of(archive, tmp_path, customer, projects, complaints)
+    assert (row.rule_grade, row.reasons) == (reason[0], reason)
+
+
+def test_arrears_make_c_only_when_configured(archive, tmp_path):
+    arrears = [example_row("projects", payment="拖欠")]
+    assert grade_of(archive, tmp_path, projects=arrears).rule_grade == "A"  # the rules as written
+    config = load_config(None)
+    config.data["grading"]["arrears_is_c"] = True
+    rules = rule_grades(archive.snapshot("2026-10"), config, "2026-10")
+    assert (rules.iloc[0].rule_grade, rules.iloc[0].reasons) == ("C", "C：1个项目付款拖欠")
+
+
+def test_old_unreasonable_complaint_falls_out_of_the_window(archive, tmp_path):
+    old = example_row("complaints", complained_at="2022-05-06 10:00", first_response_at=None,
+                      resolved_at=None, feedback_at=None, unreasonable="是")
+    assert grade_of(archive, tmp_path, complaints=[old]).rule_grade == "A"
+
+
+def test_configuration_changes_the_grade(archive, tmp_path):
+    config = load_config(None)
+    config.data["grading"]["a_social_values"] = ["高", "中"]
+    assert grade_of(archive, tmp_path, {"social_value": "中"}, config=config).rule_grade == "A"
+    config.data["grading"]["low_margin_percent"] = 15.0
+    rules = rule_grades(archive.snapshot("2026-10"), config, "2026-10")
+    assert rules.iloc[0].reasons == "C：利润低（毛利率12.5%，低于15%）"
+
+
+def test_bad_configuration_names_the_key_and_line(tmp_path):
+    path = tmp_path / "crm.toml"
+    path.write_text('[grading]\nlow_margin_percent = "三"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"第 2 行 \[grading\] low_margin_percent"):
+        load_config(path)
+
+
+def test_adjust_apply_round_trip_and_as_of(archive, tmp_path):
+    config = load_config(None)
+    ingest(archive, tmp_path, "x", period="2026-05", when="2026-05-20T10:00",
+           customers=[example_row("customers"),
+                      example_row("customers", name="乙公司", uscc=None, near_term_need="无")],
+           projects=[example_row("projects")])
+    proposal = propose_adjustment(archive.snapshot("2026-06"), config, "2026-H1")
+    assert dict(zip(proposal["name"], proposal["rule_grade"])) == {"上海浦江城市建设投资有限公司": "A",
+                                                                    "乙公司": "B"}
+    path = write_adjustment_workbook(proposal, tmp_path / "等级调整建议_2026-H1.xlsx", "2026-H1")
+    book = openpyxl.load_workbook(path)
+    ws = book["等级调整建议"]
+    headers = [c.value for c in ws[4]]
+    for r in range(5, 7):
+        name = ws.cell(r, headers.index("客户单位名称") + 1).value
+        ws.cell(r, headers.index("处理决定") + 1, "保持" if name == "乙公司" else "改为B")
+    book.save(path)
+    rows, findings = read_adjustment_decisions(path, "2026-H1")
+    assert findings == []
+    archive.record_grade_adjustments(rows)
+    after = grades_as_of(archive, config, "2026-06").set_index("name")
+    assert after.loc["乙公司", "official_grade"] == "B"
+    assert after.loc["上海浦江城市建设投资有限公司", "official_grade"] == "B"
+    assert after.loc["上海浦江城市建设投资有限公司", "rule_grade"] == "A"
+    before = grades_as_of(archive, config, "2026-05").set_index("name")
+    assert before.loc["上海浦江城市建设投资有限公司", "official_grade"] == "A"   # rule grade until adjusted
+    assert before.loc["上海浦江城市建设投资有限公司", "official_source"] == "规则（尚未调整）"
+    # a bad decision is reported with its cell and nothing is read
+    ws.cell(5, headers.index("处理决定") + 1, "升为A")
+    book.save(path)
+    rows, findings = read_adjustment_decisions(path, "2026-H1")
+    assert [f.code for f in findings] == ["not-allowed"] and findings[0].cell.endswith(
+        f"{openpyxl.utils.get_column_letter(headers.index('处理决定') + 1)}5")
+
+
+def test_applying_the_proposal_unchanged_equals_the_rule_grades(archive, tmp_path):
+    config = load_config(None)
+    ingest(archive, tmp_path, "x", period="2026-05", customers=[
+        example_row("customers"), example_row("customers", name="乙公司", uscc=None, demanding="是")])
+    archive.record_grade_adjustments([
+        {"customer_id": 1, "period": "2025-H2", "effective_period": "2025-12", "old_grade": "A",
+         "new_grade": "B"}])
+    proposal = propose_adjustment(archive.snapshot("2026-06"), config, "2026-H1")
+    path = write_adjustment_workbook(proposal, tmp_path / "p.xlsx", "2026-H1")
+    rows, _ = read_adjustment_decisions(path, "2026-H1")
+    archive.record_grade_adjustments(rows)
+    grades = grades_as_of(archive, config, "2026-06")
+    assert (grades["official_grade"] == grades["rule_grade"]).all()
+
+
+def test_loyalty_to_the_formula(archive, tmp_path):
+    ingest(archive, tmp_path, "x", customers=[example_row("customers")],
+           projects=[example_row("projects")])
+    row = loyalty.loyalty(archive.snapshot("2026-10"), load_config(None), "2026-10").iloc[0]
+    # tenure 8 years → 0.8; 1 project → 0.2; 31 months since 2024-03 → 1 − 31/36;
+    # continuity 1 year of 8; trend unknown 0.5; stability 1.
+    expected = 20 * 0.8 + 15 * 0.2 + 20 * (1 - 31 / 36) + 20 * (1 / 8) + 10 * 0.5 + 15 * 1
+    assert (row.tenure_years, row.projects, row.months_since_last) == (8, 1, 31)
+    assert row.loyalty_score == round(expected, 1)
+    assert row.segment == "流失风险"
+
+
+def test_profit_to_the_cent_and_zero_denominators(archive, tmp_path):
+    ingest(archive, tmp_path, "x", customers=[
+        example_row("customers"),
+        example_row("customers", name="零成本公司", uscc=None),
+        example_row("customers", name="零金额公司", uscc=None)], projects=[
+        example_row("projects", contract_no="P1", amount=100.10, cost=90.05, profit=10.05, net_profit=6.03),
+        example_row("projects", contract_no="P2", amount=200.20, cost=180.10, profit=20.10, net_profit=12.06),
+        example_row("projects", contract_no="P3", customer_name="零成本公司", customer_uscc=None,
+                    amount=50, cost=0, profit=50, net_profit=30),
+        example_row("projects", contract_no="P4", customer_name="零金额公司", customer_uscc=None,
+                    amount=0, cost=0, profit=0, net_profit=0)])
+    table = profit.profit(archive.snapshot("2026-10"), load_config(None)).set_index("name")
+    first = table.loc["上海浦江城市建设投资有限公司"]
+    assert round(first.amount, 2) == 300.30 and round(first.cost, 2) == 270.15
+    assert round(first.profit, 2) == 30.15 and round(first.net_profit, 2) == 18.09
+    assert first.scale_profit_ratio == pytest.approx(30.15 / 300.30)
+    assert first.cost_profit_ratio == pytest.approx(30.15 / 270.15)
+    assert math.isnan(table.loc["零成本公司", "cost_profit_ratio"])
+    assert math.isnan(table.loc["零金额公司", "scale_profit_ratio"])
+    assert not table.select_dtypes("number").isin([float("inf"), float("-inf")]).any().any()
+
+
+def test_quadrants_at_the_thresholds():
+    config = load_config(None)
+    config.data["quadrant"] = {"amount_threshold": 1000.0, "margin_threshold": 0.1}
+    frame = pd.DataFrame({"customer_id": [1, 2, 3, 4], "amount": [1000.0, 999.99, 1000.0, 10.0],
+                          "scale_profit_ratio": [0.1, 0.1, 0.0999, 0.05]})
+    quads, thresholds = profit.scale_profit(frame, config)
+    assert quads["quadrant"].tolist() == ["规模大利润高", "规模小利润高", "规模大利润低", "规模小利润低"]
+    assert thresholds == {"amount_threshold": 1000.0, "margin_threshold": 0.1}
+    assert quads.loc[3, "hint"].startswith("观察评估")
+
+
+def test_quadrant_default_is_the_median():
+    frame = pd.DataFrame({"customer_id": [1, 2, 3], "amount": [1.0, 2.0, 3.0],
+                          "scale_profit_ratio": [0.3, 0.2, 0.1]})
+    quads, thresholds = profit.scale_profit(frame, load_config(None))
+    assert thresholds == {"amount_threshold": 2.0, "margin_threshold": 0.2}
+    assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润高", "规模大利润低"]
+
+
+def test_churn():
+    customers = pd.DataFrame({"customer_id": [1, 2, 3], "name": ["甲", "乙", "丙"], "branches": ["华东分公司"] * 3})
+    lost = loyalty.churn({1, 2}, {2, 3}, customers)
+    assert lost["name"].tolist() == ["甲"] and lost.attrs["churn_rate"] == 0.5
+
+
+def test_performance_and_future(archive, tmp_path):
+    ingest(archive, tmp_path, "x", period="2026-09", customers=[example_row("customers")],
+           projects=[example_row("projects", payment="拖欠")])
+    before = archive.snapshot("2026-09")
+    ingest(archive, tmp_path, "y", period="2026-10", customers=[example_row("customers")],
+           projects=[example_row("projects", payment="拖欠"),
+                     example_row("projects", contract_no="HD-2", status="跟踪", amount=None),
+                     example_row("projects", contract_no="HD-3", status="投标", amount=500.0)],
+           complaints=[example_row("complaints")])
+    now = archive.snapshot("2026-10")
+    perf = outlook.performance(now).iloc[0]
+    assert (perf.pay_arrears, perf.pay_normal, perf.complaints, perf.unreasonable_count) == (1, 2, 1, 0)
+    fut = outlook.future(now, before).iloc[0]
+    assert (fut.pipeline_projects, fut.pipeline_amount, fut.pipeline_change) == (2, 500.0, 2)

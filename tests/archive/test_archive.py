@@ -1,0 +1,235 @@
+"""Merge semantics, history, as-of snapshots, conflicts, review and export of the archive."""
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from builders import example_row, ingest
+from pipeline.archive import Archive
+from pipeline.reports.archive_workbook import export_archive
+from pipeline.archive.review import apply_review, export_review
+
+CODE_A = "9131011552CL12THXQ"
+CODE_B = "9131011515J1XG611T"
+CODE_C = "9131011516D272HD32"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    with Archive(tmp_path / "archive.sqlite") as arch:
+        yield arch
+
+
+def customer(**kw):
+    return example_row("customers", **kw)
+
+
+def test_new_then_changed_field_keeps_history(archive, tmp_path):
+    first = ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    assert first.new_customers == 1
+    second = ingest(archive, tmp_path, "b", period="2026-10",
+                    customers=[customer(integrity="不良", contact="王五")])
+    assert second.new_customers == 0 and second.changed_fields == 2
+    history = archive.history()
+    assert set(zip(history["field"], history["old_value"], history["new_value"], history["period"])) == {
+        ("诚信记录", "良好", "不良", "2026-10"), ("联系人", "李华", "王五", "2026-10")}
+    assert history["source_file"].str.contains("华东分公司_2026-10_b").all()
+    now = archive.snapshot()
+    assert now["customers"].loc[0, "integrity"] == "不良"
+    past = archive.snapshot("2026-09")
+    assert past["customers"].loc[0, "integrity"] == "良好"
+    assert past["customer_branches"].loc[0, "contact"] == "李华"
+    assert len(archive.snapshot("2026-08")["customers"]) == 0
+
+
+def test_same_content_again_changes_nothing(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()],
+           projects=[example_row("projects")])
+    again = ingest(archive, tmp_path, "b", period="2026-10", customers=[customer()],
+                   projects=[example_row("projects")])
+    assert (again.new_customers, again.changed_fields, again.new_records, again.changed_records) == (0, 0, 0, 0)
+    assert len(archive.history()) == 0
+
+
+def test_resubmission_replaces_even_after_a_later_month(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", when="2026-09-20T10:00",
+           customers=[customer(stage="意向客户")], projects=[example_row("projects")])
+    ingest(archive, tmp_path, "b", period="2026-10", customers=[customer(stage="签约客户")])
+    fixed = ingest(archive, tmp_path, "a2", period="2026-09", when="2026-09-28T10:00",
+                   customers=[customer(stage="准客户")])
+    assert fixed.superseded is not None and fixed.rebuilt
+    snap = archive.snapshot()
+    assert len(snap["projects"]) == 0           # only the superseded file had the project
+    assert snap["customer_branches"].loc[0, "stage"] == "签约客户"
+    assert archive.snapshot("2026-09")["customer_branches"].loc[0, "stage"] == "准客户"
+    statuses = archive.submissions().set_index("file_name")["status"]
+    assert statuses.str.contains("superseded").sum() == 1
+
+
+def test_no_change_submission_changes_no_customer(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    result = ingest(archive, tmp_path, "b", period="2026-10", changed="无", customers=[])
+    assert (result.new_customers, result.changed_fields) == (0, 0)
+    assert archive.submissions()["no_change"].tolist() == [False, True]
+
+
+def test_cross_branch_customer_is_one_customer_with_two_views(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer(contact="李华", stage="签约客户")])
+    ingest(archive, tmp_path, "b", branch="华南分公司",
+           customers=[customer(name="上海浦江城市建设投资有限公司", contact="陈红", stage="合作伙伴")])
+    snap = archive.snapshot()
+    assert len(snap["customers"]) == 1
+    assert snap["customers"].loc[0, "branches"] == "华东分公司、华南分公司"
+    views = snap["customer_branches"].set_index("branch")
+    assert views.loc["华东分公司", "contact"] == "李华" and views.loc["华南分公司", "stage"] == "合作伙伴"
+
+
+def test_name_only_row_matches_a_coded_customer(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer()])
+    ingest(archive, tmp_path, "b", branch="华南分公司",
+           customers=[customer(uscc=None, name="上海浦江城市建设投资有限公司")],
+           visits=[example_row("visits")])
+    snap = archive.snapshot()
+    assert len(snap["customers"]) == 1
+    assert snap["visits"]["customer_id"].tolist() == [snap["customers"].loc[0, "customer_id"]]
+
+
+def test_conflicts_of_each_kind_and_similarity_threshold(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[
+        customer(),
+        customer(name="华东建材有限公司", uscc=CODE_B),
+        customer(name="上海浦江城建投资有限公司", uscc=None)])
+    ingest(archive, tmp_path, "b", branch="华南分公司", customers=[
+        customer(name="浦江城投（改名）有限公司"),                     # same code, other name
+        customer(name="华东建材有限公司", uscc=CODE_C),               # same name, other code
+        customer(name="华南建材有限公司", uscc=None)])               # similar but different
+    conflicts = archive.conflicts()
+    kinds = conflicts.groupby("kind").size().to_dict()
+    assert kinds == {"同一信用代码名称不同": 1, "同名不同代码": 1, "名称相似": 1}
+    similar = conflicts[conflicts["kind"] == "名称相似"].iloc[0]
+    assert {similar["left_name"], similar["right_name"]} == {
+        "上海浦江城市建设投资有限公司", "上海浦江城建投资有限公司"}
+    # the archive keeps the first name under the code: no silent overwrite
+    names = archive.snapshot()["customers"]["name"].tolist()
+    assert "浦江城投（改名）有限公司" not in names
+
+
+def test_review_round_trip_merges_and_remembers(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer(), customer(name="上海浦江城建投资有限公司",
+                                                                     uscc=None)],
+           projects=[example_row("projects", customer_name="上海浦江城建投资有限公司",
+                                 customer_uscc=None)])
+    ingest(archive, tmp_path, "b", branch="华南分公司",
+           customers=[customer(name="华东建材有限公司", uscc=None),
+                      customer(name="华东建材股份公司", uscc=None)])
+    path = export_review(archive, tmp_path / "疑似重复客户.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    col = {h: i + 1 for i, h in enumerate(headers)}
+    rows = {ws.cell(r, col["左：客户单位名称"]).value + ws.cell(r, col["右：客户单位名称"]).value: r
+            for r in range(4, ws.max_row + 1) if ws.cell(r, col["左：客户编号"]).value}
+    assert len(rows) == 2
+    merge_row = next(r for k, r in rows.items() if "浦江" in k)
+    other_row = next(r for k, r in rows.items() if "建材" in k)
+    keep_side = "左" if ws.cell(merge_row, col["左：统一社会信用代码"]).value else "右"
+    ws.cell(merge_row, col["处理决定"], "合并")
+    ws.cell(merge_row, col["保留记录"], keep_side)
+    ws.cell(other_row, col["处理决定"], "不同客户")
+    book.save(path)
+    result = apply_review(archive, path, decided_by="张三")
+    assert (result.merged, result.distinct, result.findings) == (1, 1, [])
+    snap = archive.snapshot()
+    assert len(snap["customers"]) == 3
+    coded = snap["customers"][snap["customers"]["uscc"] == CODE_A]["customer_id"].iloc[0]
+    assert snap["projects"]["customer_id"].tolist() == [coded]
+    assert archive.conflicts().empty
+    # a later submission does not raise the 不同客户 pair again
+    ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-11",
+           customers=[customer(name="华东建材有限公司", uscc=None)])
+    assert archive.conflicts().empty
+
+
+def test_review_with_a_bad_decision_applies_nothing(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer(name="华东建材有限公司", uscc=None),
+                                               customer(name="华东建材股份公司", uscc=None)])
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("处理决定") + 1, "删除")
+    book.save(path)
+    result = apply_review(archive, path, decided_by="张三")
+    assert [f.code for f in result.findings] == ["not-allowed"]
+    assert result.findings[0].cell.startswith("疑似重复客户!") and "合并、不同客户、待定" in result.findings[0].message
+    assert len(archive.conflicts()) == 1
+
+
+def test_export_has_text_codes_and_never_a_formula(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer(name="=1+1公司", remark="=HYPERLINK(\"x\")",
+                                                        uscc=CODE_A)],
+           projects=[example_row("projects", customer_name="=1+1公司", contract_no="007")])
+    path = export_archive(archive, tmp_path / "客户档案总表.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["客户", "合作项目", "满意度调查", "投诉记录", "拜访记录", "变更记录"]
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    ws = book["客户"]
+    headers = [c.value for c in ws[3]]
+    assert ws.cell(4, headers.index("客户单位名称") + 1).value == "=1+1公司"
+    assert ws.cell(4, headers.index("统一社会信用代码") + 1).value == CODE_A
+    projects = book["合作项目"]
+    p_headers = [c.value for c in projects[3]]
+    assert projects.cell(4, p_headers.index("合同编号") + 1).value == "007"
+
+
+def test_export_as_of_a_past_month(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    ingest(archive, tmp_path, "b", period="2026-10", customers=[customer(name="新客户有限公司", uscc=CODE_B)])
+    path = export_archive(archive, tmp_path / "x.xlsx", as_of="2026-09")
+    book = openpyxl.load_workbook(path)
+    names = [r[1] for r in book["客户"].iter_rows(min_row=4, values_only=True) if r[0]]
+    assert names == ["上海浦江城市建设投资有限公司"]
+
+
+@pytest.mark.parametrize("keep, expected", [("右", "上海浦江城投集团有限公司"), ("左", "上海浦江城市建设投资有限公司")])
+def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expected):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    ingest(archive, tmp_path, "b", branch="华南分公司", customers=[customer(name="上海浦江城投集团有限公司")])
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    col = {h: i + 1 for i, h in enumerate(headers)}
+    assert ws.cell(4, col["右：客户单位名称"]).value == "上海浦江城投集团有限公司"
+    assert ws.cell(4, col["左：客户编号"]).value == ws.cell(4, col["右：客户编号"]).value
+    ws.cell(4, col["处理决定"], "合并")
+    ws.cell(4, col["保留记录"], keep)
+    book.save(path)
+    result = apply_review(archive, path, decided_by="张三")
+    assert result.findings == [] and result.renamed == (keep == "右")
+    assert archive.snapshot()["customers"]["name"].tolist() == [expected]
+    assert archive.conflicts().empty
+    # the decision holds for later months too
+    ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-11",
+           customers=[customer(name="上海浦江城投集团有限公司", contact="陈红")])
+    assert archive.conflicts().empty
+    assert archive.snapshot()["customers"]["name"].tolist() == [expected]
+
+
+def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer(integrity="良好")])
+    ingest(archive, tmp_path, "b", branch="华南分公司", period="2026-10",
+           customers=[customer(integrity="不良")])
+    # 华东 re-sends its row unchanged, then with only its contact changed
+    ingest(archive, tmp_path, "c", period="2026-11", customers=[customer(integrity="良好")])
+    assert archive.snapshot()["customers"].loc[0, "integrity"] == "不良"
+    ingest(archive, tmp_path, "d", period="2026-12", customers=[customer(integrity="良好", contact="王五")])
+    snap = archive.snapshot()
+    assert snap["customers"].loc[0, "integrity"] == "不良"
+    assert snap["customer_branches"].set_index("branch").loc["华东分公司", "contact"] == "王五"
+    # when 华东 itself reports a change, it counts
+    ingest(archive, tmp_path, "e", period="2027-01", customers=[customer(integrity="一般", contact="王五")])
+    assert archive.snapshot()["customers"].loc[0, "integrity"] == "一般"

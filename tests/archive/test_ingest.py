@@ -1,0 +1,223 @@
+"""Ingest and the monthly routine on a real workspace: where files go, status, lock, crashes."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from builders import example_row, full_example, write_submission
+from pipeline.archive import Archive
+from pipeline.cli import main
+from pipeline.archive.workspace import Workspace
+
+CRM = str(Path(sys.executable).parent / "crm")
+
+
+def crm(ws: Path, *args):
+    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)],
+                              catch_exceptions=False)
+
+
+def at(path: Path, when: str) -> Path:
+    stamp = dt.datetime.fromisoformat(when).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    space = Workspace(tmp_path / "ws")
+    space.init()
+    return space
+
+
+def test_monthly_files_each_kind_where_it_belongs(ws):
+    good = at(full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx"), "2026-10-24T10:00")
+    bad = at(write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                              customers=[example_row("customers", nature="民营")]),
+             "2026-10-24T11:00")
+    lock = ws.inbox / "~$华东分公司_2026-10_客户信息统计表.xlsx"
+    lock.write_bytes(b"x")
+    dup = ws.inbox / "华东分公司_2026-10_客户信息统计表(1).xlsx"
+    shutil.copy2(good, dup)
+    result = crm(ws.root, "monthly", "--period", "2026-10")
+    assert result.exit_code == 0, result.output
+    filed = list((ws.received / "2026-10" / "华东分公司").glob("*.xlsx"))
+    assert len(filed) == 1 and filed[0].name.startswith("华东分公司_2026-10_客户信息统计表")
+    assert len(list((ws.received / "重复文件").glob("*.xlsx"))) == 1
+    rejected = sorted(p.name for p in (ws.rejected / "2026-10").iterdir())
+    assert len(rejected) == 2 and any(n.endswith("_校验结果.xlsx") for n in rejected)
+    assert lock.exists() and not good.exists() and not bad.exists() and not dup.exists()
+    assert "已跳过" in result.output and "已退回" in result.output and "已归档" in result.output
+    report = ws.output / "2026-10" / "月度汇总_2026-10.xlsx"
+    book = openpyxl.load_workbook(report)
+    status = {row[0].value: row[1].value for row in book["报送情况"].iter_rows(min_row=4)}
+    assert status["华东分公司"] == "按时" and status["华南分公司"] == "被退回待重报"
+    assert status["华北分公司"] == "未报"
+    new_rows = [row for row in book["新增客户"].iter_rows(min_row=4, values_only=True) if any(row)]
+    assert len(new_rows) == 1 and new_rows[0][0] == "上海浦江城市建设投资有限公司"
+
+
+def test_ingest_twice_changes_nothing(ws):
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
+    crm(ws.root, "ingest")
+    with Archive(ws.archive_path) as archive:
+        first = archive.submissions()
+        snap = archive.snapshot()
+    crm(ws.root, "ingest")
+    with Archive(ws.archive_path) as archive:
+        assert len(archive.submissions()) == len(first)
+        pd.testing.assert_frame_equal(archive.snapshot()["customers"], snap["customers"])
+
+
+def test_resubmission_supersedes(ws):
+    at(full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx"), "2026-10-20T10:00")
+    crm(ws.root, "ingest")
+    at(write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表_更正.xlsx",
+                        customers=[example_row("customers", contact="王五")]), "2026-10-21T10:00")
+    crm(ws.root, "ingest")
+    with Archive(ws.archive_path) as archive:
+        subs = archive.submissions()
+        assert sorted(subs["status"]) == ["accepted", "superseded"]
+        links = archive.snapshot()["customer_branches"]
+        assert links["contact"].tolist() == ["王五"]
+        assert len(archive.snapshot()["projects"]) == 0  # only the earlier file had a project
+
+
+@pytest.mark.parametrize("when, state", [("2026-10-25T23:30", "按时"), ("2026-10-26T08:00", "逾期")])
+def test_status_on_the_deadline_edge(ws, when, state):
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
+    crm(ws.root, "ingest", "--received-at", when)
+    result = crm(ws.root, "status", "--period", "2026-10")
+    line = next(l for l in result.output.splitlines() if l.startswith("华东分公司"))
+    assert state in line
+    assert "未报" in next(l for l in result.output.splitlines() if l.startswith("华北分公司"))
+
+
+def test_no_change_submission(ws):
+    write_submission(ws.inbox / "华北分公司_2026-10_客户信息统计表.xlsx", branch="华北分公司",
+                     changed="无", customers=[])
+    crm(ws.root, "ingest", "--received-at", "2026-10-20T09:00")
+    result = crm(ws.root, "status", "--period", "2026-10")
+    assert "无变化" in next(l for l in result.output.splitlines() if l.startswith("华北分公司"))
+
+
+def test_unknown_branch_is_rejected_naming_the_roster(ws):
+    ws.config_path.write_text('[roster]\nbranches = ["华东分公司"]\n', encoding="utf-8")
+    full_example(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司")
+    result = crm(ws.root, "ingest")
+    assert "已退回" in result.output
+    assert list((ws.rejected / "2026-10").glob("*_校验结果.xlsx"))
+
+
+def test_lock_prevents_a_second_run(ws):
+    with ws.lock():
+        result = CliRunner().invoke(main, ["--workspace", str(ws.root), "ingest"])
+    assert result.exit_code == 1 and "正被另一个 crm 进程使用" in result.output
+
+
+def _inbox_of_six(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, branch in enumerate(["华东分公司", "华南分公司", "华北分公司", "华中分公司", "西南分公司",
+                                "西北分公司"]):
+        rows = [example_row("customers", name=f"{branch}客户{j}有限公司", uscc=None,
+                            contact=f"联系人{j}") for j in range(40)]
+        projects = [example_row("projects", customer_name=f"{branch}客户{j}有限公司",
+                                customer_uscc=None, contract_no=f"{i}-{j}") for j in range(40)]
+        if i == 2:
+            rows[0]["nature"] = "民营"  # one rejected file
+        write_submission(folder / f"{branch}_2026-10_客户信息统计表.xlsx", branch=branch,
+                         customers=rows, projects=projects)
+
+
+def _state(ws: Workspace) -> tuple:
+    with Archive(ws.archive_path) as archive:
+        subs = archive.submissions().drop(columns=["id", "ingested_at"], errors="ignore")
+        snap = archive.snapshot()
+        frames = {k: v.reset_index(drop=True) for k, v in snap.items()}
+    files = sorted(str(p.relative_to(ws.root)) for p in ws.root.rglob("*.xlsx"))
+    return subs.sort_values("sha256").reset_index(drop=True), frames, files
+
+
+def test_killed_ingest_converges_to_the_uninterrupted_archive(tmp_path):
+    reference = Workspace(tmp_path / "ref")
+    reference.init()
+    _inbox_of_six(reference.inbox)
+    subprocess.run([CRM, "--workspace", str(reference.root), "ingest", "--received-at",
+                    "2026-10-20T10:00"], check=True, capture_output=True)
+    expected = _state(reference)
+
+    rng = random.Random(7)
+    victim = Workspace(tmp_path / "victim")
+    victim.init()
+    _inbox_of_six(victim.inbox)
+    kills = attempts = 0
+    while kills < 20:
+        attempts += 1
+        assert attempts < 200, "the ingest kept finishing before it could be killed"
+        proc = subprocess.Popen([CRM, "--workspace", str(victim.root), "ingest", "--received-at",
+                                 "2026-10-20T10:00"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 3.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            # It finished before the kill: start over with a fresh inbox to keep killing.
+            if kills < 20:
+                shutil.rmtree(victim.root)
+                victim.init()
+                _inbox_of_six(victim.inbox)
+    subprocess.run([CRM, "--workspace", str(victim.root), "ingest", "--received-at",
+                    "2026-10-20T10:00"], check=True, capture_output=True)
+    subs, frames, files = _state(victim)
+    pd.testing.assert_frame_equal(subs, expected[0])
+    for key in expected[1]:
+        pd.testing.assert_frame_equal(frames[key], expected[1][key], check_dtype=False)
+    assert [f.replace("victim", "") for f in files] == [f.replace("ref", "") for f in expected[2]]
+
+
+def _cells(path: Path) -> dict:
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [row for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+
+
+def test_monthly_twice_gives_the_same_archive_and_report(ws):
+    at(full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx"), "2026-10-24T10:00")
+    at(write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                        customers=[example_row("customers", nature="民营")]), "2026-10-24T11:00")
+    crm(ws.root, "monthly", "--period", "2026-10")
+    report = ws.output / "2026-10" / "月度汇总_2026-10.xlsx"
+    first_report, first_state = _cells(report), _state(ws)
+    crm(ws.root, "monthly", "--period", "2026-10")
+    second_state = _state(ws)
+    assert _cells(report) == first_report
+    pd.testing.assert_frame_equal(second_state[0], first_state[0])
+    for key in first_state[1]:
+        pd.testing.assert_frame_equal(second_state[1][key], first_state[1][key])
+
+
+def test_monthly_report_headers_are_chinese(ws):
+    import re
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
+    write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                     customers=[example_row("customers", name="上海浦江城建投资有限公司", uscc=None)])
+    crm(ws.root, "monthly", "--period", "2026-10")
+    book = openpyxl.load_workbook(ws.output / "2026-10" / "月度汇总_2026-10.xlsx")
+    assert book.sheetnames == ["报送情况", "校验结果", "新增客户", "信息变更", "待审核疑似重复"]
+    assert book["待审核疑似重复"].max_row >= 4  # the look-alike pair is listed
+    for sheet in book.worksheets:
+        headers = [c.value for c in sheet[3] if c.value]
+        assert headers and not [h for h in headers if re.fullmatch(r"[A-Za-z_]+", str(h))], sheet.title

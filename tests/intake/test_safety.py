@@ -1,0 +1,172 @@
+"""Bad files: each gives one clear finding and never stops the other files."""
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+
+import psutil
+import pytest
+
+from builders import full_example
+from pipeline.config import load_config
+from pipeline.intake.safety import inspect_file, list_inbox
+from pipeline.intake.validation import validate_paths
+
+CONFIG = load_config(None)
+
+
+def codes(inspection):
+    return [f.code for f in inspection.findings]
+
+
+def test_good_workbook_passes(tmp_path):
+    result = inspect_file(full_example(tmp_path / "a.xlsx"), CONFIG)
+    assert result.kind == "xlsx" and result.findings == []
+
+
+def test_text_renamed_xlsx(tmp_path):
+    path = tmp_path / "华东分公司_2026-10.xlsx"
+    path.write_text("这不是工作簿", encoding="utf-8")
+    result = inspect_file(path, CONFIG)
+    assert (result.kind, codes(result)) == ("rejected", ["not-a-workbook"])
+    assert "文本" in result.findings[0].message
+
+
+def test_csv_is_told_to_use_the_template(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("客户单位名称,统一社会信用代码,客户性质\n", encoding="utf-8")
+    assert codes(inspect_file(path, CONFIG)) == ["csv-not-accepted"]
+
+
+def _ole(path, stream_names):
+    """A minimal compound-file container whose directory names the given streams."""
+    header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504
+    entries = b"".join(name.encode("utf-16-le").ljust(64, b"\x00") + b"\x00" * 64 for name in stream_names)
+    path.write_bytes(header + entries.ljust(4096, b"\x00"))
+    return path
+
+
+def test_encrypted_workbook(tmp_path):
+    path = _ole(tmp_path / "加密.xlsx", ["Root Entry", "EncryptionInfo", "EncryptedPackage"])
+    assert codes(inspect_file(path, CONFIG)) == ["encrypted-workbook"]
+
+
+def test_legacy_xls_is_readable(tmp_path):
+    path = _ole(tmp_path / "旧版.xls", ["Root Entry", "Workbook"])
+    assert inspect_file(path, CONFIG).kind == "xls"
+
+
+def test_corrupt_xls_is_reported_not_raised(tmp_path):
+    path = _ole(tmp_path / "华东分公司_2026-10.xls", ["Root Entry", "Workbook"])
+    [result] = validate_paths([path], CONFIG)
+    assert result.status == "rejected" and [f.code for f in result.errors] == ["read-failed"]
+
+
+def test_xlsm_is_read_with_a_warning(tmp_path):
+    source = full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx")
+    path = tmp_path / "华东分公司_2026-10_客户信息统计表.xlsm"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    [result] = validate_paths([path], CONFIG)
+    assert result.status == "accepted"
+    assert [f.code for f in result.findings] == ["macro-workbook"]
+
+
+def test_workbook_without_workbook_part(tmp_path):
+    path = tmp_path / "x.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("word/document.xml", "<w/>")
+    result = inspect_file(path, CONFIG)
+    assert codes(result) == ["not-a-workbook"] and "Word" in result.findings[0].message
+
+
+def test_xml_entity_bomb(tmp_path):
+    source = full_example(tmp_path / "a.xlsx")
+    path = tmp_path / "bomb.xlsx"
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + "".join(f'<!ENTITY lol{i} "{"&lol%s;" % ("" if i == 1 else i - 1) * 10}">' for i in range(1, 10))
+              + ']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>')
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = laughs.encode() if item.filename == "xl/sharedStrings.xml" else src.read(item.filename)
+            dst.writestr(item, data)
+    result = inspect_file(path, CONFIG)
+    assert codes(result) == ["unsafe-workbook"] and "实体" in result.findings[0].message
+
+
+@pytest.fixture(scope="session")
+def zip_bomb(tmp_path_factory):
+    """A real workbook whose sheet1.xml inflates to 1 GiB, in about 1 MB."""
+    source = full_example(tmp_path_factory.mktemp("bomb") / "a.xlsx")
+    path = source.with_name("bomb.xlsx")
+    row = b"<row><c><v>1</v></c></row>" * 4096
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                          compresslevel=9) as dst:
+        for item in src.infolist():
+            if item.filename == "xl/worksheets/sheet2.xml":
+                info = zipfile.ZipInfo(item.filename)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with dst.open(info, "w", force_zip64=True) as out:
+                    out.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                    for _ in range(2**30 // len(row)):
+                        out.write(row)
+                    out.write(b"</sheetData></worksheet>")
+            else:
+                dst.writestr(item, src.read(item.filename))
+    return path
+
+
+def test_zip_bomb_is_refused_quickly_in_little_memory(zip_bomb):
+    assert zip_bomb.stat().st_size < 8 * 2**20
+    process = psutil.Process()
+    before = process.memory_info().rss
+    started = time.perf_counter()
+    result = inspect_file(zip_bomb, CONFIG)
+    elapsed = time.perf_counter() - started
+    assert codes(result) == ["unsafe-workbook"]
+    assert elapsed < 10  # a loose sanity bound; the benchmark holds the real targets
+    assert process.memory_info().rss - before < 300 * 2**20
+
+
+def test_lying_zip_header_is_caught(tmp_path):
+    """A member that declares a small size but inflates far beyond the limit."""
+    source = full_example(tmp_path / "a.xlsx")
+    path = tmp_path / "liar.xlsx"
+    big = b"<x/>" * (2**20)  # 4 MiB real
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("xl/media/padding.xml", big)
+    # Rewrite the declared size of the last member to something tiny, in both headers.
+    data = bytearray(path.read_bytes())
+    size = len(big).to_bytes(4, "little")
+    for offset in [i for i in range(len(data) - 4) if data[i:i + 4] == size]:
+        data[offset:offset + 4] = (1000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    config = load_config(None)
+    config.data["limits"]["max_uncompressed_mib"] = 2
+    result = inspect_file(path, config)
+    assert result.kind == "rejected"
+
+
+def test_lock_and_hidden_files_are_ignored_and_listed(tmp_path):
+    full_example(tmp_path / "a.xlsx")
+    (tmp_path / "~$a.xlsx").write_bytes(b"lock")
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    files, ignored = list_inbox([tmp_path])
+    assert [p.name for p in files] == ["a.xlsx"]
+    assert sorted(i.path.name for i in ignored) == [".DS_Store", "~$a.xlsx"]
+    assert all(i.findings[0].code == "ignored-file" for i in ignored)
+
+
+def test_bad_files_do_not_stop_the_others(tmp_path):
+    full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx")
+    (tmp_path / "坏文件.xlsx").write_bytes(os.urandom(2000))
+    (tmp_path / "空文件.xlsx").write_bytes(b"")
+    results = {r.file.name: r for r in validate_paths([tmp_path], CONFIG)}
+    assert results["华东分公司_2026-10_客户信息统计表.xlsx"].status == "accepted"
+    assert results["坏文件.xlsx"].status == "rejected"
+    assert results["空文件.xlsx"].status == "rejected"

@@ -1,0 +1,212 @@
+"""Validation rules: each rule on a workbook built in code, findings located by cell."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from builders import example_row, full_example, write_submission
+from pipeline.config import load_config
+from pipeline.intake.validation import validate_file
+
+CONFIG = load_config(None)
+
+
+def check(path):
+    return validate_file(path, CONFIG)
+
+
+def located(result, severity=None):
+    return {(f.cell, f.code) for f in result.findings if severity in (None, f.severity)}
+
+
+def test_example_rows_are_accepted_with_typed_frames(tmp_path):
+    result = check(full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx"))
+    assert result.status == "accepted", result.findings
+    assert result.findings == []
+    assert (result.branch, result.period) == ("华东分公司", "2026-10")
+    assert result.counts == {"客户信息": 1, "合作项目": 1, "满意度调查": 1, "投诉记录": 1, "拜访记录": 1}
+    customers = result.frames["customers"]
+    assert customers.loc[0, "uscc"] == "9131011552CL12THXQ"
+    assert customers.loc[0, "first_year"] == 2019 and str(customers["first_year"].dtype) == "Int64"
+    assert customers.loc[0, "_row"] == 2
+    projects = result.frames["projects"]
+    assert projects.loc[0, "amount"] == pytest.approx(12800.5)
+    assert str(projects["signed_on"].dtype) == "datetime64[ns]"
+    complaints = result.frames["complaints"]
+    assert complaints.loc[0, "complained_at"] == dt.datetime(2026, 10, 8, 9, 30)
+    assert "seq" not in customers.columns
+
+
+@pytest.mark.parametrize("key, value, code", [
+    ("nature", "民营", "not-allowed"),
+    ("name", None, "required"),
+    ("contact", "/", "required"),
+    ("phone", "1391234567", "bad-phone"),
+    ("phone", "68881234", "bad-phone"),
+    ("email", "lihua.pjct.com", "bad-email"),
+    ("first_year", 1930, "bad-year"),
+    ("first_year", "去年", "bad-year"),
+    ("uscc", "9131011552CL12THXA", "bad-uscc"),
+    ("name", "很长" * 60, "too-long"),
+])
+def test_customer_cell_rules(tmp_path, key, value, code):
+    path = write_submission(tmp_path / "华东分公司_2026-10.xlsx",
+                            customers=[example_row("customers", **{key: value})])
+    result = check(path)
+    assert result.status == "rejected"
+    letters = {"nature": "D", "name": "B", "contact": "J", "phone": "L", "email": "M",
+               "first_year": "P", "uscc": "C"}
+    assert (f"客户信息!{letters[key]}2", code) in located(result)
+
+
+def test_allowed_values_are_named_in_the_message(tmp_path):
+    path = write_submission(tmp_path / "x_2026-10.xlsx",
+                            customers=[example_row("customers", nature="民营")])
+    [finding] = [f for f in check(path).findings if f.code == "not-allowed"]
+    assert "政府类、社会类、外资类、系统内" in finding.message and "民营" in finding.message
+    assert finding.column == "客户性质" and finding.row == 2 and finding.value == "民营"
+
+
+def test_org_code_check_is_separate_from_uscc_check(tmp_path):
+    from pipeline.identity import uscc_check_char
+    good = "9131011552CL12THXQ"
+    body = good[:16] + ("0" if good[16] != "0" else "1")  # break the organisation check
+    code = body + uscc_check_char(body)
+    path = write_submission(tmp_path / "x_2026-10.xlsx",
+                            customers=[example_row("customers", uscc=code)])
+    [finding] = [f for f in check(path).findings if f.code == "bad-uscc"]
+    assert "GB 11714" in finding.message
+
+
+def test_landline_with_extension_and_mobile_list_are_valid(tmp_path):
+    rows = [example_row("customers", phone="021-68881234-806"),
+            example_row("customers", name="乙公司", uscc=None, phone="13912345678/0571-8888123")]
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=rows))
+    assert result.status == "accepted", result.findings
+    assert located(result) == {("客户信息!C3", "missing-uscc")}
+
+
+def test_strategic_customer_needs_specialist_and_leader(tmp_path):
+    row = example_row("customers", strategic="是", specialist=None, liaison_leader="")
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[row]))
+    assert {("客户信息!Y2", "conditional-required"), ("客户信息!Z2", "conditional-required")} <= located(result)
+    row = example_row("customers", strategic=None, specialist=None, liaison_leader=None)
+    result = check(write_submission(tmp_path / "y_2026-10.xlsx", customers=[row]))
+    assert result.status == "accepted"
+    assert result.frames["customers"].loc[0, "strategic"] == "否"
+
+
+def test_duplicate_customers_by_code_and_by_name(tmp_path):
+    rows = [example_row("customers"),
+            example_row("customers", name="另一家公司"),                       # same code
+            example_row("customers", name="上海浦江城市建设投资有限公司 ", uscc=None)]  # same name
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=rows))
+    found = located(result)
+    assert ("客户信息!C3", "duplicate-row") in found
+    assert ("客户信息!B4", "duplicate-row") in found
+    dup = next(f for f in result.findings if f.cell == "客户信息!C3")
+    assert "第 2 行" in dup.message
+
+
+def test_project_rules(tmp_path):
+    rows = [example_row("projects", status="中标", amount=None),
+            example_row("projects", contract_no="HD-2024-0015", started_on="2024-05-06",
+                        completed_on="2024-01-01"),
+            example_row("projects", contract_no="HD-9", amount=-5, project_type="别墅"),
+            example_row("projects", contract_no="HD-10", status="跟踪", amount=None)]
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers")], projects=rows))
+    found = located(result)
+    assert ("合作项目!H2", "conditional-required") in found
+    assert ("合作项目!E3", "duplicate-row") in found
+    assert ("合作项目!N3", "date-order") in found
+    assert ("合作项目!H4", "negative-number") in found
+    assert ("合作项目!F4", "not-allowed") in found
+    assert not any(cell.endswith("5") for cell, _ in found)
+
+
+def test_bad_number_does_not_hide_other_failures_in_the_row(tmp_path):
+    row = example_row("projects", amount="一千万", project_type="别墅", signed_on="去年")
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers")], projects=[row]))
+    assert {("合作项目!H2", "bad-number"), ("合作项目!F2", "not-allowed"),
+            ("合作项目!L2", "bad-date")} <= located(result)
+
+
+def test_survey_dissatisfaction_needs_a_note(tmp_path):
+    rows = [example_row("surveys", engineering_quality="不满意", dissatisfaction_note=None),
+            example_row("surveys", after_service="不满意", dissatisfaction_note="保修响应慢")]
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers")], surveys=rows))
+    assert located(result) == {("满意度调查!I2", "conditional-required")}
+
+
+def test_complaint_date_order_and_deadlines(tmp_path):
+    rows = [example_row("complaints", first_response_at="2026-10-07 09:00"),
+            example_row("complaints", complaint_no="TS-2", first_response_at="2026-10-10 09:30"),
+            example_row("complaints", complaint_no="TS-2")]
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers")], complaints=rows))
+    found = located(result)
+    assert ("投诉记录!H2", "date-order") in found
+    assert ("投诉记录!H3", "late-response") in found
+    assert ("投诉记录!D4", "duplicate-row") in found
+    late = next(f for f in result.findings if f.code == "late-response")
+    assert late.severity == "warning"
+
+
+def test_unknown_customer_in_dependent_sheet_is_a_warning(tmp_path):
+    rows = [example_row("visits", customer_name="不存在的公司")]
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers")], visits=rows))
+    assert result.status == "accepted"
+    assert located(result) == {("拜访记录!B2", "unknown-customer")}
+    archive_known = validate_file(result.file, CONFIG, known_customers={"不存在的公司"})
+    assert archive_known.findings == []
+
+
+def test_unknown_branch_names_the_roster(tmp_path):
+    result = check(full_example(tmp_path / "海外分公司_2026-10.xlsx", branch="海外分公司"))
+    [finding] = [f for f in result.findings if f.code == "unknown-branch"]
+    assert finding.cell == "封面!B1" and "华东分公司" in finding.message
+
+
+def test_cover_and_file_name_disagree(tmp_path):
+    result = check(full_example(tmp_path / "华东分公司_2026-06_客户信息统计表.xlsx", period="2026-05"))
+    assert result.status == "rejected"
+    [finding] = [f for f in result.findings if f.code == "source-conflict"]
+    assert finding.cell == "封面!B2" and "2026-05" in finding.message and "2026-06" in finding.message
+
+
+def test_branch_and_period_fall_back_to_file_name(tmp_path):
+    path = write_submission(tmp_path / "华南分公司_2026年7月_客户信息统计表.xlsx", cover=False,
+                            customers=[example_row("customers")])
+    result = check(path)
+    assert (result.branch, result.period, result.status) == ("华南分公司", "2026-07", "accepted")
+
+
+def test_missing_branch_and_period(tmp_path):
+    path = write_submission(tmp_path / "客户信息.xlsx", cover=False,
+                            customers=[example_row("customers")])
+    result = check(path)
+    assert {f.code for f in result.errors} == {"missing-branch", "missing-period"}
+
+
+def test_no_change_submission_is_accepted_empty(tmp_path):
+    path = write_submission(tmp_path / "华东分公司_2026-10.xlsx", changed="无", customers=[])
+    result = check(path)
+    assert result.status == "accepted" and result.no_change
+    assert result.counts == {"客户信息": 0} and len(result.frames["projects"]) == 0
+
+
+def test_project_department_outside_the_roster_is_a_warning(tmp_path):
+    config = load_config(None)
+    config.data["roster"]["departments"] = {"华东分公司": ["第一项目经理部", "第二项目经理部"]}
+    path = write_submission(tmp_path / "华东分公司_2026-10.xlsx",
+                            customers=[example_row("customers", department="第九项目经理部")],
+                            projects=[example_row("projects")])
+    result = validate_file(path, config)
+    assert result.status == "accepted"
+    [finding] = [f for f in result.findings if f.code == "unknown-department"]
+    assert finding.cell == "客户信息!AA2" and "第一项目经理部、第二项目经理部" in finding.message

@@ -1,0 +1,59 @@
+"""crm.toml: every key defaulted, every value checked at load, every problem named with its line."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import DEFAULT_TOML, check, defaults, load_config
+from pipeline.errors import ConfigError
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "crm.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_default_file_is_valid_and_complete(tmp_path):
+    assert check(defaults(), DEFAULT_TOML) == []
+    config = load_config(write(tmp_path, DEFAULT_TOML))
+    assert config.get("complaints", "response_hours") == 24
+    assert config.get("grading", "arrears_is_c") is False
+
+
+def test_a_roster_only_file_takes_every_other_default(tmp_path):
+    config = load_config(write(tmp_path, '[roster]\nbranches = ["甲分公司"]\n'))
+    assert config.branches == ["甲分公司"]
+    assert config.get("submission", "deadline_day") == 25
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[limits]\nmax_rows = "50000"\n', "第 2 行 [limits] max_rows：值 “50000” 应为整数"),
+    ('[roster]\nbranches = [1, 2]\n', "第 2 行 [roster] branches：值 [1, 2] 应为文字列表"),
+    ('[review]\nsimilarity_threshold = true\n', "第 2 行 [review] similarity_threshold：值 True 应为数字"),
+    ('[roster.departments]\n"华东分公司" = "第一项目经理部"\n', "“华东分公司”的值应为文字列表"),
+    ('limits = 5\n', "第 1 行 [limits]：应为一节"),
+    ('[grading]\nlow_margin_percnt = 3\n', "没有这一项，是否应为“low_margin_percent”？"),
+    ('[gradng]\n', "没有这一节，是否应为“grading”？"),
+    ('[submission]\ndeadline_day = 40\n', "值 40 超出范围（1 ~ 31）"),
+    ('[roster]\nbranches = ["../../x分公司"]\n', "“../../x分公司”不能用作单位名称"),
+    ('[grading]\nhistory_statuses = ["签约"]\n', "“签约”不是可选值"),
+    ('[loyalty]\nloyal_score = 40\nstable_score = 60\n', "不能大于 loyal_score"),
+])
+def test_bad_values_are_refused_naming_key_and_line(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert expected in str(caught.value)
+    assert "未处理任何文件" in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[limits]\nmax_rows = "x"\nmax_cells = -1\n[review]\nthreshold = 9\n'))
+    assert "有 3 处错误" in str(caught.value)
+
+
+def test_broken_toml_says_where_in_chinese(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[roster]\nbranches = [华东分公司]\n'))
+    message = str(caught.value)
+    assert "第 2 行" in message and "格式错误" in message and "Invalid" not in message
