@@ -52,6 +52,9 @@ max_compression_ratio = 200
 max_amount = 100000000
 # 文字单元格的最大字数。
 max_text_length = 2000
+# 退回文件的反馈工作簿会复制原表并标注问题单元格；原表解压后超过此大小（MiB）时只列出问题清单，
+# 不复制原表（否则一个几十万行的文件会占用数 GB 内存）。
+feedback_copy_mib = 40
 
 [projects]
 # 视为“已中标”的项目状态：这些状态的项目须填写合同额，并计入利润分析。
@@ -136,7 +139,7 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "limits": {"max_rows": Spec("int", 1, 1_048_575), "max_cells": Spec("int", 1000),
                "max_file_mib": Spec("number", 0.01), "max_uncompressed_mib": Spec("number", 1),
                "max_compression_ratio": Spec("number", 1), "max_amount": Spec("number", 1),
-               "max_text_length": Spec("int", 10, 32_767)},
+               "max_text_length": Spec("int", 10, 32_767), "feedback_copy_mib": Spec("number", 1, 1000)},
     "projects": {"awarded_statuses": Spec("strings", minimum=1, choices=_PROJECT_STATUSES)},
     "complaints": {"response_hours": Spec("number", 1, 24 * 30),
                    "feedback_hours": Spec("number", 1, 24 * 30)},

@@ -11,16 +11,20 @@ WARNING = "warning"
 # {detail} code-specific detail.
 CODES: dict[str, tuple[str, str]] = {
     # files
-    "not-a-workbook": (ERROR, "文件不是有效的 Excel 工作簿（{detail}）。请用《集团公司客户信息统计表》模板重新填写并另存为 .xlsx。"),
+    "not-a-workbook": (ERROR, "文件已损坏或不是用 Excel/WPS 保存的工作簿（{detail}）。请用《集团公司客户信息统计表》模板重新填写，另存为 .xlsx 后重新报送。"),
+    "empty-file": (ERROR, "文件是空的（0 字节），可能是邮件附件没有下载完整。请重新发送该文件。"),
     "encrypted-workbook": (ERROR, "工作簿设置了打开密码，无法读取。请取消密码（文件→信息→保护工作簿）后重新报送。"),
     "csv-not-accepted": (ERROR, "收到的是 CSV 文本文件。请使用《集团公司客户信息统计表》模板（.xlsx）填报。"),
     "macro-workbook": (WARNING, "工作簿含宏（.xlsm），已只读取数据、忽略宏。今后请另存为 .xlsx 报送。"),
-    "unsafe-workbook": (ERROR, "文件结构异常，已拒绝读取（{detail}）。请用模板重新填写并另存为 .xlsx。"),
+    "unsafe-workbook": (ERROR, "文件无法安全打开：{detail}。请用 Excel 或 WPS 打开后“另存为”一个新的 .xlsx 文件再报送；仍不行时请用模板重新填写。"),
+    "too-many-cells": (ERROR, "工作表“{sheet}”的使用范围达到 {detail}，远超正常表格，多半是在远处的单元格误留了内容。请选中数据下方和右侧多余的行、列删除后保存，再重新报送。"),
     "too-many-rows": (ERROR, "工作表“{sheet}”超过 {detail} 行上限。请检查是否有大量空行或误粘贴的数据，删除后重新报送。"),
     "no-known-sheet": (ERROR, "工作簿中没有可识别的工作表（应有“客户信息”等工作表）。请使用《集团公司客户信息统计表》模板填报。"),
     "missing-sheet": (ERROR, "缺少必需的工作表“{sheet}”。请按模板补上该工作表。"),
     "ignored-file": (WARNING, "已忽略：{detail}。"),
     "read-failed": (ERROR, "读取工作簿时出错（{detail}）。请用 Excel 打开并另存为 .xlsx 后重新报送。"),
+    "internal-error": (ERROR, "处理该文件时出现意外错误（{detail}）。文件已退回：请用 Excel 或 WPS 打开后另存为新的 .xlsx 再报送；仍出现此提示时请联系市场营销部。"),
+    "no-rows": (WARNING, "封面“本月有无变化”为“有”，但各数据表中没有读到任何数据行。本月确无变化时请在封面选“无”；否则请检查数据是否填在表头下方。"),
     # headers
     "header-not-found": (ERROR, "工作表“{sheet}”中找不到表头行。请保留模板的表头（如“{detail}”）。"),
     "missing-column": (ERROR, "工作表“{sheet}”缺少必填列“{column}”。请按模板补上该列。"),
@@ -36,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "required": (ERROR, "“{column}”为必填项，不能为空。请补充。"),
     "not-allowed": (ERROR, "“{column}”的值“{value}”不在可选范围内。可选：{allowed}。"),
     "bad-number": (ERROR, "“{column}”的值“{value}”不是有效数字。请填写数字（单位：万元），如 1234.5。"),
+    "amount-too-large": (ERROR, "“{column}”的值“{value}”超出合理范围（上限 {detail} 万元）。请核对金额和单位（万元）。"),
     "negative-number": (ERROR, "“{column}”不能为负数（当前为 {value}）。请核对。"),
     "bad-date": (ERROR, "“{column}”的值“{value}”不是有效日期。请填写如 2026-03-05 或 2026年3月5日。"),
     "bad-year": (ERROR, "“{column}”的值“{value}”不是有效年份。请填写 1949 年至今年之间的四位年份。"),

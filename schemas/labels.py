@@ -41,6 +41,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "warnings": ("警告数", INTEGER),
     "top": ("主要问题", TEXT),
     "stands": ("是否采用", TEXT),
+    "filled_on": ("填报日期", DATE),
     "verdict": ("结果", TEXT),
     "outcome": ("处理结果", TEXT),
     "note": ("说明", TEXT),
@@ -264,7 +265,7 @@ ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE = "按时", "逾期", "未报", "被
 SUBMISSION_STATES = (ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE)
 VERDICTS = {"accepted": "通过", "rejected": "退回", "ignored": "已忽略", "superseded": "已被更正替换"}
 OUTCOMES = {"accepted": "已归档", "rejected": "已退回", "ignored": "已忽略", "skipped": "已跳过",
-            "quarantined": "已隔离"}
+            "quarantined": "已隔离", "left": "留在收件箱"}
 SEVERITIES = {"error": "错误", "warning": "警告"}
 STANDS, REPLACED = "采用", "已被替换"
 EMPTY = "—"  # what an empty or missing figure shows

@@ -70,8 +70,8 @@ def test_no_label_literal_outside_schemas():
     found = []
     for path in MODULES:
         rel = path.relative_to(ROOT)
-        if rel.parts[1] == "dev" or path.name == "findings.py":
-            continue  # the sample generator writes submissions; findings is the message table
+        if rel.parts[1] == "dev" or path.name in ("findings.py", "chinese.py"):
+            continue  # the sample generator writes submissions; findings and click's words are message tables
         for line, text in _string_constants(path):
             if text.strip() in words:
                 found.append(f"{rel}:{line}: {text!r}")

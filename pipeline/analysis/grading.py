@@ -154,6 +154,49 @@ def grade_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def adjustment_changes(archive, config: Config, months: list[str]) -> pd.DataFrame:
+    """Every official-grade change decided by a half-yearly adjustment effective in ``months``.
+
+    One row per change (a customer adjusted in both halves of a year has two rows),
+    with the rule reasons as of that adjustment's half-year end.
+    """
+    columns = ["customer_id", "name", "branches", "half", "grade_before", "grade_after", "direction",
+               "decision", "reasons"]
+    adjustments = archive.grade_adjustments()
+    adjustments = adjustments[adjustments["effective_period"].isin(months)
+                              & (adjustments["old_grade"] != adjustments["new_grade"])]
+    if adjustments.empty:
+        return pd.DataFrame(columns=columns)
+    parts = []
+    for effective, part in adjustments.groupby("effective_period"):
+        rules = rule_grades(archive.snapshot(effective), config, effective)
+        part = part.merge(rules[["customer_id", "name", "branches", "reasons"]], on="customer_id", how="left")
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True).rename(
+        columns={"period": "half", "old_grade": "grade_before", "new_grade": "grade_after"})
+    out["direction"] = [UPGRADE if GRADE_RANK.get(n, 0) > GRADE_RANK.get(o, 0) else DOWNGRADE
+                        for o, n in zip(out["grade_before"], out["grade_after"])]
+    return out[columns].sort_values(["half", "direction", "name"], kind="stable").reset_index(drop=True)
+
+
+def grade_history(archive, as_of: str) -> pd.DataFrame:
+    """Each customer's official grade after every half-yearly adjustment up to ``as_of``.
+
+    The first row of a customer is its grade before its first adjustment; loyalty's
+    grade stability counts the changes along this sequence.
+    """
+    adjustments = archive.grade_adjustments()
+    adjustments = adjustments[adjustments["effective_period"] <= as_of]
+    rows = []
+    for customer_id, part in adjustments.groupby("customer_id", sort=False):
+        part = part.sort_values("effective_period", kind="stable")
+        first = part.iloc[0]
+        rows.append({"customer_id": customer_id, "period": "", "grade": first["old_grade"]})
+        rows += [{"customer_id": customer_id, "period": r.effective_period, "grade": r.new_grade}
+                 for r in part.itertuples()]
+    return pd.DataFrame(rows, columns=["customer_id", "period", "grade"])
+
+
 def grades_as_of(archive, config: Config, as_of: str) -> pd.DataFrame:
     """Rule and official grade of every customer in the archive as of a month end."""
     return official_grades(rule_grades(archive.snapshot(as_of), config, as_of))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from schemas.labels import BIG_HIGH, BIG_LOW, QUADRANT_HINTS, SMALL_HIGH, SMALL_LOW
+from schemas.labels import BIG_HIGH, BIG_LOW, NO_AMOUNT, QUADRANT_HINTS, SMALL_HIGH, SMALL_LOW
 
 from ..config import Config
 from ..periods import month_end, month_start
@@ -44,19 +44,26 @@ def profit(snapshot: dict[str, pd.DataFrame], config: Config, by: str = "custome
     return sums.sort_values("amount", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def scale_profit(b_profit: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, dict]:
-    """B customers into four quadrants by amount and margin (≥ threshold = 大 / 高)."""
-    data = b_profit[b_profit["amount"] > 0].copy()
+def scale_profit(b_customers: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, dict]:
+    """B customers into four quadrants by amount and margin (≥ threshold = 大 / 高).
+
+    ``b_customers`` holds every B customer with its profit figures (NaN where it has no
+    awarded project). Those without a contract amount are their own group, 无合同额, so
+    the groups add up to all B customers; the median thresholds come from the others.
+    """
+    data = b_customers.copy()
+    has_amount = data["amount"].fillna(0) > 0
+    priced = data[has_amount]
     amount_t = config.optional("quadrant", "amount_threshold")
     margin_t = config.optional("quadrant", "margin_threshold")
     if amount_t is None:
-        amount_t = float(data["amount"].median()) if len(data) else 0.0
+        amount_t = float(priced["amount"].median()) if len(priced) else 0.0
     if margin_t is None:
-        margin_t = float(data["scale_profit_ratio"].median()) if len(data) else 0.0
+        margin_t = float(priced["scale_profit_ratio"].median()) if len(priced) else 0.0
     big = data["amount"] >= amount_t
     high = data["scale_profit_ratio"] >= margin_t
-    data["quadrant"] = np.select([big & high, big & ~high, ~big & high],
-                                 [BIG_HIGH, BIG_LOW, SMALL_HIGH], SMALL_LOW)
+    data["quadrant"] = np.select([~has_amount, big & high, big & ~high, ~big & high],
+                                 [NO_AMOUNT, BIG_HIGH, BIG_LOW, SMALL_HIGH], SMALL_LOW)
     data["hint"] = data["quadrant"].map(QUADRANT_HINTS)
     return data.reset_index(drop=True), {"amount_threshold": amount_t, "margin_threshold": margin_t}
 

@@ -1,10 +1,16 @@
 """Ingest the inbox: validate each workbook, merge the accepted, file every one away.
 
 Crash safety: for each file the archive transaction commits first (recording
-where the file is to go), then the file is moved. A run killed between the two
-finds the file still in the inbox with its hash already recorded and only
-finishes the move. A run killed inside the transaction leaves the archive as
-it was before that file; the next run redoes it.
+where the file is to go), then the journal line is written, then the file is
+moved. A run killed between these finds the file still in the inbox with its
+hash already recorded and only finishes the journal and the move. A run killed
+inside the transaction leaves the archive as it was before that file; the next
+run redoes it.
+
+No file stops the others: every per-file step runs under a guard that turns an
+unexpected failure into a finding on that file, files it under rejected/ (or
+quarantine/ when even that fails) and goes on. Only a failing archive (disk
+full, damaged, not writable) stops the run, leaving the file in the inbox.
 """
 from __future__ import annotations
 
@@ -13,14 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..findings import Finding
+from ..errors import ArchiveError, WorkspaceError
+from ..findings import Finding, make_finding
 from ..identity import normalize_name
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
-from .store import Archive, MergeResult, SubmissionMeta
-from .workspace import Workspace, move_into_place, sha256_of
+from .store import LIVE, Archive, MergeResult, SubmissionMeta
+from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
+                        unique_path)
 
 SKIPPED = "skipped"
+QUARANTINED = "quarantined"
+LEFT = "left"          # left in the inbox: the archive could not be written; the run stopped
 
 
 @dataclass
@@ -28,7 +38,7 @@ class FileOutcome:
     """What became of one inbox file."""
 
     file: str
-    status: str                 # accepted / rejected / ignored / skipped
+    status: str                 # accepted / rejected / ignored / skipped / quarantined / left
     branch: str | None = None
     period: str | None = None
     received_at: dt.datetime | None = None
@@ -39,6 +49,10 @@ class FileOutcome:
     note: str = ""
     merge: MergeResult | None = None
 
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
 
 def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
     """When the file reached the inbox: its modification time unless overridden."""
@@ -48,42 +62,80 @@ def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
 
 
 def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path | None = None,
-                 received_at: dt.datetime | None = None, progress=None) -> list[FileOutcome]:
-    """Process every workbook in the inbox in a stable order."""
+                 received_at: dt.datetime | None = None, progress=None,
+                 keep: bool = False) -> list[FileOutcome]:
+    """Process every workbook in the inbox; ``keep`` copies instead of moving (a samples folder)."""
     files, ignored = list_inbox([inbox or ws.inbox])
-    outcomes = [FileOutcome(file=i.path.name, status="ignored", findings=i.findings,
+    outcomes = [FileOutcome(file=display_name(i.path.name), status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
                 for i in ignored]
     results = _validated_ahead(files, config, archive.known_identities())
     iterator = progress(files) if progress else files
+    stopped: str | None = None
     for path, result in zip(iterator, results):
-        outcomes.append(ingest_file(ws, archive, path, config, received_at, result))
+        if stopped:
+            outcomes.append(FileOutcome(file=display_name(path.name), status=LEFT, note=stopped))
+            continue
+        try:
+            outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep)
+        except (ArchiveError, WorkspaceError) as exc:
+            stopped = f"未处理：{exc}"
+            outcome = FileOutcome(file=display_name(path.name), status=LEFT, note=str(exc))
+        except FileNotFoundError:
+            outcome = _vanished(path)
+        except Exception as exc:  # noqa: BLE001 — the guard: one file never stops the others
+            outcome = _guard_failure(ws, archive, path, received_at, exc)
+        outcomes.append(outcome)
     return outcomes
+
+
+def _vanished(path: Path) -> FileOutcome:
+    return FileOutcome(file=display_name(path.name), status=SKIPPED,
+                       note="处理前文件已不在收件箱（可能已被另一个工作目录取走），已跳过")
 
 
 PARALLEL_FROM = 4   # files; below this the second process costs more than it saves
 LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
 
 
-def _validated_ahead(files: list[Path], config, known: set[str]):
+def _validated_ahead(files: list[Path], config: Config, known: set[str]):
     """Validation results in file order, parsed on a second core while the archive merges.
 
-    Workers are spawned, not forked, so they never inherit the workspace lock.
+    Yields a Result, None (validate inline) or the exception a worker raised.
+    Workers are spawned, not forked, so they never inherit the workspace lock,
+    and they exit by themselves when this process dies.
     """
     if len(files) < PARALLEL_FROM:
         yield from (None for _ in files)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..intake.worker import watch_parent
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=watch_parent)
+    try:
         pending = [pool.submit(validate_file, path, config, known_customers=known)
                    for path in files[:LOOKAHEAD]]
+        broken = False
         for i in range(len(files)):
-            result = pending.pop(0).result()
+            if broken:
+                yield None
+                continue
+            try:
+                yield pending.pop(0).result()
+            except BrokenProcessPool:
+                broken = True  # a worker died: the rest is validated inline, under the guard
+                yield None
+                continue
+            except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
+                yield exc
             if i + LOOKAHEAD < len(files):
                 pending.append(pool.submit(validate_file, files[i + LOOKAHEAD], config,
                                            known_customers=known))
-            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _refresh_references(result: Result, archive: Archive) -> Result:
@@ -96,63 +148,133 @@ def _refresh_references(result: Result, archive: Archive) -> Result:
 
 def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                 received_override: dt.datetime | None = None,
-                result: Result | None = None) -> FileOutcome:
+                result: Result | Exception | None = None, *, keep: bool = False) -> FileOutcome:
     """Validate (unless done ahead), then merge or reject one file, and file it away."""
+    if isinstance(result, Exception):
+        raise result
+    name = display_name(path.name)
+    path = Path(path)
     sha = sha256_of(path)
     received = received_time(path, received_override)
     earlier = archive.submission_by_sha256(sha)
     if earlier is not None:
-        return _finish_or_skip(ws, path, earlier, config)
+        stored = ws.root / earlier["stored_path"] if earlier.get("stored_path") else None
+        if stored is not None and not stored.exists():
+            return _finish(ws, archive, path, earlier, config, keep)
+        if earlier["status"] in LIVE:
+            return _duplicate(ws, path, name, sha, earlier, keep)
+        # identical to a rejected file: its verdict may depend on its name, so it is judged again
 
     if result is None:
         result = validate_file(path, config, known_customers=archive.known_identities())
     else:
         result = _refresh_references(result, archive)
-    meta = SubmissionMeta(sha256=sha, file_name=path.name, branch=result.branch or "",
+    filled = result.cover.get("filled_on")
+    meta = SubmissionMeta(sha256=sha, file_name=name, branch=result.branch or "",
                           period=result.period or "", received_at=received,
                           no_change=result.no_change, counts=result.counts,
-                          warnings=len(result.warnings), stored_path="")
-    outcome = FileOutcome(file=path.name, status=result.status, branch=result.branch,
+                          warnings=len(result.warnings), stored_path="",
+                          filled_on=str(filled)[:10] if filled else None)
+    outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
                           period=result.period, received_at=received,
                           findings=result.findings, counts=result.counts)
+    stamp = received.timestamp()
     if result.status == ACCEPTED:
-        target = ws.received_path(result.period, result.branch, path, sha)
-        meta.stored_path = str(target.relative_to(ws.root))
+        target = unique_path(ws.received_path(result.period, result.branch, name, sha))
+        ensure_writable(target.parent)
+        meta.stored_path = target.relative_to(ws.root).as_posix()
         outcome.merge = archive.record_submission(meta, result.frames)
-        outcome.moved_to = move_into_place(path, target)
+        if not outcome.merge.stands:
+            outcome.note = "本单位本月已有更晚收到的报送，本文件已存档、不采用"
+        elif outcome.merge.superseded:
+            outcome.note = "更正重报，已替换本单位本月先前的报送"
+        outcome.moved_to = _file_away(path, target, sha, stamp, keep)
     else:
-        target = ws.rejected_path(result.period, path, sha)
-        meta.stored_path = str(target.relative_to(ws.root))
+        target = ws.rejected_path(result.period, name, sha)
+        ensure_writable(target.parent)
+        meta.stored_path = target.relative_to(ws.root).as_posix()
         archive.record_rejected(meta, result.findings)
-        outcome.feedback = _feedback(result, target.parent)
-        outcome.moved_to = move_into_place(path, target)
+        outcome.feedback = _feedback(result, target)
+        outcome.moved_to = _file_away(path, target, sha, stamp, keep)
     return outcome
 
 
-def _feedback(result: Result, folder: Path) -> Path | None:
+def _file_away(path: Path, target: Path, sha: str, stamp: float, keep: bool) -> Path:
+    if keep:  # a samples folder: copy, leave the original where it is
+        import shutil
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        return target
+    return move_into_place(path, target, sha256=sha, stamp=stamp)
+
+
+def _feedback(result: Result, target: Path) -> Path | None:
+    """The feedback workbook beside the filed copy, named after it (a second rejection keeps the first)."""
     from ..intake.feedback import write_feedback
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_feedback(result.file, result.findings, folder, readable=readable(result))
+    return write_feedback(result.file, result.findings, target.parent, readable=readable(result),
+                          stem=target.stem, file_label=target.name.split("__")[0] + target.suffix)
 
 
-def sha256_of_name(record: dict) -> str:
-    return str(record.get("sha256", ""))[:12]
-
-
-def _finish_or_skip(ws: Workspace, path: Path, earlier: dict, config: Config) -> FileOutcome:
-    """The hash is known: either a run died before moving this file, or it is a duplicate."""
-    stored = ws.root / earlier["stored_path"] if earlier.get("stored_path") else None
-    outcome = FileOutcome(file=path.name, status=SKIPPED, branch=earlier.get("branch"),
-                          period=earlier.get("period"))
-    if stored is not None and not stored.exists():
-        if earlier["status"] == REJECTED:
-            result = validate_file(path, config)
-            outcome.feedback = _feedback(result, stored.parent)
-        outcome.moved_to = move_into_place(path, stored)
-        outcome.status = earlier["status"] if earlier["status"] != "superseded" else ACCEPTED
-        outcome.note = "上次运行中断，已补完归档"
-        return outcome
-    outcome.moved_to = move_into_place(
-        path, ws.received / "重复文件" / f"{path.stem}__{sha256_of_name(earlier)}{path.suffix}")
-    outcome.note = f"与已处理的文件“{earlier['file_name']}”内容完全相同，已跳过"
+def _finish(ws: Workspace, archive: Archive, path: Path, earlier: dict, config: Config,
+            keep: bool) -> FileOutcome:
+    """A run died after committing this file: finish the journal, the feedback and the move."""
+    stored = ws.root / earlier["stored_path"]
+    archive.journal_submission(earlier["id"])
+    outcome = FileOutcome(file=display_name(path.name), status=earlier["status"], branch=earlier.get("branch"),
+                          period=earlier.get("period"), note="上次运行中断，已补完归档")
+    if earlier["status"] == REJECTED:
+        result = validate_file(path, config)
+        outcome.findings = result.findings
+        outcome.feedback = _feedback(result, stored)
+    if earlier["status"] == "superseded":
+        outcome.status = ACCEPTED
+    received = dt.datetime.fromisoformat(earlier["received_at"]) if earlier.get("received_at") else None
+    outcome.moved_to = _file_away(path, stored, earlier["sha256"],
+                                  received.timestamp() if received else None, keep)
     return outcome
+
+
+def _duplicate(ws: Workspace, path: Path, name: str, sha: str, earlier: dict, keep: bool) -> FileOutcome:
+    outcome = FileOutcome(file=name, status=SKIPPED, branch=earlier.get("branch"),
+                          period=earlier.get("period"))
+    outcome.moved_to = _file_away(path, ws.duplicate_path(name, sha), sha, None, keep)
+    outcome.note = f"与已归档的文件“{earlier['file_name']}”内容完全相同，已跳过"
+    return outcome
+
+
+def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception) -> FileOutcome:
+    """An unexpected failure on one file: a finding, the file under rejected/ (or quarantine/), go on."""
+    name = display_name(path.name)
+    detail = f"{type(exc).__name__}: {str(exc)[:160]}"
+    finding = make_finding("internal-error", name, detail=detail)
+    outcome = FileOutcome(file=name, status=REJECTED, findings=[finding])
+    try:
+        sha = sha256_of(path)
+    except OSError:
+        if not path.exists():
+            return _vanished(path)
+        sha = ""
+    try:
+        received = received_time(path, override)
+        target = ws.rejected_path(None, name, sha or "0" * 12)
+        if sha:
+            archive.record_rejected(SubmissionMeta(
+                sha256=sha, file_name=name, branch="", period="", received_at=received,
+                stored_path=target.relative_to(ws.root).as_posix()), [finding])
+        from ..intake.feedback import write_feedback
+        try:
+            outcome.feedback = write_feedback(path, [finding], target.parent, readable=False,
+                                              stem=target.stem, file_label=name)
+        except Exception:  # noqa: BLE001 — the file is filed even without its feedback
+            outcome.note = "反馈工作簿未能生成"
+        outcome.moved_to = move_into_place(path, target, sha256=sha or None)
+        return outcome
+    except Exception:  # noqa: BLE001 — even filing failed: quarantine under a sanitised name
+        try:
+            outcome.moved_to = move_into_place(path, ws.quarantine_path(name, sha))
+            outcome.status = QUARANTINED
+            outcome.note = "无法归入 rejected/，已移入 quarantine/ 隔离，请人工查看"
+        except Exception:  # noqa: BLE001
+            outcome.status = LEFT
+            outcome.note = "无法移动该文件，已留在收件箱，请人工查看"
+        return outcome

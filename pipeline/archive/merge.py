@@ -31,6 +31,8 @@ class MergeResult:
     conflicts: int = 0
     superseded: int | None = None
     rebuilt: bool = False
+    stands: bool = True                 # False: a later-received file of the same branch-month stands
+    superseded_by: int | None = None
 
 
 def stored_rows(conn: sqlite3.Connection, sid: int) -> dict[str, list[dict]]:

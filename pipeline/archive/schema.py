@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -19,9 +19,12 @@ RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, file_name TEXT, branch TEXT,
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, file_name TEXT, branch TEXT,
     period TEXT, received_at TEXT, status TEXT, no_change INTEGER, counts TEXT,
-    warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT);
+    warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT,
+    filled_on TEXT);
+CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
+CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
 CREATE TABLE IF NOT EXISTS sub_rows (
     submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, data TEXT);
 CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id);
@@ -57,6 +60,24 @@ CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
 """
+# Upgrades of an older archive file, by the version they upgrade from. Each runs in one transaction.
+MIGRATIONS = {
+    # v1 → v2: a file identical to a rejected one may be sent again (sha256 no longer unique);
+    # the cover's 填报日期 orders corrections received at the same time.
+    1: """
+CREATE TABLE submissions_v2 (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, file_name TEXT, branch TEXT,
+    period TEXT, received_at TEXT, status TEXT, no_change INTEGER, counts TEXT,
+    warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT,
+    filled_on TEXT);
+INSERT INTO submissions_v2 SELECT id, sha256, file_name, branch, period, received_at, status, no_change,
+    counts, warnings, errors, findings, stored_path, ingested_at, NULL FROM submissions;
+DROP TABLE submissions;
+ALTER TABLE submissions_v2 RENAME TO submissions;
+CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
+CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
+""",
+}
 DERIVED = ("customers", "customer_branches", "reports", "records", "history", "conflicts")
 
 

@@ -39,11 +39,18 @@ import pandas as pd
 from schemas import labels
 from schemas.columns import CUSTOMERS, DATA_SHEETS, SHEETS_BY_KEY
 
+from ..errors import ArchiveError
 from ..identity import normalize_name
 from . import merge
+from .journal import Journal
 from .merge import MergeResult
-from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, RECORD_ENTITIES, SCHEMA, SCHEMA_VERSION, dumps,
-                     frame_rows, typed)
+from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
+                     SCHEMA_VERSION, dumps, frame_rows, typed)
+
+# Words in a file name that mark a correction (更正重报): with the same received time and cover
+# date, such a file is taken as the later one.
+CORRECTION_WORDS = ("更正", "修正", "修订", "补报", "重报", "更新", "修改")
+LIVE = ("accepted", "superseded")
 
 __all__ = ["Archive", "MergeResult", "SubmissionMeta", "BRANCH_FIELDS", "CUSTOMER_FIELDS"]
 
@@ -61,21 +68,58 @@ class SubmissionMeta:
     counts: dict = field(default_factory=dict)
     warnings: int = 0
     stored_path: str = ""
+    filled_on: str | None = None       # the cover's 填报日期, orders files received at the same time
+    ingested_at: str | None = None     # set when a rebuild restores a submission
+    id: int | None = None              # set when a rebuild restores a submission
+
+
+def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
+    """Which of a branch-month's accepted files stands: the last received, then the last filled in,
+    then a name marked as a correction, then the name, then the last filed."""
+    correction = any(word in (file_name or "") for word in CORRECTION_WORDS)
+    return (received_at or "", filled_on or "", correction, file_name or "", sid)
 
 
 class Archive:
-    """The archive database; use as a context manager."""
+    """The archive database; use as a context manager.
 
-    def __init__(self, path: Path, *, similarity_threshold: float = 85.0):
+    ``journal`` (the workspace's received/归档日志.jsonl) receives every write that the filed
+    workbooks cannot reproduce; ``check`` runs SQLite's quick check at open and refuses a
+    damaged file.
+    """
+
+    def __init__(self, path: Path, *, similarity_threshold: float = 85.0,
+                 journal: Journal | None = None, check: bool = False):
         self.path = Path(path)
         self.similarity_threshold = float(similarity_threshold)
+        self.journal = journal
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
-        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                          (str(SCHEMA_VERSION),))
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if check:
+                self._quick_check()
+            self.conn.executescript(SCHEMA)
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                              (str(SCHEMA_VERSION),))
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from None
+
+    def _quick_check(self) -> None:
+        rows = self.conn.execute("PRAGMA quick_check(5)").fetchall()
+        if rows != [("ok",)]:
+            raise damaged(self.path, "; ".join(str(r[0]) for r in rows))
+
+    def _migrate(self) -> None:
+        version = int(self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
+                    self.conn.execute(statement)  # executescript would commit half-way
+                version += 1
+                self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
     def __enter__(self) -> "Archive":
         return self
@@ -91,29 +135,67 @@ class Archive:
     @contextmanager
     def transaction(self):
         """One write transaction: all of it is committed, or none of it."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _write_error(self.path, exc) from None
         try:
             yield
+        except sqlite3.OperationalError as exc:
+            self.conn.execute("ROLLBACK")
+            raise _write_error(self.path, exc) from None
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _write_error(self.path, exc) from None
+
+    @contextmanager
+    def reading(self):
+        """One read transaction: every query inside sees the same state, even while an ingest runs."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def _journal(self, event: dict) -> None:
+        if self.journal is not None:
+            self.journal.append(event)
 
     # -- submissions --------------------------------------------------------
 
     def submission_by_sha256(self, sha: str) -> dict | None:
-        row = self.conn.execute("SELECT id, sha256, file_name, branch, period, status, stored_path "
-                                "FROM submissions WHERE sha256 = ?", (sha,)).fetchone()
-        if row is None:
-            return None
-        return dict(zip(("id", "sha256", "file_name", "branch", "period", "status", "stored_path"), row))
+        """The latest submission of these exact bytes, or None."""
+        keys = ("id", "sha256", "file_name", "branch", "period", "status", "stored_path", "received_at")
+        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE sha256 = ? "
+                                "ORDER BY id DESC LIMIT 1", (sha,)).fetchone()
+        return None if row is None else dict(zip(keys, row))
 
     def has_sha256(self, sha: str) -> bool:
         return self.submission_by_sha256(sha) is not None
 
+    def submission(self, sid: int) -> dict | None:
+        keys = ("id", "sha256", "file_name", "branch", "period", "received_at", "status", "no_change",
+                "stored_path", "ingested_at", "filled_on")
+        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE id = ?",
+                                (sid,)).fetchone()
+        return None if row is None else dict(zip(keys, row))
+
+    def count_submissions(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+
+    def stored_paths(self) -> set[str]:
+        return {p for (p,) in self.conn.execute("SELECT stored_path FROM submissions") if p}
+
     def submissions(self, period: str | None = None) -> pd.DataFrame:
         query = ("SELECT id, sha256, file_name, branch, period, received_at, status, no_change, "
-                 "counts, warnings, errors, findings, stored_path, ingested_at FROM submissions")
+                 "counts, warnings, errors, findings, stored_path, ingested_at, filled_on FROM submissions")
         args: tuple = ()
         if period:
             query += " WHERE period = ?"
@@ -127,16 +209,35 @@ class Archive:
 
     def _insert_submission(self, meta: SubmissionMeta, status: str, errors: int = 0,
                            findings: list | None = None) -> int:
+        ingested = meta.ingested_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         cur = self.conn.execute(
-            "INSERT INTO submissions (sha256, file_name, branch, period, received_at, status, "
-            "no_change, counts, warnings, errors, findings, stored_path, ingested_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (meta.sha256, meta.file_name, meta.branch, meta.period,
+            "INSERT INTO submissions (id, sha256, file_name, branch, period, received_at, status, "
+            "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (meta.id, meta.sha256, meta.file_name, meta.branch, meta.period,
              meta.received_at.isoformat(sep=" "), status, int(meta.no_change),
              json.dumps(meta.counts, ensure_ascii=False), meta.warnings, errors,
-             json.dumps(findings or [], ensure_ascii=False), meta.stored_path,
-             dt.datetime.now().isoformat(sep=" ", timespec="seconds")))
+             json.dumps(findings or [], ensure_ascii=False), meta.stored_path, ingested, meta.filled_on))
+        meta.ingested_at = ingested
         return cur.lastrowid
+
+    def _journal_submission(self, sid: int, meta: SubmissionMeta, status: str) -> None:
+        self._journal({"type": "submission", "id": sid, "sha256": meta.sha256, "file_name": meta.file_name,
+                       "branch": meta.branch, "period": meta.period,
+                       "received_at": meta.received_at.isoformat(sep=" "), "status": status,
+                       "stored_path": meta.stored_path, "filled_on": meta.filled_on,
+                       "ingested_at": meta.ingested_at})
+
+    def journal_submission(self, sid: int) -> None:
+        """Append a committed submission the journal missed (a run killed between the two)."""
+        if self.journal is None or sid in self.journal.submission_ids():
+            return
+        row = self.submission(sid)
+        meta = SubmissionMeta(sha256=row["sha256"], file_name=row["file_name"], branch=row["branch"],
+                              period=row["period"], received_at=dt.datetime.fromisoformat(row["received_at"]),
+                              stored_path=row["stored_path"], filled_on=row["filled_on"],
+                              ingested_at=row["ingested_at"])
+        self._journal_submission(sid, meta, "rejected" if row["status"] == "rejected" else "accepted")
 
     def record_rejected(self, meta: SubmissionMeta, findings: list) -> int:
         """Record a rejected file (its errors first), in one transaction."""
@@ -144,12 +245,14 @@ class Archive:
         errors = sum(f.severity == "error" for f in findings)
         with self.transaction():
             sid = self._insert_submission(meta, "rejected", errors, top)
+        self._journal_submission(sid, meta, "rejected")
         return sid
 
     def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
         """Store and merge an accepted submission, in one transaction."""
         with self.transaction():
             result = self._record(meta, frames)
+        self._journal_submission(result.submission_id, meta, "accepted")
         return result
 
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
@@ -165,17 +268,26 @@ class Archive:
             for seq, row in enumerate(data[sheet.key]):
                 rows.append((sid, sheet.key, seq, dumps(row)))
         self.conn.executemany("INSERT INTO sub_rows VALUES (?,?,?,?)", rows)
-        earlier = self.conn.execute(
-            "SELECT id FROM submissions WHERE branch = ? AND period = ? AND status = 'accepted' "
-            "AND id <> ? ORDER BY id", (meta.branch, meta.period, sid)).fetchall()
+        # Of a branch-month's accepted files the one received last stands (see _standing_key),
+        # whatever order they were processed in.
+        siblings = self.conn.execute(
+            "SELECT id, received_at, filled_on, file_name, status FROM submissions WHERE branch = ? "
+            "AND period = ? AND status IN ('accepted', 'superseded')",
+            (meta.branch, meta.period)).fetchall()
+        standing = max(siblings, key=lambda r: _standing_key(r[1], r[2], r[3], r[0]))[0]
+        previous = [r[0] for r in siblings if r[4] == "accepted" and r[0] != sid]
+        if standing != sid:
+            self.conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (sid,))
+            return MergeResult(submission_id=sid, stands=False, superseded_by=standing)
         latest = self.conn.execute(
             "SELECT MAX(period) FROM submissions WHERE status = 'accepted' AND id <> ?",
             (sid,)).fetchone()[0]
-        if earlier:
-            self.conn.executemany("UPDATE submissions SET status = 'superseded' WHERE id = ?", earlier)
-        if earlier or (latest and meta.period < latest):
+        if previous:
+            self.conn.executemany("UPDATE submissions SET status = 'superseded' WHERE id = ?",
+                                  [(p,) for p in previous])
+        if previous or (latest and meta.period < latest):
             result = merge.replay(self.conn, self.similarity_threshold, target=sid)
-            result.superseded = earlier[-1][0] if earlier else None
+            result.superseded = previous[-1] if previous else None
             result.rebuilt = True
         else:  # the rows in hand: no need to read them back
             result = merge.apply(self.conn, sid, self.similarity_threshold, data)
@@ -320,9 +432,9 @@ class Archive:
 
     # -- review and grades ----------------------------------------------------
 
-    def record_review(self, decisions: list[dict], decided_by: str) -> None:
+    def record_review(self, decisions: list[dict], decided_by: str, decided_at: str | None = None) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
-        now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         with self.transaction():
             for d in decisions:
                 if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
@@ -344,10 +456,11 @@ class Archive:
                     self.conn.execute("UPDATE grade_adjustments SET customer_id = ? "
                                       "WHERE customer_id = ?", (keep, drop))
             merge.replay(self.conn, self.similarity_threshold)
+        self._journal({"type": "review", "decisions": decisions, "decided_by": decided_by, "decided_at": now})
 
-    def record_grade_adjustments(self, rows: list[dict]) -> int:
+    def record_grade_adjustments(self, rows: list[dict], decided_at: str | None = None) -> int:
         """Store half-yearly grade decisions in one transaction."""
-        now = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         with self.transaction():
             for r in rows:
                 self.conn.execute(
@@ -356,7 +469,12 @@ class Archive:
                     (r["customer_id"], r["period"], r["effective_period"], r.get("old_grade"),
                      r["new_grade"], r.get("decision"), r.get("remark"), r.get("decided_by", labels.DEPARTMENT),
                      now))
+        self._journal({"type": "grades", "rows": rows, "decided_at": now})
         return len(rows)
+
+    def replay_event(self, event: dict) -> int:
+        """Apply a journaled decision of a kind this version does not record itself (none yet)."""
+        return 0
 
     def grade_adjustments(self, periods: list[str] | None = None) -> pd.DataFrame:
         """Recorded half-yearly grade decisions (all, or those of the given half years), in order."""
@@ -382,3 +500,21 @@ def _label(key: str, sheet: str) -> str:
     return labels.label(key, sheet if sheet in SHEETS_BY_KEY else None)
 
 
+
+
+def damaged(path: Path, detail) -> ArchiveError:
+    return ArchiveError(f"档案库 {path.name} 已损坏（{str(detail)[:120]}），为保护数据已停止，未写入任何内容。"
+                        f"请运行 crm archive rebuild：它把损坏的文件改名保留，并按 received/ 中的报送文件和"
+                        f"归档日志重建档案库。")
+
+
+def _write_error(path: Path, exc: sqlite3.OperationalError) -> ArchiveError:
+    text = str(exc)
+    if "full" in text:
+        return ArchiveError(f"磁盘空间已满，无法写入档案库 {path.name}。档案库保持原样，本文件仍留在收件箱；"
+                            "请清理磁盘后重新运行。")
+    if "locked" in text or "busy" in text:
+        return ArchiveError(f"档案库 {path.name} 正被其他程序占用。请关闭正在打开它的程序后重新运行。")
+    if "readonly" in text or "read-only" in text:
+        return ArchiveError(f"档案库 {path.name} 是只读的，无法写入。请检查文件和文件夹的写入权限。")
+    return ArchiveError(f"写入档案库 {path.name} 失败（{text}）。档案库保持原样，请检查磁盘后重新运行。")

@@ -39,14 +39,21 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str) ->
             latest = latest.iloc[-1] if len(latest) else first
             on_time = pd.Timestamp(first["received_at"]) <= pd.Timestamp(due)
             state = (NO_CHANGE if latest["no_change"] else ON_TIME) if on_time else LATE
-            rows.append(_row(branch, state, latest, len(mine)))
+            row = _row(branch, state, latest, len(mine))
+            filled = first.get("filled_on")
+            if not on_time and isinstance(filled, str) and filled <= due.strftime("%Y-%m-%d"):
+                # The received time is the file's time; the cover date is the submitter's word.
+                row["note"] = (f"收件时间晚于截止日，但封面填报日期为 {filled}。若邮件按时到达、"
+                               "只是晚些才放进收件箱，请核实（可用 --received-at 指定收件时间）")
+            rows.append(row)
         elif len(rejected):
             rows.append(_row(branch, RETURNED, rejected.sort_values("received_at").iloc[-1],
                              len(mine)))
         else:
             rows.append({"branch": branch, "state": MISSING, "received_at": pd.NaT,
                          "file_name": None, "rows": None, "files": 0})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["branch", "state", "received_at", "file_name", "rows", "files",
+                                      "note"])
     out["deadline"] = pd.Timestamp(due)
     return out
 

@@ -1,4 +1,9 @@
-"""The workspace: inbox, received and rejected folders, the archive file, the run lock."""
+"""The workspace: inbox, received and rejected folders, the archive file, the journal, the run lock.
+
+Filed names are made safe by ``pipeline.filenames``. ``move_into_place`` never
+leaves half a file: across file systems it copies to a temporary name, fsyncs,
+checks the hash and renames.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -12,10 +17,17 @@ from filelock import FileLock, Timeout
 
 from ..config import DEFAULT_TOML
 from ..errors import WorkspaceError
+from ..filenames import display_name, hashed_name, safe_name, unique_path
+from .journal import JOURNAL_FILE, Journal
+
+__all__ = ["Workspace", "WorkspaceBusy", "display_name", "ensure_writable", "move_into_place",
+           "sha256_of", "unique_path"]
 
 ARCHIVE_FILE = "archive.sqlite"
 CONFIG_FILE = "crm.toml"
 LOCK_FILE = ".crm.lock"
+UNKNOWN_MONTH = "未识别月份"
+DUPLICATES = "重复文件"
 
 
 class WorkspaceBusy(WorkspaceError):
@@ -41,6 +53,11 @@ class Workspace:
         return self.root / "rejected"
 
     @property
+    def quarantine(self) -> Path:
+        """Files that could be neither archived nor rejected (even moving them failed)."""
+        return self.root / "quarantine"
+
+    @property
     def output(self) -> Path:
         return self.root / "output"
 
@@ -51,6 +68,10 @@ class Workspace:
     @property
     def config_path(self) -> Path:
         return self.root / CONFIG_FILE
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.received / JOURNAL_FILE)
 
     def init(self) -> list[Path]:
         """Create the folders and a commented crm.toml; existing files are kept."""
@@ -75,30 +96,53 @@ class Workspace:
                                  f"crm --workspace \"{self.root}\" init 创建，或用 --workspace 指定已有的工作目录。")
         return self
 
+    def filed_files(self) -> list[Path]:
+        """Every workbook filed under received/ and rejected/ (not the duplicates' folder)."""
+        out = []
+        for folder in (self.received, self.rejected):
+            if folder.is_dir():
+                out += [p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".jsonl")
+                        and DUPLICATES not in p.relative_to(folder).parts
+                        and not p.name.endswith("_校验结果.xlsx")]
+        return sorted(out)
+
     @contextmanager
-    def lock(self, wait: float = 0):
+    def lock(self, wait: float = 0, on_wait=None):
         """Hold the workspace lock for one run; the OS releases it even if the process dies.
 
-        ``wait`` seconds are waited for another run to finish before giving up.
+        ``wait`` seconds are waited for another run to finish (``on_wait`` is called once first).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / LOCK_FILE))
         try:
-            lock.acquire(timeout=wait)
+            lock.acquire(timeout=0)
         except Timeout:
-            raise WorkspaceBusy(f"工作目录 {self.root} 正被另一个 crm 进程使用，请等它结束后再运行。") from None
+            if wait <= 0:
+                raise WorkspaceBusy(f"工作目录 {self.root} 正被另一个 crm 进程使用，请等它结束后再运行。") from None
+            if on_wait:
+                on_wait()
+            try:
+                lock.acquire(timeout=wait)
+            except Timeout:
+                raise WorkspaceBusy(f"工作目录 {self.root} 被另一个 crm 进程占用超过 {wait:.0f} 秒，"
+                                    "请等它结束后再运行。") from None
         try:
             yield
         finally:
             lock.release()
 
-    def received_path(self, period: str, branch: str, original: Path, sha256: str) -> Path:
-        """Where an accepted file is filed: its name keeps the start of its SHA-256."""
-        return self.received / period / branch / f"{original.stem}__{sha256[:12]}{original.suffix}"
+    def received_path(self, period: str, branch: str, name: str, sha256: str) -> Path:
+        """Where an accepted file is filed: its (safe) name keeps the start of its SHA-256."""
+        return self.received / period / safe_name(branch) / hashed_name(name, sha256)
 
-    def rejected_path(self, period: str | None, original: Path, sha256: str) -> Path:
-        return (self.rejected / (period or "未识别月份")
-                / f"{original.stem}__{sha256[:12]}{original.suffix}")
+    def rejected_path(self, period: str | None, name: str, sha256: str) -> Path:
+        return unique_path(self.rejected / (period or UNKNOWN_MONTH) / hashed_name(name, sha256))
+
+    def duplicate_path(self, name: str, sha256: str) -> Path:
+        return unique_path(self.received / DUPLICATES / hashed_name(name, sha256))
+
+    def quarantine_path(self, name: str, sha256: str) -> Path:
+        return unique_path(self.quarantine / hashed_name(name, sha256 or "0" * 12))
 
 
 def sha256_of(path: Path) -> str:
@@ -109,12 +153,53 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def move_into_place(source: Path, target: Path) -> Path:
-    """Move a file, creating folders; atomic within one file system."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def ensure_writable(folder: Path) -> None:
+    """Create ``folder`` and prove a file can be written there (before anything is committed)."""
     try:
-        os.replace(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".crm-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise WorkspaceError(f"无法写入文件夹 {folder}（{exc.strerror or exc}）。请检查磁盘空间和写入权限后重新运行；"
+                             "本文件仍留在收件箱，档案库未作改动。") from None
+
+
+def move_into_place(source: Path, target: Path, *, sha256: str | None = None,
+                    stamp: float | None = None) -> Path:
+    """Move a file, never leaving half of it behind; a symlink is replaced by the bytes it points to.
+
+    Within one file system the move is a rename. Across file systems (or for a
+    symlink) the bytes are copied to a temporary name beside the target,
+    fsynced, checked against ``sha256``, renamed into place, and only then is
+    the source removed. ``stamp`` sets the filed copy's modification time (the
+    received time), which a rebuild uses to order files the journal lacks.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moved = False
+    if not source.is_symlink():
+        try:
+            os.replace(source, target)
+            moved = True
+        except OSError:
+            moved = False
+    if not moved:
+        temporary = target.with_name(f".{target.name}.part")
+        try:
+            with open(source, "rb") as src, open(temporary, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+            if sha256 and sha256_of(temporary) != sha256:
+                raise OSError(f"复制后内容校验不一致：{source}")
+            os.replace(temporary, target)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
         os.unlink(source)
+    if stamp is not None:
+        try:
+            os.utime(target, (stamp, stamp))
+        except OSError:
+            pass
     return target

@@ -12,8 +12,12 @@ from pathlib import Path
 import click
 
 from ..errors import CrmError
-from . import archive, dev, grades, intake, reports
-from .options import Context
+from . import chinese
+
+chinese.install()  # before the commands are defined: their types translate their names then
+
+from . import archive, dev, grades, intake, reports  # noqa: E402
+from .options import Context  # noqa: E402
 
 __all__ = ["main", "Context"]
 
@@ -45,3 +49,4 @@ def main(ctx, workspace: Path, config_path: Path | None):
 for _module in (intake, archive, grades, reports, dev):
     for _command in _module.COMMANDS:
         main.add_command(_command)
+chinese.localise(main)

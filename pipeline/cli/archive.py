@@ -29,30 +29,52 @@ def init(obj: Context):
         click.echo("  已存在，未作改动。")
 
 
+keep_option = click.option(
+    "--keep", is_flag=True,
+    help="复制而不移动收件箱中的文件（样例文件夹 input_samples/ 总是复制，不会被移走）。")
+
+
 @click.command()
 @inbox_option
 @received_option
+@keep_option
 @click.pass_obj
-def ingest(obj: Context, inbox: Path | None, received_at):
-    """处理收件箱：校验、归档通过的文件，退回有错误的文件并生成反馈工作簿。"""
+def ingest(obj: Context, inbox: Path | None, received_at, keep: bool):
+    """处理收件箱：校验、归档通过的文件，退回有错误的文件并生成反馈工作簿。
+
+    收件箱中的文件处理后被移走：通过的归入 received/<月份>/<单位>/，退回的连同反馈工作簿归入
+    rejected/<月份>/，内容完全相同的重复文件归入 received/重复文件/。
+    """
     from ..archive.ingest import ingest_inbox
     with open_workspace(obj) as (ws, archive):
+        folder = inbox or ws.inbox
         outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
-                                progress=progress)
-    click.echo(outcome_table(outcomes))
+                                progress=progress, keep=keep or is_samples(folder))
+    click.echo(outcome_table(outcomes, folder))
+    _exit_if_stopped(outcomes)
 
 
-def outcome_table(outcomes) -> str:
+def is_samples(folder: Path) -> bool:
+    """A folder of the shipped samples (it holds their manifest): its files are copied, never moved."""
+    from ..dev.samples import MANIFEST
+    folder = Path(folder)
+    return (folder / MANIFEST).exists() or (folder.parent / MANIFEST).exists()
+
+
+def _exit_if_stopped(outcomes) -> None:
+    if any(o.status == "left" for o in outcomes):
+        raise click.exceptions.Exit(1)
+
+
+def outcome_table(outcomes, folder: Path | None = None) -> str:
     if not outcomes:
-        return "收件箱中没有待处理的文件。"
-    rows = []
-    for o in outcomes:
-        errors = sum(f.severity == "error" for f in o.findings)
-        note = o.note or (o.findings[0].message if errors else "")
-        if o.merge is not None and o.merge.superseded:
-            note = "更正重报，已替换本单位本月先前的报送"
-        rows.append([o.file, o.branch or EMPTY, o.period or EMPTY, OUTCOMES[o.status], errors, note])
-    return table([label(k) for k in ("file_name", "branch", "period", "outcome", "errors", "note")], rows)
+        return f"收件箱 {folder or ''} 中没有待处理的文件。".replace("  ", " ")
+    rows = [[o.file, o.branch or EMPTY, o.period or EMPTY, OUTCOMES[o.status], o.errors,
+             o.note or (o.findings[0].message if o.errors else "")] for o in outcomes]
+    text = table([label(k) for k in ("file_name", "branch", "period", "outcome", "errors", "note")], rows)
+    counts = {k: sum(o.status == k for o in outcomes) for k in OUTCOMES}
+    parts = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
+    return f"{text}\n本次收件 {len(outcomes)} 个：{parts}。"
 
 
 @click.command()
@@ -69,7 +91,7 @@ def status(obj: Context, period: str | None):
 
 
 def status_text(frame, period: str) -> str:
-    rows = [[r.branch, r.state, _when(r.received_at), r.file_name or EMPTY, r.rows or EMPTY]
+    rows = [[r.branch, r.state, _when(r.received_at), shown(r.file_name), shown(r.rows)]
             for r in frame.itertuples()]
     due = frame["deadline"].iloc[0].strftime("%Y-%m-%d") if len(frame) else ""
     head = f"{period} 报送情况（截止 {due}）"
@@ -81,29 +103,62 @@ def _when(value) -> str:
     return EMPTY if value is None or str(value) == "NaT" else value.strftime("%m-%d %H:%M")
 
 
+def shown(value) -> str:
+    """A value for the screen: blanks, NaN and NaT are “—”, never “nan”."""
+    import pandas as pd
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
+        return EMPTY
+    return str(value)
+
+
 @click.command()
 @click.option("--period", callback=check_month,
               help="汇总的月份（默认为本次收到文件中最新的月份，没有文件时为本月）。")
 @inbox_option
 @received_option
+@keep_option
 @click.pass_obj
-def monthly(obj: Context, period: str | None, inbox: Path | None, received_at):
-    """月度例行：处理收件箱，再生成 output/<月份>/月度汇总_<月份>.xlsx 并打印摘要。"""
+def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, keep: bool):
+    """月度例行：处理收件箱，再生成 output/<月份>/月度汇总_<月份>.xlsx 并打印摘要。
+
+    收件箱中的文件处理后被移走（见 crm ingest --help）；第一次运行时会自动创建工作目录。
+    """
     from ..routine import run_monthly
     with open_workspace(obj, create=True) as (ws, archive):
+        folder = inbox or ws.inbox
         outcomes, data, path = run_monthly(ws, archive, obj.config, period=period, inbox=inbox,
-                                           received_at=received_at, progress=progress)
-    click.echo(outcome_table(outcomes))
+                                           received_at=received_at, progress=progress,
+                                           keep=keep or is_samples(folder))
+    if not outcomes:
+        click.echo(f"收件箱 {folder} 是空的，没有新的报送文件；以下为 {data.period} 的报送情况"
+                   "（可用 --period 指定其他月份）。")
+    else:
+        click.echo(outcome_table(outcomes, folder))
     click.echo("")
     click.echo(status_text(data.status, data.period))
-    click.echo(f"\n本月新增客户 {len(data.new_customers)} 家，信息变更 {len(data.changes)} 项，"
+    click.echo(f"\n{data.period}：新增客户 {data.new_customer_count} 家，信息变更 {len(data.changes)} 项，"
                f"待审核疑似重复 {len(data.conflicts)} 对。")
     click.echo(f"月度汇总：{path}")
+    _exit_if_stopped(outcomes)
 
 
 @click.group("archive")
 def archive_group():
-    """客户档案：导出。"""
+    """客户档案：导出、重建。"""
+
+
+@archive_group.command("rebuild")
+@click.pass_obj
+def archive_rebuild(obj: Context):
+    """按 received/、rejected/ 中的报送文件和归档日志重建档案库（原档案库改名保留）。"""
+    from ..archive.rebuild import rebuild_archive
+    from ..archive.workspace import Workspace
+    ws = Workspace(obj.workspace).require()
+    config = obj.config
+    with ws.lock():
+        report = rebuild_archive(ws, config, progress=progress)
+    for line in report.lines():
+        click.echo(line)
 
 
 @archive_group.command("export")

@@ -26,7 +26,8 @@ def template(obj: Context, out: Path):
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="文件或文件夹...",
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="输出格式：table 为中文汇总表，json 为机器可读。")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),

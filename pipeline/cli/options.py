@@ -26,11 +26,20 @@ class Context:
         return self._config
 
 
+READ_WAIT_SECONDS = 600  # how long a reading command waits for a running ingest
+
+
 @contextmanager
 def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
-    """The workspace (created only when ``create``), its lock and its archive."""
+    """The workspace (created only when ``create``), its lock and its checked archive.
+
+    Writing commands (``lock=True``) refuse to wait for another run; reading commands wait
+    for it (with a message) and then read one consistent state in a single read transaction,
+    so a report never mixes files of a run that is still going.
+    """
     from ..archive.store import Archive
     from ..archive.workspace import Workspace
+    from ..errors import ArchiveError
     ws = Workspace(obj.workspace)
     if create:
         ws.init()
@@ -38,12 +47,28 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
         ws.require()
     config = obj.config  # checked before any file is touched
     threshold = config.get("review", "similarity_threshold")
-    if lock:
-        with ws.lock(), Archive(ws.archive_path, similarity_threshold=threshold) as archive:
-            yield ws, archive
-    else:
-        with Archive(ws.archive_path, similarity_threshold=threshold) as archive:
-            yield ws, archive
+
+    def waiting():
+        click.echo("工作目录正被另一个 crm 进程使用（可能正在导入），等待其结束后再读取……", err=True)
+
+    with ws.lock(wait=0 if lock else READ_WAIT_SECONDS, on_wait=waiting):
+        filed = len(ws.filed_files())
+        if filed and (not ws.archive_path.exists() or ws.archive_path.stat().st_size == 0):
+            raise ArchiveError(_missing_archive(ws, filed))
+        with Archive(ws.archive_path, similarity_threshold=threshold, journal=ws.journal,
+                     check=True) as archive:
+            if filed and archive.count_submissions() == 0:
+                raise ArchiveError(_missing_archive(ws, filed))
+            if lock:
+                yield ws, archive
+            else:
+                with archive.reading():
+                    yield ws, archive
+
+
+def _missing_archive(ws, filed: int) -> str:
+    return (f"档案库 {ws.archive_path.name} 不存在或是空的，但 received/ 和 rejected/ 中有 {filed} 份已处理的报送文件。"
+            "为免把它们当作从未报送，已停止。请运行 crm archive rebuild 按这些文件和归档日志重建档案库。")
 
 
 def check_month(ctx, param, value):

@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+from schemas.labels import OUTCOMES
+
 from ..archive.store import Archive
 from ..archive.workspace import Workspace
 from ..config import load_config
@@ -48,7 +50,7 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
     times = _received_times(samples)
     months = sorted(p for p in samples.iterdir() if p.is_dir() and p.name[:4].isdigit())
     reports: dict[str, list[Path]] = {"monthly": []}
-    with ws.lock(), Archive(ws.archive_path,
+    with ws.lock(), Archive(ws.archive_path, journal=ws.journal,
                             similarity_threshold=config.get("review", "similarity_threshold")) as archive:
         for month in months:
             for source in sorted(month.iterdir()):
@@ -56,10 +58,10 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
                     rel = str(source.relative_to(samples))
                     _deliver(source, ws.inbox, times.get(rel) or times.get(source.name))
             outcomes, data, path = run_monthly(ws, archive, config, period=month.name)
-            accepted = sum(o.status == "accepted" for o in outcomes)
-            rejected = sum(o.status == "rejected" for o in outcomes)
-            echo(f"{month.name}：收到 {len(outcomes)} 个文件，归档 {accepted}，退回 {rejected}，"
-                 f"新增客户 {len(data.new_customers)} 家")
+            counts = {key: sum(o.status == key for o in outcomes) for key in OUTCOMES}
+            shown = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
+            echo(f"{month.name}：收到 {len(outcomes)} 个文件（{shown}），"
+                 f"新增客户 {data.new_customer_count} 家")
             reports["monthly"].append(path)
         reports.update(_year_end(ws, archive, config, months[-1].name if months else None))
     return reports

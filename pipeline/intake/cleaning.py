@@ -6,6 +6,7 @@ own and never hides the rest of its row (pandera's failed coercion would).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 
@@ -65,15 +66,19 @@ def parse_number(value) -> float:
     if isinstance(value, bool):
         raise Unparseable(value)
     if isinstance(value, (int, float)):
-        return float(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = re.sub(r"[\s,，]", "", text)
-    text = re.sub(r"万元?$", "", text)
-    if not _NUMBER.match(text):
+        number = float(value)
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        text = re.sub(r"[\s,，]", "", text)
+        text = re.sub(r"万元?$", "", text)
+        if len(text) > 40 or not _NUMBER.match(text):  # 400 digits would overflow to infinity
+            raise Unparseable(value)
+        negative = text.startswith("(") and text.endswith(")")
+        number = float(text.strip("()"))
+        number = -number if negative else number
+    if not math.isfinite(number):
         raise Unparseable(value)
-    negative = text.startswith("(") and text.endswith(")")
-    number = float(text.strip("()"))
-    return -number if negative else number
+    return number
 
 
 def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
@@ -84,11 +89,13 @@ def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     elif isinstance(value, dt.date):
         stamp = pd.Timestamp(value)
-    elif isinstance(value, (int, float)):
-        if not 1 <= value < 2958466:  # Excel's range
+    elif isinstance(value, dt.time):
+        # calamine reads the serial 1 (Excel's 1900-01-01) of a date cell as the time 00:00
+        if value != dt.time(0, 0):
             raise Unparseable(value)
-        stamp = pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=float(value)))
-        stamp = stamp.round("min")
+        stamp = pd.Timestamp(1900, 1, 1)
+    elif isinstance(value, (int, float)):
+        stamp = excel_serial(value)
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         m = _DATE_TEXT.match(text) or _DATE_COMPACT.match(text)
@@ -105,11 +112,20 @@ def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
     return stamp if with_time else stamp.normalize()
 
 
+def excel_serial(value: float) -> pd.Timestamp:
+    """An Excel date serial → its date. Excel counts 1900 as a leap year: serials 1–59 are one day
+    later than the usual epoch gives, and 60 (1900-02-29) does not exist."""
+    if not math.isfinite(value) or not 1 <= value < 2958466 or 60 <= value < 61:
+        raise Unparseable(value)
+    epoch = _EXCEL_EPOCH + dt.timedelta(days=1) if value < 60 else _EXCEL_EPOCH
+    return pd.Timestamp(epoch + dt.timedelta(days=float(value))).round("min")
+
+
 def parse_year(value) -> int:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.year
     number = parse_number(re.sub(r"年$", "", str(value).strip()) if isinstance(value, str) else value)
-    if not number.is_integer():
+    if not number.is_integer() or not 1000 <= number <= 9999:  # 1e20 would overflow the column
         raise Unparseable(value)
     return int(number)
 

@@ -27,6 +27,7 @@ from schemas import labels
 
 from ..excel import (ERROR_FILL, FONT, GRID_GREY, HEADER_BLUE, LINK_BLUE, NOTE_GREY, OK_GREEN,
                      REQUIRED_RED, WARNING_FILL, argb, display_width)
+from ..filenames import display_name, safe_name, unique_path
 from ..findings import ERROR, WARNING, Finding
 
 RESULT_SHEET = labels.SHEETS["feedback"]
@@ -56,17 +57,19 @@ class _Place:
 
 
 def write_feedback(original: Path, findings: list[Finding], out_dir: Path, *,
-                   file_label: str | None = None, readable: bool = True) -> Path:
+                   file_label: str | None = None, readable: bool = True, stem: str | None = None) -> Path:
     """Write ``<stem>_校验结果.xlsx`` into ``out_dir`` and return its path.
 
-    ``readable=False`` (the safety check refused the file) means the original
-    is not opened at all; the result then holds the 校验结果 sheet only.
-    ``file_label`` is the name shown in the title line (default: the file name).
+    ``readable=False`` (the safety check refused the file, or it is too large to
+    copy) means the original is not opened at all; the result then holds the
+    校验结果 sheet only. ``file_label`` is the name shown in the title line
+    (default: the file name); ``stem`` names the result (default: the file's,
+    made safe); an existing result is never overwritten.
     """
     original, out_dir = Path(original), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{original.stem}_校验结果.xlsx"
-    label = file_label or original.name
+    target = unique_path(out_dir / f"{safe_name(stem or original.stem)}_校验结果.xlsx")
+    label = file_label or display_name(original.name)
     book = _open_copy(original) if readable else None
     if book is not None and _save_annotated(book, label, findings, target):
         return target

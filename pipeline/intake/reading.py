@@ -329,6 +329,20 @@ def _fill_merged(rows: list[list], merged: list, data_start: int) -> None:
 
 # -- branch and period -------------------------------------------------------
 
+def identify_from_name(path: Path, config: Config) -> tuple[str | None, str | None]:
+    """(branch, month) as the file name gives them, for files whose content cannot be read.
+
+    Only a roster branch counts here: a guess from a name that cannot be checked against
+    the content must not file the workbook under a branch that does not exist.
+    """
+    branch = _branch_from_filename(Path(path).stem, config)
+    month = None
+    if m := _FILE_PERIOD.search(unicodedata.normalize("NFKC", Path(path).stem)):
+        if 1 <= int(m.group(2)) <= 12:
+            month = f"{m.group(1)}-{int(m.group(2)):02d}"
+    return (branch if branch in config.branches else None), month
+
+
 def _branch_from_filename(stem: str, config: Config) -> str | None:
     text = unicodedata.normalize("NFKC", stem)
     for branch in sorted(config.branches, key=len, reverse=True):

@@ -4,10 +4,15 @@ Every inbox file is inspected here before any parser touches it. The zip
 check reads the central directory first (declared sizes and ratios) and then
 stream-decompresses the XML parts with a running byte count, because a zip's
 headers can lie: a 1 GiB sheet in a 1 MB file is refused after at most the
-configured number of bytes, in constant memory.
+configured number of bytes, in constant memory. While a worksheet streams by,
+the extent of its cells with values is measured: a 2 KB file with one value at
+XFD1 and one at A50000 would make a reader allocate rows × columns cells, so a
+sheet whose extent exceeds the configured cell budget is refused before any
+reader sees it.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..config import Config
+from ..excel import column_letter
 from ..findings import Finding, make_finding
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -31,6 +37,7 @@ class Inspection:
     path: Path
     kind: str                      # xlsx / xlsm / xls / ignored / rejected
     findings: list[Finding] = field(default_factory=list)
+    inflated: int = 0              # bytes of XML once decompressed (what an in-memory copy costs)
 
     @property
     def readable(self) -> bool:
@@ -44,9 +51,13 @@ def list_inbox(paths: Iterable[Path]) -> tuple[list[Path], list[Inspection]]:
     for root in map(Path, paths):
         found = [root] if root.is_file() else sorted(
             (p for p in root.rglob("*") if p.is_file()), key=lambda p: str(p.relative_to(root)))
+        if root.is_dir():  # dangling links are not files: say so instead of losing them silently
+            found += sorted(p for p in root.rglob("*") if p.is_symlink() and not p.exists())
         for path in found:
             rel_parts = path.relative_to(root).parts if root.is_dir() else (path.name,)
             why = _ignore_reason(path.name, rel_parts)
+            if why is None and path.is_symlink() and not path.exists():
+                why = "指向的文件不存在的快捷方式（链接）"
             if why:
                 ignored.append(Inspection(path, "ignored", [
                     make_finding("ignored-file", path.name, detail=why)]))
@@ -76,11 +87,13 @@ def inspect_file(path: Path, config: Config) -> Inspection:
     why = _ignore_reason(name, (name,))
     if why:
         return Inspection(path, "ignored", [make_finding("ignored-file", name, detail=why)])
-    max_file = config.number("limits", "max_file_mib", minimum=1) * 2**20
+    max_file = config.get("limits", "max_file_mib") * 2**20
     size = path.stat().st_size
+    if size == 0:
+        return refuse("empty-file")
     if size > max_file:
-        return refuse("unsafe-workbook", f"文件大小 {size / 2**20:.0f} MiB 超过上限 "
-                                          f"{max_file / 2**20:.0f} MiB")
+        return refuse("unsafe-workbook", f"文件有 {size / 2**20:.0f} MiB，超过上限 "
+                                          f"{max_file / 2**20:.0f} MiB（正常的统计表只有几 MiB）")
     with open(path, "rb") as handle:
         head = handle.read(8)
     suffix = path.suffix.lower()
@@ -93,8 +106,8 @@ def inspect_file(path: Path, config: Config) -> Inspection:
     if suffix in (".csv", ".txt") or _looks_like_text(path):
         if suffix == ".csv" or _looks_like_csv(path):
             return refuse("csv-not-accepted")
-        return refuse("not-a-workbook", "文件内容是文本，不是 Excel 格式")
-    return refuse("not-a-workbook", f"无法识别的文件类型（{suffix or '无扩展名'}）")
+        return refuse("not-a-workbook", "文件内容是文字，不是 Excel 表格")
+    return refuse("not-a-workbook", "文件内容不是 Excel 表格")
 
 
 def _looks_like_text(path: Path) -> bool:
@@ -118,50 +131,123 @@ def _looks_like_csv(path: Path) -> bool:
 
 
 def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
-    max_total = config.number("limits", "max_uncompressed_mib", minimum=1) * 2**20
-    max_ratio = config.number("limits", "max_compression_ratio", minimum=1)
+    max_total = config.get("limits", "max_uncompressed_mib") * 2**20
+    max_ratio = config.get("limits", "max_compression_ratio")
+    max_cells = config.get("limits", "max_cells")
+    too_big = (f"内容异常庞大（解压后超过 {max_total / 2**20:.0f} MiB），可能已损坏，"
+               "也可能是专门构造的“压缩炸弹”")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return refuse("not-a-workbook", "压缩结构损坏")
+        return refuse("not-a-workbook", "文件结构已损坏")
     with archive:
         infos = archive.infolist()
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             if "word/document.xml" in names:
-                return refuse("not-a-workbook", "这是 Word 文档")
-            return refuse("not-a-workbook", "不是 Excel 工作簿的压缩包")
+                return refuse("not-a-workbook", "这是 Word 文档，不是 Excel 表格")
+            return refuse("not-a-workbook", "这是一个压缩包，不是 Excel 表格")
         declared = sum(i.file_size for i in infos)
         if declared > max_total:
-            return refuse("unsafe-workbook", f"解压后超过 {max_total / 2**20:.0f} MiB")
+            return refuse("unsafe-workbook", too_big)
         for info in infos:
             if info.file_size > 2**20 and info.file_size > max_ratio * max(info.compress_size, 1):
-                return refuse("unsafe-workbook", "压缩比异常")
+                return refuse("unsafe-workbook", too_big)
         # Headers can lie: decompress the XML parts with a running count.
         budget = max_total
+        titles = None
         for info in infos:
             if not info.filename.endswith((".xml", ".rels", ".vml")):
                 continue
+            sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            extent = _Extent() if sheet else None
             try:
-                used, entity = _stream_check(archive, info, budget)
+                used, entity = _stream_check(archive, info, budget, extent)
             except _TooBig:
-                return refuse("unsafe-workbook", f"解压后超过 {max_total / 2**20:.0f} MiB")
+                return refuse("unsafe-workbook", too_big)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
-                return refuse("not-a-workbook", "压缩内容损坏")
+                return refuse("not-a-workbook", "文件内容已损坏")
             if entity:
-                return refuse("unsafe-workbook", "含有 XML 实体声明")
+                return refuse("unsafe-workbook", "文件内部含有 Excel 不会写入的结构（XML 实体声明），"
+                                                 "可能不是用 Excel/WPS 保存的")
+            if extent is not None and extent.rows * extent.columns > max_cells:
+                titles = titles if titles is not None else _sheet_titles(archive)
+                title = titles.get(info.filename, info.filename.rsplit("/", 1)[-1])
+                corner = f"{column_letter(extent.columns - 1)}{extent.rows}"
+                return Inspection(path, "rejected", [make_finding(
+                    "too-many-cells", path.name, sheet=title,
+                    detail=f"{corner}（{extent.rows:,} 行 × {extent.columns:,} 列）")])
             budget -= used
         is_macro = "xl/vbaProject.bin" in names or path.suffix.lower() == ".xlsm"
+    inflated = max_total - budget
     if is_macro:
-        return Inspection(path, "xlsm", [make_finding("macro-workbook", path.name)])
-    return Inspection(path, "xlsx")
+        return Inspection(path, "xlsm", [make_finding("macro-workbook", path.name)], inflated)
+    return Inspection(path, "xlsx", inflated=inflated)
 
 
 class _TooBig(Exception):
     pass
 
 
-def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int):
+_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
+
+
+class _Extent:
+    """The bottom-right corner of the cells that hold something, measured as a worksheet streams by."""
+
+    def __init__(self):
+        self.rows = 0
+        self.columns = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk
+        cut = data.rfind(b"<")  # a tag split across chunks is read with the next one
+        if cut < 0 or len(data) - cut > 200:
+            cut = len(data)
+        body, self._tail = data[:cut], data[cut:]
+        self._scan(body)
+
+    def close(self) -> None:
+        data, self._tail = self._tail, b""
+        self._scan(data)
+
+    def _scan(self, body: bytes) -> None:
+        for letters, row, empty in _CELL.findall(body):
+            if empty:
+                continue  # a formatted, empty cell
+            column = 0
+            for ch in letters:
+                column = column * 26 + ch - 64
+            self.columns = max(self.columns, column)
+            self.rows = max(self.rows, int(row))
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → sheet title, read from workbook.xml and its relationships."""
+    try:
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    targets = {rid: target for rid, target in re.findall(r'Id="([^"]+)"[^>]*?Target="([^"]+)"', rels)}
+    targets.update({rid: target for target, rid in re.findall(r'Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+    out = {}
+    for attrs in re.findall(r"<(?:\w+:)?sheet\b([^>]*)/?>", book):
+        name = re.search(r'name="([^"]*)"', attrs)
+        rid = re.search(r'r:id="([^"]*)"', attrs)
+        if name and rid and rid[1] in targets:
+            target = targets[rid[1]].lstrip("/")
+            out[target if target.startswith("xl/") else f"xl/{target}"] = _unescape(name[1])
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, extent: _Extent | None = None):
     """Bytes this member really inflates to (stopping past ``budget``) and whether it declares entities.
 
     The raw deflate stream is inflated with zlib and counted, not read through
@@ -171,16 +257,25 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int):
         upper = member.read(4096).upper()
     if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         return 0, True
-    if info.compress_type == zipfile.ZIP_STORED:
-        return info.compress_size, False
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        raise NotImplementedError(info.compress_type)
     fp = archive.fp
     fp.seek(info.header_offset)
     local = fp.read(30)
     start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(
         local[28:30], "little")
     fp.seek(start)
+    if info.compress_type == zipfile.ZIP_STORED:
+        left = info.compress_size
+        while left > 0 and extent is not None:
+            chunk = fp.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            extent.feed(chunk)
+        if extent is not None:
+            extent.close()
+        return info.compress_size, False
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise NotImplementedError(info.compress_type)
     inflater = zlib.decompressobj(-15)
     used, left = 0, info.compress_size
     while left > 0 and not inflater.eof:
@@ -189,10 +284,15 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int):
             break
         left -= len(chunk)
         while chunk:
-            used += len(inflater.decompress(chunk, _CHUNK))
+            out = inflater.decompress(chunk, _CHUNK)
+            used += len(out)
             if used > budget:
                 raise _TooBig
+            if extent is not None:
+                extent.feed(out)
             chunk = inflater.unconsumed_tail
+    if extent is not None:
+        extent.close()
     return used, False
 
 

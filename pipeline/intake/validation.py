@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.columns import COVER, DATA_SHEETS, DISSATISFIED, IGNORED, SHEETS_BY_KEY, YES, Column, Sheet
+from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NUMBER, SHEETS_BY_KEY,
+                             TEXT, YES, Column, Sheet)
 from schemas.models import schema_for
 
 from ..config import Config
@@ -19,15 +20,16 @@ from ..findings import ERROR, WARNING, Finding, has_errors, make_finding
 from ..identity import normalize_name, uscc_problem
 from . import safety
 from .cleaning import clean_frame
-from .reading import SheetData, read_workbook
+from .reading import SheetData, identify_from_name, read_workbook
 
 ACCEPTED, REJECTED, IGNORED_FILE = "accepted", "rejected", "ignored"
 SURVEY_ITEMS = ("customer_service", "engineering_quality", "service_quality", "after_service")
 
 
-# Findings that mean the file was never opened as a workbook: its feedback holds the list only.
+# Findings that mean the file was never read as a workbook (or is too large to copy): its feedback
+# holds the list of findings only, never a copy of the submission.
 UNREADABLE = {"not-a-workbook", "encrypted-workbook", "csv-not-accepted", "unsafe-workbook",
-              "read-failed"}
+              "read-failed", "empty-file", "too-many-cells", "too-many-rows", "internal-error"}
 
 
 @dataclass
@@ -43,6 +45,9 @@ class Result:
     no_change: bool = False
     cover: dict = field(default_factory=dict)
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    filled_on: str | None = None    # the cover's 填报日期 as YYYY-MM-DD
+    inflated: int = 0               # bytes of XML the workbook decompresses to
+    copyable: bool = True           # small enough for a feedback copy of the whole workbook
 
     @property
     def errors(self) -> list[Finding]:
@@ -59,8 +64,8 @@ class Result:
 
 
 def readable(result: "Result") -> bool:
-    """Whether a feedback copy can be made of the file (the safety check did not refuse it)."""
-    return not any(f.code in UNREADABLE for f in result.findings)
+    """Whether a feedback copy can be made of the file: it was read, and is small enough to copy."""
+    return result.copyable and not any(f.code in UNREADABLE for f in result.findings)
 
 
 def validate_paths(paths: list[Path], config: Config) -> list[Result]:
@@ -81,12 +86,19 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
     inspection = safety.inspect_file(path, config)
     if not inspection.readable:
         status = IGNORED_FILE if inspection.kind == "ignored" else REJECTED
-        return Result(file=path, status=status, findings=list(inspection.findings))
+        branch, period = identify_from_name(path, config) if status == REJECTED else (None, None)
+        return Result(file=path, status=status, findings=list(inspection.findings), branch=branch,
+                      period=period, copyable=False)
     sub = read_workbook(path, config)
     findings = list(inspection.findings) + sub.findings
     result = Result(file=path, status=REJECTED, branch=sub.branch, period=sub.period,
                     no_change=sub.no_change, cover={k: v for k, v in sub.cover.items()
-                                                    if not k.startswith("_")})
+                                                    if not k.startswith("_")},
+                    filled_on=_date_text(sub.cover.get("filled_on")), inflated=inspection.inflated,
+                    copyable=inspection.inflated <= config.get("limits", "feedback_copy_mib") * 2**20)
+    if any(f.code in UNREADABLE for f in sub.findings):  # not read: the file name still tells
+        from_name = identify_from_name(path, config)
+        result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]
     name = path.name
     if sub.branch and sub.branch not in config.branches:
         cells = sub.cover.get("_cells", {})
@@ -108,11 +120,24 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
     if sub.sheets:
         findings += _cross_sheet(sub, frames, name, known_customers or set())
         findings += _departments(sub, frames, name, config.departments(sub.branch or ""))
+        if not sub.no_change and not any(len(data.frame) for data in sub.sheets.values()):
+            findings.append(make_finding("no-rows", name))
     result.findings = _ordered(findings)
     result.status = REJECTED if has_errors(result.findings) else ACCEPTED
     if result.status == ACCEPTED:
         result.frames = frames
     return result
+
+
+def _date_text(value) -> str | None:
+    """The cover's 填报日期 as YYYY-MM-DD (None when blank or unreadable)."""
+    from .cleaning import Unparseable, parse_datetime
+    if value in (None, ""):
+        return None
+    try:
+        return parse_datetime(value, with_time=False).strftime("%Y-%m-%d")
+    except (Unparseable, ValueError, TypeError, OverflowError):
+        return None
 
 
 def _empty_frame(sheet: Sheet) -> pd.DataFrame:
@@ -199,7 +224,7 @@ def _has(frame: pd.DataFrame, key: str) -> pd.Series:
 def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
                config: Config) -> list[Finding]:
     """Conditional requirements, date order and duplicates inside one sheet."""
-    out: list[Finding] = []
+    out: list[Finding] = _caps(sheet, frame, data, at, config)
     col = sheet.column
     if sheet.key == "customers":
         if "uscc" in data.letters:
@@ -235,6 +260,26 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
         out += _late(frame, "feedback_at", "resolved_at", feedback, col, at,
                      f"处理完成后 {feedback:g} 小时内应反馈结果")
         out += _duplicates(frame, "complaint_no", col("complaint_no"), at)
+    return out
+
+
+def _caps(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at, config: Config) -> list[Finding]:
+    """Text no longer than [limits] max_text_length; amounts within [limits] max_amount (万元)."""
+    out = []
+    longest = config.get("limits", "max_text_length")
+    biggest = config.get("limits", "max_amount")
+    for column in sheet.columns:
+        if column.key not in data.letters:
+            continue
+        values = frame[column.key]
+        if column.kind in (TEXT, CODE) and (column.max_length is None or column.max_length > longest):
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+            for i in frame.index[lengths > longest]:
+                out.append(at("too-long", i, column, f"{values[i][:20]}…（共 {lengths[i]} 字）",
+                              detail=longest))
+        elif column.kind == NUMBER:
+            for i in frame.index[values.abs() > biggest]:
+                out.append(at("amount-too-large", i, column, values[i], detail=f"{biggest:,.0f}"))
     return out
 
 

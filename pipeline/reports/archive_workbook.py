@@ -51,7 +51,12 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None) -> Pa
     for title, frame, key in sheets:
         ws = book.add_worksheet(title)
         ws.write_string(0, 0, f"客户档案总表 — {title}{title_suffix}", styles.title)
-        ws.write_string(1, 0, f"共 {len(frame)} 条", styles.note)
+        if key == "customers":
+            count = frame["customer_id"].nunique() if len(frame) else 0
+            note = f"共 {count} 家客户；同一客户由几个单位报送时每个单位各占一行，共 {len(frame)} 行"
+        else:
+            note = f"共 {len(frame)} 条"
+        ws.write_string(1, 0, note, styles.note)
         write_frame(ws, frame, styles=styles, start_row=2, context=key)
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"客户档案总表 {title}")
     book.close()

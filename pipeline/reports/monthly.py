@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.labels import SHEETS, VERDICTS, WHOLE_FILE
+from schemas.labels import EMPTY, REPLACED, SHEETS, STANDS, VERDICTS, WHOLE_FILE
 
 from ..archive.store import Archive
 from ..archive.tracking import submission_status
@@ -26,6 +26,17 @@ class MonthlyData:
     changes: pd.DataFrame
     conflicts: pd.DataFrame
 
+    @property
+    def new_customer_count(self) -> int:
+        """New customers, each counted once (the table has a row per reporting branch)."""
+        return int(self.new_customers["customer_id"].nunique()) if len(self.new_customers) else 0
+
+    @property
+    def file_counts(self) -> dict[str, int]:
+        """Files received for the month by verdict (they add up to all files received)."""
+        return {state: int((self.files["state"] == state).sum()) for state in VERDICTS.values()
+                if (self.files["state"] == state).any()}
+
 
 def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyData:
     """Gather the month's figures from the archive."""
@@ -38,7 +49,7 @@ def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyDat
     links = snap["customer_branches"]
     new = new.merge(links[links["first_period"] == period][["customer_id", "branch", "stage"]],
                     on="customer_id", how="left")
-    new = new[["name", "uscc", "branch", "nature", "stage", "region"]].sort_values(
+    new = new[["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]].sort_values(
         ["branch", "name"], kind="stable")
     changes = archive.history(period=period)
     conflicts = archive.conflicts(open_only=True)
@@ -50,11 +61,13 @@ def _files(subs: pd.DataFrame) -> pd.DataFrame:
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
         top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message']}"
                        for f in s.findings[:3])
-        rows.append({"branch": s.branch, "file_name": s.file_name,
-                     "received_at": s.received_at, "state": VERDICTS.get(s.status, s.status),
+        stands = {"accepted": STANDS, "superseded": REPLACED}.get(s.status, EMPTY)
+        rows.append({"branch": s.branch or EMPTY, "file_name": s.file_name,
+                     "received_at": s.received_at, "filled_on": s.filled_on,
+                     "state": VERDICTS.get(s.status, s.status), "stands": stands,
                      "errors": s.errors, "warnings": s.warnings, "top": top})
-    return pd.DataFrame(rows, columns=["branch", "file_name", "received_at", "state", "errors",
-                                       "warnings", "top"])
+    return pd.DataFrame(rows, columns=["branch", "file_name", "received_at", "filled_on", "state",
+                                       "stands", "errors", "warnings", "top"])
 
 
 def write_monthly_report(data: MonthlyData, path: Path) -> Path:
@@ -66,13 +79,21 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
     sheets = [
         (SHEETS["status"], data.status.drop(columns=["deadline"]), None),
         (SHEETS["files"], data.files, None),
-        (SHEETS["new_customers"], data.new_customers, "customers"),
+        (SHEETS["new_customers"], data.new_customers.drop(columns=["customer_id"]), "customers"),
         (SHEETS["changes"], data.changes, None),
         (SHEETS["conflicts"], data.conflicts, None),
     ]
+    notes = {
+        SHEETS["files"]: "本月收到 {} 份：{}。同一单位同月有多份时，最晚收到的一份“采用”，其余“已被替换”。".format(
+            len(data.files), "，".join(f"{k} {v}" for k, v in data.file_counts.items()) or "无"),
+        SHEETS["new_customers"]: (f"本月新增客户 {data.new_customer_count} 家（按客户去重）；"
+                                  "同一客户由几个单位报送时，每个单位各占一行。"),
+    }
     for title, frame, context in sheets:
         ws = book.add_worksheet(title)
         ws.write_string(0, 0, f"{data.period} 月度汇总 — {title}", styles.title)
+        if title in notes:
+            ws.write_string(1, 0, notes[title], styles.note)
         write_frame(ws, frame, start_row=2, styles=styles, context=context)
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"{data.period} {title}")
     book.close()

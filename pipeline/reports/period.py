@@ -17,7 +17,7 @@ from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_lab
 
 from ..analysis import loyalty as loyalty_analysis
 from ..analysis import outlook, profit as profit_analysis
-from ..analysis.grading import grade_changes, official_grades, rule_grades
+from ..analysis.grading import adjustment_changes, grade_history, official_grades, rule_grades
 from ..archive.store import Archive
 from ..config import Config
 from ..errors import ReportError
@@ -49,6 +49,7 @@ class PeriodData:
     churned: pd.DataFrame
     performance: pd.DataFrame
     future: pd.DataFrame
+    arrears_is_c: bool = False
 
 
 def _grades(archive: Archive, config: Config, as_of: str):
@@ -69,7 +70,9 @@ def ranking(snapshot: dict, grades: pd.DataFrame, config: Config) -> pd.DataFram
     counts["total"] = counts[list(GRADES)].sum(axis=1)
     counts["score"] = sum(counts[g] * weights[g] for g in GRADES)
     counts["rank"] = counts["score"].rank(method="min", ascending=False).astype(int)
-    return counts.reset_index().rename(columns={"index": "branch"})
+    out = counts.reset_index().rename(columns={"index": "branch"})
+    # In rank order; equal ranks by name (the group total is written below the table).
+    return out.sort_values(["rank", "branch"], kind="stable").reset_index(drop=True)
 
 
 def gather(archive: Archive, config: Config, text: str, today: dt.date | None = None) -> PeriodData:
@@ -98,10 +101,11 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
             rank_now[key] = float("nan")
     total = {g: int((grades["official_grade"] == g).sum()) for g in GRADES}
     total["total"] = len(grades)
-    loyalty = loyalty_analysis.loyalty(snap, config, as_of)
+    loyalty = loyalty_analysis.loyalty(snap, config, as_of, grade_history(archive, as_of))
     profit = profit_analysis.profit(snap, config)
-    b_ids = set(grades.loc[grades["official_grade"] == "B", "customer_id"])
-    quadrants, thresholds = profit_analysis.scale_profit(profit[profit["customer_id"].isin(b_ids)], config)
+    b_customers = grades.loc[grades["official_grade"] == "B", ["customer_id", "name", "branches"]]
+    quadrants, thresholds = profit_analysis.scale_profit(
+        b_customers.merge(profit.drop(columns=["name", "branches"]), on="customer_id", how="left"), config)
     trend = []
     latest = live["period"].max()
     for month in period.months:
@@ -121,12 +125,13 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     churned = loyalty_analysis.churn(
         loyalty_analysis.active_customers(prev_snap, prev.start, prev.end),
         loyalty_analysis.active_customers(snap, period.start, period.end), snap["customers"])
-    return PeriodData(period, as_of, prev, grades, rank_now, total, grade_changes(prev_grades, grades),
+    return PeriodData(period, as_of, prev, grades, rank_now, total, adjustment_changes(archive, config, period.months),
                       loyalty, profit, profit_analysis.profit(snap, config, by="branch"),
                       profit_analysis.profit(snap, config, by="branch", start=period.start, end=period.end),
                       quadrants, thresholds, profit_analysis.product(snap, config), pd.DataFrame(trend),
                       sources, adjustments, dt.datetime.now().replace(microsecond=0), churned,
-                      outlook.performance(snap), outlook.future(snap, prev_snap))
+                      outlook.performance(snap), outlook.future(snap, prev_snap),
+                      config.get("grading", "arrears_is_c"))
 
 
 def _month_span(periods: list[str]) -> str:
@@ -201,14 +206,18 @@ def write_period_report(data: PeriodData, out_dir: Path) -> Path:
 def _changes(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["grade_changes"]
     ws = book.add_worksheet(name)
+    changes = data.changes
+    ups = int((changes["direction"] == labels.UPGRADE).sum())
     _heading(ws, styles, f"{data.period.title} {name}",
-             f"{data.previous} → {data.period} 正式等级升降（等级仅在半年度调整时变动）")
-    frame = data.changes.drop(columns=["customer_id"]).rename(columns={
-        "grade_before": f"{data.previous}末等级", "grade_after": f"{data.period}末等级"})
-    if frame.empty:
-        ws.write_string(3, 0, "本期没有等级变动。", styles.note)
+             f"报告期内每一次半年度调整带来的正式等级升降：共 {len(changes)} 次（{labels.UPGRADE} {ups}，"
+             f"{labels.DOWNGRADE} {len(changes) - ups}）。正式等级只在半年度调整时变动；"
+             "评级依据为调整时的规则依据。")
+    if changes.empty:
+        ws.write_string(3, 0, "本期没有等级变动（本期内没有生效的半年度调整，或调整未改变任何客户的等级）。",
+                        styles.note)
     else:
-        write_frame(ws, frame, styles=styles, start_row=3)
+        write_frame(ws, changes.drop(columns=["customer_id"]), styles=styles, start_row=3)
+        ws.set_column(len(changes.columns) - 2, len(changes.columns) - 2, 60)
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 
@@ -238,7 +247,10 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
         ("数据来源", f"报告期内归档的报送文件 {int(data.sources['files'].sum()) if len(data.sources) else 0} 份"
                      "（各单位明细见下表；被更正替换或退回的文件不计）"),
         (labels.label("official_grade"), "半年度等级调整确定的等级；尚未经过调整的新客户暂按规则等级计。"),
-        (labels.label("rule_grade"), "按集团《客户关系管理办法》三(一)3 与 crm.toml [grading] 计算，理由见“评级依据”。"),
+        (labels.label("rule_grade"), "按集团《客户关系管理办法》三(一)3 与 crm.toml [grading] 计算，理由见“评级依据”。"
+                                     + ("项目付款拖欠也计为 C 类条件（[grading] arrears_is_c = true，集团规则中没有这一条）。"
+                                        if data.arrears_is_c else "项目付款拖欠不计入（集团规则中没有这一条；"
+                                        "如需计入，设 [grading] arrears_is_c = true）。")),
         ("分公司计数", "同一客户由两个分公司报送时，在两个分公司各计一次；集团合计按客户去重，只计一次。"),
         (labels.label("score", "ranking"), "A 类数 × A 权重 + B 类数 × B 权重 + C 类数 × C 权重（crm.toml [ranking]），得分相同名次并列。"),
         (labels.label("rank_change"), "上期排名 − 本期排名，正数为上升（↑），负数为下降（↓）。"),

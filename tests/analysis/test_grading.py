@@ -155,6 +155,24 @@ def test_loyalty_to_the_formula(archive, tmp_path):
     assert row.segment == "流失风险"
 
 
+def test_grade_stability_comes_from_the_grade_history(archive, tmp_path):
+    from pipeline.analysis.grading import grade_history
+    ingest(archive, tmp_path, "x", period="2026-01", when="2026-01-20T10:00",
+           customers=[example_row("customers"), example_row("customers", name="乙公司", uscc=None)],
+           projects=[example_row("projects")])
+    adjust = [("2025-H2", "2025-12", "A", "B"), ("2026-H1", "2026-06", "B", "A"), ("2026-H2", "2026-12", "A", "A")]
+    archive.record_grade_adjustments([
+        {"customer_id": 1, "period": half, "effective_period": end, "old_grade": old, "new_grade": new}
+        for half, end, old, new in adjust])
+    history = grade_history(archive, "2026-12")
+    assert history[history["customer_id"] == 1]["grade"].tolist() == ["A", "B", "A", "A"]
+    rows = loyalty.loyalty(archive.snapshot("2026-12"), load_config(None), "2026-12", history).set_index("name")
+    assert rows.loc["上海浦江城市建设投资有限公司", "stability"] == round(1 - 2 / 3, 4)  # 2 changes in 3 periods
+    assert rows.loc["乙公司", "stability"] == 1.0  # never adjusted: nothing moved
+    only_first = grade_history(archive, "2026-06")
+    assert only_first[only_first["customer_id"] == 1]["grade"].tolist() == ["A", "B", "A"]
+
+
 def test_profit_to_the_cent_and_zero_denominators(archive, tmp_path):
     ingest(archive, tmp_path, "x", customers=[
         example_row("customers"),
@@ -194,6 +212,15 @@ def test_quadrant_default_is_the_median():
     quads, thresholds = profit.scale_profit(frame, load_config(None))
     assert thresholds == {"amount_threshold": 2.0, "margin_threshold": 0.2}
     assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润高", "规模大利润低"]
+
+
+def test_b_customers_without_an_amount_are_their_own_group():
+    frame = pd.DataFrame({"customer_id": [1, 2, 3, 4], "amount": [1.0, 3.0, float("nan"), 0.0],
+                          "scale_profit_ratio": [0.3, 0.1, float("nan"), float("nan")]})
+    quads, thresholds = profit.scale_profit(frame, load_config(None))
+    assert thresholds == {"amount_threshold": 2.0, "margin_threshold": 0.2}  # medians of the priced two
+    assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润低", "无合同额", "无合同额"]
+    assert len(quads) == len(frame)
 
 
 def test_churn():

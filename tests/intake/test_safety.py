@@ -30,7 +30,7 @@ def test_text_renamed_xlsx(tmp_path):
     path.write_text("这不是工作簿", encoding="utf-8")
     result = inspect_file(path, CONFIG)
     assert (result.kind, codes(result)) == ("rejected", ["not-a-workbook"])
-    assert "文本" in result.findings[0].message
+    assert "文字" in result.findings[0].message
 
 
 def test_csv_is_told_to_use_the_template(tmp_path):

@@ -70,3 +70,36 @@ def test_layout_matches_the_golden_file(tmp_path):
     with small_archive(tmp_path) as archive:
         path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
     check_golden(path, "period_report_2026-Q3", skip={"说明": {"B6"}})  # B6: the generation time
+
+
+def test_ranking_is_in_rank_order_with_the_group_total_last(tmp_path):
+    with small_archive(tmp_path) as archive:
+        path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
+    body = rows_of(openpyxl.load_workbook(path)["等级排名"], 5)
+    ranks = [(r[6], r[0]) for r in body[:-1]]
+    assert ranks == sorted(ranks) and body[-1][0] == "集团合计（去重）"
+    assert body[0][0] == "华东分公司"
+
+
+def test_the_annual_changes_are_every_adjustment_in_the_year(tmp_path):
+    with small_archive(tmp_path) as archive:
+        rows = [{"customer_id": 1, "period": "2026-H1", "effective_period": "2026-06", "old_grade": "A",
+                 "new_grade": "B", "decision": "采纳"},
+                {"customer_id": 2, "period": "2026-H1", "effective_period": "2026-06", "old_grade": "B",
+                 "new_grade": "B", "decision": "保持"},
+                {"customer_id": 1, "period": "2026-H2", "effective_period": "2026-12", "old_grade": "B",
+                 "new_grade": "A", "decision": "采纳"}]
+        archive.record_grade_adjustments(rows)
+        year = period_report(archive, load_config(None), "2026", tmp_path / "out", today=dt.date(2026, 12, 31))
+        q3 = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
+    changes = rows_of(openpyxl.load_workbook(year)["等级变动"], 5)
+    assert [(r[2], r[3], r[4], r[5]) for r in changes] == [("2026-H1", "A", "B", "降级"), ("2026-H2", "B", "A", "升级")]
+    assert "共 2 次" in openpyxl.load_workbook(year)["等级变动"]["A2"].value
+    assert openpyxl.load_workbook(q3)["等级变动"]["A4"].value.startswith("本期没有等级变动")
+
+
+def test_about_sheet_says_arrears_are_not_a_c_rule(tmp_path):
+    with small_archive(tmp_path) as archive:
+        path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
+    about = " ".join(str(c.value) for row in openpyxl.load_workbook(path)["说明"].iter_rows() for c in row if c.value)
+    assert "付款拖欠不计入" in about

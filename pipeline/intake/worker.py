@@ -1,0 +1,25 @@
+"""What a validation worker process does first: make sure it dies with the process that started it.
+
+The ingest validates files ahead on a spawned worker. If the main process is
+killed, an orphaned worker would keep running (and keep stdout open, so
+`crm ingest | tee log` never ends). The watch thread ends the worker as soon
+as its parent is gone; it works the same on Windows and POSIX.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+
+
+def watch_parent(poll_seconds: float = 0.5) -> None:
+    """Start a daemon thread that exits this process when its parent process ends."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel closes, i.e. when it dies
+        os._exit(1)
+
+    threading.Thread(target=watch, name="crm-watch-parent", daemon=True).start()
