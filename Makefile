@@ -28,9 +28,9 @@ demo: install
 	$(BIN)/crm demo --samples input_samples --out $(DEMO)
 	$(BIN)/crm template --out $(DEMO)/集团公司客户信息统计表（模板）.xlsx
 
-# 每月例行：make monthly [PERIOD=2026-10] [INBOX=文件夹]
+# 每月例行：make monthly [PERIOD=2026-10] [INBOX=文件夹] [RECEIVED_AT=2026-10-24T15:30]
 monthly: install
-	$(BIN)/crm monthly $(if $(PERIOD),--period $(PERIOD)) $(if $(INBOX),--inbox "$(INBOX)")
+	$(BIN)/crm monthly $(if $(PERIOD),--period $(PERIOD)) $(if $(INBOX),--inbox "$(INBOX)") $(if $(RECEIVED_AT),--received-at $(RECEIVED_AT))
 
 # 报告期报表：make quarterly PERIOD=2026-Q3 / make halfyear PERIOD=2026-H1 / make annual PERIOD=2026
 quarterly halfyear annual: install

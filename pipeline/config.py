@@ -139,7 +139,7 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "limits": {"max_rows": Spec("int", 1, 1_048_575), "max_cells": Spec("int", 1000),
                "max_file_mib": Spec("number", 0.01), "max_uncompressed_mib": Spec("number", 1),
                "max_compression_ratio": Spec("number", 1), "max_amount": Spec("number", 1),
-               "max_text_length": Spec("int", 10, 32_767), "feedback_copy_mib": Spec("number", 1, 1000)},
+               "max_text_length": Spec("int", 10, 32_767), "feedback_copy_mib": Spec("number", 0.01, 1000)},
     "projects": {"awarded_statuses": Spec("strings", minimum=1, choices=_PROJECT_STATUSES)},
     "complaints": {"response_hours": Spec("number", 1, 24 * 30),
                    "feedback_hours": Spec("number", 1, 24 * 30)},

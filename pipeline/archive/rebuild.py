@@ -107,6 +107,8 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
         report.missing.append(event["stored_path"])
         return
     result = validate_file(path, config, known_customers=archive.known_identities())
+    for finding in result.findings:
+        finding.file = event["file_name"]  # the name it was sent under, not the filed copy's
     meta = SubmissionMeta(sha256=event["sha256"], file_name=event["file_name"],
                           branch=event.get("branch") or result.branch or "",
                           period=event.get("period") or result.period or "",

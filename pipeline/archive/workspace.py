@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ CONFIG_FILE = "crm.toml"
 LOCK_FILE = ".crm.lock"
 UNKNOWN_MONTH = "未识别月份"
 DUPLICATES = "重复文件"
+
+
+_FILED = re.compile(r"__[0-9a-f]{12}(\(\d+\))?(\.[A-Za-z0-9]{1,5})?$")
 
 
 class WorkspaceBusy(WorkspaceError):
@@ -97,13 +101,12 @@ class Workspace:
         return self
 
     def filed_files(self) -> list[Path]:
-        """Every workbook filed under received/ and rejected/ (not the duplicates' folder)."""
+        """Every submission filed under received/ and rejected/ (named …__<hash>; not the duplicates)."""
         out = []
         for folder in (self.received, self.rejected):
             if folder.is_dir():
-                out += [p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".jsonl")
-                        and DUPLICATES not in p.relative_to(folder).parts
-                        and not p.name.endswith("_校验结果.xlsx")]
+                out += [p for p in folder.rglob("*") if p.is_file() and _FILED.search(p.name)
+                        and DUPLICATES not in p.relative_to(folder).parts]
         return sorted(out)
 
     @contextmanager

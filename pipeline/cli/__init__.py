@@ -7,6 +7,8 @@ line here, in one place; no traceback reaches a user.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import click
@@ -23,7 +25,11 @@ __all__ = ["main", "Context"]
 
 
 class CrmGroup(click.Group):
-    """Turns every named library error into a one-line message and its exit status."""
+    """Turns every named library error into a one-line message and its exit status.
+
+    Anything unexpected is written with its traceback to a log file and reported in one
+    line that says where the log is (set CRM_DEBUG=1 to see the traceback instead).
+    """
 
     def invoke(self, ctx):
         try:
@@ -32,6 +38,40 @@ class CrmGroup(click.Group):
             error = click.ClickException(str(exc))
             error.exit_code = exc.exit_code
             raise error from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                KeyboardInterrupt, SystemExit):
+            raise
+        except sqlite3.DatabaseError as exc:
+            from ..archive.store import damaged
+            obj = ctx.obj
+            path = getattr(obj, "workspace", Path(".")) / "archive.sqlite"
+            raise click.ClickException(str(damaged(path, exc))) from None
+        except Exception as exc:  # noqa: BLE001 — the last resort: never a traceback on screen
+            if os.environ.get("CRM_DEBUG"):
+                raise
+            log = _log_traceback(ctx)
+            raise click.ClickException(
+                f"程序内部错误（{type(exc).__name__}: {str(exc)[:200]}）。档案库未受影响（每个文件在一个事务内处理）。"
+                f"详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
+
+
+def _log_traceback(ctx) -> Path:
+    """Write the current traceback to the workspace's output folder (or the temp folder)."""
+    import datetime as dt
+    import tempfile
+    import traceback
+    text = f"{dt.datetime.now().isoformat(timespec='seconds')}\n{traceback.format_exc()}\n"
+    workspace = getattr(ctx.obj, "workspace", None)
+    for folder in ([workspace / "output"] if workspace and (workspace / "output").is_dir() else []) + [
+            Path(tempfile.gettempdir())]:
+        try:
+            log = folder / "crm-错误日志.txt"
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(text)
+            return log
+        except OSError:
+            continue
+    return Path("（无法写入日志）")
 
 
 @click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -83,6 +83,7 @@ def write_feedback(original: Path, findings: list[Finding], out_dir: Path, *,
 def _save_annotated(book, label: str, findings: list[Finding], target: Path) -> bool:
     """Mark the copy, add 校验结果 and save; False if openpyxl cannot rewrite this workbook."""
     try:
+        _escape_cells(book)
         places = _mark_cells(book, findings)
         _result_sheet(book, label, findings, places, order=_sheet_order(book))
         _save(book, target)
@@ -121,6 +122,15 @@ def _save(book, target: Path) -> None:
 
 
 # -- marking the copy ---------------------------------------------------------
+
+def _escape_cells(book) -> None:
+    """Control characters Excel cannot store, in any text cell of the copy, shown as “\\x01”."""
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and ILLEGAL_CHARACTERS_RE.search(cell.value):
+                    cell.value = _clean(cell.value)
+
 
 def _mark_cells(book, findings: list[Finding]) -> dict[int, _Place]:
     """Fill and comment every located cell; returns finding index → its place in the copy."""
@@ -214,8 +224,9 @@ def _comment(items: list[Finding], old: Comment | None) -> Comment:
 
 
 def _clean(text: object) -> str:
-    """Text openpyxl can store: no control characters, within Excel's cell limit."""
-    return ILLEGAL_CHARACTERS_RE.sub("", str(text))[:_MAX_TEXT]
+    """Text openpyxl can store: a control character becomes a visible “\\x01” where it was."""
+    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return text[:_MAX_TEXT]
 
 
 # -- the 校验结果 sheet --------------------------------------------------------

@@ -8,6 +8,7 @@ its Excel row number so that every finding can name its cell.
 """
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from schemas.columns import COVER, DATA_SHEETS, IGNORED, Column, Sheet
 
 from ..config import Config
 from ..excel import column_letter
+from ..filenames import display_name
 from ..findings import Finding, make_finding
 from ..periods import parse_month
 
@@ -85,9 +87,9 @@ class Submission:
 def read_workbook(path: Path, config: Config) -> Submission:
     """Read every recognisable sheet of a workbook (.xlsx, .xlsm, .xls)."""
     sub = Submission(path=Path(path))
-    name = sub.path.name
+    name = display_name(sub.path.name)
     try:
-        book = calamine.CalamineWorkbook.from_path(str(path))
+        book = _open(Path(path))
     except calamine.PasswordError:
         sub.findings.append(make_finding("encrypted-workbook", name))
         return sub
@@ -103,12 +105,22 @@ def read_workbook(path: Path, config: Config) -> Submission:
     return sub
 
 
+def _open(path: Path):
+    """calamine's workbook; a name that is not valid UTF-8 (GBK bytes) is opened by handle."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as handle:
+            return calamine.CalamineWorkbook.from_filelike(io.BytesIO(handle.read()))
+    return calamine.CalamineWorkbook.from_path(str(path))
+
+
 def _short(exc: Exception) -> str:
     return (str(exc) or type(exc).__name__).splitlines()[0][:120]
 
 
 def _read_sheets(book, sub: Submission, config: Config) -> None:
-    name = sub.path.name
+    name = display_name(sub.path.name)
     max_rows = int(config.number("limits", "max_rows", minimum=1))
     grids: dict[str, tuple[list[list], list]] = {}
     assigned: dict[str, str] = {}  # sheet key → workbook sheet title
@@ -256,7 +268,7 @@ def _find_header(rows: list[list], sheet: Sheet, strict: bool = False):
 
 def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
                      sub: Submission) -> SheetData | None:
-    name = sub.path.name
+    name = display_name(sub.path.name)
     header = _find_header(rows, sheet)
     if header is None:
         example = "、".join(c.header for c in sheet.columns if c.required)
@@ -335,9 +347,9 @@ def identify_from_name(path: Path, config: Config) -> tuple[str | None, str | No
     Only a roster branch counts here: a guess from a name that cannot be checked against
     the content must not file the workbook under a branch that does not exist.
     """
-    branch = _branch_from_filename(Path(path).stem, config)
+    branch = _branch_from_filename(Path(display_name(Path(path).name)).stem, config)
     month = None
-    if m := _FILE_PERIOD.search(unicodedata.normalize("NFKC", Path(path).stem)):
+    if m := _FILE_PERIOD.search(unicodedata.normalize("NFKC", Path(display_name(Path(path).name)).stem)):
         if 1 <= int(m.group(2)) <= 12:
             month = f"{m.group(1)}-{int(m.group(2)):02d}"
     return (branch if branch in config.branches else None), month
@@ -354,7 +366,7 @@ def _branch_from_filename(stem: str, config: Config) -> str | None:
 
 def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> None:
     """Branch and month: cover, else the 填报单位 line, else the file name; disagreement is an error."""
-    name = sub.path.name
+    name = display_name(sub.path.name)
     cells = sub.cover.get("_cells", {})
 
     def cover_finding(code, key, value, **kw):
@@ -366,7 +378,7 @@ def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> No
     if sub.cover.get("branch"):
         branches.append((COVER.name, unicodedata.normalize("NFKC", str(sub.cover["branch"])).strip()))
     branches += [("表头“填报单位”行", b) for b in sorted(lines["branch"])]
-    if b := _branch_from_filename(sub.path.stem, config):
+    if b := _branch_from_filename(Path(display_name(sub.path.name)).stem, config):
         branches.append(("文件名", b))
 
     periods: list[tuple[str, str]] = []
@@ -377,7 +389,7 @@ def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> No
         else:
             periods.append((COVER.name, p))
     periods += [("表头“填报日期”行", p) for p in map(parse_month, sorted(lines["period"])) if p]
-    if m := _FILE_PERIOD.search(unicodedata.normalize("NFKC", sub.path.stem)):
+    if m := _FILE_PERIOD.search(unicodedata.normalize("NFKC", Path(display_name(sub.path.name)).stem)):
         if 1 <= int(m.group(2)) <= 12:
             periods.append(("文件名", f"{m.group(1)}-{int(m.group(2)):02d}"))
     if not periods:

@@ -21,6 +21,7 @@ from typing import Iterable
 
 from ..config import Config
 from ..excel import column_letter
+from ..filenames import display_name
 from ..findings import Finding, make_finding
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -60,7 +61,7 @@ def list_inbox(paths: Iterable[Path]) -> tuple[list[Path], list[Inspection]]:
                 why = "指向的文件不存在的快捷方式（链接）"
             if why:
                 ignored.append(Inspection(path, "ignored", [
-                    make_finding("ignored-file", path.name, detail=why)]))
+                    make_finding("ignored-file", display_name(path.name), detail=why)]))
             else:
                 files.append(path)
     return files, ignored
@@ -79,7 +80,7 @@ def _ignore_reason(name: str, parts: tuple[str, ...]) -> str | None:
 def inspect_file(path: Path, config: Config) -> Inspection:
     """Sniff the file's real type and refuse what is unsafe to parse."""
     path = Path(path)
-    name = path.name
+    name = display_name(path.name)
 
     def refuse(code: str, detail: str = "") -> Inspection:
         return Inspection(path, "rejected", [make_finding(code, name, detail=detail)])
@@ -175,13 +176,13 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
                 title = titles.get(info.filename, info.filename.rsplit("/", 1)[-1])
                 corner = f"{column_letter(extent.columns - 1)}{extent.rows}"
                 return Inspection(path, "rejected", [make_finding(
-                    "too-many-cells", path.name, sheet=title,
+                    "too-many-cells", display_name(path.name), sheet=title,
                     detail=f"{corner}（{extent.rows:,} 行 × {extent.columns:,} 列）")])
             budget -= used
         is_macro = "xl/vbaProject.bin" in names or path.suffix.lower() == ".xlsm"
     inflated = max_total - budget
     if is_macro:
-        return Inspection(path, "xlsm", [make_finding("macro-workbook", path.name)], inflated)
+        return Inspection(path, "xlsm", [make_finding("macro-workbook", display_name(path.name))], inflated)
     return Inspection(path, "xlsx", inflated=inflated)
 
 

@@ -16,6 +16,7 @@ from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NU
 from schemas.models import schema_for
 
 from ..config import Config
+from ..filenames import display_name
 from ..findings import ERROR, WARNING, Finding, has_errors, make_finding
 from ..identity import normalize_name, uscc_problem
 from . import safety
@@ -99,7 +100,7 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
     if any(f.code in UNREADABLE for f in sub.findings):  # not read: the file name still tells
         from_name = identify_from_name(path, config)
         result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]
-    name = path.name
+    name = display_name(path.name)
     if sub.branch and sub.branch not in config.branches:
         cells = sub.cover.get("_cells", {})
         title, row, letter = cells.get("branch", ("", None, ""))
