@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.columns import CUSTOMERS, PROJECTS, VISITS
+from schemas.columns import CUSTOMERS, PROJECTS, SATISFACTION, VISITS
 
 from .errors import ConfigError
 
@@ -64,6 +64,19 @@ awarded_statuses = ["中标", "在建", "竣工", "结算完成"]
 # 集团《客户投诉管理办法》5.3：收到投诉后首次响应、处理完成后反馈结果的时限（小时）。
 response_hours = 24
 feedback_hours = 48
+
+[satisfaction]
+# 满意度调查中计为“满意”的回答（集团目标：满意率 ≥ 90%）。只算“满意”时改为 ["满意"]。
+satisfied_answers = ["满意", "基本满意"]
+goal_percent = 90
+
+[visits]
+# 战略客户维护职责（集团《战略客户管理办法》3.2）：公司主要领导每年至少拜访次数、联点领导每年至少拜访次数；
+# 营销专员每月至少联系一次。
+main_leader_per_year = 1
+liaison_per_year = 2
+# A 类客户按社会价值确定拜访频率（可选：每旬、每月、每季、半年）。
+a_frequency = { "高" = "每月", "中" = "每季", "低" = "半年" }
 
 [review]
 # 名称相似度阈值（0–100）：超过即列入“疑似重复客户”。
@@ -116,6 +129,8 @@ weight_c = 0
 _PROJECT_STATUSES = PROJECTS.column("status").allowed
 _SOCIAL_VALUES = CUSTOMERS.column("social_value").allowed
 _VISITOR_LEVELS = VISITS.column("visitor_level").allowed
+_SATISFACTION = SATISFACTION
+_FREQUENCIES = ("每旬", "每月", "每季", "半年")
 # A name that is a plain file name on Windows and POSIX alike.
 _PLAIN_NAME = re.compile(r'^[^/\\:*?"<>|\x00-\x1f]+$')
 
@@ -130,6 +145,7 @@ class Spec:
     choices: tuple[str, ...] = ()
     optional: bool = False     # may be absent (no default)
     plain_names: bool = False  # strings used as folder names
+    keys: tuple[str, ...] = ()  # the keys a mapping may have
 
 
 SCHEMA: dict[str, dict[str, Spec]] = {
@@ -144,6 +160,10 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "complaints": {"response_hours": Spec("number", 1, 24 * 30),
                    "feedback_hours": Spec("number", 1, 24 * 30)},
     "review": {"similarity_threshold": Spec("number", 50, 100)},
+    "satisfaction": {"satisfied_answers": Spec("strings", minimum=1, choices=_SATISFACTION),
+                     "goal_percent": Spec("number", 1, 100)},
+    "visits": {"main_leader_per_year": Spec("int", 0, 52), "liaison_per_year": Spec("int", 0, 52),
+               "a_frequency": Spec("mapping", keys=_SOCIAL_VALUES, choices=_FREQUENCIES)},
     "grading": {"history_statuses": Spec("strings", minimum=1, choices=_PROJECT_STATUSES),
                 "a_social_values": Spec("strings", minimum=1, choices=_SOCIAL_VALUES),
                 "low_margin_percent": Spec("number", -100, 100),
@@ -346,6 +366,15 @@ def _check_value(value, spec: Spec, section: str, key: str) -> str | None:
             if bad:
                 return (f"“{bad[0]}”不能用作单位名称：名称会用作文件夹名，不能含 / \\ : * ? \" < > | "
                         "或首尾空格")
+        return None
+    if spec.kind == "mapping":
+        if not isinstance(value, dict):
+            return f"值 {shown} 应为表，如 {{ \"高\" = \"每月\" }}"
+        for name, item in value.items():
+            if spec.keys and name not in spec.keys:
+                return f"“{name}”不是可选的键（可选：{'、'.join(spec.keys)}）"
+            if not isinstance(item, str) or (spec.choices and item not in spec.choices):
+                return f"“{name}”的值 {item!r} 不是可选值（可选：{'、'.join(spec.choices)}）"
         return None
     if spec.kind == "table":
         if not isinstance(value, dict):

@@ -127,7 +127,7 @@ class Styles:
 
 _NUMBER_FORMATS = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0"},
                    "count": {"num_format": "#,##0"}, "money": {"num_format": "#,##0.00"},
-                   "score": {"num_format": "0"},
+                   "score": {"num_format": "0"}, "decimal": {"num_format": "0.0"},
                    "percent": {"num_format": "0.0%"}, "date": {"num_format": "yyyy-mm-dd"},
                    "datetime": {"num_format": "yyyy-mm-dd hh:mm"}}
 
@@ -181,11 +181,13 @@ def write_cell(ws, row: int, col: int, value, fmt=None, *, date_fmt=None, dateti
 def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, start_col: int = 0,
                 context: str | None = None, kinds: dict[str, str] | None = None,
                 required: set[str] = frozenset(), min_width: int = 6, max_width: int = 40,
-                autofilter: bool = True, freeze: bool = True) -> tuple[int, int, int, int]:
+                autofilter: bool = True, freeze: bool = True,
+                fills: list[str | None] | None = None) -> tuple[int, int, int, int]:
     """A DataFrame as a styled table; returns (first_row, first_col, last_row, last_col).
 
     Column keys become their labels (``schemas.labels.label`` in ``context``) and take their
     kind from there; ``kinds`` (by key) overrides, and unknown columns are inferred from values.
+    ``fills`` gives each row a background colour (None = none), e.g. overdue rows in red.
     """
     kinds = kinds or {}
     keys = list(df.columns)
@@ -197,17 +199,24 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     column_kinds = [kinds.get(key) or labels.kind(str(key), context) or _kind_of(df[key])
                     for key in keys]
     formats = [styles.body(k) for k in column_kinds]
-    for r, values in enumerate(df.itertuples(index=False, name=None), start_row + 1):
+    for n, values in enumerate(df.itertuples(index=False, name=None)):
+        r = start_row + 1 + n
+        colour = fills[n] if fills is not None and n < len(fills) else None
+        row_formats = [styles.fill(k, colour) for k in column_kinds] if colour else formats
         for c, value in enumerate(values):
-            write_cell(ws, r, start_col + c, value, formats[c])
+            write_cell(ws, r, start_col + c, value, row_formats[c])
             if isinstance(value, str):
                 widths[c] = max(widths[c], display_width(value) + 2)
             elif column_kinds[c] in ("date", "datetime"):
                 widths[c] = max(widths[c], 12 if column_kinds[c] == "date" else 17)
             elif value is not None and not (isinstance(value, float) and math.isnan(value)):
                 widths[c] = max(widths[c], len(f"{value:,.2f}" if isinstance(value, float) else str(value)) + 2)
+    # Several tables on one sheet share its columns: a column is as wide as its widest table needs.
+    used = ws.__dict__.setdefault("_crm_widths", {})
     for c, width in enumerate(widths):
-        ws.set_column(start_col + c, start_col + c, max(min_width, min(width, max_width)))
+        shown = max(min_width, min(width, max_width), used.get(start_col + c, 0))
+        used[start_col + c] = shown
+        ws.set_column(start_col + c, start_col + c, shown)
         if width > max_width and column_kinds[c] == "text":
             # Long text wraps inside a capped column instead of widening the page.
             wrap = styles.get("body_wrap", border=1, border_color=BODY_GREY, text_wrap=True,

@@ -54,6 +54,7 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-row": (ERROR, "“{column}”为“{value}”的记录重复出现（另见第 {detail} 行）。请合并或删除重复行。"),
     "unknown-customer": (WARNING, "客户“{value}”不在本表“客户信息”中。若为已建档客户可忽略，否则请在“客户信息”表补充该客户。"),
     "unknown-department": (WARNING, "项目部“{value}”不在本单位的项目经理部名单中（{allowed}）。请核对名称，或请市场营销部更新 crm.toml。"),
+    "no-response": (WARNING, "投诉一直没有“{column}”，已超过规定时限 {detail}。请尽快答复客户，并在下次报送时补填响应时间。"),
     "late-response": (WARNING, "“{column}”超过规定时限（{detail}）。请核实处理情况。"),
 }
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from .columns import DATA_SHEETS, SHEETS_BY_KEY
 
 # -- value kinds of report columns (how excel.write_frame formats a body cell) ------------------
-TEXT, CODE, INTEGER, COUNT, MONEY, PERCENT, DATE, DATETIME, SCORE = (
-    "text", "code", "integer", "count", "money", "percent", "date", "datetime", "score")
+TEXT, CODE, INTEGER, COUNT, MONEY, PERCENT, DATE, DATETIME, SCORE, DECIMAL = (
+    "text", "code", "integer", "count", "money", "percent", "date", "datetime", "score", "decimal")
 
 # -- report columns: key → (label, kind) ----------------------------------------------------------
 # Keys that are submission columns take their header from the column dictionary instead.
@@ -141,6 +141,48 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "to_A": ("调整后A类", INTEGER),
     "to_B": ("调整后B类", INTEGER),
     "to_C": ("调整后C类", INTEGER),
+    # satisfaction
+    "surveys": ("调查次数", COUNT),
+    "items": ("回答项数", COUNT),
+    "satisfied_items": ("满意项数", COUNT),
+    "dissatisfied_items": ("不满意项数", COUNT),
+    "satisfaction_rate": ("满意率", PERCENT),
+    "gap_to_goal": ("与目标差距", PERCENT),
+    "goal": ("目标", PERCENT),
+    "dimension": ("调查项目", TEXT),
+    "answer": ("回答", TEXT),
+    # complaints
+    "received": ("收到投诉", COUNT),
+    "responded_in_time": ("按时响应", COUNT),
+    "response_rate": ("按时响应率", PERCENT),
+    "fed_back_in_time": ("按时反馈", COUNT),
+    "feedback_rate": ("按时反馈率", PERCENT),
+    "handling_satisfaction": ("处理满意率", PERCENT),
+    "median_response_hours": ("响应用时中位数（小时）", DECIMAL),
+    "median_feedback_hours": ("反馈用时中位数（小时）", DECIMAL),
+    "complaint_state": ("处理状态", TEXT),
+    "age_days": ("已过天数", DECIMAL),
+    "waited_hours": ("已等待（小时）", DECIMAL),
+    "overdue": ("是否超时", TEXT),
+    "overdue_hours": ("超时（小时）", DECIMAL),
+    # strategic customers and visits
+    "contacts": ("本年联系次数", COUNT),
+    "last_contact": ("最近联系", DATE),
+    "duty": ("维护职责", TEXT),
+    "required_count": ("应完成", COUNT),
+    "done": ("已完成", COUNT),
+    "duty_state": ("完成情况", TEXT),
+    "duties": ("职责项数", COUNT),
+    "met_duties": ("已完成项", COUNT),
+    "due_duties": ("待完成项", COUNT),
+    "overdue_duties": ("逾期项", COUNT),
+    "met_share": ("完成率", PERCENT),
+    "frequency": ("拜访频率", TEXT),
+    "last_visit": ("最近拜访", DATE),
+    "days_since": ("距今天数", COUNT),
+    "next_due": ("下次应拜访", DATE),
+    "reminder": ("提醒事项", TEXT),
+    "owner": ("负责人", TEXT),
 }
 
 # Labels that differ by table (the same key means something else there).
@@ -180,6 +222,9 @@ def label(key: str, context: str | None = None) -> str:
     override = CONTEXTS.get(context or "", {}).get(key)
     if override:
         return override
+    if "|" in key:  # a breakdown column: “客户服务|满意” → “客户服务·满意”
+        prefix, value = key.split("|", 1)
+        return f"{label(prefix, context)}·{value}"
     col = _dictionary_column(key, context) if context in SHEETS_BY_KEY else None
     if col is not None:
         return col.header
@@ -194,6 +239,8 @@ def kind(key: str, context: str | None = None) -> str | None:
     override = CONTEXT_KINDS.get(context or "", {}).get(key)
     if override:
         return override
+    if "|" in key:
+        return COUNT
     col = _dictionary_column(key, context) if context in SHEETS_BY_KEY else None
     if col is None and key in COLUMNS:
         return COLUMNS[key][1]
@@ -271,6 +318,12 @@ STANDS, REPLACED = "采用", "已被替换"
 EMPTY = "—"  # what an empty or missing figure shows
 WHOLE_FILE = "整个文件"  # where a finding is about the file, not a cell
 
+# -- service quality ---------------------------------------------------------------------------
+COMPLAINT_STATES = ("未响应", "未反馈", "处理中")
+DUTY_STATES = ("已完成", "待完成", "逾期")
+DUTIES = {"公司主要领导": "公司主要领导拜访", "联点领导": "联点领导拜访", "营销专员": "营销专员每月联系"}
+REMINDERS = {"specialist": "本月应联系而未联系", "a_plan": "A类客户拜访逾期"}
+
 # -- loyalty segments, B-class quadrants ---------------------------------------------------------
 NEW_CUSTOMER, CHURN_RISK, LOYAL, STABLE, VOLATILE = "新客户", "流失风险", "忠诚", "稳定", "波动"
 SEGMENTS = (LOYAL, STABLE, VOLATILE, CHURN_RISK, NEW_CUSTOMER)
@@ -312,6 +365,12 @@ SHEETS = {
     "outlook": "性能与未来",
     "trend": "趋势",
     "adjustments": "半年度调整",
+    "satisfaction": "满意度分析",
+    "complaints": "投诉处理",
+    "strategic": "战略客户维护",
+    "complaint_deadlines": "投诉时限",
+    "contact_reminders": "联系提醒",
+    "strategic_list": "战略客户名单",
 }
 
 
@@ -321,9 +380,10 @@ def grade_sheet(grade: str) -> str:
 
 
 # -- titles of the workbooks the department edits and sends back --------------------------------
-TITLES = {"review": "疑似重复客户审核表", "adjustment": "客户等级调整建议"}
+TITLES = {"review": "疑似重复客户审核表", "adjustment": "客户等级调整建议", "strategic_list": "战略客户名单"}
 
 GROUP_TOTAL = "集团合计（去重）"
+GROUP = "集团合计"
 
 # -- who decides ---------------------------------------------------------------------------------
 DEPARTMENT = "市场营销部"

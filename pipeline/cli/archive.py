@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from schemas.labels import EMPTY, OUTCOMES, label
+from schemas.labels import COMPLAINT_STATES, EMPTY, OUTCOMES, REMINDERS, label
 
 from .console import table
 from .options import (Context, check_month, inbox_option, open_workspace, out_option, output_path,
@@ -138,6 +138,12 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
     click.echo(status_text(data.status, data.period))
     click.echo(f"\n{data.period}：新增客户 {data.new_customer_count} 家，信息变更 {len(data.changes)} 项，"
                f"待审核疑似重复 {len(data.conflicts)} 对。")
+    unanswered, not_fed, handling = COMPLAINT_STATES
+    counts = data.overdue_complaints
+    click.echo(f"投诉时限：超时{unanswered} {counts[unanswered]} 件，超时{not_fed} {counts[not_fed]} 件，"
+               f"{handling} {counts[handling]} 件。")
+    click.echo(f"联系提醒：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家，"
+               f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家。")
     click.echo(f"月度汇总：{path}")
     _exit_if_stopped(outcomes)
 

@@ -1,6 +1,8 @@
 """crm commands of reporting: report."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .options import Context, check_period, open_workspace
@@ -18,4 +20,22 @@ def report(obj: Context, period: str):
     click.echo(f"已生成：{path}")
 
 
-COMMANDS = [report]
+@click.group("strategic")
+def strategic_group():
+    """战略客户：名单与维护职责。"""
+
+
+@strategic_group.command("list")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, metavar="年份", help="年度，如 2026。")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="输出文件（默认 output/<年>/战略客户名单_<年>.xlsx）。")
+@click.pass_obj
+def strategic_list(obj: Context, year: int, out: Path | None):
+    """写出战略客户名单_<年>.xlsx：营销专员、联点领导、等级、本年联系次数，以及各项维护职责的完成情况。"""
+    from ..reports.strategic_list import write_strategic_list
+    with open_workspace(obj, lock=False) as (ws, archive):
+        path, count = write_strategic_list(archive, obj.config, year,
+                                           out or ws.output / str(year) / f"战略客户名单_{year}.xlsx")
+    click.echo(f"{year} 年战略客户 {count} 家。\n已生成：{path}")
+
+
+COMMANDS = [report, strategic_group]

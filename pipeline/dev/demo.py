@@ -79,6 +79,9 @@ def _year_end(ws: Workspace, archive, config, last_period: str | None) -> dict[s
     year = int(last_period[:4])
     out["grades"] = _half_year_adjustments(ws, archive, config, year)
     out["period"] = _period_reports(ws, archive, config, year)
+    from ..reports.strategic_list import write_strategic_list
+    out["strategic"] = [write_strategic_list(archive, config, year,
+                                             ws.output / str(year) / f"战略客户名单_{year}.xlsx")[0]]
     return out
 
 

@@ -28,6 +28,7 @@ from ..excel import XLSX_OPTIONS, write_cell
 from ..identity import make_uscc, uscc_check_char
 
 YEAR = 2026
+UNDER_VISITED_GAPS = (3, 6, 9, 10)
 SEED = 20260101
 FIXED = dt.datetime(2026, 1, 1)
 MANIFEST = ".manifest.json"  # hidden: crm validate lists it as ignored, not as a bad file
@@ -77,6 +78,8 @@ class Customer:
     department: str = "第一项目经理部"
     email: str = ""
     under_visited: bool = False  # a strategic customer the branch neglects (for the visit-duty check)
+    no_survey: bool = False      # never picked for a survey (a completed project left unsurveyed)
+    steady: bool = False         # a designed A: its need and its margins stay what the design says
     projects: list = field(default_factory=list)
 
     def row(self) -> dict:
@@ -103,7 +106,13 @@ class Branch:
         self.contract_seq = 0
         self.complaint_seq = 0
         self.carried_complaints: list[dict] = []  # left out of a file, sent the next month
+        self.carried: dict[str, list[dict]] = {}   # a month sent without data: its records come next month
+        self.last_rows: dict[str, list[dict]] = {}  # this month's rows, for the special files built on them
         self.departments = [f"第{n}项目经理部" for n in "一二三"[: rng.choice((2, 3))]]
+
+    def rows_copy(self) -> dict[str, list[dict]]:
+        """This month's rows again (a second file of the same month is built on the same content)."""
+        return {key: [dict(row) for row in rows] for key, rows in self.last_rows.items()}
 
     def person(self) -> str:
         return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN) + self.rng.choice(["", *GIVEN])
@@ -142,6 +151,8 @@ class Branch:
         self.contract_seq += 1
         amount = round(rng.uniform(300, 60000), 2)
         margin = rng.choice([0.02, 0.05, 0.08, 0.1, 0.12, -0.03])
+        if customer.steady:
+            margin = 0.1
         signed = dt.datetime(rng.choice((2022, 2023, 2024, 2025)), rng.randrange(1, 13), rng.randrange(1, 28))
         status = rng.choice(["中标", "在建", "在建", "竣工", "结算完成"]) if started else "跟踪"
         project = {"project_name": f"{customer.name[:6]}{rng.choice(PROJECT_WORDS)}",
@@ -163,7 +174,7 @@ class Branch:
         project["signed_on"] = signed if awarded else None
         started = signed + dt.timedelta(days=30)
         project["started_on"] = started if project["status"] in ("在建", "竣工", "结算完成") else None
-        project["completed_on"] = (started + dt.timedelta(days=400)
+        project["completed_on"] = (project.get("_completed") or started + dt.timedelta(days=400)
                                    if project["status"] in ("竣工", "结算完成") else None)
 
     def advance(self, month: int) -> None:
@@ -183,7 +194,7 @@ class Branch:
                 customer.contact, customer.phone = self.person(), f"139{rng.randrange(10**8):08d}"
             if rng.random() < 0.05:
                 customer.stage = rng.choice(["签约客户", "已开发客户", "合作伙伴"])
-            if rng.random() < 0.03 and customer.first_year:
+            if rng.random() < 0.03 and customer.first_year and not customer.steady:
                 customer.near_term_need = "有" if customer.near_term_need == "无" else "无"
         if rng.random() < 0.5 and self.customers:
             lead = rng.choice(self.customers)
@@ -197,8 +208,9 @@ class Branch:
             for p in c.projects:
                 projects.append({"customer_name": c.name, "customer_uscc": c.uscc,
                                  **{k: v for k, v in p.items() if not k.startswith("_")}})
-        surveys, complaints, visits = [], [], []
-        for c in rng.sample(self.customers, min(3, len(self.customers))):
+        surveys, complaints = [], []
+        pool = [c for c in self.customers if not c.no_survey]
+        for c in rng.sample(pool, min(3, len(pool))):
             items = [rng.choice(["满意", "满意", "满意", "基本满意", "不满意"]) for _ in range(3)]
             surveys.append({"customer_name": c.name, "project_name": c.projects[0]["project_name"]
                             if c.projects else None, "surveyed_on": dt.datetime(YEAR, month, rng.randrange(3, 20)),
@@ -218,15 +230,18 @@ class Branch:
                                "content": rng.choice(["外墙渗水", "工期滞后", "施工噪音扰民", "交付资料不全"]),
                                "first_response_at": response, "resolved_at": resolved,
                                "feedback_at": resolved + dt.timedelta(hours=rng.choice([4, 20, 60])),
-                               "unreasonable": "是" if rng.random() < 0.15 else "否",
+                               "unreasonable": "是" if rng.random() < 0.15 and not c.steady else "否",
                                "result": "已整改完毕", "customer_satisfied": rng.choice(["是", "是", "否"])})
         complaints, self.carried_complaints = self.carried_complaints + complaints, []
+        carried, self.carried = self.carried, {}
+        surveys, complaints = carried.get("surveys", []) + surveys, carried.get("complaints", []) + complaints
+        visits = carried.get("visits", [])
         for c in self.customers:
             if c.strategic != "是":
                 continue
             # Duty (seed 004): specialist monthly, liaison leader twice a year, main leader once.
-            # An under-visited customer misses every third month and sees no main leader.
-            if not (c.under_visited and month % 3 == 0):
+            # An under-visited customer misses March, June, September and October and sees no main leader.
+            if not (c.under_visited and month in UNDER_VISITED_GAPS):
                 visits.append({"customer_name": c.name, "visited_on": dt.datetime(YEAR, month, rng.randrange(3, 22)),
                                "visitor": "营销专员" + c.contact[0], "visitor_level": "营销专员",
                                "channel": rng.choice(["电话沟通", "上门拜访"]), "summary": "例行沟通，了解项目需求"})
@@ -452,13 +467,17 @@ def generate_samples(out_dir: Path) -> list[Path]:
                     b.customers.append(b.new_customer(len(b.customers)))
             _monthly_events(b, month)
             rows = b.month_rows(month)
+            _designed_service(b, month, rows)
+            b.last_rows = rows
             name = f"{b.name}_{period}_客户信息统计表.xlsx"
             if (bi, month) == (6, 5):
-                continue  # 东北分公司 sends nothing in May: 未报
+                b.carried = {k: rows[k] for k in ("surveys", "complaints", "visits")}
+                continue  # 东北分公司 sends nothing in May: 未报 (May's records come with June)
             late = (bi + month) % 9 == 0
             when = _received(b.rng, month, late)
             note = "逾期报送" if late else "按时报送"
             if month in (3, 8) and bi in (2, 5):
+                b.carried = {k: rows[k] for k in ("surveys", "complaints", "visits")}
                 write_standard(folder / name, b.name, period, {}, changed="无", filled=when)
                 add(folder / name, when, "accepted", "本月无变化（各数据表为空）", b.name, period)
                 continue
@@ -475,8 +494,10 @@ def generate_samples(out_dir: Path) -> list[Path]:
     (out_dir / MANIFEST).write_text(json.dumps(
         {"notes": "每个分公司每月报送当前完整的客户与项目表，以及本月新增的满意度调查、投诉与拜访记录；"
                   "格式不规范的样例文件没有投诉记录表，其投诉随次月报送。"
-                  "received_at 为文件到达收件箱的时间（演示时据此设置文件修改时间）。",
-         "files": manifest}, ensure_ascii=False, indent=2), encoding="utf-8")
+                  "received_at 为文件到达收件箱的时间（演示时据此设置文件修改时间）。"
+                  "designed 为报表必须呈现的设计结果（截至 as_of 月末）。",
+         "designed": designed_outcomes(branches), "files": manifest}, ensure_ascii=False, indent=2),
+        encoding="utf-8")
     return files
 
 
@@ -485,6 +506,7 @@ def _designed_customers(b: Branch) -> None:
     a = b.customers[0]
     a.first_year, a.integrity, a.credit, a.social_value, a.near_term_need = 2015, "良好", "良好", "高", "有"
     a.strategic, a.stage, a.proposed = "是", "合作伙伴", "A"
+    a.steady = True
     if not a.projects:
         a.projects.append(b.new_project(a, started=True))
     b.customers[1].strategic = "是"
@@ -493,8 +515,13 @@ def _designed_customers(b: Branch) -> None:
     second_a = b.customers[12]  # a clear A that is not strategic
     second_a.first_year, second_a.integrity, second_a.credit = 2017, "良好", "良好"
     second_a.social_value, second_a.near_term_need, second_a.proposed = "高", "有", "A"
+    second_a.steady = True
     if not second_a.projects:
         second_a.projects.append(b.new_project(second_a, started=True))
+    for designed in (a, second_a):
+        for project in designed.projects:
+            project["_margin"], project["payment"] = 0.1, "正常"
+            b._finance(project)
     stranger = b.customers[2]
     stranger.first_year, stranger.projects, stranger.stage, stranger.proposed = None, [], "潜在客户", "C"
     bad = b.customers[3]
@@ -533,6 +560,67 @@ def _shared_customers(branches: list[Branch]) -> None:
         b.customers.append(twin)
 
 
+# Service-quality outcomes the reports must show (recorded in the manifest's "designed" section).
+DESIGNED_SERVICE = {
+    "unanswered": ("华东分公司", "TS-HD-1099", dt.datetime(YEAR, 10, 9, 9, 0)),
+    "not_fed_back": ("华中分公司", "TS-HZ-0999", dt.datetime(YEAR, 9, 10, 10, 0)),
+    "in_handling": ("东北分公司", "TS-DB-1099", dt.datetime(YEAR, 10, 20, 10, 0)),
+    "dissatisfied": ("西北分公司", dt.datetime(YEAR, 10, 14), "地下室渗水未彻底处理，要求返修"),
+    "not_surveyed": ("基础设施分公司", dt.datetime(YEAR, 9, 15)),
+    "a_visits": (2, 6),   # months the second clear A of each branch is visited (overdue by October)
+}
+
+
+def _designed_service(b: Branch, month: int, rows: dict[str, list[dict]]) -> None:
+    """Complaints, a survey and visits with designed outcomes, added without touching the random draws."""
+    for kind in ("unanswered", "not_fed_back", "in_handling"):
+        branch, number, at = DESIGNED_SERVICE[kind]
+        if b.name != branch or at.month != month:
+            continue
+        customer = b.customers[6]
+        response = None if kind == "unanswered" else at + dt.timedelta(hours=5)
+        resolved = at + dt.timedelta(days=10, hours=7) if kind == "not_fed_back" else None
+        rows["complaints"].append({
+            "customer_name": customer.name, "project_name": None, "complaint_no": number, "complained_at": at,
+            "complaint_type": "质量", "content": "屋面防水层起鼓漏水", "first_response_at": response,
+            "resolved_at": resolved, "feedback_at": None, "unreasonable": "否",
+            "result": "已安排返修" if resolved else None, "customer_satisfied": None})
+    branch, day, note = DESIGNED_SERVICE["dissatisfied"]
+    if b.name == branch and month == day.month:
+        customer = b.customers[0]
+        rows["surveys"].append({"customer_name": customer.name, "project_name": customer.projects[0]["project_name"],
+                                "surveyed_on": day, "customer_service": "满意", "engineering_quality": "不满意",
+                                "service_quality": "基本满意", "after_service": None,
+                                "dissatisfaction_note": note, "surveyor": "陈静"})
+    second_a = b.customers[12]
+    if month in DESIGNED_SERVICE["a_visits"]:
+        rows["visits"].append({"customer_name": second_a.name, "visited_on": dt.datetime(YEAR, month, 18),
+                               "visitor": "项目经理" + second_a.contact[0], "visitor_level": "项目经理",
+                               "channel": "现场沟通", "summary": "了解新项目计划"})
+
+
+def designed_outcomes(branches: list[Branch]) -> dict:
+    """What the October 2026 reports must show, for the manifest and its tests."""
+    by_name = {b.name: b for b in branches}
+    unanswered, not_fed, handling = (DESIGNED_SERVICE[k] for k in ("unanswered", "not_fed_back", "in_handling"))
+    branch, _, note = DESIGNED_SERVICE["dissatisfied"]
+    survey_branch, completed = DESIGNED_SERVICE["not_surveyed"]
+    return {
+        "as_of": f"{YEAR}-10",
+        "overdue_complaints": {unanswered[1]: "未响应", not_fed[1]: "未反馈"},
+        "open_complaints": {handling[1]: "处理中"},
+        "dissatisfied": {"branch": branch, "customer": by_name[branch].customers[0].name, "dimension": "工程质量",
+                         "note": note},
+        "completed_not_surveyed": {"branch": survey_branch,
+                                   "customer": by_name[survey_branch].customers[14].name,
+                                   "completed_on": completed.strftime("%Y-%m-%d")},
+        "strategic_specialist_missed": {b.name: [b.customers[1].name, [f"{m}月" for m in UNDER_VISITED_GAPS]]
+                                        for b in branches if b.customers[1].under_visited},
+        "strategic_all_met": {b.name: b.customers[0].name for b in branches},
+        "a_visit_overdue": {b.name: b.customers[12].name for b in branches},
+    }
+
+
 def _monthly_events(b: Branch, month: int) -> None:
     """Designed changes the archive's history and the grade changes will show."""
     if month == 4 and len(b.customers) > 7:
@@ -542,6 +630,16 @@ def _monthly_events(b: Branch, month: int) -> None:
         b.customers[1].social_value = "高"
     if month == 9 and len(b.customers) > 8:
         b.customers[8].credit = "差"
+    branch, completed = DESIGNED_SERVICE["not_surveyed"]
+    if b.name == branch and month == completed.month:  # completed, and no survey follows
+        customer = b.customers[14]
+        customer.no_survey = True
+        if not customer.projects:
+            customer.projects.append(b.new_project(customer, started=True))
+        project = customer.projects[0]
+        project["status"], project["_completed"] = "竣工", completed
+        project["_signed"] = min(project["_signed"], dt.datetime(YEAR - 1, 6, 1))
+        b._finance(project)
 
 
 def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: random.Random) -> None:
@@ -549,7 +647,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
     hd = branches[0]
     if month == 2:
         # a rejected file, corrected later in the month
-        rows = branches[1].month_rows(month)
+        rows = branches[1].rows_copy()
         bad = [dict(r) for r in rows["customers"]]
         bad[0]["uscc"] = bad[0]["uscc"][:-1] + ("0" if bad[0]["uscc"][-1] != "0" else "1") if bad[0]["uscc"] else "91310115MA1K3YJ76X"
         bad[1]["nature"] = "民营"
@@ -573,7 +671,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         add(dup, dt.datetime(YEAR, 4, 25, 11, 0), "accepted", "与同月已报文件完全相同，归档时应跳过",
             hd.name, period)
     if month == 5:
-        rows = hd.month_rows(month)
+        rows = hd.rows_copy()
         rows["customers"][0] = {**rows["customers"][0], "specialist": None}
         rows["projects"].append({**(rows["projects"][0] if rows["projects"] else {}),
                                  "customer_name": rows["customers"][0]["name"], "project_name": "重复合同项目"})
@@ -585,7 +683,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
             "不在花名册的单位；战略客户缺营销专员；合同编号重复；中标项目缺合同额",
             "海外分公司", period, ["unknown-branch", "conditional-required", "duplicate-row"])
     if month == 6:
-        rows = branches[3].month_rows(month)
+        rows = branches[3].rows_copy()
         surveys = rows["surveys"] + [{"customer_name": rows["customers"][0]["name"], "surveyed_on": dt.datetime(YEAR, 6, 8),
                                       "customer_service": "不满意", "engineering_quality": "满意",
                                       "service_quality": "满意"}]
@@ -597,7 +695,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
             branches[3].name, period, ["bad-phone", "conditional-required"])
     if month == 7:
         path = folder / f"{hd.name}_{YEAR}-06_客户信息统计表.xlsx"
-        rows = hd.month_rows(month)
+        rows = hd.rows_copy()
         write_standard(path, hd.name, period, rows)
         add(path, dt.datetime(YEAR, 7, 21, 9, 30), "rejected", "封面月份与文件名月份不一致",
             hd.name, period, ["source-conflict"])
@@ -607,7 +705,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
             ["csv-not-accepted"])
     if month == 8:
         b = branches[4]
-        rows = b.month_rows(month)
+        rows = b.rows_copy()
         customers = [dict(r) for r in rows["customers"]]
         customers[0]["uscc"] = _bad_org_check(customers[0]["uscc"] or make_uscc(rng, b.region_code))
         strategic = next(r for r in customers if r["strategic"] == "是" and r is not customers[0])
@@ -625,14 +723,14 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
     if month == 10:
         # a resubmission that corrects an accepted file: supersedes it
         b = branches[5]
-        rows = b.month_rows(month)
+        rows = b.rows_copy()
         rows["customers"][0]["contact"] = "更正联系人"
         path = folder / f"{b.name}_{period}_客户信息统计表_更正.xlsx"
         write_standard(path, b.name, period, rows)
         add(path, dt.datetime(YEAR, 10, 26, 9, 0), "accepted", "已通过文件的更正重报，替换本单位本月先前的报送",
             b.name, period)
     if month == 11:
-        rows = branches[6].month_rows(month)
+        rows = branches[6].rows_copy()
         customers = [dict(r) for r in rows["customers"]]
         projects = [dict(p) for p in rows["projects"]]
         for p in projects:
@@ -647,7 +745,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
             branches[6].name, period, ["date-order", "duplicate-row"])
     if month == 12:
         b = branches[7]
-        rows = b.month_rows(month)
+        rows = b.rows_copy()
         customers = [dict(r) for r in rows["customers"]]
         customers[3]["contact"] = None
         projects = [dict(p) for p in rows["projects"]]

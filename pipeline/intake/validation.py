@@ -115,7 +115,7 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
             frames[sheet.key] = _empty_frame(sheet)
             continue
         result.counts[data.title] = len(data.frame)
-        frame, sheet_findings = _validate_sheet(data, name, config)
+        frame, sheet_findings = _validate_sheet(data, name, config, _reference_time(result))
         frames[sheet.key] = frame
         findings += sheet_findings
     if sub.sheets:
@@ -170,7 +170,18 @@ class _Locator:
                             column=header, value=value, **kw)
 
 
-def _validate_sheet(data: SheetData, file: str, config: Config) -> tuple[pd.DataFrame, list[Finding]]:
+def _reference_time(result: "Result") -> pd.Timestamp | None:
+    """When the workbook speaks for: its cover's 填报日期 (end of day), else the end of its month."""
+    if result.filled_on:
+        return pd.Timestamp(result.filled_on) + pd.Timedelta(hours=23, minutes=59)
+    if result.period:
+        from ..periods import month_end
+        return pd.Timestamp(month_end(result.period))
+    return None
+
+
+def _validate_sheet(data: SheetData, file: str, config: Config,
+                    reference: pd.Timestamp | None = None) -> tuple[pd.DataFrame, list[Finding]]:
     sheet = data.sheet
     columns = [c for c in sheet.columns if c.kind != IGNORED]
     frame, failures = clean_frame(data.frame, columns)
@@ -188,7 +199,7 @@ def _validate_sheet(data: SheetData, file: str, config: Config) -> tuple[pd.Data
     except pa.errors.SchemaErrors as exc:
         findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
 
-    findings += _row_rules(sheet, frame, data, at, config)
+    findings += _row_rules(sheet, frame, data, at, config, reference)
     return frame, findings
 
 
@@ -223,7 +234,7 @@ def _has(frame: pd.DataFrame, key: str) -> pd.Series:
 
 
 def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
-               config: Config) -> list[Finding]:
+               config: Config, reference: pd.Timestamp | None = None) -> list[Finding]:
     """Conditional requirements, date order and duplicates inside one sheet."""
     out: list[Finding] = _caps(sheet, frame, data, at, config)
     col = sheet.column
@@ -258,6 +269,11 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
                               config.get("complaints", "feedback_hours"))
         out += _late(frame, "first_response_at", "complained_at", response, col, at,
                      f"首次响应应在投诉后 {response:g} 小时内")
+        if reference is not None:  # never answered, and the limit has passed by the time of the report
+            waited = (reference - frame["complained_at"]).dt.total_seconds() / 3600
+            for i in frame.index[frame["first_response_at"].isna() & (waited > response)]:
+                out.append(at("no-response", i, col("first_response_at"), None,
+                              detail=f"{response:g} 小时（至 {reference:%Y-%m-%d} 已 {waited[i] / 24:.0f} 天）"))
         out += _late(frame, "feedback_at", "resolved_at", feedback, col, at,
                      f"处理完成后 {feedback:g} 小时内应反馈结果")
         out += _duplicates(frame, "complaint_no", col("complaint_no"), at)

@@ -1,4 +1,5 @@
-"""The monthly summary workbook: submission status, validation, new and changed customers, conflicts.
+"""The monthly summary workbook: submission status, validation, new and changed customers, conflicts,
+complaint deadlines and the contacts due (strategic customers, A-class visit plan).
 
 Everything here is read from the archive (never from one run's memory), so
 running the month twice gives the same report.
@@ -10,11 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.labels import EMPTY, REPLACED, SHEETS, STANDS, VERDICTS, WHOLE_FILE
+from schemas.labels import COMPLAINT_STATES, EMPTY, REPLACED, REMINDERS, SHEETS, STANDS, VERDICTS, WHOLE_FILE
 
+from ..analysis.grading import official_grades, rule_grades
+from ..analysis.service import open_complaints
+from ..analysis.strategic import a_visit_plan, contacts_due, visit_duties
 from ..archive.store import Archive
 from ..archive.tracking import submission_status
 from ..config import Config
+from ..excel import ERROR_FILL
+from ..periods import month_end
 
 
 @dataclass
@@ -25,6 +31,22 @@ class MonthlyData:
     new_customers: pd.DataFrame
     changes: pd.DataFrame
     conflicts: pd.DataFrame
+    complaints: pd.DataFrame = None      # open complaints at the month's end, overdue first
+    contacts: pd.DataFrame = None        # contacts due: strategic duties and the A-class plan
+
+    @property
+    def overdue_complaints(self) -> dict[str, int]:
+        """Overdue open complaints by state (未响应, 未反馈), and those still being handled."""
+        c = self.complaints
+        out = {state: int(((c["complaint_state"] == state) & c["overdue"]).sum()) for state in COMPLAINT_STATES[:2]}
+        out[COMPLAINT_STATES[2]] = int((c["complaint_state"] == COMPLAINT_STATES[2]).sum())
+        return out
+
+    @property
+    def contact_counts(self) -> dict[str, int]:
+        c = self.contacts
+        return {key: int(c.loc[c["reminder"] == text, ["branch", "name"]].drop_duplicates().shape[0])
+                for key, text in REMINDERS.items()}
 
     @property
     def new_customer_count(self) -> int:
@@ -53,7 +75,11 @@ def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyDat
         ["branch", "name"], kind="stable")
     changes = archive.history(period=period)
     conflicts = archive.conflicts(open_only=True)
-    return MonthlyData(period, status, files, new.reset_index(drop=True), changes, conflicts)
+    as_of = month_end(period)
+    grades = official_grades(rule_grades(snap, config, period))
+    contacts = contacts_due(visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of), period)
+    return MonthlyData(period, status, files, new.reset_index(drop=True), changes, conflicts,
+                       open_complaints(snap, config, as_of), contacts)
 
 
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
@@ -76,25 +102,43 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = new_workbook(path)
     styles = Styles(book)
+    as_of = month_end(data.period)
     sheets = [
         (SHEETS["status"], data.status.drop(columns=["deadline"]), None),
         (SHEETS["files"], data.files, None),
         (SHEETS["new_customers"], data.new_customers.drop(columns=["customer_id"]), "customers"),
         (SHEETS["changes"], data.changes, None),
         (SHEETS["conflicts"], data.conflicts, None),
+        (SHEETS["complaint_deadlines"], data.complaints, "complaints"),
+        (SHEETS["contact_reminders"], data.contacts, None),
     ]
     notes = {
         SHEETS["files"]: "本月收到 {} 份：{}。同一单位同月有多份时，最晚收到的一份“采用”，其余“已被替换”。".format(
             len(data.files), "，".join(f"{k} {v}" for k, v in data.file_counts.items()) or "无"),
         SHEETS["new_customers"]: (f"本月新增客户 {data.new_customer_count} 家（按客户去重）；"
                                   "同一客户由几个单位报送时，每个单位各占一行。"),
+        SHEETS["complaint_deadlines"]: _complaint_note(data, as_of),
+        SHEETS["contact_reminders"]: (
+            f"截至 {as_of:%Y-%m-%d}：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家，"
+            f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家；另列战略客户本年尚未完成的领导拜访。"),
     }
     for title, frame, context in sheets:
         ws = book.add_worksheet(title)
         ws.write_string(0, 0, f"{data.period} 月度汇总 — {title}", styles.title)
         if title in notes:
             ws.write_string(1, 0, notes[title], styles.note)
-        write_frame(ws, frame, start_row=2, styles=styles, context=context)
+        fills = None
+        if title == SHEETS["complaint_deadlines"]:
+            fills = [ERROR_FILL if overdue else None for overdue in frame["overdue"]]
+        write_frame(ws, frame, start_row=2, styles=styles, context=context, fills=fills)
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"{data.period} {title}")
     book.close()
     return path
+
+
+def _complaint_note(data: MonthlyData, as_of) -> str:
+    counts = data.overdue_complaints
+    unanswered, not_fed, handling = COMPLAINT_STATES
+    return (f"截至 {as_of:%Y-%m-%d} 24:00 未结束的投诉：超时{unanswered} {counts[unanswered]} 件、"
+            f"超时{not_fed} {counts[not_fed]} 件（红色，排在前面），{handling} {counts[handling]} 件。"
+            "时限：收到投诉后 24 小时内首次响应，处理完成后 48 小时内反馈结果（crm.toml [complaints]）。")

@@ -16,14 +16,14 @@ from schemas import labels
 from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_label, grade_sheet
 
 from ..analysis import loyalty as loyalty_analysis
-from ..analysis import outlook, profit as profit_analysis
+from ..analysis import outlook, profit as profit_analysis, service, strategic
 from ..analysis.grading import adjustment_changes, grade_history, official_grades, rule_grades
 from ..archive.store import Archive
 from ..config import Config
 from ..errors import ReportError
-from ..excel import (BAR_BLUE, FONT, GRADE_COLOURS, SERIES_COLOURS, Styles, display_width,
-                     new_workbook, set_print_landscape, write_frame)
-from ..periods import Period, current_month
+from ..excel import (BAR_BLUE, ERROR_FILL, FONT, GRADE_COLOURS, OK_FILL, REQUIRED_RED, SERIES_COLOURS, Styles,
+                     display_width, new_workbook, set_print_landscape, write_frame)
+from ..periods import Period, current_month, month_end
 
 
 @dataclass
@@ -50,6 +50,46 @@ class PeriodData:
     performance: pd.DataFrame
     future: pd.DataFrame
     arrears_is_c: bool = False
+    service: "ServiceData | None" = None
+
+
+@dataclass
+class ServiceData:
+    """The service-quality figures of a period: satisfaction, complaints, strategic-customer duties."""
+
+    satisfaction: pd.DataFrame
+    by_dimension: pd.DataFrame
+    dissatisfied: pd.DataFrame
+    not_surveyed: pd.DataFrame
+    satisfaction_trend: pd.DataFrame
+    complaints: pd.DataFrame
+    open_complaints: pd.DataFrame
+    causes: dict
+    duties: pd.DataFrame
+    duty_shares: pd.DataFrame
+    a_plan: pd.DataFrame
+    as_of: dt.datetime
+    goal: float
+    satisfied_answers: list
+
+
+def service_data(snap: dict, grades: pd.DataFrame, config: Config, period: Period) -> ServiceData:
+    """Every service-quality figure of ``period`` from the snapshot at its end."""
+    as_of = month_end(period.end)
+    branches = config.branches
+    duties = strategic.visit_duties(snap, config, period.end)
+    return ServiceData(
+        service.satisfaction(snap, config, period.start, period.end, branches),
+        service.satisfaction_by_dimension(snap, config, period.start, period.end, branches),
+        service.dissatisfied_items(snap, period.start, period.end),
+        service.completed_not_surveyed(snap, period.start, period.end),
+        service.satisfaction_trend(snap, config, period.months),
+        service.complaint_stats(snap, config, period.start, period.end, branches),
+        service.open_complaints(snap, config, as_of),
+        service.complaint_causes(snap, period.start, period.end),
+        duties, strategic.duty_shares(duties, branches),
+        strategic.a_visit_plan(snap, grades, config, as_of), as_of,
+        config.get("satisfaction", "goal_percent") / 100, config.get("satisfaction", "satisfied_answers"))
 
 
 def _grades(archive: Archive, config: Config, as_of: str):
@@ -131,7 +171,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
                       quadrants, thresholds, profit_analysis.product(snap, config), pd.DataFrame(trend),
                       sources, adjustments, dt.datetime.now().replace(microsecond=0), churned,
                       outlook.performance(snap), outlook.future(snap, prev_snap),
-                      config.get("grading", "arrears_is_c"))
+                      config.get("grading", "arrears_is_c"), service_data(snap, grades, config, period))
 
 
 def _month_span(periods: list[str]) -> str:
@@ -197,6 +237,10 @@ def write_period_report(data: PeriodData, out_dir: Path) -> Path:
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {SHEETS['product']}")
     _performance_future(book, styles, data, title)
     _trend(book, styles, data, title)
+    if data.service is not None:
+        _satisfaction_sheet(book, styles, data, title)
+        _complaints_sheet(book, styles, data, title)
+        _strategic_sheet(book, styles, data, title)
     if data.adjustments is not None:
         _adjustment_sheet(book, styles, data, title)
     book.close()
@@ -256,6 +300,13 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
         (labels.label("rank_change"), "上期排名 − 本期排名，正数为上升（↑），负数为下降（↓）。"),
         ("忠诚度", "合作年限、项目数量、近期性、连续性、合同额趋势、等级稳定性的加权得分（0–100），权重见 crm.toml [loyalty]。"),
         ("利润指标", "规模利润比 = 利润 ÷ 合同额；成本利润比 = 利润 ÷ 成本；分母为 0 时显示“—”。金额单位：万元。"),
+        (labels.label("satisfaction_rate"), "满意度调查四个项目（客户服务、工程质量、服务质量、竣工后服务）中回答"
+                                            "“满意”或“基本满意”（crm.toml [satisfaction] satisfied_answers）的项数 ÷ 已回答项数；目标 ≥ 90%。"
+                                            "不满意项数是分子公司考核指标。"),
+        (labels.label("response_rate"), "投诉后 24 小时内（含）首次响应的投诉 ÷ 收到的投诉；按时反馈率 = 处理完成后 48 小时内（含）"
+                                        "反馈结果的投诉 ÷ 已处理完成的投诉；超时未响应、超时未反馈按报告期末计。"),
+        (SHEETS["strategic"], "战略客户 × 维护单位的三项职责（公司主要领导年度拜访、联点领导年度拜访、营销专员每月联系）；"
+                              "完成率 = 已完成项 ÷ 职责项数。A类客户拜访频率按社会价值（crm.toml [visits] a_frequency）。"),
         (SHEETS["quadrants"], f"分界：合同额 {data.thresholds['amount_threshold']:,.2f} 万元、规模利润比 "
                        f"{data.thresholds['margin_threshold']:.1%}（默认为 B 类客户中位数），达到分界即为“大/高”。"),
     ]
@@ -450,6 +501,116 @@ def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
     chart.set_size({"width": 620, "height": 330})
     ws.insert_chart(3, 6, chart)  # beside the table: the sheet stays one page
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
+
+
+def _section(ws, styles: Styles, row: int, text: str) -> int:
+    ws.write_string(row, 0, text, styles.section)
+    return row + 1
+
+
+def _block(ws, styles: Styles, row: int, heading: str, frame: pd.DataFrame, context: str | None = None,
+           empty: str = "无", fills=None) -> int:
+    """A heading and a table (or a line saying there is nothing); returns the next free row."""
+    row = _section(ws, styles, row, heading)
+    if frame is None or frame.empty:
+        ws.write_string(row, 0, empty, styles.note)
+        return row + 2
+    _, _, last, _ = write_frame(ws, frame, styles=styles, start_row=row, context=context, freeze=False,
+                                autofilter=False, fills=fills)
+    return last + 2
+
+
+def _satisfaction_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["satisfaction"]
+    sv = data.service
+    ws = book.add_worksheet(name)
+    group = sv.satisfaction.iloc[-1]
+    rate = group["satisfaction_rate"]
+    shown = labels.EMPTY if rate != rate else f"{rate:.1%}"
+    _heading(ws, styles, f"{data.period.title} 客户满意度分析",
+             f"集团满意率 {shown}（目标 {sv.goal:.0%}）；不满意 {int(group['dissatisfied_items'])} 项。"
+             f"满意率 = （{'、'.join(sv.satisfied_answers)}）项数 ÷ 已回答项数，四个调查项目合计。")
+    main = ["branch", "surveys", "items", "satisfied_items", "dissatisfied_items", "satisfaction_rate", "gap_to_goal"]
+    first, _, last, _ = write_frame(ws, sv.satisfaction[main], styles=styles, start_row=3, freeze=False,
+                                    autofilter=False)
+    ws.conditional_format(first + 1, 5, last, 5, {"type": "cell", "criteria": "<", "value": sv.goal,
+                                                  "format": styles.get("below_goal", font_color=REQUIRED_RED)})
+    row = last + 2
+    trend_row = row
+    row = _block(ws, styles, row, "逐月满意率（集团）", sv.satisfaction_trend)
+    if sv.satisfaction_trend["items"].sum():
+        chart = book.add_chart({"type": "line"})
+        n = len(sv.satisfaction_trend)
+        first, last_row = trend_row + 2, trend_row + 1 + n  # below the block's heading and header
+        for col, series, colour in ((2, "satisfaction_rate", GRADE_COLOURS["A"]), (3, "goal", REQUIRED_RED)):
+            chart.add_series({"name": labels.label(series), "categories": [name, first, 0, last_row, 0],
+                              "values": [name, first, col, last_row, col],
+                              "line": {"color": colour, "dash_type": "dash" if series == "goal" else "solid"},
+                              "marker": {"type": "circle" if series != "goal" else "none"}})
+        chart.set_title({"name": "满意率与目标", "name_font": {"size": 11, "name": FONT}})
+        chart.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 560, "height": 280})
+        ws.insert_chart(trend_row, 5, chart)
+        row = max(row, trend_row + 16)
+    row = _block(ws, styles, row, "各调查项目的回答（满意 / 基本满意 / 不满意）", sv.by_dimension, "surveys")
+    row = _block(ws, styles, row, f"不满意项清单（{len(sv.dissatisfied)} 项，请督促整改）", sv.dissatisfied, "surveys",
+                 empty="本期没有不满意项。")
+    _block(ws, styles, row, f"已竣工未回访（{len(sv.not_surveyed)} 个项目：报告期内竣工，之后没有满意度调查）",
+           sv.not_surveyed, "projects", empty="报告期内竣工的项目都已做满意度调查。")
+    set_print_landscape(ws, title=f"{title} {name}")
+
+
+def _complaints_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["complaints"]
+    sv = data.service
+    ws = book.add_worksheet(name)
+    group = sv.complaints.iloc[-1]
+    overdue = int(sv.open_complaints["overdue"].sum())
+    _heading(ws, styles, f"{data.period.title} 客户投诉处理",
+             f"本期共收到投诉 {int(group['received'])} 件；截至 {sv.as_of:%Y-%m-%d} 未结束 {len(sv.open_complaints)} 件，"
+             f"其中超时 {overdue} 件（红色）。按时响应 = 投诉后 24 小时内首次响应；按时反馈 = 处理完成后 "
+             "48 小时内反馈结果（时限见 crm.toml [complaints]）。")
+    main = ["branch", "received", "responded_in_time", "response_rate", "fed_back_in_time", "feedback_rate",
+            "unreasonable_count", "handling_satisfaction", "median_response_hours", "median_feedback_hours"]
+    _, _, last, _ = write_frame(ws, sv.complaints[main], styles=styles, start_row=3, freeze=False,
+                                autofilter=False)
+    row = last + 2
+    by_type = sv.complaints[["branch"] + [c for c in sv.complaints.columns if c.startswith("complaint_type|")]]
+    row = _block(ws, styles, row, "按投诉类型", by_type, "complaints")
+    fills = [ERROR_FILL if o else None for o in sv.open_complaints["overdue"]]
+    row = _block(ws, styles, row, f"未结束的投诉（截至 {sv.as_of:%Y-%m-%d}，超时的在前）", sv.open_complaints,
+                 "complaints", empty="没有未结束的投诉。", fills=fills)
+    causes = sv.causes
+    row = _block(ws, styles, row, "原因分析：按项目部", causes["by_department"], "complaints")
+    row = _block(ws, styles, row, "被投诉最多的客户", causes["top_customers"], "complaints")
+    _block(ws, styles, row, "重复投诉（同一客户、同一类型，本期两次及以上）", causes["repeated"], "complaints",
+           empty="本期没有重复投诉。")
+    set_print_landscape(ws, title=f"{title} {name}")
+
+
+def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["strategic"]
+    sv = data.service
+    ws = book.add_worksheet(name)
+    shares = sv.duty_shares
+    group = shares.iloc[-1]
+    met = group["met_share"]
+    _heading(ws, styles, f"{data.period.title} {name}",
+             f"截至 {data.period.end} 月末：战略客户 {int(group['customers'])} 家次，维护职责完成率 "
+             f"{labels.EMPTY if met != met else f'{met:.0%}'}。职责：公司主要领导每年至少拜访 1 次、联点领导每年至少 2 次"
+             "（年底前为待完成，过年底为逾期），营销专员每月联系（缺月即逾期）。")
+    _, _, last, _ = write_frame(ws, shares, styles=styles, start_row=3, freeze=False, autofilter=False)
+    row = last + 2
+    duties = sv.duties.drop(columns=["customer_id"])
+    fills = [ERROR_FILL if s == labels.DUTY_STATES[2] else (OK_FILL if s == labels.DUTY_STATES[0] else None)
+             for s in duties["duty_state"]]
+    row = _block(ws, styles, row, "各战略客户的维护职责", duties, "customers", empty="没有战略客户。", fills=fills)
+    plan = sv.a_plan
+    _block(ws, styles, row, f"A类客户拜访计划（按社会价值确定频率；逾期 {int(plan['overdue'].sum())} 家）", plan,
+           "customers", empty="没有A类客户。",
+           fills=[ERROR_FILL if o else None for o in plan["overdue"]])
+    set_print_landscape(ws, title=f"{title} {name}")
 
 
 def period_report(archive: Archive, config: Config, text: str, out_root: Path,

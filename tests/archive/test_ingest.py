@@ -216,7 +216,7 @@ def test_monthly_report_headers_are_chinese(ws):
                      customers=[example_row("customers", name="上海浦江城建投资有限公司", uscc=None)])
     crm(ws.root, "monthly", "--period", "2026-10")
     book = openpyxl.load_workbook(ws.output / "2026-10" / "月度汇总_2026-10.xlsx")
-    assert book.sheetnames == ["报送情况", "校验结果", "新增客户", "信息变更", "待审核疑似重复"]
+    assert book.sheetnames == ["报送情况", "校验结果", "新增客户", "信息变更", "待审核疑似重复", "投诉时限", "联系提醒"]
     assert book["待审核疑似重复"].max_row >= 4  # the look-alike pair is listed
     for sheet in book.worksheets:
         headers = [c.value for c in sheet[3] if c.value]
