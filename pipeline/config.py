@@ -78,6 +78,50 @@ liaison_per_year = 2
 # A 类客户按社会价值确定拜访频率（可选：每旬、每月、每季、半年）。
 a_frequency = { "高" = "每月", "中" = "每季", "低" = "半年" }
 
+[assessment]
+# 分子公司客户关系维护成效半年度考核（集团《客户关系管理办法》三(二)Ⅱ4）。五项指标各按 0–100 分计，
+# 总分 = Σ 权重 × 指标得分 ÷ 100；权重之和应为 100。
+weight_reporting = 30          # 一、信息上报与档案整理
+weight_complaints = 20         # 二、投诉及处理
+weight_satisfaction = 20       # 三、满意度调查中的不满意项
+weight_analysis_report = 15    # 四、半年度客户分析报告
+weight_authenticity = 15       # 五、档案信息真实性
+# 结果：总分 ≥ excellent_score 为优良，≥ qualified_score 为合格，其余为差；半年内从未报送的单位一律为差。
+excellent_score = 90
+qualified_score = 70
+# 一、信息上报 = 100 ×（及时 × reporting_timeliness + 质量 × reporting_quality + 规模 × reporting_scale）。
+# 及时 =（按时月数 + 无变化月数 + 逾期月数 × late_month_credit）÷ 6；未报、被退回未重报的月份计 0。
+# 质量 = 1 − 每个数据行的平均错误单元格数 ÷ errors_per_row_zero（最低 0）；规模 = 累计客户数 ÷ 标准（最高 1）。
+reporting_timeliness = 0.5
+reporting_quality = 0.25
+reporting_scale = 0.25
+late_month_credit = 0.5
+errors_per_row_zero = 0.1
+customer_standard = 30
+# 各单位的累计客户数标准（可选，未列出的单位用 customer_standard），例如：
+# [assessment.customer_standards]
+# "基础设施分公司" = 20
+# 二、投诉 = 100 ×（按时响应率 × complaint_response + 按时反馈率 × complaint_feedback
+#          + 处理满意率 × complaint_satisfaction）− 期末超时未结投诉数 × overdue_complaint_points（最低 0）。
+# 没有投诉时各比率按 1 计。
+complaint_response = 0.4
+complaint_feedback = 0.3
+complaint_satisfaction = 0.3
+overdue_complaint_points = 10
+# 三、满意度 = 100 − 不满意项数 × dissatisfied_item_points（最低 0）。
+dissatisfied_item_points = 5
+# 四、分析报告 = 100 × 按期提交（按时 1、逾期 late_report_credit、未交 0）× 报告质量（考核表中填写，默认 100%）。
+report_due_h1 = "06-01"
+report_due_h2 = "12-31"
+late_report_credit = 0.6
+# 五、真实性 = 100 − 冲突数 × conflict_points − 截止日后的更正重报次数 × late_correction_points − 抽查扣分（考核表中填写）。
+# 冲突：同一信用代码名称不同、同名不同代码，以及经审核“合并”的疑似重复客户。
+conflict_points = 5
+late_correction_points = 5
+# 后果：合格、差的单位在通报后 summary_days 天内提交《客户关系维护工作总结》；差的单位暂停查询档案 suspension_months 个月。
+summary_days = 7
+suspension_months = 1
+
 [review]
 # 名称相似度阈值（0–100）：超过即列入“疑似重复客户”。
 similarity_threshold = 85
@@ -160,6 +204,18 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "complaints": {"response_hours": Spec("number", 1, 24 * 30),
                    "feedback_hours": Spec("number", 1, 24 * 30)},
     "review": {"similarity_threshold": Spec("number", 50, 100)},
+    "assessment": {**{f"weight_{k}": Spec("number", 0, 100) for k in
+                      ("reporting", "complaints", "satisfaction", "analysis_report", "authenticity")},
+                   "excellent_score": Spec("number", 0, 100), "qualified_score": Spec("number", 0, 100),
+                   **{k: Spec("number", 0, 1) for k in (
+                       "reporting_timeliness", "reporting_quality", "reporting_scale", "late_month_credit",
+                       "complaint_response", "complaint_feedback", "complaint_satisfaction", "late_report_credit")},
+                   "errors_per_row_zero": Spec("number", 0.001, 100), "customer_standard": Spec("number", 1, 100000),
+                   "customer_standards": Spec("numbers", optional=True),
+                   **{k: Spec("number", 0, 100) for k in ("overdue_complaint_points", "dissatisfied_item_points",
+                                                          "conflict_points", "late_correction_points")},
+                   "report_due_h1": Spec("monthday"), "report_due_h2": Spec("monthday"),
+                   "summary_days": Spec("int", 1, 90), "suspension_months": Spec("int", 0, 24)},
     "satisfaction": {"satisfied_answers": Spec("strings", minimum=1, choices=_SATISFACTION),
                      "goal_percent": Spec("number", 1, 100)},
     "visits": {"main_leader_per_year": Spec("int", 0, 52), "liaison_per_year": Spec("int", 0, 52),
@@ -367,6 +423,14 @@ def _check_value(value, spec: Spec, section: str, key: str) -> str | None:
                 return (f"“{bad[0]}”不能用作单位名称：名称会用作文件夹名，不能含 / \\ : * ? \" < > | "
                         "或首尾空格")
         return None
+    if spec.kind == "monthday":
+        ok = isinstance(value, str) and re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value)
+        return None if ok else f"值 {shown} 应写成“月-日”，如 \"06-01\""
+    if spec.kind == "numbers":
+        if not isinstance(value, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value.values()):
+            return f"值 {shown} 应为“单位名称 = 数字”的表"
+        return None
     if spec.kind == "mapping":
         if not isinstance(value, dict):
             return f"值 {shown} 应为表，如 {{ \"高\" = \"每月\" }}"
@@ -395,6 +459,12 @@ def _cross_checks(user: dict, text: str) -> list[str]:
         for name in departments:
             if name not in branches:
                 problems.append(f"{_where(text, 'roster.departments', name)}：“{name}”不在花名册"
+                                f" branches 中{_nearest(name, branches)}")
+    assessment = user.get("assessment", {})
+    if isinstance(assessment, dict) and isinstance(branches, list):
+        for name in (assessment.get("customer_standards") or {}):
+            if name not in branches:
+                problems.append(f"{_where(text, 'assessment.customer_standards', name)}：“{name}”不在花名册"
                                 f" branches 中{_nearest(name, branches)}")
     loyalty = user.get("loyalty", {})
     if isinstance(loyalty, dict):

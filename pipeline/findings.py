@@ -22,6 +22,7 @@ CODES: dict[str, tuple[str, str]] = {
     "no-known-sheet": (ERROR, "工作簿中没有可识别的工作表（应有“客户信息”等工作表）。请使用《集团公司客户信息统计表》模板填报。"),
     "missing-sheet": (ERROR, "缺少必需的工作表“{sheet}”。请按模板补上该工作表。"),
     "ignored-file": (WARNING, "已忽略：{detail}。"),
+    "document-name": (ERROR, "文件名{detail}。请按“单位名称_年份-H1或H2_文件名称”命名，如“华东分公司_2026-H1_客户分析报告.docx”，然后重新发送。"),
     "read-failed": (ERROR, "读取工作簿时出错（{detail}）。请用 Excel 打开并另存为 .xlsx 后重新报送。"),
     "internal-error": (ERROR, "处理该文件时出现意外错误（{detail}）。文件已退回：请用 Excel 或 WPS 打开后另存为新的 .xlsx 再报送；仍出现此提示时请联系市场营销部。"),
     "no-rows": (WARNING, "封面“本月有无变化”为“有”，但各数据表中没有读到任何数据行。本月确无变化时请在封面选“无”；否则请检查数据是否填在表头下方。"),

@@ -183,6 +183,44 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "next_due": ("下次应拜访", DATE),
     "reminder": ("提醒事项", TEXT),
     "owner": ("负责人", TEXT),
+    # the half-yearly assessment
+    "months_on_time": ("按时月数", COUNT),
+    "months_late": ("逾期月数", COUNT),
+    "months_missing": ("未报月数", COUNT),
+    "months_returned": ("被退回月数", COUNT),
+    "months_no_change": ("无变化月数", COUNT),
+    "files_rejected": ("退回文件数", COUNT),
+    "rows_submitted": ("报送行数", COUNT),
+    "error_cells": ("错误单元格", COUNT),
+    "errors_per_row": ("每行错误数", DECIMAL),
+    "customers_held": ("累计客户数", COUNT),
+    "customer_standard": ("客户数标准", COUNT),
+    "score_reporting": ("上报得分", DECIMAL),
+    "overdue_open": ("期末超时未结", COUNT),
+    "score_complaints": ("投诉得分", DECIMAL),
+    "score_satisfaction": ("满意度得分", DECIMAL),
+    "report_status": ("分析报告", TEXT),
+    "report_received_at": ("提交时间", DATETIME),
+    "report_quality": ("报告质量（%）", DECIMAL),
+    "score_analysis_report": ("报告得分", DECIMAL),
+    "conflicts": ("冲突数", COUNT),
+    "late_corrections": ("逾期更正", COUNT),
+    "spot_check_deduction": ("抽查扣分", DECIMAL),
+    "score_authenticity": ("真实性得分", DECIMAL),
+    "proposed": ("建议结果", TEXT),
+    "result": ("最终结果", TEXT),
+    "notified_on": ("通报日期", DATE),
+    "summary_due": ("工作总结截止", DATE),
+    "suspended_from": ("暂停查询起", DATE),
+    "suspended_until": ("暂停查询至", DATE),
+    "document": ("文件", TEXT),
+    "document_state": ("提交情况", TEXT),
+    "reasons_access": ("原因", TEXT),
+    "approved_by": ("批准人", TEXT),
+    "scope": ("范围", TEXT),
+    "on_date": ("查询日期", DATE),
+    "at": ("记录时间", DATETIME),
+    "file": ("文件", TEXT),
 }
 
 # Labels that differ by table (the same key means something else there).
@@ -194,6 +232,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "profit": {"amount": "合同额（万元）", "profit": "利润（万元）"},
     "loyalty": {"segment": "分群", "score": "平均得分"},
     "sources": {"files": "归档文件数"},
+    "assessment": {"total": "总分", "remark": "说明", "received": "收到投诉"},
 }
 CONTEXT_KINDS: dict[str, dict[str, str]] = {
     "ranking": {"score": COUNT},
@@ -324,6 +363,23 @@ DUTY_STATES = ("已完成", "待完成", "逾期")
 DUTIES = {"公司主要领导": "公司主要领导拜访", "联点领导": "联点领导拜访", "营销专员": "营销专员每月联系"}
 REMINDERS = {"specialist": "本月应联系而未联系", "a_plan": "A类客户拜访逾期"}
 
+# -- branch documents and the half-yearly assessment -------------------------------------------
+DOCUMENT_KINDS = {"analysis_report": "客户分析报告", "work_summary": "客户关系维护工作总结"}
+# Words in a file name that say which document it is (the first match wins).
+DOCUMENT_NAME_WORDS = {
+    "work_summary": ("客户关系维护工作总结", "维护工作总结", "工作总结", "维护总结"),
+    "analysis_report": ("客户分析报告", "半年度分析报告", "分析报告", "客户分析"),
+}
+EXCELLENT, QUALIFIED, POOR_RESULT = "优良", "合格", "差"
+ASSESSMENT_RESULTS = (EXCELLENT, QUALIFIED, POOR_RESULT)
+DOC_ON_TIME, DOC_LATE, DOC_MISSING, DOC_DUE, DOC_NOT_REQUIRED = "按时", "逾期", "未交", "待交", "无需提交"
+SUSPENDED = "停用"
+ASSESSMENT_GROUPS = {"reporting": "一、信息上报与档案整理（权重 {weight:g}）", "complaints": "二、投诉（权重 {weight:g}）",
+                     "satisfaction": "三、满意度（权重 {weight:g}）", "analysis_report": "四、客户分析报告（权重 {weight:g}）",
+                     "authenticity": "五、信息真实性（权重 {weight:g}）", "summary": "结果"}
+SCOPES = {"own": "本单位客户", "all": "全部客户（他单位联系人已遮蔽）"}
+NEVER_SUBMITTED = "本半年度从未报送，按规定评为差"
+
 # -- loyalty segments, B-class quadrants ---------------------------------------------------------
 NEW_CUSTOMER, CHURN_RISK, LOYAL, STABLE, VOLATILE = "新客户", "流失风险", "忠诚", "稳定", "波动"
 SEGMENTS = (LOYAL, STABLE, VOLATILE, CHURN_RISK, NEW_CUSTOMER)
@@ -371,6 +427,10 @@ SHEETS = {
     "complaint_deadlines": "投诉时限",
     "contact_reminders": "联系提醒",
     "strategic_list": "战略客户名单",
+    "assessment": "考核",
+    "bulletin": "考核通报",
+    "branch_assessment": "分子公司考核",
+    "access": "查询记录",
 }
 
 
@@ -380,7 +440,8 @@ def grade_sheet(grade: str) -> str:
 
 
 # -- titles of the workbooks the department edits and sends back --------------------------------
-TITLES = {"review": "疑似重复客户审核表", "adjustment": "客户等级调整建议", "strategic_list": "战略客户名单"}
+TITLES = {"review": "疑似重复客户审核表", "adjustment": "客户等级调整建议", "strategic_list": "战略客户名单",
+          "assessment": "分子公司客户关系维护成效考核表"}
 
 GROUP_TOTAL = "集团合计（去重）"
 GROUP = "集团合计"

@@ -41,7 +41,8 @@ def _vocabulary() -> set[str]:
     words |= set(labels.SHEETS.values()) | set(labels.TITLES.values()) | set(labels.ENTITIES.values())
     words |= set(labels.VERDICTS.values()) | set(labels.OUTCOMES.values()) | set(labels.SEVERITIES.values())
     words |= set(labels.SUBMISSION_STATES) | set(labels.SEGMENTS) | set(labels.QUADRANT_HINTS)
-    words |= set(labels.ADJUST_DECISIONS) | set(labels.REVIEW_DECISIONS)
+    words |= set(labels.ADJUST_DECISIONS) | set(labels.REVIEW_DECISIONS) | set(labels.DOCUMENT_KINDS.values())
+    words |= set(labels.ASSESSMENT_RESULTS) | set(labels.COMPLAINT_STATES) | set(labels.DUTY_STATES)
     words |= {labels.UPGRADE, labels.DOWNGRADE, labels.SOURCE_ADJUSTED, labels.SOURCE_RULES,
               labels.SAME_CODE_OTHER_NAME, labels.SAME_NAME_OTHER_CODE, labels.SIMILAR_NAME,
               labels.GROUP_TOTAL, labels.REVIEWED}

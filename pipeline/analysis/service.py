@@ -221,6 +221,7 @@ def open_complaints(snapshot: dict[str, pd.DataFrame], config: Config, as_of: dt
     out = pd.DataFrame(rows, columns=["branch", "complaint_no", "customer_name", "complaint_type", "content",
                                       "complained_at", "complaint_state", "age_days", "waited_hours", "overdue",
                                       "overdue_hours"])
+    out["overdue"] = out["overdue"].astype(bool)
     return out.sort_values(["overdue", "age_days"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 

@@ -22,6 +22,9 @@ from ..config import Config
 from ..errors import ArchiveError, WorkspaceError
 from ..findings import Finding, make_finding
 from ..identity import normalize_name
+from ..filenames import hashed_name, safe_name
+from ..intake.documents import Document, classify
+from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
 from .store import LIVE, Archive, MergeResult, SubmissionMeta
@@ -69,6 +72,17 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
     outcomes = [FileOutcome(file=display_name(i.path.name), status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
                 for i in ignored]
+    documents = [(path, doc) for path in files if (doc := classify(path, config)) is not None]
+    files = [path for path in files if path not in {d[0] for d in documents}]
+    for path, doc in documents:  # analysis reports and work summaries: filed, not parsed
+        try:
+            outcomes.append(ingest_document(ws, archive, path, doc, config, received_at, keep=keep))
+        except (ArchiveError, WorkspaceError) as exc:
+            outcomes.append(FileOutcome(file=display_name(path.name), status=LEFT, note=str(exc)))
+            return outcomes + [FileOutcome(file=display_name(p.name), status=LEFT, note=f"未处理：{exc}")
+                               for p in files]
+        except FileNotFoundError:
+            outcomes.append(_vanished(path))
     results = _validated_ahead(files, config, archive.known_identities())
     iterator = progress(files) if progress else files
     stopped: str | None = None
@@ -196,6 +210,46 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         archive.record_rejected(meta, result.findings)
         outcome.feedback = _feedback(result, target)
         outcome.moved_to = _file_away(path, target, sha, stamp, keep)
+    return outcome
+
+
+def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, config: Config,
+                    received_override: dt.datetime | None = None, *, keep: bool = False) -> FileOutcome:
+    """File a branch document under received/<半年度>/<单位>/ (or reject a badly named one)."""
+    name = display_name(path.name)
+    sha = sha256_of(path)
+    received = received_time(path, received_override)
+    outcome = FileOutcome(file=name, status=ACCEPTED, branch=doc.branch, period=doc.period, received_at=received,
+                          note=doc.label)
+    earlier = archive.document_by_sha256(sha)
+    same = earlier is not None and (earlier["kind"], earlier["branch"], earlier["period"]) == (
+        doc.kind, doc.branch, doc.period)  # the same bytes sent for another branch or half are filed again
+    if same and earlier["status"] == ACCEPTED:
+        stored = ws.root / earlier["stored_path"]
+        if not stored.exists():
+            outcome.moved_to = _file_away(path, stored, sha, received.timestamp(), keep)
+            outcome.note = "上次运行中断，已补完归档"
+            return outcome
+        outcome.status = SKIPPED
+        outcome.moved_to = _file_away(path, ws.duplicate_path(name, sha), sha, None, keep)
+        outcome.note = f"与已归档的{doc.label}“{earlier['file_name']}”内容完全相同，已跳过"
+        return outcome
+    findings = document_problems(doc, path, config)
+    if findings:
+        target = ws.rejected_path(doc.period, name, sha)
+        outcome.status, outcome.findings, outcome.note = REJECTED, findings, findings[0].message
+    else:
+        target = unique_path(ws.received / doc.period / safe_name(doc.branch) / hashed_name(name, sha))
+    ensure_writable(target.parent)
+    archive.record_document({"kind": doc.kind, "branch": doc.branch, "period": doc.period, "file_name": name,
+                             "sha256": sha, "received_at": received.isoformat(sep=" "), "status": outcome.status,
+                             "findings": [f.as_dict() for f in findings],
+                             "stored_path": target.relative_to(ws.root).as_posix()})
+    if findings:
+        from ..intake.feedback import write_feedback
+        outcome.feedback = write_feedback(path, findings, target.parent, readable=False, stem=target.stem,
+                                          file_label=name)
+    outcome.moved_to = _file_away(path, target, sha, received.timestamp(), keep)
     return outcome
 
 

@@ -128,8 +128,10 @@ class Merger:
             cid = self._registry(f"uscc:{uscc}")
             if cid is not None and self._existing(cid) is not None:
                 existing = self._existing(cid)
-                if name_key and existing[1] != name_key and self._registry(f"name:{name_key}") != cid \
-                        and self._name_decision(cid, name_key) is None:
+                # Another name under this code is a conflict until review decided it (a name
+                # decision, or a merge, which records the merged customer's names as decided).
+                # Registry aliases do not count: a replay registers every name it sees.
+                if name_key and existing[1] != name_key and self._name_decision(cid, name_key) is None:
                     self._conflict(labels.SAME_CODE_OTHER_NAME, cid, cid,
                                    f"信用代码 {uscc}：档案中为“{json.loads(existing[2]).get('name')}”，"
                                    f"本次报送为“{name}”", other_name=name)

@@ -76,6 +76,8 @@ def rebuild_archive(ws: Workspace, config: Config, progress=None) -> RebuildRepo
                 archive.record_grade_adjustments(event["rows"], decided_at=event["decided_at"])
                 report.decisions += 1
             else:
+                if kind == "document":
+                    seen.add(event["stored_path"])
                 report.decisions += archive.replay_event(event)
         for path in _unjournaled(ws, seen):
             report.unjournaled += 1

@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -55,7 +55,18 @@ CREATE TABLE IF NOT EXISTS name_decisions (
     PRIMARY KEY (customer_id, name_key));
 CREATE TABLE IF NOT EXISTS review_decisions (
     left_id INTEGER, right_id INTEGER, decision TEXT, keep_id INTEGER, remark TEXT,
-    decided_by TEXT, decided_at TEXT, PRIMARY KEY (left_id, right_id));
+    decided_by TEXT, decided_at TEXT, branch TEXT, period TEXT, kind TEXT, PRIMARY KEY (left_id, right_id));
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY, kind TEXT, branch TEXT, period TEXT, file_name TEXT, sha256 TEXT,
+    received_at TEXT, status TEXT, findings TEXT, stored_path TEXT, ingested_at TEXT);
+CREATE INDEX IF NOT EXISTS documents_by_sha256 ON documents(sha256);
+CREATE TABLE IF NOT EXISTS assessments (
+    id INTEGER PRIMARY KEY, period TEXT, branch TEXT, figures TEXT, total REAL, proposed TEXT,
+    result TEXT, remark TEXT, decided_by TEXT, decided_at TEXT, notified_on TEXT, summary_due TEXT,
+    suspended_from TEXT, suspended_until TEXT);
+CREATE TABLE IF NOT EXISTS access_ledger (
+    id INTEGER PRIMARY KEY, at TEXT, branch TEXT, approved_by TEXT, scope TEXT, rows INTEGER,
+    file TEXT, on_date TEXT);
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
@@ -77,7 +88,18 @@ ALTER TABLE submissions_v2 RENAME TO submissions;
 CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
 CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
 """,
+    # v2 → v3: a review decision remembers the branch and month whose submission raised the pair
+    # (the branch assessment counts look-alikes decided 合并).
+    2: lambda conn: add_columns(conn, "review_decisions", {"branch": "TEXT", "period": "TEXT", "kind": "TEXT"}),
 }
+
+
+def add_columns(conn, table: str, columns: dict[str, str]) -> None:
+    """Add the columns a table lacks (a table created by a newer schema already has them)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 DERIVED = ("customers", "customer_branches", "reports", "records", "history", "conflicts")
 
 

@@ -116,8 +116,12 @@ class Archive:
         version = int(self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
         while version < SCHEMA_VERSION:
             with self.transaction():
-                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
-                    self.conn.execute(statement)  # executescript would commit half-way
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(self.conn)
+                else:
+                    for statement in filter(str.strip, step.split(";")):
+                        self.conn.execute(statement)  # executescript would commit half-way
                 version += 1
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
@@ -380,8 +384,13 @@ class Archive:
             undo.setdefault((entity, key), {})[fld] = json.loads(old) if old is not None else None
         return undo
 
-    def history(self, period: str | None = None) -> pd.DataFrame:
-        """Field changes (entity, customer, branch, field, old, new, period, source file)."""
+    def history(self, period: str | None = None, *, branch: str | None = None,
+                customer_ids: set[int] | None = None) -> pd.DataFrame:
+        """Field changes (entity, customer, branch, field, old, new, period, source file).
+
+        ``branch`` keeps what one branch may see: changes to customers in ``customer_ids`` and to
+        its own views and records, never another branch's contacts or records.
+        """
         query = ("SELECT h.entity, h.customer_id, c.data AS cdata, h.branch, h.field, h.old, h.new, "
                  "h.period, s.file_name FROM history h LEFT JOIN customers c ON c.id = h.customer_id "
                  "LEFT JOIN submissions s ON s.id = h.submission_id")
@@ -390,11 +399,16 @@ class Archive:
             query += " WHERE h.period = ?"
             args = (period,)
         rows = []
-        for entity, cid, cdata, branch, fld, old, new, per, file_name in self.conn.execute(
+        for entity, cid, cdata, by, fld, old, new, per, file_name in self.conn.execute(
                 query + " ORDER BY h.id", args):
+            if branch is not None and (by != branch if entity != "customer"
+                                       else customer_ids is not None and cid not in customer_ids):
+                continue
             name = json.loads(cdata).get("name") if cdata else None
             sheet = "customers" if entity.startswith("customer") else entity
-            rows.append({"entity": labels.ENTITIES.get(entity, entity), "name": name, "branch": branch,
+            if branch is not None and by != branch:
+                file_name = None  # another branch's file name is not this branch's business
+            rows.append({"entity": labels.ENTITIES.get(entity, entity), "name": name, "branch": by,
                          "field": _label(fld, sheet), "old_value": _show(old),
                          "new_value": _show(new), "period": per, "source_file": file_name})
         return pd.DataFrame(rows, columns=["entity", "name", "branch", "field", "old_value",
@@ -444,13 +458,21 @@ class Archive:
                          int(d["decision"] == labels.MERGE and d.get("keep_side") == labels.RIGHT),
                          decided_by, now))
                     continue
+                raised = self.conn.execute(
+                    "SELECT s.branch, c.period, c.kind FROM conflicts c LEFT JOIN submissions s ON s.id = c.submission_id "
+                    "WHERE c.left_id = ? AND c.right_id = ?", (d["left_id"], d["right_id"])).fetchone() or (None,) * 3
                 self.conn.execute(
-                    "INSERT OR REPLACE INTO review_decisions VALUES (?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO review_decisions VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (d["left_id"], d["right_id"], d["decision"], d.get("keep_id"), d.get("remark"),
-                     decided_by, now))
+                     decided_by, now, *raised))
                 if d["decision"] == labels.MERGE:
                     keep = d["keep_id"]
                     drop = d["right_id"] if keep == d["left_id"] else d["left_id"]
+                    # The merged customer's names are known names of the kept one: never a conflict again.
+                    for (key,) in self.conn.execute("SELECT key FROM customer_ids WHERE customer_id = ? AND "
+                                                    "key LIKE 'name:%'", (drop,)).fetchall():
+                        self.conn.execute("INSERT OR IGNORE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                                          (keep, key[5:], key[5:], 0, decided_by, now))
                     self.conn.execute("UPDATE customer_ids SET customer_id = ? WHERE customer_id = ?",
                                       (keep, drop))
                     self.conn.execute("UPDATE grade_adjustments SET customer_id = ? "
@@ -473,8 +495,113 @@ class Archive:
         return len(rows)
 
     def replay_event(self, event: dict) -> int:
-        """Apply a journaled decision of a kind this version does not record itself (none yet)."""
+        """Apply a journaled event during a rebuild; returns 1 for a decision, 0 for a filed document."""
+        kind = event.get("type")
+        if kind == "document":
+            self.record_document({k: v for k, v in event.items() if k != "type"})
+            return 0
+        if kind == "assessment":
+            self.record_assessment(event["rows"], event["decided_by"], event["decided_at"])
+            return 1
+        if kind == "access":
+            self.record_access({k: v for k, v in event.items() if k != "type"})
+            return 1
         return 0
+
+    # -- branch documents ---------------------------------------------------------------------
+
+    def document_by_sha256(self, sha: str) -> dict | None:
+        keys = ("id", "kind", "branch", "period", "file_name", "status", "stored_path", "received_at")
+        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM documents WHERE sha256 = ? ORDER BY id DESC "
+                                "LIMIT 1", (sha,)).fetchone()
+        return None if row is None else dict(zip(keys, row))
+
+    def record_document(self, doc: dict) -> int:
+        """File a branch document (analysis report, work summary), accepted or rejected. One transaction."""
+        doc = {**doc, "ingested_at": doc.get("ingested_at")
+               or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO documents (id, kind, branch, period, file_name, sha256, received_at, status, findings, "
+                "stored_path, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.get("id"), doc["kind"], doc.get("branch"), doc.get("period"), doc["file_name"], doc["sha256"],
+                 doc["received_at"], doc["status"], json.dumps(doc.get("findings") or [], ensure_ascii=False),
+                 doc["stored_path"], doc["ingested_at"]))
+        doc["id"] = cur.lastrowid
+        self._journal({"type": "document", **doc})
+        return cur.lastrowid
+
+    def documents(self, period: str | None = None) -> pd.DataFrame:
+        query = ("SELECT id, kind, branch, period, file_name, sha256, received_at, status, findings, stored_path "
+                 "FROM documents")
+        args: tuple = ()
+        if period:
+            query += " WHERE period = ?"
+            args = (period,)
+        frame = pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+        frame["received_at"] = pd.to_datetime(frame["received_at"])
+        frame["findings"] = [json.loads(text or "[]") for text in frame["findings"]]
+        return frame
+
+    # -- the half-yearly assessment -------------------------------------------------------------
+
+    def record_assessment(self, rows: list[dict], decided_by: str, decided_at: str | None = None) -> int:
+        """Record official assessment results (replacing earlier ones of the same half), one transaction."""
+        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with self.transaction():
+            for period in {r["period"] for r in rows}:
+                self.conn.execute("DELETE FROM assessments WHERE period = ?", (period,))
+            for r in rows:
+                self.conn.execute(
+                    "INSERT INTO assessments (period, branch, figures, total, proposed, result, remark, decided_by, "
+                    "decided_at, notified_on, summary_due, suspended_from, suspended_until) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r["period"], r["branch"], json.dumps(r.get("figures") or {}, ensure_ascii=False, default=str),
+                     r.get("total"), r.get("proposed"), r["result"], r.get("remark"), decided_by, now,
+                     r.get("notified_on"), r.get("summary_due"), r.get("suspended_from"), r.get("suspended_until")))
+        self._journal({"type": "assessment", "rows": rows, "decided_by": decided_by, "decided_at": now})
+        return len(rows)
+
+    def assessments(self, period: str | None = None) -> pd.DataFrame:
+        query = ("SELECT period, branch, figures, total, proposed, result, remark, decided_by, decided_at, notified_on, "
+                 "summary_due, suspended_from, suspended_until FROM assessments")
+        args: tuple = ()
+        if period:
+            query += " WHERE period = ?"
+            args = (period,)
+        frame = pd.read_sql_query(query + " ORDER BY period, id", self.conn, params=args)
+        frame["figures"] = [json.loads(text or "{}") for text in frame["figures"]]
+        return frame
+
+    # -- the access ledger ----------------------------------------------------------------------
+
+    def record_access(self, entry: dict) -> int:
+        """Record one archive extract for a branch (when, for whom, approved by, scope, rows, file)."""
+        entry = {**entry, "at": entry.get("at") or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO access_ledger (at, branch, approved_by, scope, rows, file, on_date) VALUES (?,?,?,?,?,?,?)",
+                (entry["at"], entry["branch"], entry["approved_by"], entry["scope"], entry["rows"], entry["file"],
+                 entry.get("on_date")))
+        self._journal({"type": "access", **entry})
+        return cur.lastrowid
+
+    def access_log(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT at, on_date, branch, approved_by, scope, rows, file FROM access_ledger "
+                                 "ORDER BY id", self.conn)
+
+    def conflicts_raised(self) -> pd.DataFrame:
+        """Conflicts with the branch and month of the submission that raised them: the open ones, and the
+        pairs review decided 合并 (those disappear from the conflicts once merged)."""
+        rows = self.conn.execute(
+            "SELECT c.kind, c.left_id, c.right_id, c.period, s.branch, d.decision FROM conflicts c "
+            "LEFT JOIN submissions s ON s.id = c.submission_id "
+            "LEFT JOIN review_decisions d ON d.left_id = c.left_id AND d.right_id = c.right_id").fetchall()
+        seen = {(r[1], r[2]) for r in rows}
+        rows += [(kind, left, right, period, branch, decision) for left, right, kind, period, branch, decision in
+                 self.conn.execute("SELECT left_id, right_id, kind, period, branch, decision FROM review_decisions "
+                                   "WHERE decision = ?", (labels.MERGE,)) if (left, right) not in seen]
+        return pd.DataFrame(rows, columns=["kind", "left_id", "right_id", "period", "branch", "decision"])
 
     def grade_adjustments(self, periods: list[str] | None = None) -> pd.DataFrame:
         """Recorded half-yearly grade decisions (all, or those of the given half years), in order."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from schemas import labels
 from schemas.labels import COMPLAINT_STATES, EMPTY, OUTCOMES, REMINDERS, label
 
 from .console import table
@@ -78,16 +79,35 @@ def outcome_table(outcomes, folder: Path | None = None) -> str:
 
 
 @click.command()
-@click.option("--period", callback=check_month, help="月份，如 2026-10（默认为本月）。")
+@click.option("--period", help="月份如 2026-10（默认为本月），或半年度如 2026-H1（看客户分析报告与工作总结）。",
+              metavar="月份或半年度")
 @click.pass_obj
 def status(obj: Context, period: str | None):
-    """各分子公司某月的报送情况：按时 / 逾期 / 未报 / 被退回待重报 / 无变化。"""
+    """各分子公司某月的报送情况（按时 / 逾期 / 未报 / 被退回待重报 / 无变化），或某半年度应交材料的提交情况。"""
+    import datetime as dt
+
     from ..archive.tracking import submission_status
-    from ..periods import current_month
-    period = period or current_month()
+    from ..periods import Period, current_month
+    parsed = Period.parse(period) if period else Period.of_month(current_month())
+    if parsed.kind == "half":
+        from ..archive.access import document_status
+        with open_workspace(obj, lock=False) as (ws, archive):
+            frame = document_status(archive, obj.config, str(parsed), dt.date.today())
+        click.echo(documents_text(frame, str(parsed)))
+        return
+    if parsed.kind != "month":
+        raise click.UsageError(f"“{period}”：请写月份（如 2026-10）或半年度（如 2026-H1）。")
+    period = str(parsed)
     with open_workspace(obj, lock=False) as (ws, archive):
         frame = submission_status(archive.submissions(), obj.config, period)
     click.echo(status_text(frame, period))
+
+
+def documents_text(frame, half: str) -> str:
+    rows = [[r.branch, r.document, r.deadline.strftime("%Y-%m-%d") if r.deadline is not None and str(r.deadline) != "NaT"
+             else EMPTY, _when(r.received_at), r.document_state] for r in frame.itertuples()]
+    return f"{half} 应交材料\n" + table([label(k) for k in ("branch", "document", "deadline", "received_at",
+                                                            "document_state")], rows)
 
 
 def status_text(frame, period: str) -> str:
@@ -170,16 +190,47 @@ def archive_rebuild(obj: Context):
 @archive_group.command("export")
 @click.option("--as-of", "as_of", callback=check_month,
               help="导出截至某月末的档案状态（默认为当前）。")
-@out_option("输出文件（默认 output/客户档案总表.xlsx）。")
+@click.option("--for", "branch", metavar="单位", help="为某分子公司导出其查询结果（须经批准，记入查询记录）。")
+@click.option("--approved-by", metavar=label("approved_by"), help="批准此次查询的集团公司领导（与 --for 同用，必填）。")
+@click.option("--scope", type=click.Choice(["own", "all"]), default="own", show_default=True,
+              help="own：只含本单位客户；all：全部客户，其他单位的联系人姓名、电话已遮蔽。")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
+              help="查询日期（默认今天），按这一天判断是否在暂停查询期内。")
+@out_option("输出文件（默认 output/客户档案总表.xlsx，或 output/查询/<单位>_客户档案_<日期>.xlsx）。")
 @click.pass_obj
-def archive_export(obj: Context, as_of: str | None, out: Path | None):
-    """导出客户档案总表.xlsx（客户、合作项目、满意度调查、投诉记录、拜访记录、变更记录）。"""
+def archive_export(obj: Context, as_of: str | None, branch: str | None, approved_by: str | None, scope: str,
+                   on, out: Path | None):
+    """导出客户档案总表.xlsx（客户、合作项目、满意度调查、投诉记录、拜访记录、变更记录）。
+
+    不带 --for 时是市场营销部自用的全集团档案。带 --for 时是分子公司经批准的查询：暂停查询期内或
+    有应交未交的材料（停用）时拒绝，并写明原因和截止日期；每次导出都记入查询记录（crm access log）。
+    """
+    import datetime as dt
+
+    from ..archive.access import standing
     from ..reports.archive_workbook import export_archive
-    with open_workspace(obj, lock=False) as (ws, arch):
-        suffix = f"_{as_of}" if as_of else ""
-        out = output_path(out, ws.output / f"客户档案总表{suffix}.xlsx")
-        export_archive(arch, out, as_of=as_of)
-    click.echo(f"已导出：{out}")
+    if branch is None:
+        with open_workspace(obj, lock=False) as (ws, arch):
+            suffix = f"_{as_of}" if as_of else ""
+            out = output_path(out, ws.output / f"客户档案总表{suffix}.xlsx")
+            export_archive(arch, out, as_of=as_of)
+        click.echo(f"已导出：{out}")
+        return
+    if branch not in obj.config.branches:
+        raise click.UsageError(f"“{branch}”不在花名册中（{'、'.join(obj.config.branches)}）。")
+    if not approved_by:
+        raise click.UsageError("分子公司查询档案须经集团公司领导批准：请用 --approved-by 写明批准人。")
+    day = on.date() if on else dt.date.today()
+    with open_workspace(obj) as (ws, arch):
+        state = standing(arch, obj.config, branch, day)
+        if not state.allowed:
+            raise click.ClickException(f"{branch} 当前不能查询客户档案：{state.reason()}。")
+        out = output_path(out, ws.output / "查询" / f"{branch}_客户档案_{day:%Y%m%d}.xlsx")
+        path, rows = export_archive(arch, out, as_of=as_of, branch=branch, scope=scope)
+        arch.record_access({"branch": branch, "approved_by": approved_by, "scope": scope, "rows": rows,
+                            "file": path.relative_to(ws.root).as_posix() if path.is_relative_to(ws.root)
+                            else str(path), "on_date": day.isoformat()})
+    click.echo(f"已为 {branch} 导出 {rows} 行（{labels.SCOPES[scope]}，批准人 {approved_by}），已记入查询记录：{path}")
 
 
 @click.group()
@@ -215,4 +266,37 @@ def review_apply(obj: Context, file: Path, decided_by: str):
     click.echo(str(outcome))
 
 
-COMMANDS = [init, ingest, status, monthly, archive_group, review]
+@click.group("access", invoke_without_command=True)
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期", help="按哪一天判断（默认今天）。")
+@click.pass_context
+def access_group(ctx, on):
+    """各分子公司能否查询客户档案：考核为差的暂停期、应交未交材料的停用情况（crm access log 看查询记录）。"""
+    import datetime as dt
+
+    from ..archive.access import standings
+    if ctx.invoked_subcommand is not None:
+        return
+    obj = ctx.obj
+    day = on.date() if on else dt.date.today()
+    with open_workspace(obj, lock=False) as (ws, archive):
+        found = standings(archive, obj.config, day)
+    rows = [[s.branch, "可以查询" if s.allowed else "不能查询", s.reason() or EMPTY] for s in found]
+    click.echo(f"{day:%Y-%m-%d} 档案查询权限\n" + table([label("branch"), label("state"), label("reasons_access")],
+                                                       rows))
+
+
+@access_group.command("log")
+@click.pass_obj
+def access_log(obj: Context):
+    """查询记录：每次为分子公司导出档案的时间、单位、批准人、范围、行数与文件。"""
+    with open_workspace(obj, lock=False) as (ws, archive):
+        log = archive.access_log()
+    if log.empty:
+        click.echo("还没有分子公司查询客户档案的记录。")
+        return
+    rows = [[r.at, r.on_date, r.branch, r.approved_by, labels.SCOPES.get(r.scope, r.scope), r.rows, r.file]
+            for r in log.itertuples()]
+    click.echo(table([label(k) for k in ("at", "on_date", "branch", "approved_by", "scope", "rows", "file")], rows))
+
+
+COMMANDS = [init, ingest, status, monthly, archive_group, review, access_group]

@@ -8,7 +8,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - text_width(text))
 
 
-def table(headers: list[str], rows: list[list], max_width: int = 60) -> str:
+def table(headers: list[str], rows: list[list], max_width: int = 90) -> str:
     """Rows under headers, columns padded to their widest cell."""
     cells = [[_clip(str("" if v is None else v), max_width) for v in row] for row in rows]
     widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])

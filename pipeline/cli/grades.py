@@ -75,14 +75,18 @@ def grades_changes(obj: Context, start: str, end: str, out: Path | None):
 
 @grades.command("lists")
 @click.option("--as-of", "as_of", required=True, callback=check_month, help="月末，如 2026-12。")
+@click.option("--for", "branch", metavar="单位", help="某分子公司的版本：只含本单位的客户。")
 @out_option("输出文件。")
 @click.pass_obj
-def grades_lists(obj: Context, as_of: str, out: Path | None):
+def grades_lists(obj: Context, as_of: str, branch: str | None, out: Path | None):
     """A / B / C 三类客户清单（正式等级），另列分公司建议等级与规则等级不一致者。"""
     from ..reports.grade_lists import write_grade_lists
+    if branch is not None and branch not in obj.config.branches:
+        raise click.UsageError(f"“{branch}”不在花名册中（{'、'.join(obj.config.branches)}）。")
+    suffix = f"_{branch}" if branch else ""
     with open_workspace(obj, lock=False) as (ws, archive):
-        out = output_path(out, ws.output / as_of / f"客户分级清单_{as_of}.xlsx")
-        path, counts = write_grade_lists(archive, obj.config, as_of, out)
+        out = output_path(out, ws.output / as_of / f"客户分级清单_{as_of}{suffix}.xlsx")
+        path, counts = write_grade_lists(archive, obj.config, as_of, out, branch=branch)
     click.echo(f"{as_of}：A 类 {counts['A']} 家，B 类 {counts['B']} 家，C 类 {counts['C']} 家。\n已生成：{path}")
 
 

@@ -11,12 +11,17 @@ from .options import Context, check_period, open_workspace
 @click.command()
 @click.option("--period", required=True, callback=check_period,
               help="报告期：季度 2026-Q3、半年度 2026-H1、年度 2026 或月份 2026-10。")
+@click.option("--for", "branch", metavar="单位",
+              help="出具某分子公司的版本：全集团排名 + 本单位客户（不含其他单位的客户和联系人）。")
 @click.pass_obj
-def report(obj: Context, period: str):
-    """出具报告期的客户分级报告（按报告期末的档案状态），写入 output/<报告期>/。"""
+def report(obj: Context, period: str, branch: str | None):
+    """出具报告期的客户分级报告（按报告期末的档案状态），写入 output/<报告期>/。
+
+    报告期尚未结束时按本月末的档案出具，并在“说明”页注明是中期数据。
+    """
     from ..reports.period import period_report
     with open_workspace(obj, lock=False) as (ws, archive):
-        path = period_report(archive, obj.config, period, ws.output)
+        path = period_report(archive, obj.config, period, ws.output, branch=branch)
     click.echo(f"已生成：{path}")
 
 

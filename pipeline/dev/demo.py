@@ -63,21 +63,66 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
             echo(f"{month.name}：收到 {len(outcomes)} 个文件（{shown}），"
                  f"新增客户 {data.new_customer_count} 家")
             reports["monthly"].append(path)
-        reports.update(_year_end(ws, archive, config, months[-1].name if months else None))
+        reports.update(_year_end(ws, archive, config, months[-1].name if months else None, samples, echo))
     return reports
 
 
-def _year_end(ws: Workspace, archive, config, last_period: str | None) -> dict[str, list[Path]]:
+def _assessments(ws: Workspace, archive, config, year: int, samples: Path, echo) -> dict[str, list[Path]]:
+    """Both half-years' branch assessments; the first half applied as designed, its consequences shown."""
+    import datetime as dt
+
+    from ..analysis.assessment import apply_decisions, assess, records
+    from ..archive.access import standing
+    from ..reports.archive_workbook import export_archive
+    from ..reports.assessment import bulletin_frame, write_assessment_workbook, write_bulletin
+    manifest = json.loads((samples / ".manifest.json").read_text(encoding="utf-8")) \
+        if (samples / ".manifest.json").exists() else {}
+    designed = manifest.get("designed", {}).get("assessment", {})
+    notified = dt.date.fromisoformat(designed.get("notified", f"{year}-07-05"))
+    out: dict[str, list[Path]] = {"assessment": []}
+    for half in (f"{year}-H1", f"{year}-H2"):
+        results = assess(archive, config, half)
+        folder = ws.output / half
+        out["assessment"].append(write_assessment_workbook(results, config, half,
+                                                           folder / f"客户关系维护成效考核_{half}.xlsx"))
+        if half.endswith("H1"):  # applied as proposed, notified on the designed day
+            applied = apply_decisions(archive, config, half, {}, notified)
+            archive.record_assessment(records(applied, half), "市场营销部")
+            results = applied
+        out["assessment"].append(write_bulletin(bulletin_frame(results, archive.assessments(half)), half,
+                                                folder / f"考核通报_{half}.xlsx",
+                                                official=len(archive.assessments(half)) > 0))
+        counts = "，".join(f"{k} {int((results['result'] == k).sum())}" for k in ("优良", "合格", "差"))
+        echo(f"{half} 考核：{counts}")
+    poor = designed.get("poor")
+    if poor:
+        for day in (dt.date(year, 7, 20), dt.date(year, 8, 12)):
+            state = standing(archive, config, poor, day)
+            if not state.allowed:
+                echo(f"{day}：{poor} 申请查询客户档案，被拒绝：{state.reason()}")
+                continue
+            path, rows = export_archive(archive, ws.output / "查询" / f"{poor}_客户档案_{day:%Y%m%d}.xlsx",
+                                        branch=poor, scope="own")
+            archive.record_access({"branch": poor, "approved_by": "集团公司分管领导", "scope": "own", "rows": rows,
+                                   "file": path.relative_to(ws.root).as_posix(), "on_date": day.isoformat()})
+            echo(f"{day}：{poor} 经批准查询客户档案，导出 {rows} 行（已记入查询记录）")
+            out.setdefault("extract", []).append(path)
+    return out
+
+
+def _year_end(ws: Workspace, archive, config, last_period: str | None, samples: Path,
+              echo) -> dict[str, list[Path]]:
     """Archive export and duplicate review after the last month."""
     from ..archive.review import export_review
     from ..reports.archive_workbook import export_archive
     out: dict[str, list[Path]] = {}
     if last_period is None:
         return out
-    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")]
+    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")[0]]
     out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
     year = int(last_period[:4])
     out["grades"] = _half_year_adjustments(ws, archive, config, year)
+    out.update(_assessments(ws, archive, config, year, samples, echo))
     out["period"] = _period_reports(ws, archive, config, year)
     from ..reports.strategic_list import write_strategic_list
     out["strategic"] = [write_strategic_list(archive, config, year,

@@ -211,7 +211,7 @@ class Branch:
         surveys, complaints = [], []
         pool = [c for c in self.customers if not c.no_survey]
         for c in rng.sample(pool, min(3, len(pool))):
-            items = [rng.choice(["满意", "满意", "满意", "基本满意", "不满意"]) for _ in range(3)]
+            items = rng.choices(["满意", "基本满意", "不满意"], weights=[76, 21, 3], k=3)
             surveys.append({"customer_name": c.name, "project_name": c.projects[0]["project_name"]
                             if c.projects else None, "surveyed_on": dt.datetime(YEAR, month, rng.randrange(3, 20)),
                             "customer_service": items[0], "engineering_quality": items[1],
@@ -491,6 +491,7 @@ def generate_samples(out_dir: Path) -> list[Path]:
             write_standard(folder / name, b.name, period, rows, filled=when)
             add(folder / name, when, "accepted", note, b.name, period)
         _special_files(folder, month, branches, add, rng)
+        _documents(folder, month, add)
     (out_dir / MANIFEST).write_text(json.dumps(
         {"notes": "每个分公司每月报送当前完整的客户与项目表，以及本月新增的满意度调查、投诉与拜访记录；"
                   "格式不规范的样例文件没有投诉记录表，其投诉随次月报送。"
@@ -573,6 +574,20 @@ DESIGNED_SERVICE = {
 
 def _designed_service(b: Branch, month: int, rows: dict[str, list[dict]]) -> None:
     """Complaints, a survey and visits with designed outcomes, added without touching the random draws."""
+    if b.name == ASSESSMENT["poor"] and month in (4, 5, 6):  # the branch assessed 差 in the first half
+        customer = b.customers[5]
+        if month == 4:  # two complaints nobody answers (its May and June complaints only arrive in July)
+            for day, number in ((10, "TS-DB-0498"), (20, "TS-DB-0499")):
+                rows["complaints"].append({
+                    "customer_name": customer.name, "project_name": None, "complaint_no": number,
+                    "complained_at": dt.datetime(YEAR, 4, day, 9, 0), "complaint_type": "服务",
+                    "content": "多次反映噪音无人答复", "first_response_at": None, "resolved_at": None,
+                    "feedback_at": None, "unreasonable": "否", "result": None, "customer_satisfied": None})
+        rows["surveys"].append({"customer_name": customer.name, "project_name": None,  # two 不满意 a month
+                                "surveyed_on": dt.datetime(YEAR, month, 21), "customer_service": "不满意",
+                                "engineering_quality": "不满意", "service_quality": "基本满意",
+                                "after_service": None, "dissatisfaction_note": "沟通不及时，问题整改拖延",
+                                "surveyor": "刘洋"})
     for kind in ("unanswered", "not_fed_back", "in_handling"):
         branch, number, at = DESIGNED_SERVICE[kind]
         if b.name != branch or at.month != month:
@@ -599,6 +614,58 @@ def _designed_service(b: Branch, month: int, rows: dict[str, list[dict]]) -> Non
                                "channel": "现场沟通", "summary": "了解新项目计划"})
 
 
+# The 2026-H1 branch assessment (notified 2026-07-05): one 优良, one 差, the others 合格.
+ASSESSMENT = {
+    "period": "2026-H1", "notified": "2026-07-05",
+    "excellent": "华东分公司", "poor": "东北分公司",
+    # analysis reports (due 06-01): received at these times; the poor branch's arrives in August
+    "reports": {"华东分公司": "2026-05-28T10:00", "华南分公司": "2026-06-04T09:30", "华北分公司": "2026-06-03T16:00",
+                "华中分公司": "2026-06-08T11:00", "西南分公司": "2026-06-02T15:00", "西北分公司": "2026-06-05T10:00",
+                "东北分公司": "2026-08-10T09:00", "基础设施分公司": "2026-06-03T09:00"},
+    # work summaries owed by 合格 and 差 (due 2026-07-12): 西北 never sends one, 华中 is late
+    "summaries": {"华南分公司": "2026-07-09T10:00", "华北分公司": "2026-07-10T14:00", "华中分公司": "2026-07-15T09:00",
+                  "西南分公司": "2026-07-08T11:00", "东北分公司": "2026-07-11T16:00", "基础设施分公司": "2026-07-12T17:00"},
+    "suspended_until": "2026-08-04",
+}
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF saying ``text`` (ASCII): what a branch's report file is, for the samples."""
+    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _documents(folder: Path, month: int, add) -> None:
+    """The branches' half-yearly analysis reports and the work summaries the H1 assessment asks for."""
+    half = ASSESSMENT["period"]
+    for kind, dates in (("客户分析报告", ASSESSMENT["reports"]), ("客户关系维护工作总结", ASSESSMENT["summaries"])):
+        for branch, when in dates.items():
+            received = dt.datetime.fromisoformat(when)
+            if received.month != month:
+                continue
+            path = folder / f"{branch}_{half}_{kind}.pdf"
+            path.write_bytes(_pdf(f"{BRANCH_CODES[branch][0]} {half} {kind.encode('unicode_escape').decode()}"))
+            add(path, received, "accepted", f"{half}{kind}", branch, half)
+    if month == 12:  # the second half's reports, all before 31 December
+        for day, (branch, (code, _, _)) in enumerate(BRANCH_CODES.items(), 15):
+            path = folder / f"{branch}_{YEAR}-H2_客户分析报告.pdf"
+            path.write_bytes(_pdf(f"{code} {YEAR}-H2"))
+            add(path, dt.datetime(YEAR, 12, day, 10, 0), "accepted", f"{YEAR}-H2客户分析报告", branch, f"{YEAR}-H2")
+
+
 def designed_outcomes(branches: list[Branch]) -> dict:
     """What the October 2026 reports must show, for the manifest and its tests."""
     by_name = {b.name: b for b in branches}
@@ -607,7 +674,8 @@ def designed_outcomes(branches: list[Branch]) -> dict:
     survey_branch, completed = DESIGNED_SERVICE["not_surveyed"]
     return {
         "as_of": f"{YEAR}-10",
-        "overdue_complaints": {unanswered[1]: "未响应", not_fed[1]: "未反馈"},
+        "overdue_complaints": {unanswered[1]: "未响应", not_fed[1]: "未反馈",
+                               "TS-DB-0498": "未响应", "TS-DB-0499": "未响应"},
         "open_complaints": {handling[1]: "处理中"},
         "dissatisfied": {"branch": branch, "customer": by_name[branch].customers[0].name, "dimension": "工程质量",
                          "note": note},
@@ -618,6 +686,8 @@ def designed_outcomes(branches: list[Branch]) -> dict:
                                         for b in branches if b.customers[1].under_visited},
         "strategic_all_met": {b.name: b.customers[0].name for b in branches},
         "a_visit_overdue": {b.name: b.customers[12].name for b in branches},
+        "assessment": {**ASSESSMENT, "qualified": [b.name for b in branches if b.name not in (
+            ASSESSMENT["excellent"], ASSESSMENT["poor"])]},
     }
 
 

@@ -84,6 +84,11 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
     names) that rows in dependent sheets may refer to without a warning.
     """
     path = Path(path)
+    from .documents import classify, problems
+    document = classify(path, config)
+    if document is not None:  # a branch document: filed by its name, its content is not checked
+        return Result(file=path, status=REJECTED if (found := problems(document, path, config)) else ACCEPTED,
+                      findings=found, branch=document.branch, period=document.period, copyable=False)
     inspection = safety.inspect_file(path, config)
     if not inspection.readable:
         status = IGNORED_FILE if inspection.kind == "ignored" else REJECTED

@@ -28,14 +28,24 @@ def customer_table(snap: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ["customer_id", "branch"], kind="stable")
 
 
-def export_archive(archive: Archive, path: Path, as_of: str | None = None) -> Path:
-    """Write the archive workbook: 客户, 合作项目, 满意度调查, 投诉记录, 拜访记录, 变更记录."""
+def export_archive(archive: Archive, path: Path, as_of: str | None = None, *, branch: str | None = None,
+                   scope: str = "own") -> tuple[Path, int]:
+    """Write the archive workbook: 客户, 合作项目, 满意度调查, 投诉记录, 拜访记录, 变更记录.
+
+    With ``branch`` it is that branch's extract: its own customers (``scope="own"``), or every
+    customer with other branches' contacts masked (``scope="all"``). Returns (path, customer rows).
+    """
+    from ..archive.access import edition, mask
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     snap = archive.snapshot(as_of)
+    if branch is not None:
+        snap = edition(snap, branch) if scope == "own" else mask(snap, branch)
     book = new_workbook(path)
     styles = Styles(book)
     title_suffix = f"（截至 {as_of} 月末）" if as_of else ""
+    if branch is not None:
+        title_suffix += f"（{branch}，{labels.SCOPES[scope]}）"
     names = snap["customers"].set_index("customer_id")["name"]
     sheets = [(labels.SHEETS["customers"], customer_table(snap), "customers")]
     for key in ENTITY_SHEETS:
@@ -44,7 +54,8 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None) -> Pa
         frame.insert(1, "customer_name", frame.pop("customer_id").map(names))
         frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_id")])
         sheets.append((SHEETS_BY_KEY[key].name, frame, key))
-    history = archive.history()
+    history = archive.history(branch=branch, customer_ids=set(snap["customers"]["customer_id"])) \
+        if branch is not None else archive.history()
     if as_of:
         history = history[history["period"] <= as_of]
     sheets.append((labels.SHEETS["history"], history, None))
@@ -60,4 +71,4 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None) -> Pa
         write_frame(ws, frame, styles=styles, start_row=2, context=key)
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"客户档案总表 {title}")
     book.close()
-    return path
+    return path, len(sheets[0][1])

@@ -37,10 +37,17 @@ def write_grade_changes(changes: pd.DataFrame, out: Path, span: str) -> Path:
     return out
 
 
-def write_grade_lists(archive: Archive, config: Config, as_of: str, out: Path):
-    """客户分级清单: the three lists, and where branch proposals differ from the rules."""
+def write_grade_lists(archive: Archive, config: Config, as_of: str, out: Path, branch: str | None = None):
+    """客户分级清单: the three lists, and where branch proposals differ from the rules.
+
+    With ``branch`` it is that branch's edition: its own customers only (graded as the group grades them).
+    """
+    from ..archive.access import edition
     snapshot = archive.snapshot(as_of)
     grades = official_grades(rule_grades(snapshot, config, as_of))
+    if branch is not None:
+        snapshot = edition(snapshot, branch)
+        grades = grades[grades["customer_id"].isin(set(snapshot["customers"]["customer_id"]))].assign(branches=branch)
     lists = grade_lists(grades)
     out.parent.mkdir(parents=True, exist_ok=True)
     book = new_workbook(out)

@@ -51,6 +51,9 @@ class PeriodData:
     future: pd.DataFrame
     arrears_is_c: bool = False
     service: "ServiceData | None" = None
+    branch: str | None = None                    # the edition of this branch, or the group's report
+    assessment: pd.DataFrame | None = None       # the half-yearly branch assessment (half and year reports)
+    extracts: pd.DataFrame | None = None         # archive extracts made for branches in the period
 
 
 @dataclass
@@ -73,20 +76,21 @@ class ServiceData:
     satisfied_answers: list
 
 
-def service_data(snap: dict, grades: pd.DataFrame, config: Config, period: Period) -> ServiceData:
-    """Every service-quality figure of ``period`` from the snapshot at its end."""
-    as_of = month_end(period.end)
-    branches = config.branches
-    duties = strategic.visit_duties(snap, config, period.end)
+def service_data(full: dict, snap: dict, grades: pd.DataFrame, config: Config, period: Period, as_of_month: str,
+                 branches: list[str]) -> ServiceData:
+    """Every service-quality figure of ``period`` as of ``as_of_month``: per-branch figures from the whole
+    archive (``full``), lists of customers and complaints from ``snap`` (the edition, in a branch's report)."""
+    as_of = month_end(as_of_month)
+    duties = strategic.visit_duties(snap, config, as_of_month)
     return ServiceData(
-        service.satisfaction(snap, config, period.start, period.end, branches),
-        service.satisfaction_by_dimension(snap, config, period.start, period.end, branches),
-        service.dissatisfied_items(snap, period.start, period.end),
-        service.completed_not_surveyed(snap, period.start, period.end),
-        service.satisfaction_trend(snap, config, period.months),
-        service.complaint_stats(snap, config, period.start, period.end, branches),
+        service.satisfaction(full, config, period.start, as_of_month, branches),
+        service.satisfaction_by_dimension(full, config, period.start, as_of_month, branches),
+        service.dissatisfied_items(snap, period.start, as_of_month),
+        service.completed_not_surveyed(snap, period.start, as_of_month),
+        service.satisfaction_trend(full, config, [m for m in period.months if m <= as_of_month]),
+        service.complaint_stats(full, config, period.start, as_of_month, branches),
         service.open_complaints(snap, config, as_of),
-        service.complaint_causes(snap, period.start, period.end),
+        service.complaint_causes(snap, period.start, as_of_month),
         duties, strategic.duty_shares(duties, branches),
         strategic.a_visit_plan(snap, grades, config, as_of), as_of,
         config.get("satisfaction", "goal_percent") / 100, config.get("satisfaction", "satisfied_answers"))
@@ -115,8 +119,15 @@ def ranking(snapshot: dict, grades: pd.DataFrame, config: Config) -> pd.DataFram
     return out.sort_values(["rank", "branch"], kind="stable").reset_index(drop=True)
 
 
-def gather(archive: Archive, config: Config, text: str, today: dt.date | None = None) -> PeriodData:
-    """All figures of one period report."""
+def gather(archive: Archive, config: Config, text: str, today: dt.date | None = None,
+           branch: str | None = None) -> PeriodData:
+    """All figures of one period report; with ``branch``, that branch's edition.
+
+    An edition keeps the group's ranking (counts per branch) and shows the branch's own customers
+    only, each with its own view (contacts) — never another branch's customers or contacts.
+    A period that has not ended yet is reported as of the current month, and says so.
+    """
+    from ..archive.access import edition
     period = Period.parse(text)
     subs = archive.submissions()
     live = subs[subs["status"] == "accepted"]
@@ -125,13 +136,15 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
         raise ReportError(f"{period.title}尚未开始，无法出具报告。")
     if live.empty or live["period"].min() > period.end:
         raise ReportError(f"档案中没有 {period.end} 月末及以前的数据，无法出具{period.title}报告。")
-    as_of = period.end
-    snap, grades = _grades(archive, config, as_of)
+    if branch is not None and branch not in config.branches:
+        raise ReportError(f"“{branch}”不在花名册中（{'、'.join(config.branches)}）。")
+    as_of = min(period.end, current_month(today))
+    full_snap, full_grades = _grades(archive, config, as_of)
     prev = period.previous()
-    prev_snap, prev_grades = _grades(archive, config, prev.end)
-    rank_now = ranking(snap, grades, config)
-    rank_prev = ranking(prev_snap, prev_grades, config).set_index("branch")
-    if len(prev_grades):
+    prev_full, prev_full_grades = _grades(archive, config, prev.end)
+    rank_now = ranking(full_snap, full_grades, config)
+    rank_prev = ranking(prev_full, prev_full_grades, config).set_index("branch")
+    if len(prev_full_grades):
         for g in GRADES:
             rank_now[f"{g}_change"] = rank_now[g] - rank_now["branch"].map(rank_prev[g]).fillna(0)
         rank_now["prev_rank"] = rank_now["branch"].map(rank_prev["rank"]).astype("float64")
@@ -139,8 +152,12 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     else:  # nothing archived for the previous period: no comparison rather than a false one
         for key in ("A_change", "B_change", "C_change", "prev_rank", "rank_change"):
             rank_now[key] = float("nan")
-    total = {g: int((grades["official_grade"] == g).sum()) for g in GRADES}
-    total["total"] = len(grades)
+    total = {g: int((full_grades["official_grade"] == g).sum()) for g in GRADES}
+    total["total"] = len(full_grades)
+    snap, grades, prev_snap = full_snap, full_grades, prev_full
+    if branch is not None:  # the edition: own customers only, graded as the group grades them
+        snap, prev_snap = edition(full_snap, branch), edition(prev_full, branch)
+        grades = _own(full_grades, snap, branch)
     loyalty = loyalty_analysis.loyalty(snap, config, as_of, grade_history(archive, as_of))
     profit = profit_analysis.profit(snap, config)
     b_customers = grades.loc[grades["official_grade"] == "B", ["customer_id", "name", "branches"]]
@@ -149,29 +166,73 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     trend = []
     latest = live["period"].max()
     for month in period.months:
-        if month > latest:
+        if month > min(latest, as_of):
             break
         m_snap, m_grades = _grades(archive, config, month)
+        if branch is not None:
+            m_snap = edition(m_snap, branch)
+            m_grades = _own(m_grades, m_snap, branch)
         row = {"month": month, **{g: int((m_grades["official_grade"] == g).sum()) for g in GRADES}}
         row["new_customers"] = int((m_snap["customers"]["first_period"] == month).sum())
         trend.append(row)
     used = live[(live["period"] >= period.start) & (live["period"] <= period.end)]
+    if branch is not None:
+        used = used[used["branch"] == branch]
     sources = used.groupby("branch").agg(files=("file_name", "size"),
                                          months=("period", lambda s: _month_span(sorted(set(s)))),
                                          last=("received_at", "max")).reset_index()
-    adjustments = None
-    if period.kind in ("half", "year"):
-        adjustments = _adjustments(archive, period)
+    adjustments = _adjustments(archive, period) if period.kind in ("half", "year") else None
+    changes = adjustment_changes(archive, config, period.months)
+    if branch is not None:
+        changes = changes[changes["customer_id"].isin(set(grades["customer_id"]))].assign(branches=branch)
     churned = loyalty_analysis.churn(
         loyalty_analysis.active_customers(prev_snap, prev.start, prev.end),
         loyalty_analysis.active_customers(snap, period.start, period.end), snap["customers"])
-    return PeriodData(period, as_of, prev, grades, rank_now, total, adjustment_changes(archive, config, period.months),
+    branches = [branch] if branch else config.branches
+    return PeriodData(period, as_of, prev, grades, rank_now, total, changes,
                       loyalty, profit, profit_analysis.profit(snap, config, by="branch"),
                       profit_analysis.profit(snap, config, by="branch", start=period.start, end=period.end),
                       quadrants, thresholds, profit_analysis.product(snap, config), pd.DataFrame(trend),
                       sources, adjustments, dt.datetime.now().replace(microsecond=0), churned,
                       outlook.performance(snap), outlook.future(snap, prev_snap),
-                      config.get("grading", "arrears_is_c"), service_data(snap, grades, config, period))
+                      config.get("grading", "arrears_is_c"),
+                      service_data(full_snap, snap, grades, config, period, as_of, branches),
+                      branch, _assessment(archive, config, period, branch), _extracts(archive, period, branch))
+
+
+def _extracts(archive: Archive, period: Period, branch: str | None) -> pd.DataFrame:
+    """Archive extracts made for branches on days inside the period (the access ledger)."""
+    log = archive.access_log()
+    log = log[log["on_date"].fillna("").str[:7].isin(period.months)]
+    return log[log["branch"] == branch] if branch else log
+
+
+def _own(grades: pd.DataFrame, snap: dict, branch: str) -> pd.DataFrame:
+    """The group's grades of the customers in a branch's edition (who else serves them is not shown)."""
+    ids = set(snap["customers"]["customer_id"])
+    return grades[grades["customer_id"].isin(ids)].assign(branches=branch).reset_index(drop=True)
+
+
+def _assessment(archive: Archive, config: Config, period: Period, branch: str | None) -> pd.DataFrame | None:
+    """The branch assessment of the half years in the period: official results where recorded, else proposed."""
+    if period.kind not in ("half", "year"):
+        return None
+    from ..analysis.assessment import assess
+    frames = []
+    for half in period.halves:
+        if half.start > current_month():
+            continue
+        results = assess(archive, config, str(half))
+        recorded = archive.assessments(str(half))
+        results["official"] = len(recorded) > 0
+        if len(recorded):
+            results["result"] = results["branch"].map(recorded.set_index("branch")["result"]).fillna(results["result"])
+        results["half"] = str(half)
+        frames.append(results)
+    if not frames:
+        return None
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["branch"] == branch].reset_index(drop=True) if branch else out
 
 
 def _month_span(periods: list[str]) -> str:
@@ -219,11 +280,12 @@ def _heading(ws, styles: Styles, title: str, note: str = "") -> None:
 def write_period_report(data: PeriodData, out_dir: Path) -> Path:
     """客户分级报告_<P>.xlsx in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"客户分级报告_{data.period}.xlsx"
+    path = out_dir / (f"客户分级报告_{data.period}.xlsx" if data.branch is None
+                      else f"客户分级报告_{data.period}_{data.branch}.xlsx")
     book = new_workbook(path)
     styles = Styles(book)
     p = data.period
-    title = f"{p.title}客户分级报告"
+    title = f"{p.title}客户分级报告" + (f"（{data.branch}）" if data.branch else "")
     _about(book, styles, data, title)
     _ranking_sheet(book, styles, data, title)
     _changes(book, styles, data, title)
@@ -241,6 +303,8 @@ def write_period_report(data: PeriodData, out_dir: Path) -> Path:
         _satisfaction_sheet(book, styles, data, title)
         _complaints_sheet(book, styles, data, title)
         _strategic_sheet(book, styles, data, title)
+    if data.assessment is not None:
+        _assessment_sheet(book, styles, data, title)
     if data.adjustments is not None:
         _adjustment_sheet(book, styles, data, title)
     book.close()
@@ -284,7 +348,10 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
     total = data.group_total
     lines = [
         ("报告期", f"{data.period.title}（{data.period.start} 至 {data.period.end}）"),
-        ("数据截至", f"{data.as_of} 月末的档案状态（按变更历史还原，不是当前状态）"),
+        ("数据截至", f"{data.as_of} 月末的档案状态（按变更历史还原，不是当前状态）"
+                     + ("。报告期尚未结束，本报告为截至本月的中期数据" if data.as_of < data.period.end else "")),
+        ("报告范围", f"{data.branch}分子公司版：等级排名为全集团各单位的客户数；其余各表只含本单位的客户，"
+                     "联系人为本单位所填" if data.branch else "全集团（市场营销部用，含各单位客户明细）"),
         ("对比期", f"{data.previous.title}（截至 {data.previous.end} 月末）"),
         ("生成时间", data.generated.strftime("%Y-%m-%d %H:%M")),
         ("集团客户总数", f"{total['total']} 家：A 类 {total['A']}、B 类 {total['B']}、C 类 {total['C']}"),
@@ -307,6 +374,7 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
                                         "反馈结果的投诉 ÷ 已处理完成的投诉；超时未响应、超时未反馈按报告期末计。"),
         (SHEETS["strategic"], "战略客户 × 维护单位的三项职责（公司主要领导年度拜访、联点领导年度拜访、营销专员每月联系）；"
                               "完成率 = 已完成项 ÷ 职责项数。A类客户拜访频率按社会价值（crm.toml [visits] a_frequency）。"),
+        ("档案查询", _extracts_line(data)),
         (SHEETS["quadrants"], f"分界：合同额 {data.thresholds['amount_threshold']:,.2f} 万元、规模利润比 "
                        f"{data.thresholds['margin_threshold']:.1%}（默认为 B 类客户中位数），达到分界即为“大/高”。"),
     ]
@@ -323,6 +391,15 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
     ws.set_column(2, 2, 24)
     ws.set_column(3, 7, 18)
     set_print_landscape(ws, title=title)
+
+
+def _extracts_line(data: PeriodData) -> str:
+    log = data.extracts
+    if log is None or log.empty:
+        return "本期没有为分子公司导出客户档案（crm access log 可查全部记录）。"
+    per_branch = "，".join(f"{b} {n} 次" for b, n in log.groupby("branch").size().items())
+    return (f"本期经批准为分子公司导出客户档案 {len(log)} 次（{per_branch}），共 {int(log['rows'].sum())} 行；"
+            "明细见 crm access log。")
 
 
 def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -503,6 +580,39 @@ def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 
+def _assessment_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
+    name = SHEETS["branch_assessment"]
+    ws = book.add_worksheet(name)
+    results = data.assessment
+    state = "；".join(f"{half}：{'正式结果' if part['official'].iloc[0] else '建议结果（尚未通报）'}"
+                     for half, part in results.groupby("half"))
+    _heading(ws, styles, f"{data.period.title} 分子公司客户关系维护成效考核", f"{state}。计分方法见 crm assess 生成的考核表"
+             "“说明”页；优良、合格、差的后果见集团《客户关系管理办法》三(二)Ⅱ4。")
+    shown = results[["half", "rank", "branch", "total", "result", *(f"score_{k}" for k in
+                                                                 ("reporting", "complaints", "satisfaction",
+                                                                  "analysis_report", "authenticity"))]]
+    shown = shown.sort_values(["half", "rank", "branch"], kind="stable")
+    fills = [OK_FILL if r == labels.EXCELLENT else (ERROR_FILL if r == labels.POOR_RESULT else None)
+             for r in shown["result"]]
+    first, _, last, _ = write_frame(ws, shown, styles=styles, start_row=3, context="assessment", freeze=False,
+                                    autofilter=False, fills=fills)
+    if data.branch is None and len(shown):
+        latest = shown["half"].max()
+        rows = [i for i, h in enumerate(shown["half"]) if h == latest]
+        chart = book.add_chart({"type": "bar"})
+        chart.add_series({"name": f"{latest} {labels.label('total', 'assessment')}",
+                          "categories": [name, first + 1 + rows[0], 2, first + 1 + rows[-1], 2],
+                          "values": [name, first + 1 + rows[0], 3, first + 1 + rows[-1], 3],
+                          "fill": {"color": GRADE_COLOURS["A"]}, "data_labels": {"value": True}})
+        chart.set_title({"name": f"{latest} 各单位考核总分", "name_font": {"size": 11, "name": FONT}})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"min": 0, "max": 100})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 560, "height": 320})
+        ws.insert_chart(last + 2, 0, chart)
+    set_print_landscape(ws, title=f"{title} {name}")
+
+
 def _section(ws, styles: Styles, row: int, text: str) -> int:
     ws.write_string(row, 0, text, styles.section)
     return row + 1
@@ -614,7 +724,8 @@ def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None
 
 
 def period_report(archive: Archive, config: Config, text: str, out_root: Path,
-                  today: dt.date | None = None) -> Path:
-    """Gather and write one period's report under ``out_root/<P>/``."""
-    data = gather(archive, config, text, today)
-    return write_period_report(data, out_root / str(data.period))
+                  today: dt.date | None = None, branch: str | None = None) -> Path:
+    """Gather and write one period's report under ``out_root/<P>/`` (a branch's edition under ``…/分发/``)."""
+    data = gather(archive, config, text, today, branch)
+    folder = out_root / str(data.period) if branch is None else out_root / str(data.period) / "分子公司版"
+    return write_period_report(data, folder)

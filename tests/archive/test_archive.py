@@ -169,7 +169,7 @@ def test_export_has_text_codes_and_never_a_formula(archive, tmp_path):
     ingest(archive, tmp_path, "a", customers=[customer(name="=1+1公司", remark="=HYPERLINK(\"x\")",
                                                         uscc=CODE_A)],
            projects=[example_row("projects", customer_name="=1+1公司", contract_no="007")])
-    path = export_archive(archive, tmp_path / "客户档案总表.xlsx")
+    path, _ = export_archive(archive, tmp_path / "客户档案总表.xlsx")
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["客户", "合作项目", "满意度调查", "投诉记录", "拜访记录", "变更记录"]
     for ws in book.worksheets:
@@ -188,7 +188,7 @@ def test_export_has_text_codes_and_never_a_formula(archive, tmp_path):
 def test_export_as_of_a_past_month(archive, tmp_path):
     ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
     ingest(archive, tmp_path, "b", period="2026-10", customers=[customer(name="新客户有限公司", uscc=CODE_B)])
-    path = export_archive(archive, tmp_path / "x.xlsx", as_of="2026-09")
+    path, _ = export_archive(archive, tmp_path / "x.xlsx", as_of="2026-09")
     book = openpyxl.load_workbook(path)
     names = [r[1] for r in book["客户"].iter_rows(min_row=4, values_only=True) if r[0]]
     assert names == ["上海浦江城市建设投资有限公司"]

@@ -352,7 +352,9 @@ def test_an_old_archive_is_upgraded_in_place(tmp_path):
     with Archive(path) as archive:
         archive.conn.execute("INSERT INTO submissions (sha256, status) VALUES ('abc', 'rejected')")  # no longer unique
         assert archive.count_submissions() == 2
-        assert archive.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert archive.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        columns = {row[1] for row in archive.conn.execute("PRAGMA table_info(review_decisions)")}
+        assert {"branch", "period", "kind"} <= columns
 
 
 # -- values --------------------------------------------------------------------------------------

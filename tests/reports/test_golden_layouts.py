@@ -53,7 +53,7 @@ def test_monthly_summary(tmp_path):
 
 
 def test_archive_workbook(archive, tmp_path):
-    check_golden(export_archive(archive, tmp_path / "客户档案总表.xlsx"), "archive_workbook")
+    check_golden(export_archive(archive, tmp_path / "客户档案总表.xlsx")[0], "archive_workbook")
 
 
 def test_grade_adjustment_workbook(archive, tmp_path):

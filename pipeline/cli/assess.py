@@ -1,0 +1,87 @@
+"""crm commands of the half-yearly branch assessment: assess, assess apply."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from schemas.labels import ASSESSMENT_RESULTS, label
+
+from .console import table
+from .options import Context, check_half, open_workspace, output_path
+
+
+@click.group("assess", invoke_without_command=True)
+@click.option("--period", callback=check_half, help="半年度，如 2026-H1。")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="输出文件（默认 output/<半年度>/客户关系维护成效考核_<半年度>.xlsx）。")
+@click.pass_context
+def assess(ctx, period: str | None, out: Path | None):
+    """分子公司客户关系维护成效考核：生成考核表（五项指标、得分、建议结果），由市场营销部核定后 crm assess apply。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not period:
+        raise click.UsageError("请用 --period 指定半年度，如 crm assess --period 2026-H1。")
+    from ..analysis.assessment import assess as assess_branches
+    from ..reports.assessment import bulletin_frame, write_assessment_workbook, write_bulletin
+    obj: Context = ctx.obj
+    with open_workspace(obj, lock=False) as (ws, archive):
+        results = assess_branches(archive, obj.config, period)
+        recorded = archive.assessments(period)
+        path = write_assessment_workbook(results, obj.config, period, output_path(
+            out, ws.output / period / f"客户关系维护成效考核_{period}.xlsx"))
+        bulletin = write_bulletin(bulletin_frame(results, recorded), period,
+                                  ws.output / period / f"考核通报_{period}.xlsx", official=len(recorded) > 0)
+    click.echo(_summary(results, period))
+    click.echo(f"考核表：{path}\n考核通报（建议结果）：{bulletin}")
+
+
+@assess.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="考核表")
+@click.option("--notified", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
+              help="向各单位通报结果的日期，如 2026-07-05（工作总结与暂停查询从这一天起算）。")
+@click.option("--by", "decided_by", default="市场营销部", show_default=True, help="核定人。")
+@click.option("--period", callback=check_half, help="半年度（默认从文件名读取）。")
+@click.pass_obj
+def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: str | None):
+    """记录考核表中的最终结果及其后果：合格、差须一周内交工作总结，差的单位暂停查询档案一个月。"""
+    import re
+
+    from ..analysis.assessment import apply_decisions, records
+    from ..reports.assessment import bulletin_frame, read_assessment_decisions, write_bulletin
+    period = period or (re.search(r"\d{4}-H[12]", file.name) or [None])[0]
+    if not period:
+        raise click.UsageError("无法从文件名确定半年度，请用 --period 指定，如 2026-H1。")
+    decisions, findings = read_assessment_decisions(file)
+    if findings:
+        for f in findings:
+            click.echo(f"  {f.cell}  {f.message}", err=True)
+        raise click.ClickException("考核表有错误，未作任何改动。")
+    unknown = sorted(set(decisions) - set(obj.config.branches))
+    if unknown:
+        raise click.ClickException(f"考核表中的“{'、'.join(unknown)}”不在花名册中，未作任何改动。")
+    with open_workspace(obj) as (ws, archive):
+        results = apply_decisions(archive, obj.config, period, decisions, notified.date())
+        archive.record_assessment(records(results, period), decided_by)
+        bulletin = write_bulletin(bulletin_frame(results, archive.assessments(period)), period,
+                                  ws.output / period / f"考核通报_{period}.xlsx", official=True)
+    click.echo(_summary(results, period, official=True))
+    owed = results[results["summary_due"].notna()]
+    if len(owed):
+        click.echo(f"须在 {owed['summary_due'].iloc[0]} 前提交工作总结：{'、'.join(owed['branch'])}")
+    poor = results[results["suspended_until"].notna()]
+    for r in poor.itertuples():
+        click.echo(f"{r.branch} 暂停查询客户档案：{r.suspended_from} 至 {r.suspended_until}")
+    click.echo(f"考核通报：{bulletin}")
+
+
+def _summary(results, period: str, official: bool = False) -> str:
+    rows = [[r.rank, r.branch, f"{r.total:.1f}", r.proposed, r.result] for r in
+            results.sort_values(["total", "branch"], ascending=[False, True]).itertuples()]
+    counts = "，".join(f"{k} {(results['result'] == k).sum()}" for k in ASSESSMENT_RESULTS)
+    state = "已通报的正式结果" if official else "尚未通报的建议结果"
+    head = f"{period} 分子公司考核，{state}：{counts}"
+    return head + "\n" + table([label(k, "assessment") for k in ("rank", "branch", "total", "proposed", "result")], rows)
+
+
+COMMANDS = [assess]

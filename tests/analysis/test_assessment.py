@@ -1,0 +1,245 @@
+"""The half-yearly branch assessment, its consequences, and who may see what (issue 12)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from builders import example_row, write_submission
+from pipeline.analysis.assessment import assess, consequences
+from pipeline.archive import Archive
+from pipeline.archive.access import branch_secrets, mask_phone, standing
+from pipeline.archive.workspace import Workspace
+from pipeline.cli import main
+from pipeline.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def crm(ws: Path, *args):
+    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
+
+
+def at(path: Path, when: str) -> Path:
+    stamp = dt.datetime.fromisoformat(when).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    space = Workspace(tmp_path / "ws")
+    space.init()
+    space.config_path.write_text('[roster]\nbranches = ["甲分公司", "乙分公司"]\n'
+                                 '[assessment]\ncustomer_standard = 2\n', encoding="utf-8")
+    return space
+
+
+def month_file(ws: Workspace, branch: str, month: int, when: str, **sheets) -> Path:
+    sheets.setdefault("customers", [example_row("customers", name=f"{branch}客户有限公司", uscc=None)])
+    path = write_submission(ws.inbox / f"{branch}_2026-{month:02d}_x.xlsx", branch=branch,
+                            period=f"2026-{month:02d}", **sheets)
+    return at(path, when)
+
+
+def document(ws: Workspace, name: str, when: str) -> Path:
+    path = ws.inbox / name
+    path.write_bytes(b"%PDF-1.4 " + name.encode())
+    return at(path, when)
+
+
+def test_each_indicator_by_hand(ws):
+    # 甲: Jan–Jun, four on time, one late (March), one missing (May); 2 customers against a standard of 2.
+    for month, when in ((1, "2026-01-20"), (2, "2026-02-20"), (3, "2026-03-28"), (4, "2026-04-20"), (6, "2026-06-20")):
+        rows = [example_row("customers", name="甲客户有限公司", uscc=None),
+                example_row("customers", name="甲二客户有限公司", uscc=None)]
+        extra = {}
+        if month == 2:  # one late answer, one in time; one 不满意 item
+            extra["complaints"] = [example_row("complaints", customer_name="甲客户有限公司", customer_uscc=None,
+                                               complaint_no="C1", complained_at="2026-02-02 09:00",
+                                               first_response_at="2026-02-03 12:00", resolved_at="2026-02-05 09:00",
+                                               feedback_at="2026-02-06 09:00", customer_satisfied="是"),
+                                   example_row("complaints", customer_name="甲客户有限公司", customer_uscc=None,
+                                               complaint_no="C2", complained_at="2026-02-10 09:00",
+                                               first_response_at="2026-02-10 10:00", resolved_at="2026-02-12 09:00",
+                                               feedback_at="2026-02-15 09:00", customer_satisfied="否")]
+            extra["surveys"] = [example_row("surveys", customer_name="甲客户有限公司", surveyed_on="2026-02-10",
+                                            engineering_quality="不满意", dissatisfaction_note="渗水")]
+        month_file(ws, "甲分公司", month, f"{when}T10:00", customers=rows, **extra)
+    document(ws, "甲分公司_2026-H1_客户分析报告.pdf", "2026-06-05T10:00")   # late
+    assert crm(ws.root, "ingest").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        row = assess(archive, load_config(ws.config_path), "2026-H1").set_index("branch").loc["甲分公司"]
+    assert (row.months_on_time, row.months_late, row.months_missing) == (4, 1, 1)
+    # reporting: 100 × (0.5 × (4 + 0.5)/6 + 0.25 × 1 + 0.25 × min(1, 2/2))
+    assert row.score_reporting == pytest.approx(round(100 * (0.5 * 4.5 / 6 + 0.25 + 0.25), 1))
+    # complaints: response 1/2, feedback 1/2 (C2 fed back after 72 h), satisfaction 1/2, none overdue
+    assert row.score_complaints == pytest.approx(50.0)
+    assert row.score_satisfaction == 95 and row.dissatisfied_items == 1
+    assert (row.report_status, row.score_analysis_report) == ("逾期", 60.0)
+    assert row.score_authenticity == 100
+    expected = round((30 * row.score_reporting + 20 * 50 + 20 * 95 + 15 * 60 + 15 * 100) / 100, 1)
+    assert row.total == pytest.approx(expected) and row.proposed == "合格"
+
+
+def test_a_branch_that_never_submitted_is_poor_whatever_its_score(ws):
+    month_file(ws, "甲分公司", 1, "2026-01-20T10:00")
+    document(ws, "乙分公司_2026-H1_客户分析报告.pdf", "2026-05-20T10:00")
+    crm(ws.root, "ingest")
+    with Archive(ws.archive_path) as archive:
+        results = assess(archive, load_config(ws.config_path), "2026-H1").set_index("branch")
+    never = results.loc["乙分公司"]
+    assert never.never_submitted and never.proposed == "差" and "从未报送" in never.remark
+    assert never.total > 0  # it still has a score: the rule, not the score, makes it 差
+
+
+def test_the_work_summary_deadline_on_its_edge():
+    config = load_config(None)
+    due = consequences("合格", dt.date(2026, 7, 5), config)
+    assert due["summary_due"] == "2026-07-12" and due["suspended_from"] is None
+    poor = consequences("差", dt.date(2026, 7, 5), config)
+    assert (poor["suspended_from"], poor["suspended_until"]) == ("2026-07-05", "2026-08-04")
+    assert consequences("差", dt.date(2026, 1, 31), config)["suspended_until"] == "2026-02-27"  # short February
+    assert consequences("优良", dt.date(2026, 7, 5), config)["summary_due"] is None
+
+
+def _applied(ws: Workspace, results: dict[str, str]):
+    """Ingest a first half for both branches and apply the given results, notified 2026-07-05."""
+    for branch in ("甲分公司", "乙分公司"):
+        for month in range(1, 7):
+            month_file(ws, branch, month, f"2026-{month:02d}-20T10:00")
+        document(ws, f"{branch}_2026-H1_客户分析报告.pdf", "2026-05-20T09:00")
+    crm(ws.root, "ingest")
+    assert crm(ws.root, "assess", "--period", "2026-H1").exit_code == 0
+    path = ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["考核"]
+    header = [c.value for c in sheet[5]]
+    for row in sheet.iter_rows(min_row=6):
+        branch = row[header.index("报送单位")].value
+        if branch in results:
+            row[header.index("最终结果")].value = results[branch]
+            row[header.index("抽查扣分")].value = 10
+    book.save(path)
+    result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05", "--by", "张总")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_apply_records_results_summaries_and_a_suspension(ws):
+    output = _applied(ws, {"甲分公司": "合格", "乙分公司": "差"}).output
+    assert "须在 2026-07-12 前提交工作总结：甲分公司、乙分公司" in output
+    assert "乙分公司 暂停查询客户档案：2026-07-05 至 2026-08-04" in output
+    with Archive(ws.archive_path) as archive:
+        recorded = archive.assessments("2026-H1").set_index("branch")
+    assert recorded.loc["乙分公司", "result"] == "差" and recorded.loc["乙分公司", "decided_by"] == "张总"
+    assert recorded.loc["甲分公司", "figures"]["spot_check_deduction"] == 10.0
+    # the work summary: due on the 12th, late on the 13th, 停用 until it arrives
+    status = crm(ws.root, "status", "--period", "2026-H1").output
+    assert "客户关系维护工作总结" in status
+    for day, allowed in (("2026-07-12", True), ("2026-07-13", False)):
+        with Archive(ws.archive_path) as archive:
+            state = standing(archive, load_config(ws.config_path), "甲分公司", dt.date.fromisoformat(day))
+        assert state.allowed is allowed, (day, state.reason())
+    document(ws, "甲分公司_2026年上半年_客户关系维护工作总结.docx", "2026-07-13T09:00")
+    crm(ws.root, "ingest")
+    with Archive(ws.archive_path) as archive:
+        assert standing(archive, load_config(ws.config_path), "甲分公司", dt.date(2026, 7, 14)).allowed
+    assert "逾期" in crm(ws.root, "status", "--period", "2026-H1").output
+
+
+def test_a_suspended_branch_is_refused_on_the_last_day_and_allowed_the_day_after(ws):
+    _applied(ws, {"甲分公司": "优良", "乙分公司": "差"})
+    document(ws, "乙分公司_2026-H1_客户关系维护工作总结.pdf", "2026-07-10T09:00")
+    month_file(ws, "乙分公司", 7, "2026-07-20T10:00")  # its July workbook: nothing owed on 5 August
+    crm(ws.root, "ingest")
+    refused = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-04")
+    assert refused.exit_code == 1 and "暂停查询至 2026-08-04" in refused.output
+    allowed = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-05",
+                  "--scope", "all")
+    assert allowed.exit_code == 0, allowed.output
+    log = crm(ws.root, "access", "log").output
+    assert "乙分公司" in log and "张总" in log and "2026-08-05" in log
+    assert "乙分公司" in crm(ws.root, "access", "--date", "2026-07-20").output
+    no_approval = crm(ws.root, "archive", "export", "--for", "甲分公司")
+    assert no_approval.exit_code == 2 and "--approved-by" in no_approval.output
+
+
+def test_extracts_mask_other_branches_contacts(ws):
+    shared = example_row("customers", phone="13812341234", contact="王大明")
+    month_file(ws, "甲分公司", 1, "2026-01-20T10:00", customers=[shared])
+    month_file(ws, "乙分公司", 1, "2026-01-21T10:00",
+               customers=[dict(shared, phone="13912345678", contact="李小红"),
+                          example_row("customers", name="乙独有客户有限公司", uscc=None, phone="13700001111")])
+    crm(ws.root, "ingest")
+    assert mask_phone("13812341234") == "138****1234" and mask_phone("021-68881234") == "021-****1234"
+    for scope in ("all", "own"):
+        done = crm(ws.root, "archive", "export", "--for", "甲分公司", "--approved-by", "张总", "--scope", scope,
+                   "--date", "2026-02-01", "--out", ws.output / f"{scope}.xlsx")
+        assert done.exit_code == 0, done.output
+    everything = _cells(ws.output / "all.xlsx")
+    assert "13812341234" in everything and "王大明" in everything          # its own contact, in full
+    assert "13912345678" not in everything and "139****5678" in everything  # the other branch's, masked
+    assert "李小红" not in everything and "13700001111" not in everything
+    own = _cells(ws.output / "own.xlsx")
+    assert "乙独有客户有限公司" not in own and "李小红" not in own
+
+
+def _cells(path: Path) -> str:
+    book = CalamineWorkbook.from_path(str(path))
+    return "\n".join(str(v) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+                     for v in row)
+
+
+def test_a_badly_named_document_is_returned_with_what_to_do(ws):
+    document(ws, "客户分析报告.docx", "2026-05-20T09:00")
+    result = crm(ws.root, "ingest")
+    assert "已退回" in result.output and "没有写明是哪个单位" in result.output
+    assert list(ws.rejected.rglob("*_校验结果.xlsx"))
+
+
+# -- the sample year: designed outcomes and editions without leaks -------------------------------
+
+@pytest.fixture(scope="module")
+def designed():
+    return json.loads((ROOT / "input_samples" / ".manifest.json").read_text(encoding="utf-8"))["designed"]["assessment"]
+
+
+def test_the_sample_first_half_has_the_designed_results(sample_year, designed):
+    with Archive(sample_year.archive_path) as archive:
+        results = assess(archive, load_config(None), designed["period"]).set_index("branch")["proposed"]
+    assert results[designed["excellent"]] == "优良"
+    assert results[designed["poor"]] == "差"
+    assert all(results[b] == "合格" for b in designed["qualified"])
+
+
+@pytest.mark.parametrize("branch", ["华东分公司", "华南分公司", "西南分公司", "基础设施分公司"])
+def test_editions_never_show_another_branchs_customers_or_contacts(sample_year, tmp_path, branch):
+    from pipeline.reports.grade_lists import write_grade_lists
+    from pipeline.reports.period import period_report
+    config = load_config(None)
+    with Archive(sample_year.archive_path) as archive:
+        report = period_report(archive, config, "2026-Q3", tmp_path, today=dt.date(2026, 11, 23), branch=branch)
+        lists, _ = write_grade_lists(archive, config, "2026-09", tmp_path / "lists.xlsx", branch=branch)
+        secrets = branch_secrets(archive.snapshot(), branch)
+        own = set(archive.snapshot()["customer_branches"].query("branch == @branch")["customer_id"])
+    assert len(secrets) > 100 and own
+    for path in (report, lists):
+        text = _cells(path)
+        leaks = sorted(s for s in secrets if s in text)
+        assert leaks == [], (path.name, leaks[:5])
+    assert "集团合计（去重）" in _cells(report)  # the group ranking is still there
+
+
+def test_demo_like_workspace_copy_keeps_its_journal(sample_year, tmp_path):
+    copy = tmp_path / "ws"
+    shutil.copytree(sample_year.root, copy)
+    events = Workspace(copy).journal.events()
+    assert any(e["type"] == "document" and e["kind"] == "analysis_report" for e in events)
