@@ -410,19 +410,20 @@ def _check_value(value, spec: Spec, section: str, key: str) -> str | None:
             return f"值 {shown} 应为{_KIND_NAMES['strings']}"
         if spec.minimum and len(value) < spec.minimum:
             return "列表不能为空"
+        problems = []
         if spec.choices:
             bad = [v for v in value if v not in spec.choices]
             if bad:
-                return f"“{bad[0]}”不是可选值（可选：{'、'.join(spec.choices)}）"
-        if len(set(value)) != len(value):
-            return "列表中有重复的项"
+                problems.append(f"“{'”“'.join(bad)}”不是可选值（可选：{'、'.join(spec.choices)}）")
+        twice = sorted({v for v in value if value.count(v) > 1})
+        if twice:
+            problems.append(f"“{'”“'.join(twice)}”重复出现")
         if spec.plain_names:
-            bad = [v for v in value if not _PLAIN_NAME.match(v) or v.strip() in (".", "..")
-                   or v != v.strip()]
+            bad = [v for v in value if not _PLAIN_NAME.match(v) or v.strip() in (".", "..") or v != v.strip()]
             if bad:
-                return (f"“{bad[0]}”不能用作单位名称：名称会用作文件夹名，不能含 / \\ : * ? \" < > | "
-                        "或首尾空格")
-        return None
+                problems.append(f"“{'”“'.join(bad)}”不能用作单位名称：名称会用作文件夹名，不能含 / \\ : * ? \" < > | "
+                                "或首尾空格")
+        return "；".join(problems) or None
     if spec.kind == "monthday":
         ok = isinstance(value, str) and re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value)
         return None if ok else f"值 {shown} 应写成“月-日”，如 \"06-01\""

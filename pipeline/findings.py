@@ -20,6 +20,7 @@ CODES: dict[str, tuple[str, str]] = {
     "too-many-cells": (ERROR, "工作表“{sheet}”的使用范围达到 {detail}，远超正常表格，多半是在远处的单元格误留了内容。请选中数据下方和右侧多余的行、列删除后保存，再重新报送。"),
     "too-many-rows": (ERROR, "工作表“{sheet}”超过 {detail} 行上限。请检查是否有大量空行或误粘贴的数据，删除后重新报送。"),
     "no-known-sheet": (ERROR, "工作簿中没有可识别的工作表（应有“客户信息”等工作表）。请使用《集团公司客户信息统计表》模板填报。"),
+    "duplicate-sheet": (WARNING, "工作簿中有两个“{value}”工作表，已读取{detail}，忽略“{sheet}”。请删除多余的一个，以免填错位置。"),
     "missing-sheet": (ERROR, "缺少必需的工作表“{sheet}”。请按模板补上该工作表。"),
     "ignored-file": (WARNING, "已忽略：{detail}。"),
     "document-name": (ERROR, "文件名{detail}。请按“单位名称_年份-H1或H2_文件名称”命名，如“华东分公司_2026-H1_客户分析报告.docx”，然后重新发送。"),

@@ -362,6 +362,8 @@ COMPLAINT_STATES = ("未响应", "未反馈", "处理中")
 DUTY_STATES = ("已完成", "待完成", "逾期")
 DUTIES = {"公司主要领导": "公司主要领导拜访", "联点领导": "联点领导拜访", "营销专员": "营销专员每月联系"}
 REMINDERS = {"specialist": "本月应联系而未联系", "a_plan": "A类客户拜访逾期"}
+THIS_MONTH_PENDING = "本月尚未联系"
+NOT_DUE = "未到截止日"
 
 # -- branch documents and the half-yearly assessment -------------------------------------------
 DOCUMENT_KINDS = {"analysis_report": "客户分析报告", "work_summary": "客户关系维护工作总结"}

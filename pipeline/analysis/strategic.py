@@ -22,7 +22,7 @@ from schemas import labels
 from schemas.columns import LIAISON_LEADER, MAIN_LEADER, SPECIALIST, YES
 
 from ..config import Config
-from ..periods import month_end, month_start
+from ..periods import current_month, month_end, month_start
 
 FREQUENCY_DAYS = {"每旬": 10, "每月": 31, "每季": 92, "半年": 183}
 DONE, DUE, OVERDUE = labels.DUTY_STATES
@@ -56,8 +56,13 @@ def _months(year: int, since: str | None, as_of: str) -> list[str]:
     return [f"{year}-{m:02d}" for m in range(1, 13) if first <= f"{year}-{m:02d}" <= as_of]
 
 
-def visit_duties(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -> pd.DataFrame:
-    """One row per strategic customer × branch × duty, as of the end of month ``as_of``."""
+def visit_duties(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
+                 today: dt.date | None = None) -> pd.DataFrame:
+    """One row per strategic customer × branch × duty, as of the end of month ``as_of``.
+
+    While ``as_of`` is the current month (``today``), a month without a contact yet is still 待完成.
+    """
+    open_month = as_of if as_of >= current_month(today) else None
     year = int(as_of[:4])
     needs = {MAIN_LEADER: config.get("visits", "main_leader_per_year"),
              LIAISON_LEADER: config.get("visits", "liaison_per_year")}
@@ -77,9 +82,14 @@ def visit_duties(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) 
         months = _months(year, link.since, as_of)
         contacted = set(mine.loc[mine["visitor_level"] == SPECIALIST, "visited_on"].dt.strftime("%Y-%m"))
         missed = [m for m in months if m not in contacted]
+        pending = [m for m in missed if m == open_month]
+        missed = [m for m in missed if m != open_month]
+        detail = "未联系：" + "、".join(f"{int(m[5:])}月" for m in missed) if missed else ""
+        if pending:
+            detail = "；".join(filter(None, [detail, labels.THIS_MONTH_PENDING]))
         rows.append({**base, "duty": labels.DUTIES[SPECIALIST], "required_count": len(months),
-                     "done": len(months) - len(missed), "duty_state": OVERDUE if missed else DONE,
-                     "detail": "未联系：" + "、".join(f"{int(m[5:])}月" for m in missed) if missed else ""})
+                     "done": len(months) - len(missed) - len(pending),
+                     "duty_state": OVERDUE if missed else (DUE if pending else DONE), "detail": detail})
     out = pd.DataFrame(rows, columns=["customer_id", "branch", "name", "specialist", "liaison_leader", "duty",
                                       "required_count", "done", "duty_state", "detail"])
     return out.sort_values(["branch", "name"], kind="stable").reset_index(drop=True)
@@ -127,7 +137,8 @@ def contacts_due(duties: pd.DataFrame, plan: pd.DataFrame, month: str) -> pd.Dat
     rows = []
     month_label = f"{int(month[5:])}月"
     for d in duties.itertuples():
-        if d.duty == labels.DUTIES[SPECIALIST] and month_label in (d.detail or "").split("：")[-1].split("、"):
+        missed = (d.detail or "").split("；")[0].split("：")[-1].split("、")
+        if d.duty == labels.DUTIES[SPECIALIST] and (month_label in missed or labels.THIS_MONTH_PENDING in (d.detail or "")):
             rows.append({"branch": d.branch, "name": d.name, "reminder": labels.REMINDERS["specialist"],
                          "owner": d.specialist, "detail": d.detail})
         elif d.duty != labels.DUTIES[SPECIALIST] and d.duty_state != DONE:

@@ -168,7 +168,8 @@ def standings(archive: Archive, config: Config, on: dt.date) -> list[Standing]:
     month = current_month(on)
     while deadline(month, config).date() >= on:
         month = add_months(month, -1)
-    status = submission_status(subs, config, month).set_index("branch")["state"]
+    status = submission_status(subs, config, month, now=dt.datetime.combine(on, dt.time(23, 59, 59))
+                               ).set_index("branch")["state"]
     active = {f"{m[:4]}-H{1 if int(m[5:7]) <= 6 else 2}" for m in subs["period"].dropna().unique() if len(str(m)) == 7}
     halves = sorted(set(assessments["period"]) | (_halves_due(config, on) & active))
     docs = {half: document_status(archive, config, half, on) for half in halves}

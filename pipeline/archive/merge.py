@@ -47,10 +47,11 @@ def stored_rows(conn: sqlite3.Connection, sid: int) -> dict[str, list[dict]]:
 def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
           data: dict[str, list[dict]] | None = None) -> MergeResult:
     """Merge one stored submission into the current state (inside the caller's transaction)."""
-    branch, period = conn.execute("SELECT branch, period FROM submissions WHERE id = ?", (sid,)).fetchone()
+    branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
+                                            (sid,)).fetchone()
     if data is None:
         data = stored_rows(conn, sid)
-    merger = Merger(conn, sid, branch, period, similarity_threshold)
+    merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
     for row in data.get("customers", []):
         merger.customer(row)
     for entity in RECORD_ENTITIES:
@@ -59,6 +60,25 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     merger.flush()
     merger.similar_names()
     return merger.result
+
+
+def _corrected_rows(conn: sqlite3.Connection, sid: int, branch: str, period: str, received: str) -> dict:
+    """The customer rows of the file a correction replaces (its baseline), by identity; {} for a first file.
+
+    What a correction changes is what differs from the file it corrects, not from the branch's
+    previous month: a field it re-sends unchanged must not undo another branch's update.
+    """
+    row = conn.execute("SELECT id FROM submissions WHERE branch = ? AND period = ? AND status = 'superseded' "
+                       "AND id <> ? AND received_at <= ? ORDER BY received_at DESC, id DESC LIMIT 1",
+                       (branch, period, sid, received)).fetchone()
+    if row is None:
+        return {}
+    return {identity(r): r for r in stored_rows(conn, row[0]).get("customers", [])}
+
+
+def identity(row: dict) -> tuple:
+    """How a customer row is recognised across files: its credit code, else its normalised name."""
+    return ("uscc", row["uscc"]) if row.get("uscc") else ("name", normalize_name(row.get("name")))
 
 
 def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | None = None) -> MergeResult:
@@ -79,9 +99,10 @@ class Merger:
     """Applies one submission's rows to the current state."""
 
     def __init__(self, conn: sqlite3.Connection, sid: int, branch: str, period: str,
-                 similarity_threshold: float):
+                 similarity_threshold: float, baseline: dict | None = None):
         self.conn, self.sid, self.branch, self.period = conn, sid, branch, period
         self.similarity_threshold = similarity_threshold
+        self.baseline = baseline or {}  # the corrected file's rows, when this file is a correction
         self.result = MergeResult()
         self.local_names: dict[str, int] = {}
         self.new_ids: list[int] = []
@@ -230,10 +251,13 @@ class Merger:
             fields = [f for f in fields if f != "uscc"]
         link = self.conn.execute("SELECT data, sent_data FROM customer_branches WHERE customer_id = ? "
                                  "AND branch = ?", (cid, self.branch)).fetchone()
-        if link is not None and link[1]:
-            # Only what this branch changed since its own last row counts: an unchanged field
-            # it re-sends does not undo another branch's newer value.
+        before = self.baseline.get(identity(row))
+        if before is None and link is not None and link[1]:
             before = json.loads(link[1])
+        if before is not None:
+            # Only what this branch changed since its own last row (or, in a correction, since the
+            # file it corrects) counts: an unchanged field it re-sends does not undo another
+            # branch's newer value.
             fields = [f for f in fields if row.get(f) != before.get(f)]
         new = self._changes("customer", str(cid), cid, old, row, fields)
         if new != old:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from schemas.labels import EMPTY, LATE, MISSING, NO_CHANGE, ON_TIME, RETURNED
+from schemas.labels import EMPTY, LATE, MISSING, NO_CHANGE, NOT_DUE, ON_TIME, RETURNED
 
 from ..config import Config
 
@@ -19,7 +19,8 @@ def deadline(period: str, config: Config) -> dt.datetime:
     return dt.datetime(year, month, day, 23, 59, 59)
 
 
-def submission_status(submissions: pd.DataFrame, config: Config, period: str) -> pd.DataFrame:
+def submission_status(submissions: pd.DataFrame, config: Config, period: str,
+                      now: dt.datetime | None = None) -> pd.DataFrame:
     """One row per roster branch: state, received time, file and row counts.
 
     ``submissions`` is the archive's submission list (any periods); the state
@@ -27,6 +28,7 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str) ->
     latest rejected one, else nothing at all.
     """
     due = deadline(period, config)
+    waiting = (now or dt.datetime.now()) <= due  # nothing yet, but the deadline has not passed
     subs = submissions[submissions["period"] == period] if len(submissions) else submissions
     rows = []
     for branch in config.branches:
@@ -40,6 +42,8 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str) ->
             on_time = pd.Timestamp(first["received_at"]) <= pd.Timestamp(due)
             state = (NO_CHANGE if latest["no_change"] else ON_TIME) if on_time else LATE
             row = _row(branch, state, latest, len(mine))
+            if latest["received_at"] > pd.Timestamp(due) and latest is not first and on_time:
+                row["note"] = f"采用的是截止日后收到的更正（{pd.Timestamp(latest['received_at']):%m-%d %H:%M}）"
             filled = first.get("filled_on")
             if not on_time and isinstance(filled, str) and filled <= due.strftime("%Y-%m-%d"):
                 # The received time is the file's time; the cover date is the submitter's word.
@@ -50,7 +54,7 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str) ->
             rows.append(_row(branch, RETURNED, rejected.sort_values("received_at").iloc[-1],
                              len(mine)))
         else:
-            rows.append({"branch": branch, "state": MISSING, "received_at": pd.NaT,
+            rows.append({"branch": branch, "state": NOT_DUE if waiting else MISSING, "received_at": pd.NaT,
                          "file_name": None, "rows": None, "files": 0})
     out = pd.DataFrame(rows, columns=["branch", "state", "received_at", "file_name", "rows", "files",
                                       "note"])

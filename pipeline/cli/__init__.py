@@ -41,6 +41,10 @@ class CrmGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
                 KeyboardInterrupt, SystemExit):
             raise
+        except BrokenPipeError:  # the reader of our output went away (crm … | head): end quietly
+            import sys
+            sys.stdout = open(os.devnull, "w")
+            raise click.exceptions.Exit(0) from None
         except sqlite3.DatabaseError as exc:
             from ..archive.store import damaged
             obj = ctx.obj
@@ -51,8 +55,8 @@ class CrmGroup(click.Group):
                 raise
             log = _log_traceback(ctx)
             raise click.ClickException(
-                f"程序内部错误（{type(exc).__name__}: {str(exc)[:200]}）。档案库未受影响（每个文件在一个事务内处理）。"
-                f"详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
+                f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。已处理完的文件都已完整入库"
+                f"（每个文件在一个事务内处理），未处理的仍在收件箱。详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
 
 
 def _log_traceback(ctx) -> Path:

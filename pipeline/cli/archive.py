@@ -115,8 +115,9 @@ def status_text(frame, period: str) -> str:
             for r in frame.itertuples()]
     due = frame["deadline"].iloc[0].strftime("%Y-%m-%d") if len(frame) else ""
     head = f"{period} 报送情况（截止 {due}）"
-    return head + "\n" + table([label(k) for k in ("branch", "state", "received_at", "file_name", "rows")],
-                               rows)
+    text = head + "\n" + table([label(k) for k in ("branch", "state", "received_at", "file_name", "rows")], rows)
+    notes = [f"  {r.branch}：{r.note}" for r in frame.itertuples() if isinstance(r.note, str) and r.note]
+    return text + ("\n说明：\n" + "\n".join(notes) if notes else "")
 
 
 def _when(value) -> str:
@@ -251,7 +252,7 @@ def review_export(obj: Context, out: Path | None):
 
 
 @review.command("apply")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="审核表")
 @click.option("--by", "decided_by", default="市场营销部", show_default=True, help="审核人。")
 @click.pass_obj
 def review_apply(obj: Context, file: Path, decided_by: str):

@@ -8,20 +8,22 @@ import click
 from schemas.labels import ASSESSMENT_RESULTS, label
 
 from .console import table
-from .options import Context, check_half, open_workspace, output_path
+from .options import Context, check_half, open_workspace, output_path, unfinished_half
 
 
 @click.group("assess", invoke_without_command=True)
 @click.option("--period", callback=check_half, help="半年度，如 2026-H1。")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="输出文件（默认 output/<半年度>/客户关系维护成效考核_<半年度>.xlsx）。")
+@click.option("--force", is_flag=True, help="半年度尚未结束时也考核（按目前的数据）。")
 @click.pass_context
-def assess(ctx, period: str | None, out: Path | None):
+def assess(ctx, period: str | None, out: Path | None, force: bool):
     """分子公司客户关系维护成效考核：生成考核表（五项指标、得分、建议结果），由市场营销部核定后 crm assess apply。"""
     if ctx.invoked_subcommand is not None:
         return
     if not period:
         raise click.UsageError("请用 --period 指定半年度，如 crm assess --period 2026-H1。")
+    unfinished_half(period, force, "对各单位打分")
     from ..analysis.assessment import assess as assess_branches
     from ..reports.assessment import bulletin_frame, write_assessment_workbook, write_bulletin
     obj: Context = ctx.obj
@@ -42,8 +44,9 @@ def assess(ctx, period: str | None, out: Path | None):
               help="向各单位通报结果的日期，如 2026-07-05（工作总结与暂停查询从这一天起算）。")
 @click.option("--by", "decided_by", default="市场营销部", show_default=True, help="核定人。")
 @click.option("--period", callback=check_half, help="半年度（默认从文件名读取）。")
+@click.option("--force", is_flag=True, help="半年度尚未结束时也记录结果。")
 @click.pass_obj
-def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: str | None):
+def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: str | None, force: bool):
     """记录考核表中的最终结果及其后果：合格、差须一周内交工作总结，差的单位暂停查询档案一个月。"""
     import re
 
@@ -52,6 +55,7 @@ def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: st
     period = period or (re.search(r"\d{4}-H[12]", file.name) or [None])[0]
     if not period:
         raise click.UsageError("无法从文件名确定半年度，请用 --period 指定，如 2026-H1。")
+    unfinished_half(period, force, "记录考核结果")
     decisions, findings = read_assessment_decisions(file)
     if findings:
         for f in findings:

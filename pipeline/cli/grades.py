@@ -9,7 +9,8 @@ import click
 from schemas.labels import DOWNGRADE, UPGRADE, label
 
 from .console import table
-from .options import Context, check_half, check_month, open_workspace, out_option, output_path
+from .options import (Context, check_half, check_month, open_workspace, out_option, output_path,
+                      unfinished_half)
 
 
 @click.group()
@@ -19,11 +20,13 @@ def grades():
 
 @grades.command("adjust")
 @click.option("--period", required=True, callback=check_half, help="半年度，如 2026-H1。")
+@click.option("--force", is_flag=True, help="半年度尚未结束时也生成（按目前的数据）。")
 @out_option("输出文件。")
 @click.pass_obj
-def grades_adjust(obj: Context, period: str, out: Path | None):
+def grades_adjust(obj: Context, period: str, force: bool, out: Path | None):
     """生成等级调整建议_<半年度>.xlsx：现正式等级 → 规则等级，附评级依据。"""
     from ..analysis.adjustment import write_adjustment_proposal
+    unfinished_half(period, force, "调整等级")
     with open_workspace(obj, lock=False) as (ws, archive):
         out = output_path(out, ws.output / period / f"等级调整建议_{period}.xlsx")
         path, proposal = write_adjustment_proposal(archive, obj.config, period, out)

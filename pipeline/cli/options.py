@@ -16,12 +16,17 @@ class Context:
 
     def __init__(self, workspace: Path, config_path: Path | None):
         self.workspace = workspace
+        self.explicit_config = config_path is not None
         self.config_path = config_path or workspace / "crm.toml"
         self._config: Config | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            if self.explicit_config and not Path(self.config_path).is_file():
+                from ..errors import ConfigError
+                raise ConfigError(f"找不到配置文件 {self.config_path}。请检查 --config 的路径，"
+                                  "或去掉 --config 使用工作目录下的 crm.toml。")
             self._config = load_config(self.config_path)
         return self._config
 
@@ -42,6 +47,9 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
     from ..errors import ArchiveError
     ws = Workspace(obj.workspace)
     if create:
+        if not ws.exists():
+            click.echo(f"已新建工作目录 {ws.root}（inbox/、received/、rejected/、output/ 与 crm.toml）；"
+                       "请在 crm.toml 的 [roster] 中核对分子公司花名册。", err=True)
         ws.init()
     else:
         ws.require()
@@ -135,3 +143,15 @@ def progress(files):
     """A progress bar on a terminal, nothing when output is piped."""
     from tqdm import tqdm
     return tqdm(files, desc="处理报送文件", unit="个", leave=False, disable=None)
+
+
+def unfinished_half(half: str, force: bool, action: str) -> None:
+    """Refuse (or, with --force, warn about) an action on a half year that has not ended yet."""
+    from ..periods import Period, current_month
+    period = Period.parse_half(half)
+    if period.end < current_month():
+        return
+    text = f"{half} 尚未结束（到 {period.end} 月末），现在{action}只能用到目前的数据。"
+    if not force:
+        raise click.UsageError(text + "请在半年度结束后再做；确需提前，加 --force。")
+    click.echo("注意：" + text, err=True)

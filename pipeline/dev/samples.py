@@ -299,7 +299,8 @@ def write_standard(path: Path, branch: str, period: str, rows: dict[str, list[di
                    keep_empty: bool = True) -> None:
     """A submission laid out exactly like the template."""
     book, date_fmt, time_fmt = _book(path)
-    _cover(book, branch, period, changed, filled or FIXED, date_fmt, time_fmt)
+    filled = filled or dt.datetime(int(period[:4]), int(period[5:7]), 24)  # a day before the deadline
+    _cover(book, branch, period, changed, filled, date_fmt, time_fmt)
     for sheet in DATA_SHEETS:
         data = rows.get(sheet.key, [])
         if not data and not keep_empty:
@@ -796,7 +797,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         rows = b.rows_copy()
         rows["customers"][0]["contact"] = "更正联系人"
         path = folder / f"{b.name}_{period}_客户信息统计表_更正.xlsx"
-        write_standard(path, b.name, period, rows)
+        write_standard(path, b.name, period, rows, filled=dt.datetime(YEAR, 10, 26))
         add(path, dt.datetime(YEAR, 10, 26, 9, 0), "accepted", "已通过文件的更正重报，替换本单位本月先前的报送",
             b.name, period)
     if month == 11:

@@ -125,12 +125,26 @@ def _read_sheets(book, sub: Submission, config: Config) -> None:
     grids: dict[str, tuple[list[list], list]] = {}
     assigned: dict[str, str] = {}  # sheet key → workbook sheet title
     unmatched: list[str] = []
+    candidates: dict[str, list[str]] = {}
     for title in book.sheet_names:
         target = _SHEET_NAMES.get(normalize_label(title))
-        if target is not None and target.key not in assigned:
-            assigned[target.key] = title
+        if target is not None:
+            candidates.setdefault(target.key, []).append(title)
         else:
             unmatched.append(title)
+    for key, titles in candidates.items():
+        sheet = next(s for s in (COVER, *DATA_SHEETS) if s.key == key)
+        # Two sheets for one (e.g. an empty 客户信息表 beside 客户信息): the template's name wins,
+        # else the first that has something in it; the other is ignored, and the clerk told.
+        exact = [t for t in titles if normalize_label(t) == normalize_label(sheet.name)]
+        filled = [t for t in titles if book.get_sheet_by_name(t).total_height > 1]
+        chosen = (exact + filled + titles)[0] if len(titles) > 1 else titles[0]
+        assigned[key] = chosen
+        for other in titles:
+            if other != chosen:
+                sub.ignored_sheets.append(other)
+                sub.findings.append(make_finding("duplicate-sheet", display_name(sub.path.name), sheet=other,
+                                                 detail=f"“{chosen}”", value=sheet.name))
 
     def grid(title: str):
         if title not in grids:

@@ -51,7 +51,7 @@ def list_inbox(paths: Iterable[Path]) -> tuple[list[Path], list[Inspection]]:
     ignored: list[Inspection] = []
     for root in map(Path, paths):
         found = [root] if root.is_file() else sorted(
-            (p for p in root.rglob("*") if p.is_file()), key=lambda p: str(p.relative_to(root)))
+            (p for p in root.rglob("*") if p.is_file()), key=lambda p: _order(p.relative_to(root)))
         if root.is_dir():  # dangling links are not files: say so instead of losing them silently
             found += sorted(p for p in root.rglob("*") if p.is_symlink() and not p.exists())
         for path in found:
@@ -65,6 +65,16 @@ def list_inbox(paths: Iterable[Path]) -> tuple[list[Path], list[Inspection]]:
             else:
                 files.append(path)
     return files, ignored
+
+
+_COPY_MARK = re.compile(r"(\s*[(（]\d+[)）]|\s*-?\s*副本(\s*[(（]?\d*[)）]?)?|\s+copy(\s*\d*)?)$", re.I)
+
+
+def _order(rel: Path) -> tuple:
+    """Files in name order, a saved copy (“… (1).xlsx”, “… - 副本.xlsx”) after its original."""
+    stem = rel.stem
+    original = _COPY_MARK.sub("", stem)
+    return (str(rel.parent), original, stem != original, str(rel))
 
 
 def _ignore_reason(name: str, parts: tuple[str, ...]) -> str | None:

@@ -85,7 +85,7 @@ def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyDat
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
-        top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message']}"
+        top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message'].rstrip('。')}"
                        for f in s.findings[:3])
         stands = {"accepted": STANDS, "superseded": REPLACED}.get(s.status, EMPTY)
         rows.append({"branch": s.branch or EMPTY, "file_name": s.file_name,

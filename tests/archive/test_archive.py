@@ -233,3 +233,21 @@ def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(ar
     # when 华东 itself reports a change, it counts
     ingest(archive, tmp_path, "e", period="2027-01", customers=[customer(integrity="一般", contact="王五")])
     assert archive.snapshot()["customers"].loc[0, "integrity"] == "一般"
+
+
+def test_a_correction_does_not_undo_another_branchs_change(archive, tmp_path):
+    # 西北 files October (10-18); 华北 changes the shared customer's credit (10-24); 西北 then corrects
+    # only a contact (10-26). The credit must stay 差, and no change record undoes it.
+    ingest(archive, tmp_path, "a", branch="西北分公司", when="2026-10-18T10:00",
+           customers=[customer(credit="良好", contact="赵一")])
+    ingest(archive, tmp_path, "b", branch="华北分公司", when="2026-10-24T10:00",
+           customers=[customer(credit="差")])
+    fixed = ingest(archive, tmp_path, "a2", branch="西北分公司", when="2026-10-26T10:00",
+                   customers=[customer(credit="良好", contact="钱二")])
+    assert fixed.superseded is not None
+    snap = archive.snapshot()
+    assert snap["customers"].loc[0, "credit"] == "差"
+    assert snap["customer_branches"].set_index("branch").loc["西北分公司", "contact"] == "钱二"
+    history = archive.history()
+    credit = history[history["field"] == "资信状况"]
+    assert ("差", "良好") not in set(zip(credit["old_value"], credit["new_value"]))
