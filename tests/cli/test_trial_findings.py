@@ -1,0 +1,78 @@
+"""What a new user ran into on unseen files (the trial after issue 11), each pinned by a test."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+from click.testing import CliRunner
+
+from builders import example_row, sheet_grid, write_grid, write_submission, cover_grid
+from pipeline.archive.workspace import Workspace
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.intake.validation import validate_file
+
+
+def crm(*args):
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+def test_a_missing_config_file_is_an_error(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    result = crm("--workspace", ws.root, "--config", tmp_path / "nope.toml", "status")
+    assert result.exit_code == 1 and "找不到配置文件" in result.output
+
+
+def test_monthly_says_when_it_creates_a_workspace(tmp_path):
+    result = crm("--workspace", tmp_path / "new", "monthly", "--period", "2026-10")
+    assert result.exit_code == 0 and "已新建工作目录" in result.output
+
+
+def test_an_unfinished_half_is_not_adjusted_or_assessed_without_force(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-01_x.xlsx", period="2026-01", customers=[example_row("customers")])
+    crm("--workspace", ws.root, "ingest")
+    half = f"{dt.date.today().year + 1}-H1"
+    for args in (["grades", "adjust", "--period", half], ["assess", "--period", half]):
+        result = crm("--workspace", ws.root, *args)
+        assert result.exit_code == 2 and "尚未结束" in result.output and "--force" in result.output, args
+
+
+def test_an_empty_alias_sheet_beside_the_real_one_is_ignored_with_a_warning(tmp_path):
+    path = write_grid(tmp_path / "华东分公司_2026-10_x.xlsx", {
+        "封面": cover_grid(), "客户信息表": [], "客户信息": sheet_grid("customers", [example_row("customers")])})
+    result = validate_file(path, load_config(None))
+    assert result.status == "accepted", [f.message for f in result.errors]
+    [warning] = [f for f in result.warnings if f.code == "duplicate-sheet"]
+    assert "已读取“客户信息”" in warning.message and warning.sheet == "客户信息表"
+
+
+def test_a_saved_copy_is_the_duplicate_not_the_original(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    original = write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
+    shutil.copy(original, ws.inbox / "华东分公司_2026-10_客户信息统计表 (1).xlsx")
+    output = crm("--workspace", ws.root, "ingest").output
+    lines = {line.split()[0]: line for line in output.splitlines() if line.startswith("华东")}
+    assert "已归档" in lines["华东分公司_2026-10_客户信息统计表.xlsx"]
+    assert "已跳过" in next(v for k, v in lines.items() if "(1)" in v)
+
+
+def test_a_month_whose_deadline_has_not_passed_is_not_missing(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    future = f"{dt.date.today().year + 1}-01"
+    output = crm("--workspace", ws.root, "status", "--period", future).output
+    assert "未到截止日" in output and "未报" not in output
+
+
+def test_every_roster_problem_at_once(tmp_path):
+    path = tmp_path / "crm.toml"
+    path.write_text('[roster]\nbranches = ["华南/分公司", "甲分公司", "甲分公司"]\n', encoding="utf-8")
+    try:
+        load_config(path)
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc)
+    assert "重复出现" in message and "不能用作单位名称" in message
