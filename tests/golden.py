@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 
 GOLDEN_DIR = Path(__file__).parent / "reports" / "golden"
+CLOCK_LABELS = {"生成时间"}
 
 
 def layout(path: Path, rows: int = 12, skip: dict[str, set[str]] | None = None) -> dict:
@@ -29,6 +30,9 @@ def layout(path: Path, rows: int = 12, skip: dict[str, set[str]] | None = None) 
         for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, rows)):
             for cell in row:
                 if cell.value is None or cell.coordinate in skip.get(ws.title, ()):
+                    continue
+                left = ws.cell(cell.row, cell.column - 1).value if cell.column > 1 else None
+                if left in CLOCK_LABELS:  # the generation time: a label's neighbour, never compared
                     continue
                 value = cell.value.isoformat() if isinstance(cell.value, dt.datetime) else cell.value
                 cells[cell.coordinate] = [value if not isinstance(value, float) else round(value, 6),

@@ -800,6 +800,16 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         write_standard(path, b.name, period, rows, filled=dt.datetime(YEAR, 10, 26))
         add(path, dt.datetime(YEAR, 10, 26, 9, 0), "accepted", "已通过文件的更正重报，替换本单位本月先前的报送",
             b.name, period)
+        # a supplement sent after the branch's accepted file, rejected (its feedback goes back by mail)
+        b = branches[3]
+        rows = b.rows_copy()
+        customers = [dict(r) for r in rows["customers"]]
+        customers[1]["email"] = "wang.jianguo#jc-invest.com"
+        customers[4]["first_year"] = YEAR + 5
+        path = folder / f"{b.name}_{period}_客户信息统计表_补充.xlsx"
+        write_standard(path, b.name, period, {**rows, "customers": customers})
+        add(path, dt.datetime(YEAR, 10, 23, 11, 0), "rejected", "电子邮箱格式错误；首次合作年份晚于本年",
+            b.name, period, ["bad-email", "bad-year"])
     if month == 11:
         rows = branches[6].rows_copy()
         customers = [dict(r) for r in rows["customers"]]
