@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := output/demo
 
-.PHONY: install test demo samples template monthly quarterly halfyear annual bench clean
+.PHONY: install test demo samples template monthly quarterly halfyear annual distribute mail-check bench clean
 
 install: $(STAMP)
 
@@ -35,7 +35,15 @@ monthly: install
 # 报告期报表：make quarterly PERIOD=2026-Q3 / make halfyear PERIOD=2026-H1 / make annual PERIOD=2026
 quarterly halfyear annual: install
 	@test -n "$(PERIOD)" || (echo "请指定报告期，如 make $@ PERIOD=2026-Q3" && exit 2)
-	$(BIN)/crm report --period $(PERIOD)
+	$(BIN)/crm report --period $(PERIOD) --editions
+
+# 邮件分发：make distribute PERIOD=2026-Q3 先演练（写 outbox），确认后 make distribute PERIOD=2026-Q3 SEND=1
+distribute: install
+	@test -n "$(PERIOD)" || (echo "请指定期间，如 make distribute PERIOD=2026-Q3" && exit 2)
+	$(BIN)/crm distribute --period $(PERIOD) $(if $(SEND),--send) $(if $(DATE),--date $(DATE))
+
+mail-check: install
+	$(BIN)/crm mail check
 
 bench: install
 	$(BIN)/python -m pipeline.dev.bench

@@ -168,6 +168,43 @@ new_months = 12
 weight_a = 3
 weight_b = 1
 weight_c = 0
+
+[mail]
+# 邮件分发（crm distribute）。未填 host 时只能演练：邮件写成 .eml 文件放在 output/<期间>/outbox/，不发出。
+# 密码不写在任何文件里：发送前在环境变量 CRM_SMTP_PASSWORD 中设置（Windows 命令行：set CRM_SMTP_PASSWORD=密码）。
+host = ""
+port = 587
+# 加密方式：starttls（587 端口）、ssl（465 端口）、none（不加密，只用于单位内网的邮件中继）。
+security = "starttls"
+# 登录邮箱的用户名（多为邮箱地址）；留空表示服务器不需要登录。
+username = ""
+# 发件人地址与显示名称。
+from = ""
+from_name = "集团公司市场营销部"
+# 单封邮件（含附件）的大小上限（MB）；超过的邮件不发送，并在发送清单中说明。
+max_message_mib = 20
+# 连接邮件服务器的超时（秒）。
+timeout_seconds = 60
+# 单位内部邮件服务器使用自签名证书时，填写其 CA 证书文件（.pem）的路径；留空则使用系统信任的证书。
+ca_file = ""
+
+# 收件人：每人写一节 [[mail.recipients]]。
+#   name    姓名或称呼；address 邮箱地址；
+#   role    领导 / 市场营销部 / 分子公司；分子公司的收件人须写 branch（花名册中的单位名称）；
+#   kinds   收哪些邮件（可不写，按角色默认）：monthly 月度报送情况、quarterly 季度报告、halfyear 半年度报告、
+#           annual 年度报告、assessment 考核通报、feedback 退回反馈。
+#           默认：领导 季度/半年度/年度报告与考核通报；市场营销部 除退回反馈外全部；分子公司 全部。
+# 例如：
+# [[mail.recipients]]
+# name = "集团公司分管领导"
+# address = "leader@example.com"
+# role = "领导"
+#
+# [[mail.recipients]]
+# name = "华东分公司经营部"
+# address = "huadong@example.com"
+# role = "分子公司"
+# branch = "华东分公司"
 """
 
 _PROJECT_STATUSES = PROJECTS.column("status").allowed
@@ -234,7 +271,16 @@ SCHEMA: dict[str, dict[str, Spec]] = {
                  "margin_threshold": Spec("number", -1, 1, optional=True)},
     "ranking": {"weight_a": Spec("number", -100, 100), "weight_b": Spec("number", -100, 100),
                 "weight_c": Spec("number", -100, 100)},
+    "mail": {"host": Spec("text"), "port": Spec("int", 1, 65535),
+             "security": Spec("choice", choices=("starttls", "ssl", "none")),
+             "username": Spec("text"), "from": Spec("address"), "from_name": Spec("text"),
+             "max_message_mib": Spec("number", 0.01, 1000), "timeout_seconds": Spec("number", 1, 3600),
+             "ca_file": Spec("text"),
+             "recipients": Spec("recipients", optional=True)},
 }
+# An e-mail address as a clerk would write it (the server has the last word).
+ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+_RECIPIENT_KEYS = ("name", "address", "role", "branch", "kinds")
 
 _KIND_NAMES = {"int": "整数", "number": "数字", "bool": "true 或 false", "str": "文字（加引号）",
                "strings": "文字列表，如 [\"甲\", \"乙\"]", "table": "表（[节名] 下的 键 = 值）",
@@ -405,6 +451,16 @@ def _check_value(value, spec: Spec, section: str, key: str) -> str | None:
         return None
     if spec.kind == "str":
         return None if isinstance(value, str) and value.strip() else f"值 {shown} 应为非空文字（加引号）"
+    if spec.kind == "text":
+        return None if isinstance(value, str) else f"值 {shown} 应为文字（加引号，可为空 \"\"）"
+    if spec.kind == "choice":
+        return None if value in spec.choices else f"值 {shown} 不是可选值（可选：{'、'.join(spec.choices)}）"
+    if spec.kind == "address":
+        ok = isinstance(value, str) and (not value or ADDRESS.match(value.strip()))
+        return None if ok else f"值 {shown} 不是有效的邮箱地址"
+    if spec.kind == "recipients":
+        return None if isinstance(value, list) and all(isinstance(v, dict) for v in value) else (
+            "收件人应写成一节一人的 [[mail.recipients]]")
     if spec.kind == "strings":
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             return f"值 {shown} 应为{_KIND_NAMES['strings']}"
@@ -467,11 +523,73 @@ def _cross_checks(user: dict, text: str) -> list[str]:
             if name not in branches:
                 problems.append(f"{_where(text, 'assessment.customer_standards', name)}：“{name}”不在花名册"
                                 f" branches 中{_nearest(name, branches)}")
+    mail = user.get("mail", {})
+    if isinstance(mail, dict) and isinstance(mail.get("recipients"), list):
+        roster = branches if isinstance(branches, list) else defaults()["roster"]["branches"]
+        problems += recipient_problems(mail["recipients"], roster, text)
     loyalty = user.get("loyalty", {})
     if isinstance(loyalty, dict):
         loyal, stable = loyalty.get("loyal_score"), loyalty.get("stable_score")
         if isinstance(loyal, (int, float)) and isinstance(stable, (int, float)) and stable > loyal:
             problems.append(f"{_where(text, 'loyalty', 'stable_score')}：不能大于 loyal_score（{loyal}）")
+    return problems
+
+
+def mail_kinds(value) -> list[str] | None:
+    """A recipient's kinds in crm.toml (English keys or Chinese words) → the keys; None if one is unknown."""
+    from schemas.labels import MAIL_KIND_ALIASES, MAIL_KINDS
+    out = []
+    for item in value:
+        key = item if item in MAIL_KINDS else MAIL_KIND_ALIASES.get(str(item).strip())
+        if key is None:
+            return None
+        out.append(key)
+    return out
+
+
+def recipient_problems(recipients: list, roster: list[str], text: str = "") -> list[str]:
+    """Every problem of the [[mail.recipients]] entries, each naming the entry and its line."""
+    from schemas.labels import BRANCH_ROLE, MAIL_KIND_ALIASES, MAIL_KINDS, MAIL_ROLE_ALIASES, MAIL_ROLES
+    headers = [n for n, line in enumerate(text.splitlines(), 1)
+               if re.match(r"^\[\[\s*mail\.recipients\s*\]\]", line.strip())]
+    problems, seen = [], {}
+    for index, entry in enumerate(recipients):
+        if not isinstance(entry, dict):
+            continue
+        where = (f"第 {headers[index]} 行起的" if index < len(headers) else "") + f"第 {index + 1} 个收件人"
+        who = f"{where}（{entry.get('name') or entry.get('address') or '未写姓名'}）"
+        for key in entry:
+            if key not in _RECIPIENT_KEYS:
+                problems.append(f"{who}：没有“{key}”这一项{_nearest(key, _RECIPIENT_KEYS)}")
+        for key in ("name", "address", "role"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                problems.append(f"{who}：缺少 {key}")
+        address = entry.get("address")
+        if isinstance(address, str) and address.strip():
+            if not ADDRESS.match(address.strip()):
+                problems.append(f"{who}：“{address}”不是有效的邮箱地址")
+            elif address.strip().lower() in seen:
+                problems.append(f"{who}：地址 {address} 与{seen[address.strip().lower()]}重复")
+            else:
+                seen[address.strip().lower()] = who
+        role = entry.get("role")
+        role = MAIL_ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+        if isinstance(role, str) and role.strip() and role not in MAIL_ROLES:
+            problems.append(f"{who}：role “{role}”不是可选值（可选：{'、'.join(MAIL_ROLES)}）")
+        branch = entry.get("branch")
+        if role == BRANCH_ROLE and not branch:
+            problems.append(f"{who}：分子公司的收件人须写 branch（单位名称）")
+        if branch is not None and branch not in roster:
+            problems.append(f"{who}：branch “{branch}”不在花名册中{_nearest(str(branch), roster)}")
+        if branch and role != BRANCH_ROLE:
+            problems.append(f"{who}：只有分子公司的收件人写 branch（其 role 是“{role}”）")
+        kinds = entry.get("kinds")
+        if kinds is not None:
+            if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+                problems.append(f"{who}：kinds 应为{_KIND_NAMES['strings']}")
+            elif mail_kinds(kinds) is None:
+                bad = [k for k in kinds if k not in MAIL_KINDS and k.strip() not in MAIL_KIND_ALIASES]
+                problems.append(f"{who}：kinds 中的“{'”“'.join(bad)}”不是可选值（可选：{'、'.join(MAIL_KINDS)}）")
     return problems
 
 

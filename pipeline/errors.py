@@ -36,3 +36,7 @@ class ReportError(CrmError):
 
 class ArchiveError(CrmError):
     """The archive file is damaged, missing while files were archived, or cannot be written."""
+
+
+class MailError(CrmError):
+    """Mail cannot be built or sent as configured (no recipients, no server, refused login)."""

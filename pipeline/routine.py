@@ -9,6 +9,7 @@ from .archive.store import Archive
 from .archive.workspace import Workspace
 from .config import Config
 from .periods import current_month
+from .reports import names
 from .reports.monthly import MonthlyData, monthly_summary, write_monthly_report
 
 
@@ -21,5 +22,5 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
     periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
     period = period or (periods[-1] if periods else current_month())
     data = monthly_summary(archive, config, period)
-    path = write_monthly_report(data, ws.output / period / f"月度汇总_{period}.xlsx")
+    path = write_monthly_report(data, names.monthly_summary(ws.output, period))
     return outcomes, data, path

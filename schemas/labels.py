@@ -30,6 +30,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "old_value": ("原值", TEXT),
     "new_value": ("新值", TEXT),
     "source_file": ("来源文件", TEXT),
+    # distribution by e-mail
+    "recipient": ("收件人", TEXT),
+    "address": ("邮箱地址", TEXT),
+    "role": ("角色", TEXT),
+    "mail_kind": ("邮件类别", TEXT),
+    "subject": ("主题", TEXT),
+    "attachments": ("附件", TEXT),
+    "size_kib": ("大小（KB）", COUNT),
+    "mail_state": ("发送状态", TEXT),
+    "mail_reason": ("说明（服务器答复或未发送原因）", TEXT),
+    "eml_file": ("邮件文件", TEXT),
     # submissions and their status
     "state": ("状态", TEXT),
     "received_at": ("收件时间", DATETIME),
@@ -233,6 +244,8 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "loyalty": {"segment": "分群", "score": "平均得分"},
     "sources": {"files": "归档文件数"},
     "assessment": {"total": "总分", "remark": "说明", "received": "收到投诉"},
+    "mail": {"branch": "单位名称", "score": "得分", "rank": "名次", "total": "总分", "rank_change": "较上期",
+             "received": "本期投诉", "overdue": "超时未结", "result": "结果"},
 }
 CONTEXT_KINDS: dict[str, dict[str, str]] = {
     "ranking": {"score": COUNT},
@@ -451,3 +464,23 @@ GROUP = "集团合计"
 # -- who decides ---------------------------------------------------------------------------------
 DEPARTMENT = "市场营销部"
 GROUP_DEPARTMENT = "集团公司市场营销部"
+
+# -- distribution by e-mail ----------------------------------------------------------------------
+LEADER, BRANCH_ROLE = "领导", "分子公司"
+MAIL_ROLES = (LEADER, DEPARTMENT, BRANCH_ROLE)
+MAIL_ROLE_ALIASES = {"营销部": DEPARTMENT, "集团领导": LEADER, "公司领导": LEADER, "分公司": BRANCH_ROLE}
+# What a recipient may receive: key (as written in crm.toml) → what the department calls it.
+MAIL_KINDS = {"monthly": "月度报送情况", "quarterly": "季度报告", "halfyear": "半年度报告", "annual": "年度报告",
+              "assessment": "考核通报", "feedback": "退回反馈"}
+# Chinese words accepted for the kinds in crm.toml.
+MAIL_KIND_ALIASES = {"月报": "monthly", "月度": "monthly", "季报": "quarterly", "季度": "quarterly",
+                     "半年报": "halfyear", "半年度": "halfyear", "年报": "annual", "年度": "annual",
+                     "考核": "assessment", "反馈": "feedback", "退回反馈": "feedback"}
+MAIL_DEFAULT_KINDS = {LEADER: ("quarterly", "halfyear", "annual", "assessment"),
+                      DEPARTMENT: ("monthly", "quarterly", "halfyear", "annual", "assessment"),
+                      BRANCH_ROLE: ("monthly", "quarterly", "halfyear", "annual", "assessment", "feedback")}
+# The state of one message in the send list.
+MAIL_DRAFT, MAIL_SENT, MAIL_ALREADY_SENT, MAIL_FAILED, MAIL_SKIPPED, MAIL_TOO_LARGE = (
+    "待发送（演练）", "已发送", "此前已发送", "发送失败", "未发送", "超过大小上限")
+MAIL_STATES = (MAIL_DRAFT, MAIL_SENT, MAIL_ALREADY_SENT, MAIL_FAILED, MAIL_SKIPPED, MAIL_TOO_LARGE)
+SEND_LIST = "发送清单"

@@ -43,6 +43,7 @@ def _vocabulary() -> set[str]:
     words |= set(labels.SUBMISSION_STATES) | set(labels.SEGMENTS) | set(labels.QUADRANT_HINTS)
     words |= set(labels.ADJUST_DECISIONS) | set(labels.REVIEW_DECISIONS) | set(labels.DOCUMENT_KINDS.values())
     words |= set(labels.ASSESSMENT_RESULTS) | set(labels.COMPLAINT_STATES) | set(labels.DUTY_STATES)
+    words |= set(labels.MAIL_KINDS.values()) | set(labels.MAIL_ROLES) | set(labels.MAIL_STATES)
     words |= {labels.UPGRADE, labels.DOWNGRADE, labels.SOURCE_ADJUSTED, labels.SOURCE_RULES,
               labels.SAME_CODE_OTHER_NAME, labels.SAME_NAME_OTHER_CODE, labels.SIMILAR_NAME,
               labels.GROUP_TOTAL, labels.REVIEWED}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -67,6 +67,10 @@ CREATE TABLE IF NOT EXISTS assessments (
 CREATE TABLE IF NOT EXISTS access_ledger (
     id INTEGER PRIMARY KEY, at TEXT, branch TEXT, approved_by TEXT, scope TEXT, rows INTEGER,
     file TEXT, on_date TEXT);
+CREATE TABLE IF NOT EXISTS mail_ledger (
+    id INTEGER PRIMARY KEY, period TEXT, kind TEXT, item TEXT, address TEXT, recipient TEXT, subject TEXT,
+    message_id TEXT, size INTEGER, status TEXT, response TEXT, at TEXT);
+CREATE INDEX IF NOT EXISTS mail_ledger_by_period ON mail_ledger(period);
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
@@ -91,6 +95,8 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # v2 → v3: a review decision remembers the branch and month whose submission raised the pair
     # (the branch assessment counts look-alikes decided 合并).
     2: lambda conn: add_columns(conn, "review_decisions", {"branch": "TEXT", "period": "TEXT", "kind": "TEXT"}),
+    # v3 → v4: the mail ledger (created by SCHEMA; nothing to convert).
+    3: lambda conn: None,
 }
 
 

@@ -506,6 +506,9 @@ class Archive:
         if kind == "access":
             self.record_access({k: v for k, v in event.items() if k != "type"})
             return 1
+        if kind == "mail":
+            self.record_mail({k: v for k, v in event.items() if k != "type"})
+            return 1
         return 0
 
     # -- branch documents ---------------------------------------------------------------------
@@ -589,6 +592,42 @@ class Archive:
     def access_log(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT at, on_date, branch, approved_by, scope, rows, file FROM access_ledger "
                                  "ORDER BY id", self.conn)
+
+    # -- the mail ledger ------------------------------------------------------------------------
+
+    def record_mail(self, entry: dict) -> int:
+        """Record one delivery attempt (sent or failed); a sent message is journaled so a rebuild keeps it."""
+        entry = {**entry, "at": entry.get("at") or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        keys = ("period", "kind", "item", "address", "recipient", "subject", "message_id", "size", "status",
+                "response", "at")
+        with self.transaction():
+            cur = self.conn.execute(f"INSERT INTO mail_ledger ({', '.join(keys)}) VALUES ({','.join('?' * len(keys))})",
+                                    tuple(entry.get(k) for k in keys))
+        if entry["status"] == "sent":
+            self._journal({"type": "mail", **{k: entry.get(k) for k in keys}})
+        return cur.lastrowid
+
+    def mail_log(self, period: str | None = None) -> pd.DataFrame:
+        query = ("SELECT at, period, kind, item, recipient, address, subject, size, status, response, message_id "
+                 "FROM mail_ledger")
+        args: tuple = ()
+        if period:
+            query += " WHERE period = ?"
+            args = (period,)
+        return pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+
+    def mail_sent(self, period: str) -> dict[tuple[str, str, str], str]:
+        """(kind, item, address) → when it was sent, for the period's messages that went out."""
+        rows = self.conn.execute("SELECT kind, item, lower(address), min(at) FROM mail_ledger WHERE period = ? "
+                                 "AND status = 'sent' GROUP BY kind, item, lower(address)", (period,))
+        return {(kind, item or "", address): at for kind, item, address, at in rows}
+
+    def last_ingested(self, through: str | None = None) -> str | None:
+        """When the archive last took in a submission (of a month up to ``through``), as local time text."""
+        if through is None:
+            return self.conn.execute("SELECT max(ingested_at) FROM submissions").fetchone()[0]
+        return self.conn.execute("SELECT max(ingested_at) FROM submissions WHERE period <= ?",
+                                 (through,)).fetchone()[0]
 
     def conflicts_raised(self) -> pd.DataFrame:
         """Conflicts with the branch and month of the submission that raised them: the open ones, and the

@@ -18,7 +18,7 @@ from . import chinese
 
 chinese.install()  # before the commands are defined: their types translate their names then
 
-from . import archive, assess, dev, grades, intake, reports  # noqa: E402
+from . import archive, assess, dev, distribute, grades, intake, reports  # noqa: E402
 from .options import Context  # noqa: E402
 
 __all__ = ["main", "Context"]
@@ -90,7 +90,7 @@ def main(ctx, workspace: Path, config_path: Path | None):
     ctx.obj = Context(workspace.resolve(), config_path)
 
 
-for _module in (intake, archive, grades, assess, reports, dev):
+for _module in (intake, archive, grades, assess, reports, distribute, dev):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 chinese.localise(main)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from schemas import labels
-from schemas.labels import COMPLAINT_STATES, EMPTY, OUTCOMES, REMINDERS, label
+from schemas.labels import COMPLAINT_STATES, DEPARTMENT, EMPTY, OUTCOMES, REMINDERS, label
 
 from .console import table
 from .options import (Context, check_month, inbox_option, open_workspace, out_option, output_path,
@@ -253,7 +253,7 @@ def review_export(obj: Context, out: Path | None):
 
 @review.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="审核表")
-@click.option("--by", "decided_by", default="市场营销部", show_default=True, help="审核人。")
+@click.option("--by", "decided_by", default=DEPARTMENT, show_default=True, help="审核人。")
 @click.pass_obj
 def review_apply(obj: Context, file: Path, decided_by: str):
     """应用疑似重复客户.xlsx 中的处理决定（一个事务内完成）。"""

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import click
 
-from schemas.labels import ASSESSMENT_RESULTS, label
+from schemas.labels import ASSESSMENT_RESULTS, DEPARTMENT, label
 
 from .console import table
+from ..reports import names
 from .options import Context, check_half, open_workspace, output_path, unfinished_half
 
 
@@ -31,9 +32,9 @@ def assess(ctx, period: str | None, out: Path | None, force: bool):
         results = assess_branches(archive, obj.config, period)
         recorded = archive.assessments(period)
         path = write_assessment_workbook(results, obj.config, period, output_path(
-            out, ws.output / period / f"客户关系维护成效考核_{period}.xlsx"))
+            out, names.assessment_workbook(ws.output, period)))
         bulletin = write_bulletin(bulletin_frame(results, recorded), period,
-                                  ws.output / period / f"考核通报_{period}.xlsx", official=len(recorded) > 0)
+                                  names.bulletin(ws.output, period), official=len(recorded) > 0)
     click.echo(_summary(results, period))
     click.echo(f"考核表：{path}\n考核通报（建议结果）：{bulletin}")
 
@@ -42,7 +43,7 @@ def assess(ctx, period: str | None, out: Path | None, force: bool):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="考核表")
 @click.option("--notified", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
               help="向各单位通报结果的日期，如 2026-07-05（工作总结与暂停查询从这一天起算）。")
-@click.option("--by", "decided_by", default="市场营销部", show_default=True, help="核定人。")
+@click.option("--by", "decided_by", default=DEPARTMENT, show_default=True, help="核定人。")
 @click.option("--period", callback=check_half, help="半年度（默认从文件名读取）。")
 @click.option("--force", is_flag=True, help="半年度尚未结束时也记录结果。")
 @click.pass_obj
@@ -68,7 +69,7 @@ def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: st
         results = apply_decisions(archive, obj.config, period, decisions, notified.date())
         archive.record_assessment(records(results, period), decided_by)
         bulletin = write_bulletin(bulletin_frame(results, archive.assessments(period)), period,
-                                  ws.output / period / f"考核通报_{period}.xlsx", official=True)
+                                  names.bulletin(ws.output, period), official=True)
     click.echo(_summary(results, period, official=True))
     owed = results[results["summary_due"].notna()]
     if len(owed):

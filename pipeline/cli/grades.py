@@ -9,6 +9,7 @@ import click
 from schemas.labels import DOWNGRADE, UPGRADE, label
 
 from .console import table
+from ..reports import names
 from .options import (Context, check_half, check_month, open_workspace, out_option, output_path,
                       unfinished_half)
 
@@ -88,7 +89,7 @@ def grades_lists(obj: Context, as_of: str, branch: str | None, out: Path | None)
         raise click.UsageError(f"“{branch}”不在花名册中（{'、'.join(obj.config.branches)}）。")
     suffix = f"_{branch}" if branch else ""
     with open_workspace(obj, lock=False) as (ws, archive):
-        out = output_path(out, ws.output / as_of / f"客户分级清单_{as_of}{suffix}.xlsx")
+        out = output_path(out, names.grade_lists(ws.output, as_of, suffix))
         path, counts = write_grade_lists(archive, obj.config, as_of, out, branch=branch)
     click.echo(f"{as_of}：A 类 {counts['A']} 家，B 类 {counts['B']} 家，C 类 {counts['C']} 家。\n已生成：{path}")
 

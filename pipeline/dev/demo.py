@@ -12,6 +12,7 @@ from schemas.labels import OUTCOMES
 from ..archive.store import Archive
 from ..archive.workspace import Workspace
 from ..config import load_config
+from ..periods import Period
 from ..routine import run_monthly
 
 
@@ -40,12 +41,31 @@ def _deliver(source: Path, inbox: Path, when: dt.datetime | None) -> None:
         os.utime(target, (stamp, stamp))
 
 
+# The demo's recipients: addresses under example.com (reserved for examples), so nothing can reach anyone.
+DEMO_BRANCH_MAILBOXES = {"华东分公司": "huadong", "华南分公司": "huanan", "华北分公司": "huabei", "华中分公司": "huazhong",
+                         "西南分公司": "xinan", "西北分公司": "xibei", "东北分公司": "dongbei", "基础设施分公司": "jichu"}
+
+
+def demo_recipients(branches: list[str]) -> str:
+    """[[mail.recipients]] for the demo workspace: a leader, the department and one mailbox per branch."""
+    entries = ['[[mail.recipients]]\nname = "集团公司分管领导"\naddress = "leader@example.com"\nrole = "领导"\n',
+               '[[mail.recipients]]\nname = "市场营销部"\naddress = "marketing@example.com"\nrole = "市场营销部"\n']
+    for n, branch in enumerate(branches):
+        box = DEMO_BRANCH_MAILBOXES.get(branch, f"branch{n + 1}")
+        entries.append(f'[[mail.recipients]]\nname = "{branch}经营部"\naddress = "{box}@example.com"\n'
+                       f'role = "分子公司"\nbranch = "{branch}"\n')
+    return "\n# 演示用收件人（example.com 地址，不会送达任何人）\n" + "\n".join(entries)
+
+
 def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
-    """Ingest every month of ``samples`` into ``out/workspace`` and write all reports."""
+    """Ingest every month of ``samples`` into ``out/workspace``, write all reports and a dry-run outbox."""
     if out.exists():
         shutil.rmtree(out)
     ws = Workspace(out / "workspace")
     ws.init()
+    config = load_config(ws.config_path)
+    with open(ws.config_path, "a", encoding="utf-8") as handle:
+        handle.write(demo_recipients(config.branches))
     config = load_config(ws.config_path)
     times = _received_times(samples)
     months = sorted(p for p in samples.iterdir() if p.is_dir() and p.name[:4].isdigit())
@@ -124,6 +144,7 @@ def _year_end(ws: Workspace, archive, config, last_period: str | None, samples: 
     out["grades"] = _half_year_adjustments(ws, archive, config, year)
     out.update(_assessments(ws, archive, config, year, samples, echo))
     out["period"] = _period_reports(ws, archive, config, year)
+    out["outbox"] = _distribution(ws, archive, config, year, echo)
     from ..reports.strategic_list import write_strategic_list
     out["strategic"] = [write_strategic_list(archive, config, year,
                                              ws.output / str(year) / f"战略客户名单_{year}.xlsx")[0]]
@@ -135,6 +156,33 @@ def _period_reports(ws: Workspace, archive, config, year: int) -> list[Path]:
     from ..reports.period import period_report
     periods = [f"{year}-Q{q}" for q in range(1, 5)] + [f"{year}-H1", f"{year}-H2", str(year)]
     return [period_report(archive, config, p, ws.output, today=dt.date(year, 12, 31)) for p in periods]
+
+
+def _distribution(ws: Workspace, archive, config, year: int, echo) -> list[Path]:
+    """Dry runs of the mail for the October month, the third quarter and the first half, each on its day."""
+    from ..distribution.run import distribute
+    from ..reports.period import period_report
+    runs = ((f"{year}-10", dt.date(year, 10, 27)), (f"{year}-Q3", dt.date(year, 10, 10)),
+            (f"{year}-H1", dt.date(year, 7, 10)))
+    out = []
+    for period, day in runs:
+        if Period.parse(period).kind != "month":  # a quarter or half: the branches' editions go by mail
+            for branch in config.branches:
+                period_report(archive, config, period, ws.output, today=dt.date(year, 12, 31), branch=branch)
+        result = distribute(ws, archive, config, period, on=day)
+        kinds = "、".join(f"{k} {n}" for k, n in _counts(result).items())
+        echo(f"{period} 邮件演练（{day}）：{kinds}，写入 {result.outbox.relative_to(ws.root)}")
+        out.append(result.outbox)
+    return out
+
+
+def _counts(result) -> dict[str, int]:
+    from schemas.labels import MAIL_KINDS
+    counts: dict[str, int] = {}
+    for mail in result.mails:
+        if mail.eml is not None:
+            counts[MAIL_KINDS[mail.kind]] = counts.get(MAIL_KINDS[mail.kind], 0) + 1
+    return counts
 
 
 def _half_year_adjustments(ws: Workspace, archive, config, year: int) -> list[Path]:

@@ -24,6 +24,7 @@ from ..errors import ReportError
 from ..excel import (BAR_BLUE, ERROR_FILL, FONT, GRADE_COLOURS, OK_FILL, REQUIRED_RED, SERIES_COLOURS, Styles,
                      display_width, new_workbook, set_print_landscape, write_frame)
 from ..periods import Period, current_month, month_end
+from . import names
 
 
 @dataclass
@@ -54,6 +55,7 @@ class PeriodData:
     branch: str | None = None                    # the edition of this branch, or the group's report
     assessment: pd.DataFrame | None = None       # the half-yearly branch assessment (half and year reports)
     extracts: pd.DataFrame | None = None         # archive extracts made for branches in the period
+    previous_total: dict | None = None           # the group's counts at the previous period's end
 
 
 @dataclass
@@ -154,6 +156,10 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
             rank_now[key] = float("nan")
     total = {g: int((full_grades["official_grade"] == g).sum()) for g in GRADES}
     total["total"] = len(full_grades)
+    previous_total = None
+    if len(prev_full_grades):
+        previous_total = {g: int((prev_full_grades["official_grade"] == g).sum()) for g in GRADES}
+        previous_total["total"] = len(prev_full_grades)
     snap, grades, prev_snap = full_snap, full_grades, prev_full
     if branch is not None:  # the edition: own customers only, graded as the group grades them
         snap, prev_snap = edition(full_snap, branch), edition(prev_full, branch)
@@ -197,7 +203,8 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
                       outlook.performance(snap), outlook.future(snap, prev_snap),
                       config.get("grading", "arrears_is_c"),
                       service_data(full_snap, snap, grades, config, period, as_of, branches),
-                      branch, _assessment(archive, config, period, branch), _extracts(archive, period, branch))
+                      branch, _assessment(archive, config, period, branch), _extracts(archive, period, branch),
+                      previous_total)
 
 
 def _extracts(archive: Archive, period: Period, branch: str | None) -> pd.DataFrame:
@@ -280,8 +287,7 @@ def _heading(ws, styles: Styles, title: str, note: str = "") -> None:
 def write_period_report(data: PeriodData, out_dir: Path) -> Path:
     """客户分级报告_<P>.xlsx in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (f"客户分级报告_{data.period}.xlsx" if data.branch is None
-                      else f"客户分级报告_{data.period}_{data.branch}.xlsx")
+    path = out_dir / names.period_report(Path(), str(data.period), data.branch).name
     book = new_workbook(path)
     styles = Styles(book)
     p = data.period
@@ -725,7 +731,6 @@ def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None
 
 def period_report(archive: Archive, config: Config, text: str, out_root: Path,
                   today: dt.date | None = None, branch: str | None = None) -> Path:
-    """Gather and write one period's report under ``out_root/<P>/`` (a branch's edition under ``…/分发/``)."""
+    """Gather and write one period's report (a branch's edition under ``<P>/分子公司版/``)."""
     data = gather(archive, config, text, today, branch)
-    folder = out_root / str(data.period) if branch is None else out_root / str(data.period) / "分子公司版"
-    return write_period_report(data, folder)
+    return write_period_report(data, names.period_report(out_root, str(data.period), branch).parent)

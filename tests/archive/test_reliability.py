@@ -17,6 +17,7 @@ import xlsxwriter
 from click.testing import CliRunner
 
 from builders import example_row, full_example, write_submission
+from pipeline.archive.schema import SCHEMA_VERSION
 from pipeline.archive import Archive
 from pipeline.archive.ingest import ingest_inbox
 from pipeline.archive.workspace import Workspace
@@ -352,9 +353,11 @@ def test_an_old_archive_is_upgraded_in_place(tmp_path):
     with Archive(path) as archive:
         archive.conn.execute("INSERT INTO submissions (sha256, status) VALUES ('abc', 'rejected')")  # no longer unique
         assert archive.count_submissions() == 2
-        assert archive.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        version = archive.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        assert version == str(SCHEMA_VERSION)
         columns = {row[1] for row in archive.conn.execute("PRAGMA table_info(review_decisions)")}
         assert {"branch", "period", "kind"} <= columns
+        assert archive.mail_sent("2026-10") == {}  # the mail ledger exists
 
 
 # -- values --------------------------------------------------------------------------------------
