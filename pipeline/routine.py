@@ -15,10 +15,10 @@ from .reports.monthly import MonthlyData, monthly_summary, write_monthly_report
 
 def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str | None = None,
                 inbox: Path | None = None, received_at: dt.datetime | None = None,
-                progress=None, keep: bool = False) -> tuple[list[FileOutcome], MonthlyData, Path]:
+                progress=None, keep: bool = False, recheck: bool = False) -> tuple[list[FileOutcome], MonthlyData, Path]:
     """Ingest, then summarise ``period`` (default: the newest month among this run's files)."""
     outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
-                            progress=progress, keep=keep)
+                            progress=progress, keep=keep, recheck=recheck)
     periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
     period = period or (periods[-1] if periods else current_month())
     data = monthly_summary(archive, config, period)

@@ -27,7 +27,7 @@ from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
-from .store import LIVE, Archive, MergeResult, SubmissionMeta
+from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
                         unique_path)
 
@@ -66,8 +66,12 @@ def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
 
 def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path | None = None,
                  received_at: dt.datetime | None = None, progress=None,
-                 keep: bool = False) -> list[FileOutcome]:
-    """Process every workbook in the inbox; ``keep`` copies instead of moving (a samples folder)."""
+                 keep: bool = False, recheck: bool = False) -> list[FileOutcome]:
+    """Process every workbook in the inbox; ``keep`` copies instead of moving (a samples folder).
+
+    Rows a branch sends again exactly as in its last accepted file are not cleaned or validated
+    again (``recheck`` turns that off, e.g. after the rules in crm.toml changed).
+    """
     files, ignored = list_inbox([inbox or ws.inbox])
     outcomes = [FileOutcome(file=display_name(i.path.name), status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
@@ -83,7 +87,8 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
                                for p in files]
         except FileNotFoundError:
             outcomes.append(_vanished(path))
-    results = _validated_ahead(files, config, archive.known_identities())
+    known_rows = None if recheck else archive.known_rows()
+    results = _validated_ahead(files, config, archive.known_identities(), known_rows)
     iterator = progress(files) if progress else files
     stopped: str | None = None
     for path, result in zip(iterator, results):
@@ -91,14 +96,14 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
             outcomes.append(FileOutcome(file=display_name(path.name), status=LEFT, note=stopped))
             continue
         try:
-            outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep)
+            outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep, known_rows=known_rows)
         except (ArchiveError, WorkspaceError) as exc:
             stopped = f"未处理：{exc}"
             outcome = FileOutcome(file=display_name(path.name), status=LEFT, note=str(exc))
         except FileNotFoundError:
             outcome = _vanished(path)
         except Exception as exc:  # noqa: BLE001 — the guard: one file never stops the others
-            outcome = _guard_failure(ws, archive, path, received_at, exc)
+            outcome = _guard_failure(ws, archive, path, received_at, exc, keep)
         outcomes.append(outcome)
     return outcomes
 
@@ -112,7 +117,7 @@ PARALLEL_FROM = 4   # files; below this the second process costs more than it sa
 LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
 
 
-def _validated_ahead(files: list[Path], config: Config, known: set[str]):
+def _validated_ahead(files: list[Path], config: Config, known: set[str], known_rows: dict | None):
     """Validation results in file order, parsed on a second core while the archive merges.
 
     Yields a Result, None (validate inline) or the exception a worker raised.
@@ -126,12 +131,11 @@ def _validated_ahead(files: list[Path], config: Config, known: set[str]):
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from ..intake.worker import watch_parent
+    from ..intake import worker
     pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=watch_parent)
+                               initializer=worker.start, initargs=(known, known_rows))
     try:
-        pending = [pool.submit(validate_file, path, config, known_customers=known)
-                   for path in files[:LOOKAHEAD]]
+        pending = [pool.submit(worker.validate, path, config) for path in files[:LOOKAHEAD]]
         broken = False
         for i in range(len(files)):
             if broken:
@@ -146,14 +150,15 @@ def _validated_ahead(files: list[Path], config: Config, known: set[str]):
             except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
                 yield exc
             if i + LOOKAHEAD < len(files):
-                pending.append(pool.submit(validate_file, files[i + LOOKAHEAD], config,
-                                           known_customers=known))
+                pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _refresh_references(result: Result, archive: Archive) -> Result:
     """Drop unknown-customer warnings for customers merged since the file was validated."""
+    if not any(f.code == "unknown-customer" for f in result.findings):
+        return result
     known = archive.known_identities()
     result.findings = [f for f in result.findings
                        if not (f.code == "unknown-customer" and normalize_name(f.value) in known)]
@@ -162,7 +167,8 @@ def _refresh_references(result: Result, archive: Archive) -> Result:
 
 def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                 received_override: dt.datetime | None = None,
-                result: Result | Exception | None = None, *, keep: bool = False) -> FileOutcome:
+                result: Result | Exception | None = None, *, keep: bool = False,
+                known_rows: dict | None = None) -> FileOutcome:
     """Validate (unless done ahead), then merge or reject one file, and file it away."""
     if isinstance(result, Exception):
         raise result
@@ -180,7 +186,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         # identical to a rejected file: its verdict may depend on its name, so it is judged again
 
     if result is None:
-        result = validate_file(path, config, known_customers=archive.known_identities())
+        result = validate_file(path, config, known_customers=archive.known_identities(), known_rows=known_rows)
     else:
         result = _refresh_references(result, archive)
     filled = result.cover.get("filled_on")
@@ -188,7 +194,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                           period=result.period or "", received_at=received,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path="",
-                          filled_on=str(filled)[:10] if filled else None)
+                          filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from)
     outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
                           period=result.period, received_at=received,
                           findings=result.findings, counts=result.counts)
@@ -197,7 +203,12 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         target = unique_path(ws.received_path(result.period, result.branch, name, sha))
         ensure_writable(target.parent)
         meta.stored_path = target.relative_to(ws.root).as_posix()
-        outcome.merge = archive.record_submission(meta, result.frames)
+        try:
+            outcome.merge = archive.record_submission(meta, result.frames, result.rows)
+        except RepeatedRowsMissing:  # the branch's last file is not what validation saw: check in full
+            result = validate_file(path, config, known_customers=archive.known_identities())
+            meta.compared_with = None
+            outcome.merge = archive.record_submission(meta, result.frames, result.rows)
         if not outcome.merge.stands:
             outcome.note = "本单位本月已有更晚收到的报送，本文件已存档、不采用"
         elif outcome.merge.superseded:
@@ -296,7 +307,8 @@ def _duplicate(ws: Workspace, path: Path, name: str, sha: str, earlier: dict, ke
     return outcome
 
 
-def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception) -> FileOutcome:
+def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception,
+                   keep: bool = False) -> FileOutcome:
     """An unexpected failure on one file: a finding, the file under rejected/ (or quarantine/), go on."""
     name = display_name(path.name)
     detail = f"{type(exc).__name__}: {str(exc)[:160]}"
@@ -321,9 +333,15 @@ def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: E
                                               stem=target.stem, file_label=name)
         except Exception:  # noqa: BLE001 — the file is filed even without its feedback
             outcome.note = "反馈工作簿未能生成"
-        outcome.moved_to = move_into_place(path, target, sha256=sha or None)
+        if keep:  # a samples folder (or --keep): the original stays where it is
+            outcome.moved_to = _file_away(path, target, sha, received.timestamp(), keep)
+        else:
+            outcome.moved_to = move_into_place(path, target, sha256=sha or None)
         return outcome
     except Exception:  # noqa: BLE001 — even filing failed: quarantine under a sanitised name
+        if keep:
+            outcome.status, outcome.note = LEFT, "无法归入 rejected/，文件留在原处，请人工查看"
+            return outcome
         try:
             outcome.moved_to = move_into_place(path, ws.quarantine_path(name, sha))
             outcome.status = QUARANTINED

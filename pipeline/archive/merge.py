@@ -45,13 +45,24 @@ def stored_rows(conn: sqlite3.Connection, sid: int) -> dict[str, list[dict]]:
 
 
 def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
-          data: dict[str, list[dict]] | None = None) -> MergeResult:
-    """Merge one stored submission into the current state (inside the caller's transaction)."""
+          data: dict[str, list[dict]] | None = None, names: "NameIndex | None" = None,
+          repeated: list[tuple[int, str]] | None = None) -> MergeResult:
+    """Merge one stored submission into the current state (inside the caller's transaction).
+
+    ``repeated`` lists (position, row hash) of customer rows the file repeats unchanged from the
+    branch's last file (``data`` then holds only the new and changed rows): they are only noted as
+    reported. Repeated rows of the other sheets carry nothing new and are not touched.
+    """
     branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
                                             (sid,)).fetchone()
     if data is None:
         data = stored_rows(conn, sid)
     merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
+    merger.names = names
+    for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
+        text = conn.execute("SELECT data FROM sub_rows WHERE submission_id = ? AND entity = 'customers' AND seq = ?",
+                            (sid, seq)).fetchone()[0]
+        merger.customer(json.loads(text))
     for row in data.get("customers", []):
         merger.customer(row)
     for entity in RECORD_ENTITIES:
@@ -88,8 +99,9 @@ def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | 
     result = MergeResult()
     live = conn.execute("SELECT id FROM submissions WHERE status = 'accepted' "
                         "ORDER BY period, received_at, id").fetchall()
+    names = NameIndex()
     for (sid,) in live:
-        applied = apply(conn, sid, similarity_threshold)
+        applied = apply(conn, sid, similarity_threshold, names=names)
         if sid == target:
             result = applied
     return result
@@ -110,6 +122,8 @@ class Merger:
         self.next_id: int | None = None
         self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
         self.sent: dict[str, int] | None = None
+        self.names: NameIndex | None = None  # the run's name index, kept by the archive
+        self.touched: list[int] = []          # customers whose code or name key this submission changed
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -164,6 +178,7 @@ class Merger:
                     if not other[0]:
                         self._register(f"uscc:{uscc}", by_name)
                         self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (uscc, by_name))
+                        self.touched.append(by_name)
                         return by_name
                     if create is not None:
                         cid = self._create(uscc, name_key, create, registry_name=False)
@@ -225,6 +240,14 @@ class Merger:
                 if digest}
         return self.sent
 
+    def repeated(self, rows: list[tuple[int, str]]) -> list[int]:
+        """Note the customers of repeated rows as reported; returns the positions of rows this branch's
+        last rows do not match (they go through ``customer`` like any other)."""
+        sent = self._sent()
+        known = [(sent[digest], self.branch, self.period) for _, digest in rows if digest in sent]
+        self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)", known)
+        return [seq for seq, digest in rows if digest not in sent]
+
     def customer(self, row: dict) -> None:
         sent = row_hash(row)
         if sent in self._sent():
@@ -246,6 +269,7 @@ class Merger:
         fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
         if adopt:
             self.conn.execute("UPDATE customers SET name_key = ? WHERE id = ?", (new_key, cid))
+            self.touched.append(cid)
             self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
             fields = [f for f in fields if f != "uscc"]
@@ -334,25 +358,96 @@ class Merger:
 
     def similar_names(self) -> None:
         """Probable duplicates among this submission's new customers and the archive."""
+        if self.names is not None and self.touched:
+            self.names.add_from(self.conn, self.touched)
         if not self.new_ids:
             return
+        names = self.names if self.names is not None else NameIndex.load(self.conn)
+        names.add_from(self.conn, self.new_ids)
+        for cid, other, score in names.similar(self.new_ids, self.similarity_threshold):
+            self._conflict(labels.SIMILAR_NAME, cid, other, f"名称相似度 {score:.0f}", score)
+
+
+class NameIndex:
+    """The archive's customer names (stems without the legal suffix), sorted by length for blocking.
+
+    Kept by the archive between submissions of a run, so a month of 60 files reads the names
+    once; ``similar`` compares new names in chunks against the names whose length can reach
+    the threshold at all, never a dense all × all matrix.
+    """
+
+    CHUNK = 256
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.stems: list[str] = []
+        self.coded: list[bool] = []
+        self.position: dict[int, int] = {}
+        self._by_length = None  # (order, sorted lengths), rebuilt after names change
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection) -> "NameIndex":
+        index = cls()
+        for cid, uscc, name_key in conn.execute("SELECT id, uscc, name_key FROM customers ORDER BY id"):
+            index._put(cid, bool(uscc), name_key)
+        return index
+
+    def _put(self, cid: int, coded: bool, name_key: str | None) -> None:
+        self._by_length = None
+        stem = _stem(name_key or "")
+        if cid in self.position:
+            i = self.position[cid]
+            self.stems[i], self.coded[i] = stem, coded
+            return
+        self.position[cid] = len(self.ids)
+        self.ids.append(cid)
+        self.stems.append(stem)
+        self.coded.append(coded)
+
+    def add_from(self, conn: sqlite3.Connection, ids: list[int]) -> None:
+        """Take in (or refresh) these customers' names and codes from the archive."""
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            for cid, uscc, name_key in conn.execute(
+                    f"SELECT id, uscc, name_key FROM customers WHERE id IN ({','.join('?' * len(part))})", part):
+                self._put(cid, bool(uscc), name_key)
+
+    def similar(self, new_ids: list[int], threshold: float):
+        """(new id, other id, score) for pairs at or above ``threshold``; pairs of two coded customers
+        are not look-alikes (their codes tell them apart)."""
         import numpy as np
         from rapidfuzz import fuzz, process
-        rows = self.conn.execute("SELECT id, uscc, name_key FROM customers").fetchall()
-        ids = [r[0] for r in rows]
-        codes = {r[0]: r[1] for r in rows}
-        stems = [_stem(r[2] or "") for r in rows]
-        position = {cid: i for i, cid in enumerate(ids)}
-        new = [cid for cid in self.new_ids if cid in position]
-        # One vectorised pass (all cores) over new × all names; pairs below the threshold score 0.
-        scores = process.cdist([stems[position[c]] for c in new], stems, scorer=fuzz.ratio,
-                               score_cutoff=self.similarity_threshold, dtype=np.uint8, workers=-1)
-        for i, j in zip(*np.nonzero(scores)):
-            cid, other = new[i], ids[j]
-            if other == cid or (codes[cid] and codes[other]):
+        if self._by_length is None:
+            lengths = np.fromiter((len(s) for s in self.stems), dtype=np.int32, count=len(self.stems))
+            order = np.argsort(lengths, kind="stable")
+            self._by_length = (order, lengths[order], np.array(self.coded, dtype=bool))
+        order, sorted_lengths, coded = self._by_length
+        share = threshold / 200.0  # ratio ≥ t needs min(l1, l2) / (l1 + l2) ≥ t / 200
+        new = [c for c in new_ids if c in self.position]
+        # A coded customer is compared with uncoded names only (two codes tell two customers apart).
+        groups = [sorted((c for c in new if self.coded[self.position[c]] == flag),
+                         key=lambda c: len(self.stems[self.position[c]])) for flag in (True, False)]
+        chunks = [(flag, group[i:i + self.CHUNK]) for flag, group in zip((True, False), groups)
+                  for i in range(0, len(group), self.CHUNK)]
+        for coded_chunk, chunk in chunks:
+            short = len(self.stems[self.position[chunk[0]]])
+            long = len(self.stems[self.position[chunk[-1]]])
+            low = int(np.floor(short * share / (1 - share))) if share < 1 else short
+            high = int(np.ceil(long * (1 - share) / share)) if share > 0 else int(sorted_lengths[-1])
+            first, last = np.searchsorted(sorted_lengths, [low, high + 1])
+            candidates = order[first:last]
+            if coded_chunk:
+                candidates = candidates[~coded[candidates]]
+            if not len(candidates):
                 continue
-            score = float(scores[i, j])
-            self._conflict(labels.SIMILAR_NAME, cid, other, f"名称相似度 {score:.0f}", score)
+            scores = process.cdist([self.stems[self.position[c]] for c in chunk],
+                                   [self.stems[j] for j in candidates], scorer=fuzz.ratio,
+                                   score_cutoff=threshold, dtype=np.uint8, workers=-1)
+            for i, j in zip(*np.nonzero(scores)):
+                cid, other = chunk[i], self.ids[candidates[j]]
+                if other == cid or (self.coded[self.position[cid]] and self.coded[candidates[j]]):
+                    continue
+                yield cid, other, float(scores[i, j])
 
 
 _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")

@@ -108,7 +108,10 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
     if not path.exists():
         report.missing.append(event["stored_path"])
         return
-    result = validate_file(path, config, known_customers=archive.known_identities())
+    # As in the original run: rows repeating the file it was compared with are taken from that file.
+    compared = event.get("compared_with")
+    result = validate_file(path, config, known_customers=archive.known_identities(),
+                           known_rows=archive.known_rows(only=compared) if compared else None)
     for finding in result.findings:
         finding.file = event["file_name"]  # the name it was sent under, not the filed copy's
     meta = SubmissionMeta(sha256=event["sha256"], file_name=event["file_name"],
@@ -118,11 +121,12 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path=event["stored_path"],
                           filled_on=event.get("filled_on") or result.filled_on,
-                          ingested_at=event.get("ingested_at"), id=event.get("id"))
+                          ingested_at=event.get("ingested_at"), id=event.get("id"),
+                          compared_with=result.reused_from)
     if (result.status == ACCEPTED) != (event["status"] == "accepted"):
         report.changed.append(event["stored_path"])
     if result.status == ACCEPTED:
-        archive.record_submission(meta, result.frames)
+        archive.record_submission(meta, result.frames, result.rows)
         report.accepted += 1
     else:
         archive.record_rejected(meta, result.findings)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -22,11 +22,12 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, file_name TEXT, branch TEXT,
     period TEXT, received_at TEXT, status TEXT, no_change INTEGER, counts TEXT,
     warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT,
-    filled_on TEXT);
+    filled_on TEXT, compared_with INTEGER);
 CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
 CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
 CREATE TABLE IF NOT EXISTS sub_rows (
-    submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, data TEXT);
+    submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, data TEXT,
+    raw_hash INTEGER, row_hash TEXT);
 CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id);
 CREATE TABLE IF NOT EXISTS customer_ids (key TEXT PRIMARY KEY, customer_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (
@@ -37,11 +38,13 @@ CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name_key);
 CREATE TABLE IF NOT EXISTS customer_branches (
     customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
     sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
+CREATE INDEX IF NOT EXISTS customer_branches_by_branch ON customer_branches(branch);
 CREATE TABLE IF NOT EXISTS reports (customer_id INTEGER, branch TEXT, period TEXT,
     PRIMARY KEY (customer_id, branch, period));
 CREATE TABLE IF NOT EXISTS records (
     entity TEXT, key TEXT, customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT,
     first_period TEXT, PRIMARY KEY (entity, key));
+CREATE INDEX IF NOT EXISTS records_by_branch ON records(entity, branch);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY, entity TEXT, entity_key TEXT, customer_id INTEGER, branch TEXT,
     field TEXT, old TEXT, new TEXT, period TEXT, submission_id INTEGER);
@@ -97,6 +100,11 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     2: lambda conn: add_columns(conn, "review_decisions", {"branch": "TEXT", "period": "TEXT", "kind": "TEXT"}),
     # v3 → v4: the mail ledger (created by SCHEMA; nothing to convert).
     3: lambda conn: None,
+    # v4 → v5: each stored row keeps the hash of its raw cells and of its clean values, so a row a branch
+    # sends again unchanged is neither cleaned nor validated nor merged again (older rows have none).
+    # A submission remembers which file of its branch it was compared with (a rebuild compares the same).
+    4: lambda conn: (add_columns(conn, "sub_rows", {"raw_hash": "INTEGER", "row_hash": "TEXT"}),
+                     add_columns(conn, "submissions", {"compared_with": "INTEGER"})),
 }
 
 
@@ -130,7 +138,12 @@ def frame_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
 
 
 def row_hash(data: dict) -> str:
-    return hashlib.sha1(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return text_hash(json.dumps(data, ensure_ascii=False, sort_keys=True))
+
+
+def text_hash(text: str) -> str:
+    """The hash of a row already written as JSON (``dumps``): the same as ``row_hash`` of the row."""
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def dumps(data: dict) -> str:

@@ -45,7 +45,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, dumps, frame_rows, typed)
+                     SCHEMA_VERSION, dumps, frame_rows, text_hash, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -71,6 +71,7 @@ class SubmissionMeta:
     filled_on: str | None = None       # the cover's 填报日期, orders files received at the same time
     ingested_at: str | None = None     # set when a rebuild restores a submission
     id: int | None = None              # set when a rebuild restores a submission
+    compared_with: int | None = None   # the branch's file whose unchanged rows were not validated again
 
 
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
@@ -93,6 +94,7 @@ class Archive:
         self.path = Path(path)
         self.similarity_threshold = float(similarity_threshold)
         self.journal = journal
+        self._names = None  # customer names for the look-alike search, kept between submissions of a run
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
@@ -147,15 +149,18 @@ class Archive:
             yield
         except sqlite3.OperationalError as exc:
             self.conn.execute("ROLLBACK")
+            self._names = None
             raise _write_error(self.path, exc) from None
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self._names = None
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            self._names = None
             raise _write_error(self.path, exc) from None
 
     @contextmanager
@@ -186,7 +191,7 @@ class Archive:
 
     def submission(self, sid: int) -> dict | None:
         keys = ("id", "sha256", "file_name", "branch", "period", "received_at", "status", "no_change",
-                "stored_path", "ingested_at", "filled_on")
+                "stored_path", "ingested_at", "filled_on", "compared_with")
         row = self.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE id = ?",
                                 (sid,)).fetchone()
         return None if row is None else dict(zip(keys, row))
@@ -216,12 +221,13 @@ class Archive:
         ingested = meta.ingested_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         cur = self.conn.execute(
             "INSERT INTO submissions (id, sha256, file_name, branch, period, received_at, status, "
-            "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on, compared_with) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (meta.id, meta.sha256, meta.file_name, meta.branch, meta.period,
              meta.received_at.isoformat(sep=" "), status, int(meta.no_change),
              json.dumps(meta.counts, ensure_ascii=False), meta.warnings, errors,
-             json.dumps(findings or [], ensure_ascii=False), meta.stored_path, ingested, meta.filled_on))
+             json.dumps(findings or [], ensure_ascii=False), meta.stored_path, ingested, meta.filled_on,
+             meta.compared_with))
         meta.ingested_at = ingested
         return cur.lastrowid
 
@@ -230,7 +236,7 @@ class Archive:
                        "branch": meta.branch, "period": meta.period,
                        "received_at": meta.received_at.isoformat(sep=" "), "status": status,
                        "stored_path": meta.stored_path, "filled_on": meta.filled_on,
-                       "ingested_at": meta.ingested_at})
+                       "ingested_at": meta.ingested_at, "compared_with": meta.compared_with})
 
     def journal_submission(self, sid: int) -> None:
         """Append a committed submission the journal missed (a run killed between the two)."""
@@ -240,7 +246,7 @@ class Archive:
         meta = SubmissionMeta(sha256=row["sha256"], file_name=row["file_name"], branch=row["branch"],
                               period=row["period"], received_at=dt.datetime.fromisoformat(row["received_at"]),
                               stored_path=row["stored_path"], filled_on=row["filled_on"],
-                              ingested_at=row["ingested_at"])
+                              ingested_at=row["ingested_at"], compared_with=row["compared_with"])
         self._journal_submission(sid, meta, "rejected" if row["status"] == "rejected" else "accepted")
 
     def record_rejected(self, meta: SubmissionMeta, findings: list) -> int:
@@ -252,26 +258,42 @@ class Archive:
         self._journal_submission(sid, meta, "rejected")
         return sid
 
-    def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
-        """Store and merge an accepted submission, in one transaction."""
+    def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame],
+                          rows: dict | None = None) -> MergeResult:
+        """Store and merge an accepted submission, in one transaction.
+
+        ``rows`` (per sheet: raw hashes, positions of the clean rows and of the repeated ones) comes from
+        validation; repeated rows are copied from ``meta.compared_with``, the branch's file validation
+        compared this one with.
+        """
         with self.transaction():
-            result = self._record(meta, frames)
+            result = self._record(meta, frames, rows or {}, meta.compared_with)
         self._journal_submission(result.submission_id, meta, "accepted")
         return result
 
-    def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame]) -> MergeResult:
+    def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame], rows: dict,
+                reused_from: int | None) -> MergeResult:
         sid = self._insert_submission(meta, "accepted")
-        rows = []
+        inserts = []
         data: dict[str, list[dict]] = {}
+        repeated: list[tuple[str, int, int]] = []
         for sheet in DATA_SHEETS:
             frame = frames.get(sheet.key)
+            info = rows.get(sheet.key)
+            if info is not None and info.reused:
+                repeated += [(sheet.key, seq, info.hashes[seq]) for seq in info.reused]
             if frame is None or not len(frame):
                 continue
             keys = sorted(k for k in sheet.keys if k in frame.columns)  # as stored: sorted keys
             data[sheet.key] = frame_rows(frame, keys)
-            for seq, row in enumerate(data[sheet.key]):
-                rows.append((sid, sheet.key, seq, dumps(row)))
-        self.conn.executemany("INSERT INTO sub_rows VALUES (?,?,?,?)", rows)
+            seqs = info.seqs if info is not None else range(len(frame))
+            for seq, row in zip(seqs, data[sheet.key]):
+                text = dumps(row)
+                inserts.append((sid, sheet.key, seq, text, info.hashes[seq] if info is not None else None,
+                                text_hash(text) if sheet.key == "customers" else None))
+        self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, data, raw_hash, row_hash) "
+                              "VALUES (?,?,?,?,?,?)", inserts)
+        reused = self._copy_repeated(sid, reused_from, repeated) if repeated else []
         # Of a branch-month's accepted files the one received last stands (see _standing_key),
         # whatever order they were processed in.
         siblings = self.conn.execute(
@@ -290,18 +312,67 @@ class Archive:
             self.conn.executemany("UPDATE submissions SET status = 'superseded' WHERE id = ?",
                                   [(p,) for p in previous])
         if previous or (latest and meta.period < latest):
+            self._names = None
             result = merge.replay(self.conn, self.similarity_threshold, target=sid)
             result.superseded = previous[-1] if previous else None
             result.rebuilt = True
         else:  # the rows in hand: no need to read them back
-            result = merge.apply(self.conn, sid, self.similarity_threshold, data)
+            if self._names is None:
+                self._names = merge.NameIndex.load(self.conn)
+            result = merge.apply(self.conn, sid, self.similarity_threshold, data, names=self._names,
+                                 repeated=reused)
         result.submission_id = sid
         return result
+
+    def _copy_repeated(self, sid: int, source: int | None, repeated: list[tuple[str, int, int]]) -> list[tuple]:
+        """Copy the stored rows a file repeats from the branch's last file; returns (seq, row hash) of the
+        repeated customer rows. Raises ArchiveError when a row is not there (validate the file again)."""
+        first: dict[tuple[str, int], int] = {}
+        for rowid, entity, digest in self.conn.execute(
+                "SELECT rowid, entity, raw_hash FROM sub_rows WHERE submission_id = ?", (source,)):
+            first.setdefault((entity, digest), rowid)
+        sources = [(entity, seq, first.get((entity, digest))) for entity, seq, digest in repeated]
+        missing = sum(src is None for _, _, src in sources)
+        if missing:
+            raise RepeatedRowsMissing(f"{missing} 行在上次的报送中找不到")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS repeated (entity TEXT, seq INTEGER, source INTEGER)")
+        self.conn.execute("DELETE FROM repeated")
+        self.conn.executemany("INSERT INTO repeated VALUES (?,?,?)", sources)
+        self.conn.execute(
+            "INSERT INTO sub_rows (submission_id, entity, seq, data, raw_hash, row_hash) "
+            "SELECT ?, r.entity, r.seq, s.data, s.raw_hash, s.row_hash FROM repeated r JOIN sub_rows s "
+            "ON s.rowid = r.source", (sid,))
+        return self.conn.execute("SELECT seq, row_hash FROM sub_rows WHERE submission_id = ? AND entity = "
+                                 "'customers' AND seq IN (SELECT seq FROM repeated WHERE entity = 'customers') "
+                                 "ORDER BY seq", (sid,)).fetchall()
+
+    def known_rows(self, only: int | None = None) -> dict[str, tuple[int, dict]]:
+        """Per branch: its last accepted submission and the raw hashes of its rows, by sheet (for validation
+        to skip the rows a branch sends again unchanged). ``only``: that submission's rows only."""
+        latest: dict[str, int] = {}
+        if only is not None:
+            row = self.conn.execute("SELECT branch FROM submissions WHERE id = ?", (only,)).fetchone()
+            latest = {row[0]: only} if row else {}
+        else:
+            for sid, branch in self.conn.execute("SELECT id, branch FROM submissions WHERE status = 'accepted' "
+                                                 "ORDER BY period, received_at, id"):
+                latest[branch] = sid
+        out: dict[str, tuple[int, dict]] = {}
+        by_id = {sid: branch for branch, sid in latest.items()}
+        for start in range(0, len(by_id), 500):
+            part = list(by_id)[start:start + 500]
+            frame = pd.read_sql_query(
+                f"SELECT submission_id, entity, raw_hash FROM sub_rows WHERE submission_id IN "
+                f"({','.join('?' * len(part))}) AND raw_hash IS NOT NULL", self.conn, params=part)
+            for (sid, entity), group in frame.groupby(["submission_id", "entity"]):
+                out.setdefault(by_id[sid], (int(sid), {}))[1][entity] = group["raw_hash"].to_numpy(dtype="int64")
+        return out
 
     # -- replay -------------------------------------------------------------
 
     def rebuild(self) -> None:
         """Re-derive the archive from the live submissions, in one transaction."""
+        self._names = None
         with self.transaction():
             merge.replay(self.conn, self.similarity_threshold)
 
@@ -449,6 +520,7 @@ class Archive:
     def record_review(self, decisions: list[dict], decided_by: str, decided_at: str | None = None) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
         now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        self._names = None  # merges and renames change the names
         with self.transaction():
             for d in decisions:
                 if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
@@ -666,6 +738,10 @@ def _label(key: str, sheet: str) -> str:
     return labels.label(key, sheet if sheet in SHEETS_BY_KEY else None)
 
 
+
+
+class RepeatedRowsMissing(ArchiveError):
+    """A file repeats rows that are not in the branch's last file after all: validate it in full."""
 
 
 def damaged(path: Path, detail) -> ArchiveError:

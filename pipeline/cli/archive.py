@@ -33,14 +33,18 @@ def init(obj: Context):
 keep_option = click.option(
     "--keep", is_flag=True,
     help="复制而不移动收件箱中的文件（样例文件夹 input_samples/ 总是复制，不会被移走）。")
+recheck_option = click.option(
+    "--recheck", is_flag=True,
+    help="与本单位上次报送完全相同的行也重新清洗和校验（默认跳过这些行；修改了 crm.toml 的校验规则后使用）。")
 
 
 @click.command()
 @inbox_option
 @received_option
 @keep_option
+@recheck_option
 @click.pass_obj
-def ingest(obj: Context, inbox: Path | None, received_at, keep: bool):
+def ingest(obj: Context, inbox: Path | None, received_at, keep: bool, recheck: bool):
     """处理收件箱：校验、归档通过的文件，退回有错误的文件并生成反馈工作簿。
 
     收件箱中的文件处理后被移走：通过的归入 received/<月份>/<单位>/，退回的连同反馈工作簿归入
@@ -50,7 +54,7 @@ def ingest(obj: Context, inbox: Path | None, received_at, keep: bool):
     with open_workspace(obj) as (ws, archive):
         folder = inbox or ws.inbox
         outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
-                                progress=progress, keep=keep or is_samples(folder))
+                                progress=progress, keep=keep or is_samples(folder), recheck=recheck)
     click.echo(outcome_table(outcomes, folder))
     _exit_if_stopped(outcomes)
 
@@ -138,8 +142,9 @@ def shown(value) -> str:
 @inbox_option
 @received_option
 @keep_option
+@recheck_option
 @click.pass_obj
-def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, keep: bool):
+def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, keep: bool, recheck: bool):
     """月度例行：处理收件箱，再生成 output/<月份>/月度汇总_<月份>.xlsx 并打印摘要。
 
     收件箱中的文件处理后被移走（见 crm ingest --help）；第一次运行时会自动创建工作目录。
@@ -149,7 +154,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
         folder = inbox or ws.inbox
         outcomes, data, path = run_monthly(ws, archive, obj.config, period=period, inbox=inbox,
                                            received_at=received_at, progress=progress,
-                                           keep=keep or is_samples(folder))
+                                           keep=keep or is_samples(folder), recheck=recheck)
     if not outcomes:
         click.echo(f"收件箱 {folder} 是空的，没有新的报送文件；以下为 {data.period} 的报送情况"
                    "（可用 --period 指定其他月份）。")

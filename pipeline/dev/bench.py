@@ -71,11 +71,11 @@ def _company(rng: random.Random) -> str:
     return f"{rng.choice(CITIES)}{word}{rng.choice(SUFFIXES)}"
 
 
-def _branch_rows(rng: random.Random, b: int) -> dict[str, list[dict]]:
+def _branch_rows(rng: random.Random, b: int, sizes: dict[str, int] = SIZES) -> dict[str, list[dict]]:
     """One branch's tables as dicts keyed by column key."""
     customers = []
     names = set()
-    while len(names) < SIZES["customers"]:
+    while len(names) < sizes["customers"]:
         names.add(_company(rng))
     for i, name in enumerate(sorted(names)):
         customers.append({
@@ -89,7 +89,7 @@ def _branch_rows(rng: random.Random, b: int) -> dict[str, list[dict]]:
             "near_term_need": rng.choice(("有", "无")), "proposed_grade": rng.choice("ABC"),
             "department": f"第{i % 3 + 1}项目经理部"})
     projects = []
-    for i in range(SIZES["projects"]):
+    for i in range(sizes["projects"]):
         c = customers[i % len(customers)]
         amount = round(rng.uniform(100, 50000), 2)
         projects.append({
@@ -100,13 +100,13 @@ def _branch_rows(rng: random.Random, b: int) -> dict[str, list[dict]]:
             "signed_on": dt.datetime(2025, 1 + i % 12, 1 + i % 28), "payment": "正常"})
     surveys = [{"customer_name": customers[i]["name"], "surveyed_on": dt.datetime(2026, 1, 1 + i % 28),
                 "customer_service": "满意", "engineering_quality": "满意",
-                "service_quality": "基本满意"} for i in range(SIZES["surveys"])]
+                "service_quality": "基本满意"} for i in range(sizes["surveys"])]
     complaints = [{"customer_name": customers[i]["name"], "complaint_no": f"T{b}-{i}",
                    "complained_at": dt.datetime(2026, 1, 1 + i, 9, 0), "complaint_type": "质量",
-                   "content": "渗水", "unreasonable": "否"} for i in range(SIZES["complaints"])]
+                   "content": "渗水", "unreasonable": "否"} for i in range(sizes["complaints"])]
     visits = [{"customer_name": customers[i]["name"], "visited_on": dt.datetime(2026, 1, 1 + i % 28),
                "visitor": "王强", "visitor_level": "营销专员", "channel": "电话沟通"}
-              for i in range(SIZES["visits"])]
+              for i in range(sizes["visits"])]
     return {"customers": customers, "projects": projects, "surveys": surveys,
             "complaints": complaints, "visits": visits}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -49,6 +50,8 @@ class Result:
     filled_on: str | None = None    # the cover's 填报日期 as YYYY-MM-DD
     inflated: int = 0               # bytes of XML the workbook decompresses to
     copyable: bool = True           # small enough for a feedback copy of the whole workbook
+    rows: dict[str, "SheetRows"] = field(default_factory=dict)  # per data sheet: row order and raw hashes
+    reused_from: int | None = None  # the branch's submission whose unchanged rows this file repeats
 
     @property
     def errors(self) -> list[Finding]:
@@ -64,6 +67,42 @@ class Result:
                 "findings": [f.as_dict() for f in self.findings]}
 
 
+@dataclass
+class SheetRows:
+    """Where a sheet's rows come from: each row's raw hash, and which rows repeat the branch's last file.
+
+    ``frames`` hold the clean rows that are new or changed (``seqs`` gives their place in the sheet);
+    a repeated row (``reused``) was neither cleaned nor validated again: the archive copies the clean
+    row it stored from the branch's last accepted file.
+    """
+
+    hashes: list[int]               # every row's raw hash (signed 64-bit), in sheet order
+    reused: list[int]               # positions of the rows identical to the branch's last file
+    seqs: list[int]                 # positions of the rows in the clean frame
+
+    @property
+    def total(self) -> int:
+        return len(self.hashes)
+
+
+# The columns whole-sheet rules need for every row, repeated or not (duplicates, references).
+KEY_COLUMNS = {"customers": ("uscc", "name"), "projects": ("contract_no", "customer_name", "customer_uscc"),
+               "surveys": ("customer_name", "customer_uscc"),
+               "complaints": ("complaint_no", "customer_name", "customer_uscc"),
+               "visits": ("customer_name", "customer_uscc")}
+
+
+def raw_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's raw values (as read, before cleaning), the same in every process."""
+    import hashlib
+    keys = sorted(c for c in frame.columns if c != "_row")
+    salt = "|".join(keys).encode()
+    return np.fromiter((int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8, key=salt[:64]).digest(),
+                                       "little", signed=True)
+                        for row in frame[keys].itertuples(index=False, name=None)),
+                       dtype=np.int64, count=len(frame))
+
+
 def readable(result: "Result") -> bool:
     """Whether a feedback copy can be made of the file: it was read, and is small enough to copy."""
     return result.copyable and not any(f.code in UNREADABLE for f in result.findings)
@@ -77,11 +116,15 @@ def validate_paths(paths: list[Path], config: Config) -> list[Result]:
     return results
 
 
-def validate_file(path: Path, config: Config, *, known_customers: set[str] | None = None) -> Result:
+def validate_file(path: Path, config: Config, *, known_customers: set[str] | None = None,
+                  known_rows: dict | None = None) -> Result:
     """Everything wrong with one workbook, and its clean frames when it is acceptable.
 
     ``known_customers`` holds archive identities (credit codes and normalised
     names) that rows in dependent sheets may refer to without a warning.
+    ``known_rows`` maps a branch to (its last accepted submission, {sheet key: raw row hashes}):
+    rows identical to that file are not cleaned or validated again (they were accepted as they
+    are); whole-sheet rules (duplicates, references) still see every row.
     """
     path = Path(path)
     from .documents import classify, problems
@@ -114,17 +157,26 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
                                      value=sub.branch,
                                      allowed=config.branches))
     frames: dict[str, pd.DataFrame] = {}
+    keys: dict[str, pd.DataFrame] = {}
+    previous = (known_rows or {}).get(sub.branch) if sub.branch else None
+    if previous is not None:
+        result.reused_from = previous[0]
     for sheet in DATA_SHEETS:
         data = sub.sheets.get(sheet.key)
         if data is None:
-            frames[sheet.key] = _empty_frame(sheet)
+            frames[sheet.key] = keys[sheet.key] = _empty_frame(sheet)
             continue
         result.counts[data.title] = len(data.frame)
-        frame, sheet_findings = _validate_sheet(data, name, config, _reference_time(result))
+        hashes = raw_hashes(data.frame)
+        known = previous[1].get(sheet.key) if previous is not None else None
+        same = np.isin(hashes, known) if known is not None and len(known) else np.zeros(len(hashes), dtype=bool)
+        frame, keys[sheet.key], sheet_findings = _validate_sheet(data, name, config, _reference_time(result), same)
         frames[sheet.key] = frame
+        result.rows[sheet.key] = SheetRows(hashes.tolist(), np.flatnonzero(same).tolist(),
+                                           np.flatnonzero(~same).tolist())
         findings += sheet_findings
     if sub.sheets:
-        findings += _cross_sheet(sub, frames, name, known_customers or set())
+        findings += _cross_sheet(sub, frames, keys, name, known_customers or set())
         findings += _departments(sub, frames, name, config.departments(sub.branch or ""))
         if not sub.no_change and not any(len(data.frame) for data in sub.sheets.values()):
             findings.append(make_finding("no-rows", name))
@@ -185,11 +237,23 @@ def _reference_time(result: "Result") -> pd.Timestamp | None:
     return None
 
 
-def _validate_sheet(data: SheetData, file: str, config: Config,
-                    reference: pd.Timestamp | None = None) -> tuple[pd.DataFrame, list[Finding]]:
+def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Timestamp | None = None,
+                    same: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding]]:
+    """The clean frame of the new and changed rows, the key columns of every row, and the findings.
+
+    Rows in ``same`` repeat the branch's last accepted file: only their key columns are cleaned,
+    for the rules that compare rows (duplicates) and sheets (references).
+    """
     sheet = data.sheet
     columns = [c for c in sheet.columns if c.kind != IGNORED]
-    frame, failures = clean_frame(data.frame, columns)
+    if same is not None and same.any():
+        frame, failures = clean_frame(data.frame[~same], columns)
+        key_columns = [c for c in columns if c.key in KEY_COLUMNS.get(sheet.key, ())]
+        repeated, _ = clean_frame(data.frame[same], key_columns)
+        keys = pd.concat([frame[[c.key for c in key_columns] + ["_row"]], repeated]).sort_index()
+    else:
+        frame, failures = clean_frame(data.frame, columns)
+        keys = frame
     at = _Locator(data, frame, file)
     findings: list[Finding] = []
     flagged: set[tuple] = set()
@@ -200,12 +264,28 @@ def _validate_sheet(data: SheetData, file: str, config: Config,
         flagged.add((index, column.key))
 
     try:
-        schema_for(sheet.key).validate(frame, lazy=True)
+        if len(frame):  # every row repeats the last file: nothing for pandera to look at
+            schema_for(sheet.key).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
 
     findings += _row_rules(sheet, frame, data, at, config, reference)
-    return frame, findings
+    findings += _sheet_duplicates(sheet, keys, _Locator(data, keys, file))
+    return frame, keys, findings
+
+
+def _sheet_duplicates(sheet: Sheet, keys: pd.DataFrame, at: "_Locator") -> list[Finding]:
+    """The same credit code, name, contract or complaint number twice in one sheet (every row counts)."""
+    col = sheet.column
+    if sheet.key == "customers":
+        names = keys["name"].map(lambda v: normalize_name(v) if v else None)
+        return _duplicates(keys, "uscc", col("uscc"), at) + _duplicates(keys.assign(_key=names), "_key",
+                                                                         col("name"), at, shown="name")
+    if sheet.key == "projects":
+        return _duplicates(keys, "contract_no", col("contract_no"), at)
+    if sheet.key == "complaints":
+        return _duplicates(keys, "complaint_no", col("complaint_no"), at)
+    return []
 
 
 def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _Locator,
@@ -252,15 +332,11 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
             for i in frame.index[strategic & ~_has(frame, key)]:
                 out.append(at("conditional-required", i, col(key),
                               detail="战略客户须指定营销专员和联点领导"))
-        out += _duplicates(frame, "uscc", col("uscc"), at)
-        names = frame["name"].map(lambda v: normalize_name(v) if v else None)
-        out += _duplicates(frame.assign(_key=names), "_key", col("name"), at, shown="name")
     elif sheet.key == "projects":
         for i in frame.index[frame["status"].isin(config.awarded) & ~_has(frame, "amount")]:
             out.append(at("conditional-required", i, col("amount"),
                           detail=f"项目状态为“{frame.at[i, 'status']}”时须填写合同额"))
         out += _date_order(frame, "completed_on", "started_on", sheet, data, at)
-        out += _duplicates(frame, "contract_no", col("contract_no"), at)
     elif sheet.key == "surveys":
         unhappy = frame[list(SURVEY_ITEMS)].eq(DISSATISFIED).any(axis=1)
         for i in frame.index[unhappy & ~_has(frame, "dissatisfaction_note")]:
@@ -281,7 +357,6 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
                               detail=f"{response:g} 小时（至 {reference:%Y-%m-%d} 已 {waited[i] / 24:.0f} 天）"))
         out += _late(frame, "feedback_at", "resolved_at", feedback, col, at,
                      f"处理完成后 {feedback:g} 小时内应反馈结果")
-        out += _duplicates(frame, "complaint_no", col("complaint_no"), at)
     return out
 
 
@@ -350,10 +425,10 @@ def _departments(sub, frames: dict[str, pd.DataFrame], file: str, known: list[st
     return out
 
 
-def _cross_sheet(sub, frames: dict[str, pd.DataFrame], file: str,
+def _cross_sheet(sub, frames: dict[str, pd.DataFrame], keys: dict[str, pd.DataFrame], file: str,
                  known: set[str]) -> list[Finding]:
-    """Rows in dependent sheets that name a customer not in this workbook (or the archive)."""
-    customers = frames["customers"]
+    """New or changed rows in dependent sheets that name a customer not in this workbook (or the archive)."""
+    customers = keys["customers"]
     codes = set(customers["uscc"].dropna()) | known
     names = {normalize_name(n) for n in customers["name"].dropna()} | known
     out = []

@@ -312,7 +312,7 @@ def test_disk_full_keeps_the_archive_and_the_file(ws, monkeypatch):
     from pipeline.archive import store
     path = good(ws, "华东分公司")
 
-    def full(self, meta, frames):
+    def full(self, meta, frames, *rest):
         self.conn.execute("INSERT INTO meta VALUES ('half-written', 'x')")
         raise sqlite3.OperationalError("database or disk is full")
 
