@@ -46,7 +46,7 @@ mail-check: install
 	$(BIN)/crm mail check
 
 bench: install
-	$(BIN)/python -m pipeline.dev.bench
+	$(BIN)/python -m pipeline.dev.bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf output/demo .pytest_cache

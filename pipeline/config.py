@@ -278,8 +278,8 @@ SCHEMA: dict[str, dict[str, Spec]] = {
              "ca_file": Spec("text"),
              "recipients": Spec("recipients", optional=True)},
 }
-# An e-mail address as a clerk would write it (the server has the last word).
-ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+# An e-mail address as a clerk would write it, in ASCII (the server has the last word).
+ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _RECIPIENT_KEYS = ("name", "address", "role", "branch", "kinds")
 
 _KIND_NAMES = {"int": "整数", "number": "数字", "bool": "true 或 false", "str": "文字（加引号）",
@@ -567,7 +567,7 @@ def recipient_problems(recipients: list, roster: list[str], text: str = "") -> l
         address = entry.get("address")
         if isinstance(address, str) and address.strip():
             if not ADDRESS.match(address.strip()):
-                problems.append(f"{who}：“{address}”不是有效的邮箱地址")
+                problems.append(f"{who}：“{address}”不是有效的邮箱地址（只能用英文字母、数字和 . _ - 等符号）")
             elif address.strip().lower() in seen:
                 problems.append(f"{who}：地址 {address} 与{seen[address.strip().lower()]}重复")
             else:

@@ -690,7 +690,7 @@ class Archive:
 
     def mail_sent(self, period: str) -> dict[tuple[str, str, str], str]:
         """(kind, item, address) → when it was sent, for the period's messages that went out."""
-        rows = self.conn.execute("SELECT kind, item, lower(address), min(at) FROM mail_ledger WHERE period = ? "
+        rows = self.conn.execute("SELECT kind, item, lower(address), max(at) FROM mail_ledger WHERE period = ? "
                                  "AND status = 'sent' GROUP BY kind, item, lower(address)", (period,))
         return {(kind, item or "", address): at for kind, item, address, at in rows}
 

@@ -64,6 +64,9 @@ PLURALS = {
     "Takes {nargs} values but {len} were given.": "需要 {nargs} 个值，但给了 {len} 个。",
     "{value!r} is not one of {choices}.": "{value!r} 不是可选值（可选：{choices}）。",
     "{value!r} is not {choice}.": "{value!r} 不是可选值（只能是 {choice}）。",
+    # click.DateTime: every date option here takes YYYY-MM-DD
+    "{value!r} does not match the format {format}.": "{value!r} 不是有效日期，请写成 2026-07-05 这样的年-月-日。",
+    "{value!r} does not match the formats {formats}.": "{value!r} 不是有效日期，请写成 2026-07-05 这样的年-月-日。",
 }
 _MODULES = ("core", "exceptions", "decorators", "types", "formatting", "parser", "termui", "utils")
 

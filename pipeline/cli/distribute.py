@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from schemas.labels import MAIL_FAILED, MAIL_KINDS, MAIL_SENT, label
+from schemas.labels import MAIL_DRAFT, MAIL_FAILED, MAIL_KINDS, MAIL_SENT, MAIL_STATES, label
 
 from .console import table
 from .options import Context, check_period, open_workspace
@@ -32,19 +32,28 @@ def distribute(obj: Context, period: str, send: bool, resend: tuple[str, ...], o
         result = run(ws, archive, obj.config, period, on=on.date() if on else None, send=send, resend=resend,
                      echo=click.echo)
     rows = [[m.recipient.name, m.recipient.branch or m.recipient.role, MAIL_KINDS[m.kind], len(m.attachments),
-             f"{m.size / 1024:,.0f}" if m.size else "", m.status, m.reason] for m in result.mails]
+             f"{m.size / 1024:,.0f}" if m.size else "", m.status, "；".join(t for t in (m.note, m.reason) if t)]
+            for m in result.mails]
     click.echo(table([label("recipient"), label("role"), label("mail_kind"), label("attachments"), label("size_kib"),
                       label("mail_state"), label("mail_reason")], rows, max_width=60))
     if result.failed:
         click.echo("\n未能发送或未能生成的邮件：")
+        by_reason: dict[str, list] = {}
         for m in result.failed:
-            click.echo(f"  {m.recipient.shown}（{MAIL_KINDS[m.kind]}）：{m.status}。{m.reason}")
+            by_reason.setdefault(f"{m.status}。{m.reason}", []).append(m)
+        for reason, mails in by_reason.items():
+            who = "、".join(f"{m.recipient.name}（{MAIL_KINDS[m.kind]}）" for m in mails)
+            click.echo(f"  {who}：{reason}")
+    withheld = [m for m in result.mails if m.note]
+    if withheld:
+        click.echo("\n说明：")
+        for m in withheld:
+            click.echo(f"  {m.recipient.name}（{MAIL_KINDS[m.kind]}）：{m.note}")
     for note in result.notes:
         click.echo(f"注意：{note}")
-    made = sum(m.eml is not None for m in result.mails)
-    click.echo(f"\n共 {len(result.mails)} 封：" + (f"{MAIL_SENT} {result.count(MAIL_SENT)}，"
-                                                 if send else f"写入 outbox {made} 封，") +
-               f"失败或未能生成 {len(result.failed)}。")
+    made = sum(m.eml is not None and m.status in (MAIL_DRAFT, MAIL_SENT) for m in result.mails)
+    counts = "，".join(f"{state} {result.count(state)}" for state in MAIL_STATES if result.count(state))
+    click.echo(f"\n共 {len(result.mails)} 封：{counts}。")
     click.echo(f"简报：{result.brief}\n邮件与发送清单：{result.outbox}")
     if not send and made:
         click.echo("这是演练，邮件没有发出。确认无误后加 --send 发送。")
@@ -67,12 +76,15 @@ def mail_check(obj: Context, to: str | None):
     from ..distribution.settings import Recipient, mail_settings
     settings = mail_settings(obj.config)
     settings.require_server(obj.config.where)
-    target = Recipient(settings.sender_name or settings.sender, to or settings.sender, "", None, ())
+    from ..config import ADDRESS
+    from ..errors import MailError
+    if to is not None and not ADDRESS.match(to.strip()):
+        raise MailError(f"“{to}”不是有效的邮箱地址。")
+    target = Recipient(settings.sender_name or settings.sender, (to or settings.sender).strip(), "", None, ())
     text = (f"这是客户档案流水线的邮件设置测试，发送于 {dt.datetime.now():%Y-%m-%d %H:%M}。\n"
             f"服务器 {settings.host}:{settings.port}，加密方式 {settings.security}，"
             f"登录用户 {settings.username or '（不登录）'}。\n收到本邮件说明设置可用。")
     msg = build_message(settings, target, "【客户档案】邮件设置测试", text, None, [], period="", kind="check")
-    from ..errors import MailError
     with Postman(settings) as postman:
         try:
             answer = postman.send(msg)
@@ -94,7 +106,7 @@ def mail_log(obj: Context, period: str | None):
     states = {"sent": MAIL_SENT, "failed": MAIL_FAILED}
     rows = [[r.at[:16], r.period, MAIL_KINDS.get(r.kind, r.kind), f"{r.recipient} <{r.address}>",
              states.get(r.status, r.status), r.response] for r in log.itertuples()]
-    click.echo(table(["时间", label("period"), label("mail_kind"), label("recipient"), label("mail_state"),
+    click.echo(table(["时间", "期间", label("mail_kind"), label("recipient"), label("mail_state"),
                       label("mail_reason")], rows, max_width=60))
 
 

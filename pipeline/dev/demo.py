@@ -64,8 +64,8 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
     ws = Workspace(out / "workspace")
     ws.init()
     config = load_config(ws.config_path)
-    with open(ws.config_path, "a", encoding="utf-8") as handle:
-        handle.write(demo_recipients(config.branches))
+    text = ws.config_path.read_text(encoding="utf-8").replace('from = ""', 'from = "crm@example.com"', 1)
+    ws.config_path.write_text(text + demo_recipients(config.branches), encoding="utf-8")
     config = load_config(ws.config_path)
     times = _received_times(samples)
     months = sorted(p for p in samples.iterdir() if p.is_dir() and p.name[:4].isdigit())

@@ -72,7 +72,8 @@ def ranking_table(data: PeriodData, weights: dict[str, float], highlight: str | 
             marked.add(i)
     return Table([_h("rank"), _h("branch"), *(label(g) for g in GRADES), _h("score"), _h("rank_change")], rows,
                  marked, note="得分 = " + " + ".join(f"{g} 类数 × {weights[g]:g}" for g in GRADES)
-                 + f"；名次变化与{data.previous.title}相比。")
+                 + (f"；名次变化与{data.previous.title}相比。" if data.previous_total else
+                    f"；{data.previous.title}没有数据，不比较名次。"))
 
 
 def _grade_line(data: PeriodData) -> str:
@@ -103,7 +104,7 @@ def satisfaction_table(data: PeriodData, branch: str | None = None) -> Table | P
         if row.branch == labels.GROUP:
             marked.add(i)
     return Table([_h("branch"), label("items"), label("satisfaction_rate"), label("dissatisfied_items")], rows, marked,
-                 note=f"目标满意率 ≥ {sv.goal:.0%}（计为满意的回答：{'、'.join(sv.satisfied_answers)}），低于目标的标红。")
+                 note=f"目标满意率 ≥ {sv.goal:.0%}（计为满意的回答：{'、'.join(sv.satisfied_answers)}）。")
 
 
 def _overdue_counts(open_complaints: pd.DataFrame) -> pd.DataFrame:
@@ -270,8 +271,14 @@ def _standing_block(standing: Standing | None, withheld: bool) -> Paragraph | No
     if standing is None or standing.allowed:
         return None
     text = f"贵单位目前不能查询客户档案（{standing.reason()}）。"
+    when = []
+    if standing.owing:
+        when.append(f"提交{'、'.join(standing.owing)}后即恢复")
+    if standing.suspended_until:
+        when.append(f"暂停期 {standing.suspended_until:%Y-%m-%d} 结束后恢复")
+    text += "；".join(when) + "。"
     if withheld:
-        text += "暂停期间不随邮件附送本单位客户明细（分子公司版报表），恢复后可向市场营销部申请补发。"
+        text += "因此本邮件不附本单位客户明细（分子公司版报表），恢复后可向市场营销部申请补发。"
     return Paragraph(text, BAD)
 
 

@@ -130,19 +130,19 @@ def _bar(share: float, tone: str) -> str:
     rest = (f'<td width="{100 - width}%" bgcolor="#e6ebf1" style="background:#e6ebf1;height:10px;'
             f'font-size:1px;line-height:1px;">&nbsp;</td>') if width < 100 else ""
     return ('<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-            f'style="border-collapse:collapse;min-width:40px;"><tr>{filled}{rest}</tr></table>')
+            f'style="border-collapse:collapse;min-width:30px;"><tr>{filled}{rest}</tr></table>')
 
 
 def _table_html(table: Table) -> str:
-    head = "".join(f'<th style="text-align:left;padding:6px 8px;border-bottom:2px solid #c9d3df;'
-                   f'color:#42505e;font-weight:600;white-space:nowrap;">{_e(h)}</th>' for h in table.headers)
+    head = "".join(f'<th style="text-align:left;padding:5px 5px;border-bottom:2px solid #c9d3df;'
+                   f'color:#42505e;font-weight:600;font-size:12px;">{_e(h)}</th>' for h in table.headers)
     body = []
     for index, row in enumerate(table.rows):
         marked = index in table.highlight
         cells = []
         for value in row:
             cell = _cell(value)
-            style = [f"padding:5px 8px;border-bottom:1px solid #e6ebf1;color:{_COLOURS[cell.tone]};",
+            style = [f"padding:4px 5px;border-bottom:1px solid #e6ebf1;color:{_COLOURS[cell.tone]};",
                      f"text-align:{cell.align};"]
             if cell.tone in (BAD, GOOD, WARN, STRONG) or marked:
                 style.append("font-weight:600;")
@@ -153,14 +153,14 @@ def _table_html(table: Table) -> str:
             content = _e(cell.text)
             if cell.bar is not None:
                 content = (f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">'
-                           f'<tr><td style="white-space:nowrap;padding-right:6px;width:1%;color:{_COLOURS[cell.tone]};">'
-                           f'{content}</td><td style="min-width:48px;">{_bar(cell.bar, cell.bar_tone)}</td></tr></table>')
+                           f'<tr><td style="white-space:nowrap;padding-right:4px;width:1%;color:{_COLOURS[cell.tone]};">'
+                           f'{content}</td><td style="min-width:36px;">{_bar(cell.bar, cell.bar_tone)}</td></tr></table>')
             cells.append(f'<td style="{"".join(style)}">{content}</td>')
         shade = ' style="background:#eef4fb;"' if marked else ""
         body.append(f"<tr{shade}>{''.join(cells)}</tr>")
     note = f'<p style="margin:4px 0 0;color:#6b7785;font-size:12px;">{_e(table.note)}</p>' if table.note else ""
     return ('<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-            'style="border-collapse:collapse;font-size:14px;margin:6px 0 4px;">'
+            'style="border-collapse:collapse;font-size:13px;margin:6px 0 4px;">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}")
 
 
@@ -181,7 +181,7 @@ def _block_html(block) -> str:
 
 def render_html(doc: Document) -> str:
     """A self-contained page (inline styles only): the mail's HTML part and 简报.html alike."""
-    parts = [f'<h1 style="font-size:20px;margin:0 0 4px;color:#16324f;">{_e(doc.title)}</h1>',
+    parts = [f'<h1 style="font-size:19px;line-height:1.35;margin:0 0 4px;color:#16324f;">{_e(doc.title)}</h1>',
              f'<p style="margin:0 0 12px;color:#6b7785;font-size:13px;">{_e(doc.subtitle)}</p>']
     for section in doc.sections:
         if not section.blocks:
@@ -198,10 +198,10 @@ def render_html(doc: Document) -> str:
             f"<title>{_e(doc.title)}</title>\n</head>\n"
             f'<body style="margin:0;padding:0;background:#f4f6f9;">\n'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-            'style="background:#f4f6f9;"><tr><td align="center" style="padding:12px 8px;">\n'
+            'style="background:#f4f6f9;"><tr><td align="center" style="padding:8px 4px;">\n'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
             f'style="max-width:680px;background:#ffffff;border-radius:6px;font-family:{FONTS};'
-            'color:#1f2933;"><tr><td style="padding:18px 16px;">\n'
+            'color:#1f2933;"><tr><td style="padding:14px 10px;">\n'
             f"{body}\n</td></tr></table>\n</td></tr></table>\n</body>\n</html>\n")
 
 

@@ -41,8 +41,6 @@ def build_message(settings: MailSettings, recipient: Recipient, subject: str, te
     for name, data in attachments:
         maintype, subtype = _mime_type(Path(name))
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-        part = msg.get_payload()[-1]
-        part.set_param("name", name)  # some readers take the name from Content-Type
     return msg
 
 

@@ -52,7 +52,8 @@ class Mail:
     attachments: list[Path]
     item: str = ""
     status: str = MAIL_DRAFT
-    reason: str = ""
+    reason: str = ""         # why it was not sent, or the server's answer
+    note: str = ""           # what the recipient gets less of (no customer detail while suspended)
     size: int = 0
     eml: Path | None = None
     message_id: str = ""
@@ -72,7 +73,14 @@ class Mail:
                 "mail_kind": MAIL_KINDS[self.kind], "subject": self.subject,
                 "attachments": "；".join(self.shown(p) for p in self.attachments),
                 "size_kib": round(self.size / 1024) if self.size else None, "mail_state": self.status,
-                "mail_reason": self.reason, "eml_file": self.eml.name if self.eml else None}
+                "mail_reason": "；".join(t for t in (self.note, self.reason) if t),
+                "eml_file": self.eml.name if self.eml else None}
+
+    @property
+    def file_name(self) -> str:
+        """Its .eml name in the outbox: the same on every run, so a sent mail's file stays."""
+        item = f"_{self.item}" if self.item else ""
+        return f"{MAIL_KINDS[self.kind]}_{safe_name(self.recipient.name, 80)}{item}.eml"
 
 
 @dataclass
@@ -159,7 +167,7 @@ class _Planner:
             doc = branch_report(fig, r.branch, [p.name for p in files], standing, self.sender)
             mail = Mail(r, kind, f"{PREFIX}{self.period.title}客户分级报告（{r.branch}版）", doc, files)
             if withheld:
-                mail.reason = f"暂停查询档案，不附本单位客户明细（{standing.reason()}）"
+                mail.note = f"不能查询档案，未附本单位客户明细（{standing.reason()}）"
             return [self.held(mail, files, command)]
         files = self.leader_files() + (self.extra_files() if r.role == DEPARTMENT else [])
         title = "客户工作简报" if monthly else "客户分级报告与工作简报"
@@ -171,9 +179,10 @@ class _Planner:
         results = fig.official
         title = f"【考核通报】{self.period.title}分子公司客户关系维护成效考核"
         if results is None or results.empty:
+            sheet = names.assessment_workbook(self.out, self.text).relative_to(self.ws.root).as_posix()
             return [Mail(r, "assessment", title, None, [], status=MAIL_SKIPPED,
-                         reason=f"{self.text} 的考核结果尚未确定：市场营销部审定后运行 crm assess apply（考核表） "
-                                "--notified 通报日期，再分发")]
+                         reason=f"{self.text} 的考核结果尚未确定（output 中的考核通报是建议稿）：在 {sheet} 中核定"
+                                f"“最终结果”后运行 crm assess apply {sheet} --notified 通报日期，再分发")]
         bulletin = names.bulletin(self.out, self.text)
         files = [bulletin] + ([names.assessment_workbook(self.out, self.text)] if r.role == DEPARTMENT else [])
         branch = r.branch if r.role == BRANCH_ROLE else None
@@ -271,6 +280,9 @@ def distribute(ws: Workspace, archive: Archive, config: Config, period_text: str
                 mails += planner.assessment_mails(r, fig)
             else:
                 mails += planner.report_mails(r, fig)
+    if not settings.sender:
+        notes.append(f"{config.where} 的 [mail] 没有填写发件人 from：演练的邮件中发件人显示为 crm@localhost，"
+                     "发送前请填写。")
     covered = {r.branch for r in people if r.role == BRANCH_ROLE}
     lacking = [b for b in config.branches if b not in covered]
     if lacking:
@@ -298,18 +310,23 @@ def distribute(ws: Workspace, archive: Archive, config: Config, period_text: str
     return result
 
 
-def _clear_outbox(outbox: Path) -> None:
+def _clear_outbox(outbox: Path, mails: list[Mail]) -> None:
+    """Remove the drafts of earlier runs; the files of mails already sent stay."""
     outbox.mkdir(parents=True, exist_ok=True)
-    for old in list(outbox.glob("*.eml")) + [outbox / f"{SEND_LIST}.xlsx"]:
-        if old.exists():
+    keep = {m.file_name for m in mails if m.status == MAIL_ALREADY_SENT}
+    for old in outbox.glob("*.eml"):
+        if old.name not in keep:
             old.unlink()
+    for mail in mails:
+        if mail.file_name in keep and (outbox / mail.file_name).exists():
+            mail.eml = outbox / mail.file_name
 
 
 def _deliver(result: Distribution, ws: Workspace, archive: Archive, settings: MailSettings, send: bool,
              echo) -> None:
     from ..reports.send_list import write_send_list
     outbox = names.outbox(ws.output, result.period)
-    _clear_outbox(outbox)
+    _clear_outbox(outbox, result.mails)
     result.outbox = outbox
     result.send_list = outbox / f"{SEND_LIST}.xlsx"
     period = Period.parse(result.period)
@@ -319,33 +336,36 @@ def _deliver(result: Distribution, ws: Workspace, archive: Archive, settings: Ma
         postman = Postman(settings)
     # The department's mails go last: they carry the send list with what became of the others.
     ordered = sorted(enumerate(result.mails), key=lambda im: (im[1].recipient.role == DEPARTMENT, im[0]))
-    number = 0
-
-    def send_list(note: str) -> Path:
+    def send_list(note: str, current: Mail | None = None) -> Path:
         title = f"{period.title}邮件{SEND_LIST}"
-        return write_send_list([m.row(ws.root) for m in result.mails], title, note, result.send_list)
+        rows = [m.row(ws.root) for m in result.mails]
+        if current is not None:  # the department's own mail carries this list
+            rows[result.mails.index(current)]["mail_state"] = "（本邮件）"
+        return write_send_list(rows, title, note, result.send_list)
 
+    told = False  # a server that cannot be reached is reported once, not for every mail
     try:
         for _, mail in ordered:
             if mail.status != MAIL_DRAFT:
                 continue
             attachments = list(mail.attachments)
             if mail.recipient.role == DEPARTMENT:
-                send_list("本清单随邮件发给市场营销部时，其后的邮件尚未发送；最终结果见 outbox 中的同名文件。")
+                send_list("随邮件发给市场营销部的清单：其后的邮件当时尚未发送，最终结果见 outbox 中的同名文件。", mail)
                 attachments.append(result.send_list)
-            number += 1
-            _one(mail, attachments, number, outbox, settings, result.period, postman, archive)
-            if echo and send:
+            _one(mail, attachments, outbox, settings, result.period, postman, archive)
+            unreachable = bool(postman is not None and postman.unreachable)
+            if echo and send and not (unreachable and told):
                 echo(f"  {mail.status}：{mail.recipient.shown} {mail.subject}" + (f"（{mail.reason}）" if mail.failed
                                                                                  else ""))
+            told = told or unreachable
     finally:
         if postman is not None:
             postman.close()
-    note = ("已发送。" if send else "演练：邮件已写成 .eml 文件，未发送；确认无误后加 --send 发送。")
-    send_list(f"{note}生成于 {dt.datetime.now():%Y-%m-%d %H:%M}。")
+        note = ("已发送（发送结果见“发送状态”列）。" if send else "演练：邮件已写成 .eml 文件，未发送；确认无误后加 --send 发送。")
+        send_list(f"{note}生成于 {dt.datetime.now():%Y-%m-%d %H:%M}。")
 
 
-def _one(mail: Mail, attachments: list[Path], number: int, outbox: Path, settings: MailSettings, period: str,
+def _one(mail: Mail, attachments: list[Path], outbox: Path, settings: MailSettings, period: str,
          postman, archive: Archive) -> None:
     """Build one message, write its .eml, and send it when a postman is given."""
     try:
@@ -362,10 +382,10 @@ def _one(mail: Mail, attachments: list[Path], number: int, outbox: Path, setting
     mail.attachments = attachments
     if mail.size > settings.max_bytes:
         mail.status = MAIL_TOO_LARGE
-        mail.reason = (f"邮件 {mail.size / 1048576:.1f} MB，超过上限 {settings.max_bytes / 1048576:.0f} MB"
-                       "（[mail] max_message_mib）：可提高上限，或把附件放到共享盘后只发简报")
+        mail.reason = (f"邮件 {mail.size / 1048576:.2f} MB，超过上限 {settings.max_bytes / 1048576:.2f} MB"
+                       "（crm.toml [mail] max_message_mib）：可提高上限，或把较大的附件另行发送")
         return
-    mail.eml = outbox / f"{number:02d}_{MAIL_KINDS[mail.kind]}_{safe_name(mail.recipient.name, 80)}.eml"
+    mail.eml = outbox / mail.file_name
     mail.eml.write_bytes(data)
     if postman is None:
         return

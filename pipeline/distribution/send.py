@@ -23,7 +23,9 @@ def _answer(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"服务器断开了连接（{exc or '无说明'}）"
+        if "timed out" in str(exc):
+            return "连接超时：邮件服务器没有响应，请检查 [mail] host、port 与网络"
+        return "邮件服务器断开了连接"
     if isinstance(exc, ssl.SSLError):
         return f"加密连接失败（{exc.reason or exc}）：请检查 [mail] security、port 与 ca_file"
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -119,6 +121,9 @@ class Postman:
                 raise
         try:
             refused = self.smtp.send_message(msg)
+        except UnicodeEncodeError:
+            self._reset()
+            raise MailError("收件人地址含有中文等非英文字符，邮件服务器无法接收：请改用英文邮箱地址") from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise MailError(_answer(exc)) from None

@@ -54,8 +54,9 @@ class MailSettings:
         """Refuse to send without a server, a sender and (when a user name is set) the password."""
         missing = [key for key, value in (("host", self.host), ("from", self.sender)) if not value.strip()]
         if missing:
-            raise ConfigError(f"要发送邮件，请先在 {where} 的 [mail] 中填写 {'、'.join(missing)}"
-                              "（邮件服务器地址与发件人地址）。不加 --send 可先演练。")
+            what = {"host": "host（邮件服务器地址）", "from": "from（发件人地址）"}
+            raise ConfigError(f"要发送邮件，请先在 {where} 的 [mail] 中填写 {'、'.join(what[k] for k in missing)}。"
+                              "不加 --send 可先演练。")
         if self.username and not self.password():
             raise ConfigError(f"[mail] 设置了用户名 {self.username}，但环境变量 {PASSWORD_VARIABLE} 中没有密码。"
                               f"请先设置（Windows：set {PASSWORD_VARIABLE}=密码；Linux/macOS：export "

@@ -85,11 +85,15 @@ class SheetRows:
         return len(self.hashes)
 
 
-# The columns whole-sheet rules need for every row, repeated or not (duplicates, references).
-KEY_COLUMNS = {"customers": ("uscc", "name"), "projects": ("contract_no", "customer_name", "customer_uscc"),
-               "surveys": ("customer_name", "customer_uscc"),
-               "complaints": ("complaint_no", "customer_name", "customer_uscc"),
-               "visits": ("customer_name", "customer_uscc")}
+# The columns the rules that look at every row need, repeated or not: duplicates, references between
+# sheets, and the warnings a branch is given again each month (missing codes, complaint deadlines,
+# unknown project departments).
+KEY_COLUMNS = {"customers": ("uscc", "name", "department"),
+               "projects": ("contract_no", "customer_name", "customer_uscc", "department"),
+               "surveys": ("customer_name", "customer_uscc", "department"),
+               "complaints": ("complaint_no", "customer_name", "customer_uscc", "complained_at", "first_response_at",
+                              "resolved_at", "feedback_at", "department"),
+               "visits": ("customer_name", "customer_uscc", "department")}
 
 
 def raw_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -176,8 +180,8 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
                                            np.flatnonzero(~same).tolist())
         findings += sheet_findings
     if sub.sheets:
-        findings += _cross_sheet(sub, frames, keys, name, known_customers or set())
-        findings += _departments(sub, frames, name, config.departments(sub.branch or ""))
+        findings += _cross_sheet(sub, keys, name, known_customers or set())
+        findings += _departments(sub, keys, name, config.departments(sub.branch or ""))
         if not sub.no_change and not any(len(data.frame) for data in sub.sheets.values()):
             findings.append(make_finding("no-rows", name))
     result.findings = _ordered(findings)
@@ -270,7 +274,9 @@ def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Ti
         findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
 
     findings += _row_rules(sheet, frame, data, at, config, reference)
-    findings += _sheet_duplicates(sheet, keys, _Locator(data, keys, file))
+    every_row = _Locator(data, keys, file)
+    findings += _row_warnings(sheet, keys, data, every_row, config, reference)
+    findings += _sheet_duplicates(sheet, keys, every_row)
     return frame, keys, findings
 
 
@@ -324,9 +330,6 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
     out: list[Finding] = _caps(sheet, frame, data, at, config)
     col = sheet.column
     if sheet.key == "customers":
-        if "uscc" in data.letters:
-            for i in frame.index[~_has(frame, "uscc")]:
-                out.append(at("missing-uscc", i, col("uscc")))
         strategic = frame["strategic"] == YES
         for key in ("specialist", "liaison_leader"):
             for i in frame.index[strategic & ~_has(frame, key)]:
@@ -346,16 +349,27 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
         out += _date_order(frame, "first_response_at", "complained_at", sheet, data, at)
         out += _date_order(frame, "resolved_at", "complained_at", sheet, data, at)
         out += _date_order(frame, "feedback_at", "resolved_at", sheet, data, at)
+    return out
+
+
+def _row_warnings(sheet: Sheet, keys: pd.DataFrame, data: SheetData, at: "_Locator", config: Config,
+                  reference: pd.Timestamp | None) -> list[Finding]:
+    """Warnings given on every row, repeated or not: a missing credit code, complaint deadlines."""
+    out: list[Finding] = []
+    col = sheet.column
+    if sheet.key == "customers" and "uscc" in data.letters:
+        out += [at("missing-uscc", i, col("uscc")) for i in keys.index[~_has(keys, "uscc")]]
+    if sheet.key == "complaints":
         response, feedback = (config.get("complaints", "response_hours"),
                               config.get("complaints", "feedback_hours"))
-        out += _late(frame, "first_response_at", "complained_at", response, col, at,
+        out += _late(keys, "first_response_at", "complained_at", response, col, at,
                      f"首次响应应在投诉后 {response:g} 小时内")
         if reference is not None:  # never answered, and the limit has passed by the time of the report
-            waited = (reference - frame["complained_at"]).dt.total_seconds() / 3600
-            for i in frame.index[frame["first_response_at"].isna() & (waited > response)]:
+            waited = (reference - keys["complained_at"]).dt.total_seconds() / 3600
+            for i in keys.index[keys["first_response_at"].isna() & (waited > response)]:
                 out.append(at("no-response", i, col("first_response_at"), None,
                               detail=f"{response:g} 小时（至 {reference:%Y-%m-%d} 已 {waited[i] / 24:.0f} 天）"))
-        out += _late(frame, "feedback_at", "resolved_at", feedback, col, at,
+        out += _late(keys, "feedback_at", "resolved_at", feedback, col, at,
                      f"处理完成后 {feedback:g} 小时内应反馈结果")
     return out
 
@@ -425,9 +439,8 @@ def _departments(sub, frames: dict[str, pd.DataFrame], file: str, known: list[st
     return out
 
 
-def _cross_sheet(sub, frames: dict[str, pd.DataFrame], keys: dict[str, pd.DataFrame], file: str,
-                 known: set[str]) -> list[Finding]:
-    """New or changed rows in dependent sheets that name a customer not in this workbook (or the archive)."""
+def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str]) -> list[Finding]:
+    """Rows in dependent sheets that name a customer not in this workbook (or the archive)."""
     customers = keys["customers"]
     codes = set(customers["uscc"].dropna()) | known
     names = {normalize_name(n) for n in customers["name"].dropna()} | known
@@ -436,7 +449,7 @@ def _cross_sheet(sub, frames: dict[str, pd.DataFrame], keys: dict[str, pd.DataFr
         data = sub.sheets.get(key)
         if data is None:
             continue
-        frame = frames[key]
+        frame = keys[key]
         at = _Locator(data, frame, file)
         column = data.sheet.column("customer_name")
         for i in frame.index:

@@ -24,7 +24,7 @@ def write_send_list(rows: list[dict], title: str, note: str, out: Path) -> Path:
     ws = book.add_worksheet(labels.SEND_LIST)
     ws.write_string(0, 0, title, styles.title)
     ws.write_string(1, 0, note, styles.note)
-    write_frame(ws, frame, styles=styles, start_row=3, context="mail", max_width=50,
+    write_frame(ws, frame, styles=styles, start_row=3, context="mail", max_width=28,
                 fills=[_FILLS.get(state) for state in frame["mail_state"]])
     set_print_landscape(ws, repeat_rows=(3, 3), title=title)
     book.close()

@@ -174,7 +174,9 @@ def test_a_dry_run_writes_the_outbox_the_brief_and_the_send_list(prepared, tmp_p
     assert names == ["华中分公司_2026-10_客户信息统计表_补充_校验结果.xlsx"]  # as the branch named its file
     body = feedback[0].get_body(("plain",)).get_content()
     assert "电子邮箱" in body and "首次合作年份" in body and "改正" in body
-    assert "filename*" in (outbox / emls[[m is feedback[0] for m in messages].index(True)].name).read_text("ascii")
+    raw = (outbox / emls[[m is feedback[0] for m in messages].index(True)].name).read_text("ascii")
+    assert "filename*" in raw  # RFC 2231
+    assert "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in raw
     book = cells(attachments(feedback[0])[names[0]])
     assert any("电子邮箱" in c for c in book)
     # the send list has a row per message and says it was a dry run
@@ -240,7 +242,7 @@ def test_send_over_starttls_with_auth_delivers_every_message_once(prepared, tmp_
     # a second run sends nothing: the ledger says every message went
     again = crm(ws, "distribute", "--period", "2026-Q3", "--date", "2026-10-10", "--send")
     assert again.exit_code == 0 and len(inbox.messages) == 2 + len(BRANCHES)
-    assert again.output.count(MAIL_ALREADY_SENT) == 2 + len(BRANCHES)
+    assert f"共 {2 + len(BRANCHES)} 封：{MAIL_ALREADY_SENT} {2 + len(BRANCHES)}。" in again.output
     # --resend is explicit: only that recipient gets it again
     crm(ws, "distribute", "--period", "2026-Q3", "--date", "2026-10-10", "--send", "--resend", "华东分公司")
     assert len(inbox.messages) == 2 + len(BRANCHES) + 1 and inbox.messages[-1][0] == [address("华东分公司")]
@@ -371,8 +373,12 @@ def test_recipients_are_checked_with_the_entry_and_its_line(tmp_path):
     (root / "crm.toml").write_text(
         '[mail]\nfrom = "crm@jt.example.com"\n\n[[mail.recipients]]\nname = "甲"\naddress = "jia@x"\nrole = "领导"\n\n'
         '[[mail.recipients]]\nname = "乙"\naddress = "yi@fgs.example.com"\nrole = "分子公司"\nbranch = "华东"\n'
-        'kinds = ["季报", "weekly"]\n', encoding="utf-8")
+        'kinds = ["季报", "weekly"]\n\n[[mail.recipients]]\nname = "丙"\naddress = "领导@example.com"\nrole = "领导"\n',
+        encoding="utf-8")
     result = crm(root, "distribute", "--period", "2026-Q3")
     assert result.exit_code == 1
     assert "第 4 行起的第 1 个收件人（甲）" in result.output and "不是有效的邮箱地址" in result.output
     assert "“华东”不在花名册中，是否应为“华东分公司”" in result.output and "“weekly”" in result.output
+    assert "“领导@example.com”不是有效的邮箱地址" in result.output
+    bad_date = crm(root, "distribute", "--period", "2026-Q3", "--date", "2026-13-01")
+    assert bad_date.exit_code == 2 and "不是有效日期" in bad_date.output

@@ -1,0 +1,109 @@
+"""Rows a branch sends again unchanged are skipped; the archive is the same as after checking every row."""
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from builders import example_row, write_submission
+from pipeline.archive import Archive
+from pipeline.archive.ingest import ingest_inbox
+from pipeline.archive.workspace import Workspace
+from pipeline.config import load_config
+from pipeline.dev.bench import _branch_rows, _next_month, _write
+
+BRANCHES = ["华东分公司", "华南分公司", "华北分公司"]
+SIZES = {"customers": 60, "projects": 40, "surveys": 10, "complaints": 8, "visits": 15}
+# Tables compared row by row (ids, data, history), and submissions without the clock.
+TABLES = ("customers", "customer_branches", "customer_ids", "reports", "records", "history", "conflicts",
+          "sub_rows")
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory) -> tuple[Path, Path]:
+    """Two months of three branches in the bench's shape: about 5 % of rows changed, 1 % new."""
+    root = tmp_path_factory.mktemp("months")
+    rng = random.Random(11)
+    first, second = root / "2026-09", root / "2026-10"
+    first.mkdir()
+    second.mkdir()
+    for b, branch in enumerate(BRANCHES):
+        tables = _branch_rows(rng, b, SIZES)
+        _write(first / f"{branch}_2026-09_客户信息统计表.xlsx", branch, "2026-09", tables)
+        _next_month(rng, tables, b)
+        _write(second / f"{branch}_2026-10_客户信息统计表.xlsx", branch, "2026-10", tables)
+    return first, second
+
+
+def run(root: Path, months, recheck: bool) -> Path:
+    ws = Workspace(root)
+    ws.init()
+    config = load_config(ws.config_path)
+    with Archive(ws.archive_path, journal=ws.journal) as archive:
+        for folder in months:
+            for path in sorted(folder.iterdir()):
+                shutil.copy2(path, ws.inbox / path.name)
+            stamp = __import__("datetime").datetime.fromisoformat(f"{folder.name}-20T10:00")
+            ingest_inbox(ws, archive, config, received_at=stamp, recheck=recheck)
+    return ws.archive_path
+
+
+def dump(path: Path) -> dict[str, list]:
+    conn = sqlite3.connect(path)
+    out = {table: sorted(map(repr, conn.execute(f"SELECT * FROM {table}"))) for table in TABLES}
+    out["submissions"] = sorted(map(repr, conn.execute(
+        "SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, warnings, errors, "
+        "findings, stored_path FROM submissions")))
+    conn.close()
+    return out
+
+
+def test_the_incremental_path_gives_the_archive_of_a_full_check(months, tmp_path):
+    incremental = dump(run(tmp_path / "incremental", months, recheck=False))
+    full = dump(run(tmp_path / "full", months, recheck=True))
+    assert incremental["history"], "the second month changes something"
+    for table in (*TABLES, "submissions"):
+        assert incremental[table] == full[table], table
+
+
+def test_the_second_month_reuses_the_unchanged_rows(months, tmp_path):
+    path = run(tmp_path / "ws", months, recheck=False)
+    with Archive(path) as archive:
+        first = {archive.submission(int(i))["branch"]: int(i) for i in archive.submissions("2026-09")["id"]}
+        for sid in archive.submissions("2026-10")["id"]:
+            second = archive.submission(int(sid))
+            assert second["compared_with"] == first[second["branch"]]  # compared with the branch's last file
+            stored = archive.conn.execute("SELECT COUNT(*) FROM sub_rows WHERE submission_id = ?",
+                                          (second["id"],)).fetchone()[0]
+            assert stored == sum(SIZES.values()) + 1  # every row kept (repeated ones copied), and one new customer
+
+
+def test_one_changed_cell_in_an_unchanged_row_is_found_and_validated(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    config = load_config(ws.config_path)
+    rows = [example_row("customers", name=f"上海{n}号置业有限公司", uscc=None, phone="13812345678")
+            for n in range(1, 6)]
+    write_submission(ws.inbox / "华东分公司_2026-09_客户信息统计表.xlsx", period="2026-09", customers=rows)
+    with Archive(ws.archive_path, journal=ws.journal) as archive:
+        first = ingest_inbox(ws, archive, config)
+        assert first[0].status == "accepted", [f.message for f in first[0].findings]
+        # next month: the same rows, but one phone is now wrong
+        bad = [dict(r) for r in rows]
+        bad[2]["phone"] = "1381234"
+        write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", period="2026-10", customers=bad)
+        second = ingest_inbox(ws, archive, config)
+        assert second[0].status == "rejected"
+        assert [(f.code, f.cell) for f in second[0].findings if f.severity == "error"] == [("bad-phone", "客户信息!L4")]
+        # corrected: one valid change, recorded as exactly one change of that customer
+        good = [dict(r) for r in rows]
+        good[2]["phone"] = "13900001111"
+        write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表_更正.xlsx", period="2026-10", customers=good)
+        third = ingest_inbox(ws, archive, config)
+        assert third[0].status == "accepted"
+        changes = archive.history(period="2026-10")
+        assert len(changes) == 1 and str(changes["new_value"].iloc[0]) == "13900001111"
+        assert changes["name"].iloc[0] == "上海3号置业有限公司"
