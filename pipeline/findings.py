@@ -58,6 +58,15 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-department": (WARNING, "项目部“{value}”不在本单位的项目经理部名单中（{allowed}）。请核对名称，或请市场营销部更新 crm.toml。"),
     "no-response": (WARNING, "投诉一直没有“{column}”，已超过规定时限 {detail}。请尽快答复客户，并在下次报送时补填响应时间。"),
     "late-response": (WARNING, "“{column}”超过规定时限（{detail}）。请核实处理情况。"),
+    # archive numbers of a pre-filled workbook
+    "bad-archive-no": (ERROR, "档案编号“{value}”格式不正确（应为 {detail}）。档案编号由系统填写，请勿修改；"
+                              "新增的行请留空。"),
+    "duplicate-archive-no": (ERROR, "档案编号“{value}”出现了两次（另见第 {detail} 行）。每个编号只对应一行："
+                                    "可能是把某一行的编号复制到了另一行，请把新增行的编号清空。"),
+    "unknown-archive-no": (ERROR, "档案编号“{value}”在客户档案中不存在。请不要自行填写或修改档案编号；"
+                                  "新增的行请留空。"),
+    "foreign-archive-no": (ERROR, "档案编号“{value}”不属于本单位（是其他单位的档案）。可能是从别的表格复制来的："
+                                  "请清空该编号后重报，系统会按信用代码和名称匹配。"),
 }
 
 

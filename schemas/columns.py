@@ -71,9 +71,11 @@ class Sheet:
     # Conditional requirements: (column key, condition description) pairs are
     # expressed as rules in the validation module, referenced here by code.
     rules: tuple[str, ...] = field(default=())
+    # The archive number prefix of a sheet whose rows a pre-filled workbook numbers ("" = not numbered).
+    numbered: str = ""
 
     def column(self, key: str) -> Column:
-        for col in self.columns:
+        for col in self.read_columns:
             if col.key == key:
                 return col
         raise KeyError(key)
@@ -81,6 +83,21 @@ class Sheet:
     @property
     def keys(self) -> list[str]:
         return [c.key for c in self.columns if c.kind != IGNORED]
+
+    @property
+    def read_columns(self) -> tuple[Column, ...]:
+        """The columns a submission may have: the template's, and 档案编号 in a pre-filled workbook."""
+        return (*self.columns, ARCHIVE_NO) if self.numbered else self.columns
+
+    @property
+    def read_keys(self) -> list[str]:
+        return [c.key for c in self.read_columns if c.kind != IGNORED]
+
+
+# 档案编号: written by the pre-filled workbook (locked), never by the blank template; a row that carries
+# one is that archive row exactly (a customer K000123, a project P000045, a complaint T000012).
+ARCHIVE_NO = Column("archive_no", "档案编号", kind=CODE, aliases=("档案号",), width=11,
+                    hint="系统填写的档案编号，请勿修改；新增的行留空", example="K000123")
 
 
 # -- 封面 (cover): label in column A, value in column B -----------------------
@@ -110,6 +127,7 @@ CUSTOMERS = Sheet(
     required=True,
     description="每个客户一行。",
     rules=("strategic-needs-owners",),
+    numbered="K",
     columns=(
         Column("seq", "序号", kind=IGNORED, aliases=("编号",), width=6, example=1),
         Column("name", "客户单位名称", required=True, aliases=("客户名称", "单位名称"),
@@ -177,6 +195,7 @@ PROJECTS = Sheet(
     aliases=("项目信息", "合作项目表", "项目"),
     description="每个项目一行。",
     rules=("amount-from-award", "completion-after-start"),
+    numbered="P",
     columns=(
         Column("seq", "序号", kind=IGNORED, aliases=("编号",), width=6, example=1),
         _CUSTOMER_REF,
@@ -241,6 +260,7 @@ COMPLAINTS = Sheet(
     aliases=("客户投诉", "投诉记录表", "投诉"),
     description="每次投诉一行。",
     rules=("response-after-complaint",),
+    numbered="T",
     columns=(
         Column("seq", "序号", kind=IGNORED, aliases=("编号",), width=6, example=1),
         _CUSTOMER_REF,

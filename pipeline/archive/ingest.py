@@ -88,7 +88,8 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
         except FileNotFoundError:
             outcomes.append(_vanished(path))
     known_rows = None if recheck else archive.known_rows()
-    results = _validated_ahead(files, config, archive.known_identities(), known_rows)
+    numbers = archive.archive_numbers() if files else None
+    results = _validated_ahead(files, config, archive.known_identities(), known_rows, numbers)
     iterator = progress(files) if progress else files
     stopped: str | None = None
     for path, result in zip(iterator, results):
@@ -96,7 +97,8 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
             outcomes.append(FileOutcome(file=display_name(path.name), status=LEFT, note=stopped))
             continue
         try:
-            outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep, known_rows=known_rows)
+            outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep, known_rows=known_rows,
+                                  numbers=numbers)
         except (ArchiveError, WorkspaceError) as exc:
             stopped = f"未处理：{exc}"
             outcome = FileOutcome(file=display_name(path.name), status=LEFT, note=str(exc))
@@ -117,7 +119,8 @@ PARALLEL_FROM = 4   # files; below this the second process costs more than it sa
 LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
 
 
-def _validated_ahead(files: list[Path], config: Config, known: set[str], known_rows: dict | None):
+def _validated_ahead(files: list[Path], config: Config, known: set[str], known_rows: dict | None,
+                     numbers: dict | None):
     """Validation results in file order, parsed on a second core while the archive merges.
 
     Yields a Result, None (validate inline) or the exception a worker raised.
@@ -133,7 +136,7 @@ def _validated_ahead(files: list[Path], config: Config, known: set[str], known_r
 
     from ..intake import worker
     pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker.start, initargs=(known, known_rows))
+                               initializer=worker.start, initargs=(known, known_rows, numbers))
     try:
         pending = [pool.submit(worker.validate, path, config) for path in files[:LOOKAHEAD]]
         broken = False
@@ -168,7 +171,7 @@ def _refresh_references(result: Result, archive: Archive) -> Result:
 def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                 received_override: dt.datetime | None = None,
                 result: Result | Exception | None = None, *, keep: bool = False,
-                known_rows: dict | None = None) -> FileOutcome:
+                known_rows: dict | None = None, numbers: dict | None = None) -> FileOutcome:
     """Validate (unless done ahead), then merge or reject one file, and file it away."""
     if isinstance(result, Exception):
         raise result
@@ -186,7 +189,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         # identical to a rejected file: its verdict may depend on its name, so it is judged again
 
     if result is None:
-        result = validate_file(path, config, known_customers=archive.known_identities(), known_rows=known_rows)
+        result = validate_file(path, config, known_customers=archive.known_identities(), known_rows=known_rows,
+                               numbers=numbers if numbers is not None else archive.archive_numbers())
     else:
         result = _refresh_references(result, archive)
     filled = result.cover.get("filled_on")
@@ -194,7 +198,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                           period=result.period or "", received_at=received,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path="",
-                          filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from)
+                          filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from,
+                          prefilled=result.prefilled, notes=[f.as_dict() for f in result.warnings])
     outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
                           period=result.period, received_at=received,
                           findings=result.findings, counts=result.counts)
@@ -206,7 +211,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         try:
             outcome.merge = archive.record_submission(meta, result.frames, result.rows)
         except RepeatedRowsMissing:  # the branch's last file is not what validation saw: check in full
-            result = validate_file(path, config, known_customers=archive.known_identities())
+            result = validate_file(path, config, known_customers=archive.known_identities(),
+                                   numbers=archive.archive_numbers())
             meta.compared_with = None
             outcome.merge = archive.record_submission(meta, result.frames, result.rows)
         if not outcome.merge.stands:

@@ -258,14 +258,20 @@ class Merger:
                 self.local_names[normalize_name(row["name"])] = cid
             self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
             return
-        cid = self.resolve(row.get("uscc"), row.get("name"), create=row)
+        numbered = self._numbered_customer(row.get("archive_no"))
+        cid = numbered or self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
         uscc, name_key, text, _ = self._existing(cid)
         old = json.loads(text)
-        # The name of a coded customer changes only through review, never silently.
+        # The name of a coded customer changes only through review, never silently; a row with the
+        # customer's archive number (a pre-filled workbook) renames it: same customer, a recorded change.
         new_key = normalize_name(row.get("name")) if row.get("name") else None
-        adopt = bool(new_key and new_key != name_key and self._name_decision(cid, new_key))
+        adopt = bool(new_key and new_key != name_key and (numbered or self._name_decision(cid, new_key)))
+        if numbered and row.get("uscc") and row["uscc"] != uscc and self._registry(f"uscc:{row['uscc']}") is None:
+            self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (row["uscc"], cid))
+            self._register(f"uscc:{row['uscc']}", cid)
+            self.touched.append(cid)
         fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
         if adopt:
             self.conn.execute("UPDATE customers SET name_key = ? WHERE id = ?", (new_key, cid))
@@ -319,10 +325,25 @@ class Merger:
         return (f"{cid}|{self.branch}|{row.get('visited_on')}|{row.get('visitor')}|"
                 f"{row.get('channel')}")
 
+    def _numbered_customer(self, number) -> int | None:
+        """The customer an archive number (K000123) names, when it exists."""
+        if not number or not str(number).upper().startswith("K") or not str(number)[1:].isdigit():
+            return None
+        cid = int(str(number)[1:])
+        return cid if self._existing(cid) is not None else None
+
+    def _numbered_key(self, entity: str, number) -> str | None:
+        """The record key an archive number (P000045, T000012) names."""
+        if not number or not str(number)[1:].isdigit():
+            return None
+        row = self.conn.execute("SELECT key FROM record_numbers WHERE number = ? AND entity = ?",
+                                (int(str(number)[1:]), entity)).fetchone()
+        return row[0] if row else None
+
     def record(self, entity: str, row: dict) -> None:
         cid = self.resolve(row.get("customer_uscc"), row.get("customer_name"))
-        key = self._record_key(entity, cid, row)
-        data = {k: v for k, v in row.items() if k != "customer_uscc"}
+        key = self._numbered_key(entity, row.get("archive_no")) or self._record_key(entity, cid, row)
+        data = {k: v for k, v in row.items() if k not in ("customer_uscc", "archive_no")}
         digest = row_hash(data)
         known = self._records(entity)
         existing = known.get(key) or self.conn.execute(

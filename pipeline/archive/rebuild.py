@@ -111,7 +111,8 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
     # As in the original run: rows repeating the file it was compared with are taken from that file.
     compared = event.get("compared_with")
     result = validate_file(path, config, known_customers=archive.known_identities(),
-                           known_rows=archive.known_rows(only=compared) if compared else None)
+                           known_rows=archive.known_rows(only=compared) if compared else None,
+                           numbers=archive.archive_numbers())
     for finding in result.findings:
         finding.file = event["file_name"]  # the name it was sent under, not the filed copy's
     meta = SubmissionMeta(sha256=event["sha256"], file_name=event["file_name"],
@@ -122,7 +123,8 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
                           warnings=len(result.warnings), stored_path=event["stored_path"],
                           filled_on=event.get("filled_on") or result.filled_on,
                           ingested_at=event.get("ingested_at"), id=event.get("id"),
-                          compared_with=result.reused_from)
+                          compared_with=result.reused_from, prefilled=result.prefilled,
+                          notes=[f.as_dict() for f in result.warnings])
     if (result.status == ACCEPTED) != (event["status"] == "accepted"):
         report.changed.append(event["stored_path"])
     if result.status == ACCEPTED:

@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS mail_ledger (
     id INTEGER PRIMARY KEY, period TEXT, kind TEXT, item TEXT, address TEXT, recipient TEXT, subject TEXT,
     message_id TEXT, size INTEGER, status TEXT, response TEXT, at TEXT);
 CREATE INDEX IF NOT EXISTS mail_ledger_by_period ON mail_ledger(period);
+CREATE TABLE IF NOT EXISTS record_numbers (
+    number INTEGER PRIMARY KEY, entity TEXT NOT NULL, key TEXT NOT NULL, UNIQUE (entity, key));
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);

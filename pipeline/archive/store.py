@@ -72,6 +72,8 @@ class SubmissionMeta:
     ingested_at: str | None = None     # set when a rebuild restores a submission
     id: int | None = None              # set when a rebuild restores a submission
     compared_with: int | None = None   # the branch's file whose unchanged rows were not validated again
+    prefilled: bool = False            # a pre-filled workbook: when it changes nothing, it is 无变化
+    notes: list = field(default_factory=list)  # an accepted file's warnings (as findings' dicts)
 
 
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
@@ -268,12 +270,17 @@ class Archive:
         """
         with self.transaction():
             result = self._record(meta, frames, rows or {}, meta.compared_with)
+            if meta.prefilled and result.stands and not (result.new_customers or result.changed_fields
+                                                         or result.new_records or result.changed_records):
+                # a pre-filled workbook sent back as it was: every row 无变化
+                self.conn.execute("UPDATE submissions SET no_change = 1 WHERE id = ?", (result.submission_id,))
+                meta.no_change = True
         self._journal_submission(result.submission_id, meta, "accepted")
         return result
 
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame], rows: dict,
                 reused_from: int | None) -> MergeResult:
-        sid = self._insert_submission(meta, "accepted")
+        sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts = []
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
@@ -284,7 +291,7 @@ class Archive:
                 repeated += [(sheet.key, seq, info.hashes[seq]) for seq in info.reused]
             if frame is None or not len(frame):
                 continue
-            keys = sorted(k for k in sheet.keys if k in frame.columns)  # as stored: sorted keys
+            keys = sorted(k for k in sheet.read_keys if k in frame.columns)  # as stored: sorted keys
             data[sheet.key] = frame_rows(frame, keys)
             seqs = info.seqs if info is not None else range(len(frame))
             for seq, row in zip(seqs, data[sheet.key]):
@@ -581,6 +588,11 @@ class Archive:
         if kind == "mail":
             self.record_mail({k: v for k, v in event.items() if k != "type"})
             return 1
+        if kind == "numbers":
+            with self.transaction():
+                self.conn.executemany("INSERT OR IGNORE INTO record_numbers (number, entity, key) VALUES (?,?,?)",
+                                      [(n, event["entity"], k) for n, k in event["pairs"]])
+            return 0
         return 0
 
     # -- branch documents ---------------------------------------------------------------------
@@ -665,6 +677,34 @@ class Archive:
         return pd.read_sql_query("SELECT at, on_date, branch, approved_by, scope, rows, file FROM access_ledger "
                                  "ORDER BY id", self.conn)
 
+    # -- archive numbers of pre-filled workbooks -------------------------------------------------
+
+    def number_records(self, entity: str, keys: list[str]) -> dict[str, int]:
+        """The archive numbers of these records (entity, key), assigned once and journaled."""
+        with self.transaction():
+            before = {k: n for n, k in self.conn.execute("SELECT number, key FROM record_numbers WHERE entity = ?",
+                                                         (entity,))}
+            new = [k for k in dict.fromkeys(keys) if k not in before]
+            self.conn.executemany("INSERT OR IGNORE INTO record_numbers (entity, key) VALUES (?, ?)",
+                                  [(entity, k) for k in new])
+            numbers = {k: n for n, k in self.conn.execute("SELECT number, key FROM record_numbers WHERE entity = ?",
+                                                          (entity,))}
+        if new:
+            self._journal({"type": "numbers", "entity": entity, "pairs": [[numbers[k], k] for k in new]})
+        return {k: numbers[k] for k in keys}
+
+    def archive_numbers(self) -> dict[str, dict[str, frozenset]]:
+        """Per numbered sheet: every archive number and the branches it belongs to (to check 档案编号)."""
+        customers: dict[str, set] = {}
+        for cid, branch in self.conn.execute("SELECT customer_id, branch FROM customer_branches"):
+            customers.setdefault(archive_number("customers", cid), set()).add(branch)
+        out = {"customers": {k: frozenset(v) for k, v in customers.items()}}
+        for entity in ("projects", "complaints"):
+            out[entity] = {archive_number(entity, n): frozenset([b]) for n, b in self.conn.execute(
+                "SELECT n.number, r.branch FROM record_numbers n JOIN records r ON r.entity = n.entity "
+                "AND r.key = n.key WHERE n.entity = ?", (entity,))}
+        return out
+
     # -- the mail ledger ------------------------------------------------------------------------
 
     def record_mail(self, entry: dict) -> int:
@@ -693,6 +733,12 @@ class Archive:
         rows = self.conn.execute("SELECT kind, item, lower(address), max(at) FROM mail_ledger WHERE period = ? "
                                  "AND status = 'sent' GROUP BY kind, item, lower(address)", (period,))
         return {(kind, item or "", address): at for kind, item, address, at in rows}
+
+    def field_changes(self, period: str, branch: str) -> list[tuple[str, int, str]]:
+        """(entity, customer id, field) of every change a branch's files made in a month (raw keys)."""
+        return self.conn.execute(
+            "SELECT h.entity, h.customer_id, h.field FROM history h JOIN submissions s ON s.id = h.submission_id "
+            "WHERE h.period = ? AND s.branch = ?", (period, branch)).fetchall()
 
     def last_ingested(self, through: str | None = None) -> str | None:
         """When the archive last took in a submission (of a month up to ``through``), as local time text."""
@@ -738,6 +784,14 @@ def _label(key: str, sheet: str) -> str:
     return labels.label(key, sheet if sheet in SHEETS_BY_KEY else None)
 
 
+
+
+MAX_NOTES = 200  # warnings kept with an accepted file (the branch sees them again in its next pre-filled workbook)
+
+
+def archive_number(entity: str, number: int) -> str:
+    """The 档案编号 of a customer (K000123) or a record (P000045 for a project, T000012 for a complaint)."""
+    return f"{SHEETS_BY_KEY[entity].numbered}{int(number):06d}"
 
 
 class RepeatedRowsMissing(ArchiveError):

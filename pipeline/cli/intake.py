@@ -10,21 +10,46 @@ import click
 from schemas.labels import EMPTY, VERDICTS, WHOLE_FILE, label
 
 from .console import table
-from .options import Context
+from .options import Context, check_month, open_workspace
 
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("output/集团公司客户信息统计表（模板）.xlsx"), show_default=True,
-              help="模板保存路径。")
+              help="空白模板的保存路径（默认 output/集团公司客户信息统计表（模板）.xlsx）。")
+@click.option("--for", "branch", metavar="单位", help="为该分子公司生成预填好的下月报送表（带档案编号）。")
+@click.option("--all", "every", is_flag=True, help="为花名册中的每个分子公司生成预填表。")
+@click.option("--period", callback=check_month, help="预填表的报送月份（默认为档案中最新月份的下一个月）。")
 @click.pass_obj
-def template(obj: Context, out: Path):
-    """生成空白报送模板（含填报说明、下拉选项与格式）。"""
+def template(obj: Context, out: Path | None, branch: str | None, every: bool, period: str | None):
+    """生成空白报送模板（含填报说明、下拉选项与格式）；带 --for 或 --all 时生成预填表。
+
+    预填表已填好该单位截至上月的客户、未竣工项目和未结束的投诉，每行带系统的“档案编号”（锁定，
+    请勿修改），并附“本月提醒”。分子公司直接修改后报送，改名、修改都记在同一档案上，未改的行按“无变化”处理。
+    预填表写入 output/<月份>/预填模板/。
+    """
     from ..intake.template import write_template
-    out.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"已生成模板：{write_template(out, obj.config)}")
-
-
+    if not branch and not every:
+        if period:
+            raise click.UsageError("--period 只用于预填表：请同时写 --for 单位 或 --all。")
+        path = out or Path("output") / "集团公司客户信息统计表（模板）.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        click.echo(f"已生成模板：{write_template(path, obj.config)}")
+        return
+    if out is not None:
+        raise click.UsageError("预填表按单位写入 output/<月份>/预填模板/，不能用 --out。")
+    from ..periods import add_months
+    from ..reports.prefill import counts, write_prefilled
+    with open_workspace(obj) as (ws, archive):
+        if period is None:
+            subs = archive.submissions()
+            accepted = subs[subs["status"] == "accepted"]
+            if accepted.empty:
+                raise click.UsageError("档案中还没有报送，无法预填；请先用空白模板（crm template）。")
+            period = add_months(accepted["period"].max(), 1)
+        branches = obj.config.branches if every else [branch]
+        for name in branches:
+            path, prefill = write_prefilled(archive, obj.config, name, period, ws.output)
+            click.echo(f"{name}：{counts(prefill)}（截至 {prefill.as_of}）→ {path}")
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="文件或文件夹...",
                 type=click.Path(exists=True, path_type=Path))

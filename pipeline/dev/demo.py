@@ -73,8 +73,11 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
     with ws.lock(), Archive(ws.archive_path, journal=ws.journal,
                             similarity_threshold=config.get("review", "similarity_threshold")) as archive:
         for month in months:
+            design = None
+            if month == months[-1] and len(months) > 1:  # the last month: pre-filled workbooks
+                design = _prefilled_month(ws, archive, config, month, samples, times, echo, reports)
             for source in sorted(month.iterdir()):
-                if source.is_file():
+                if source.is_file() and not (design and source.name == design[1]):
                     rel = str(source.relative_to(samples))
                     _deliver(source, ws.inbox, times.get(rel) or times.get(source.name))
             outcomes, data, path = run_monthly(ws, archive, config, period=month.name)
@@ -82,9 +85,30 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
             shown = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
             echo(f"{month.name}：收到 {len(outcomes)} 个文件（{shown}），"
                  f"新增客户 {data.new_customer_count} 家")
+            if design:
+                from .prefill_demo import check
+                problems = check(archive, month.name, design[0])
+                echo(f"{month.name}：{design[0].renamed[1]} 更名为 {design[0].renamed[2]}（同一档案 "
+                     f"{design[0].renamed[0]}）、修改联系电话 1 处、新增客户 1 家，其余行无变化——"
+                     + ("与设计一致" if not problems else "与设计不符：" + "；".join(problems)))
             reports["monthly"].append(path)
         reports.update(_year_end(ws, archive, config, months[-1].name if months else None, samples, echo))
     return reports
+
+
+def _prefilled_month(ws: Workspace, archive, config, month: Path, samples: Path, times: dict, echo,
+                     reports: dict) -> tuple | None:
+    """Write every branch's pre-filled workbook for the month; the designed branch returns its own edited."""
+    from .prefill_demo import BRANCH, edited_return, write_all
+    reports["prefilled"] = write_all(ws, archive, config, month.name, echo)
+    sample = next((p for p in sorted(month.iterdir()) if p.name == f"{BRANCH}_{month.name}_客户信息统计表.xlsx"), None)
+    prefilled = next((p for p in reports["prefilled"] if p.name.startswith(BRANCH)), None)
+    if sample is None or prefilled is None:
+        return None
+    when = times.get(str(sample.relative_to(samples))) or times.get(sample.name)
+    design = edited_return(prefilled, sample, ws.inbox, when)
+    echo(f"{month.name}：{BRANCH}用预填表报送（代替样例中的 {sample.name}），改了一个客户名称、一个联系电话，新增一个客户")
+    return design, sample.name
 
 
 def _assessments(ws: Workspace, archive, config, year: int, samples: Path, echo) -> dict[str, list[Path]]:

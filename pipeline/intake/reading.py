@@ -45,7 +45,7 @@ def normalize_label(text: object) -> str:
 
 def _lookup(sheet: Sheet) -> dict[str, Column]:
     table: dict[str, Column] = {}
-    for col in sheet.columns:
+    for col in sheet.read_columns:
         for label in (col.header, *col.aliases):
             table.setdefault(normalize_label(label), col)
     return table

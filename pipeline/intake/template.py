@@ -1,9 +1,12 @@
 """The blank submission workbook 《集团公司客户信息统计表》, written from the column dictionary."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.columns import (COVER, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
+import pandas as pd
+
+from schemas.columns import (ARCHIVE_NO, COVER, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
                              NUMBER, WORKBOOK_TITLE, YEAR, Column, Sheet)
 
 from schemas.labels import label
@@ -30,26 +33,49 @@ INSTRUCTIONS = [
     "七、战略客户须填写营销专员和联点领导；满意度调查任一项“不满意”须填写不满意说明；"
     "项目进入中标及以后阶段须填写合同额。",
     "八、收到退回的反馈工作簿后，按红色（错误）单元格的批注修改，再整份重新报送。",
+    "九、市场营销部发来的预填表已填好本单位的现有客户、未竣工项目和未结束的投诉：直接修改有变化的单元格，"
+    "新增的客户或项目写在下方空行。灰色的“档案编号”列由系统填写，请勿修改或复制到其他行；新增的行该列留空。",
 ]
+REMINDERS_SHEET = "本月提醒"
+LOCKED_FILL = "#F2F2F2"
 
 
-def write_template(path: Path, config: Config | None = None) -> Path:
-    """Write the template workbook to ``path`` (the deadline day from ``config``)."""
+@dataclass
+class Prefill:
+    """A branch's rows for next month's workbook, as the archive holds them."""
+
+    branch: str
+    period: str                                   # the month the workbook is for
+    as_of: str                                    # the last archived month the rows come from
+    rows: dict[str, list[dict]] = field(default_factory=dict)   # sheet key → rows by column key
+    reminders: pd.DataFrame | None = None         # what is due: key columns reminder, name, detail
+
+
+def write_template(path: Path, config: Config | None = None, prefill: Prefill | None = None) -> Path:
+    """Write the template workbook to ``path`` (the deadline day from ``config``).
+
+    With ``prefill`` it is a branch's pre-filled workbook: the cover filled, its rows in every sheet
+    with their 档案编号 in a locked first column, headers locked, everything else editable, and a
+    sheet 本月提醒 with what is due.
+    """
     path = Path(path)
     deadline_day = (config or load_config(None)).get("submission", "deadline_day")
     book = new_workbook(path)
     styles = Styles(book)
     instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
     cover = book.add_worksheet(COVER.name)
+    reminders = book.add_worksheet(REMINDERS_SHEET) if prefill is not None else None
     data_sheets = [(sheet, book.add_worksheet(sheet.name)) for sheet in DATA_SHEETS]
     lists = book.add_worksheet(LISTS_SHEET)
     lists.hide()
     list_ranges = _write_lists(lists)
 
     _write_instructions(instructions, styles, deadline_day)
-    _write_cover(cover, styles, list_ranges)
+    _write_cover(cover, styles, list_ranges, prefill)
     for sheet, ws in data_sheets:
-        _write_data_sheet(ws, sheet, styles, list_ranges)
+        _write_data_sheet(ws, sheet, styles, list_ranges, prefill)
+    if reminders is not None:
+        _write_reminders(reminders, styles, prefill)
     cover.activate()
     book.close()
     return path
@@ -113,13 +139,17 @@ def _column_format(styles: Styles, column: Column):
     return styles.get(f"column_{column.kind}", num_format=number_format)
 
 
-def _write_cover(ws, styles: Styles, list_ranges: dict) -> None:
+def _write_cover(ws, styles: Styles, list_ranges: dict, prefill: Prefill | None = None) -> None:
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 36)
     ws.set_column(2, 2, 50)
+    filled = {"branch": prefill.branch, "period": prefill.period} if prefill is not None else {}
     for r, column in enumerate(COVER.columns):
         ws.write_string(r, 0, column.header, styles.required_header if column.required else styles.header)
-        ws.write_blank(r, 1, None, styles.body(column_kind(column)))
+        if column.key in filled:
+            ws.write_string(r, 1, filled[column.key], styles.body(column_kind(column)))
+        else:
+            ws.write_blank(r, 1, None, styles.body(column_kind(column)))
         note = column.hint or ("必填" if column.required else "")
         if column.kind == ENUM:
             note = f"{note}（可选：{'、'.join(column.allowed)}）" if note else f"可选：{'、'.join(column.allowed)}"
@@ -130,12 +160,17 @@ def _write_cover(ws, styles: Styles, list_ranges: dict) -> None:
             ws.data_validation(r, 1, r, 1, rule)
 
 
-def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict) -> None:
-    for c, column in enumerate(sheet.columns):
+def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict, prefill: Prefill | None = None) -> None:
+    numbered = prefill is not None and bool(sheet.numbered)
+    columns = (ARCHIVE_NO, *sheet.columns) if numbered else sheet.columns
+    for c, column in enumerate(columns):
         fmt = styles.required_header if column.required else styles.header
         ws.write_string(0, c, column.header, fmt)
-        ws.set_column(c, c, _width(column), _column_format(styles, column))
-        if column.kind == IGNORED:
+        if prefill is None:
+            ws.set_column(c, c, _width(column), _column_format(styles, column))
+        else:  # headers and 档案编号 locked, the rest open for the clerk
+            ws.set_column(c, c, _width(column), _open_format(styles, column, column is ARCHIVE_NO))
+        if column.kind == IGNORED or column is ARCHIVE_NO:
             continue
         rule = _validation(column, sheet.key, list_ranges)
         if rule:
@@ -149,6 +184,43 @@ def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict) -> No
     ws.set_row(0, 30)
     ws.freeze_panes(1, 0)
     set_print_landscape(ws, repeat_rows=(0, 0), title=f"{WORKBOOK_TITLE} {sheet.name}")
+    if prefill is not None:
+        for r, row in enumerate(prefill.rows.get(sheet.key, []), 1):
+            for c, column in enumerate(columns):
+                value = r if column.kind == IGNORED else row.get(column.key)
+                write_cell(ws, r, c, value, _open_format(styles, column, column is ARCHIVE_NO))
+        if numbered:
+            ws.write_comment(0, 0, f"{ARCHIVE_NO.header}：{ARCHIVE_NO.hint}。", {"x_scale": 1.6, "font_name": "等线"})
+        ws.protect("", {"insert_rows": True, "delete_rows": True, "sort": True, "autofilter": True,
+                        "format_cells": True, "format_columns": True, "format_rows": True})
+
+
+def _open_format(styles: Styles, column: Column, locked: bool):
+    """A pre-filled workbook's cell format: editable unless ``locked`` (档案编号, greyed)."""
+    number_format = column.number_format
+    props = {"num_format": number_format} if number_format else {}
+    if locked:
+        return styles.get("archive_no", locked=True, bg_color=LOCKED_FILL, font_color="#595959", **props)
+    return styles.get(f"open_{column.kind}", locked=False, **props)
+
+
+def _write_reminders(ws, styles: Styles, prefill: Prefill) -> None:
+    """本月提醒: what is due for the branch this month, as a reading aid (not read back)."""
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 2, 70)
+    ws.write_string(0, 0, f"{prefill.branch} {prefill.period} 本月提醒", styles.title)
+    ws.write_string(1, 0, f"根据截至 {prefill.as_of} 的客户档案整理；本页只供参考，报送时不读取。", styles.note)
+    set_print_landscape(ws, repeat_rows=(3, 3), title=f"{prefill.branch} {REMINDERS_SHEET}")
+    frame = prefill.reminders
+    if frame is None or frame.empty:
+        ws.write_string(3, 0, "本月没有需要提醒的事项。", styles.body())
+        return
+    for c, key in enumerate(frame.columns):
+        ws.write_string(3, c, label(key), styles.header)
+    for r, values in enumerate(frame.itertuples(index=False, name=None), 4):
+        for c, value in enumerate(values):
+            write_cell(ws, r, c, "" if value is None else str(value), styles.wrap)
 
 
 def _write_instructions(ws, styles: Styles, deadline_day: int) -> None:

@@ -52,6 +52,7 @@ class Result:
     copyable: bool = True           # small enough for a feedback copy of the whole workbook
     rows: dict[str, "SheetRows"] = field(default_factory=dict)  # per data sheet: row order and raw hashes
     reused_from: int | None = None  # the branch's submission whose unchanged rows this file repeats
+    prefilled: bool = False         # a pre-filled workbook (its rows carry 档案编号)
 
     @property
     def errors(self) -> list[Finding]:
@@ -88,11 +89,11 @@ class SheetRows:
 # The columns the rules that look at every row need, repeated or not: duplicates, references between
 # sheets, and the warnings a branch is given again each month (missing codes, complaint deadlines,
 # unknown project departments).
-KEY_COLUMNS = {"customers": ("uscc", "name", "department"),
-               "projects": ("contract_no", "customer_name", "customer_uscc", "department"),
+KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
+               "projects": ("contract_no", "customer_name", "customer_uscc", "department", "archive_no"),
                "surveys": ("customer_name", "customer_uscc", "department"),
                "complaints": ("complaint_no", "customer_name", "customer_uscc", "complained_at", "first_response_at",
-                              "resolved_at", "feedback_at", "department"),
+                              "resolved_at", "feedback_at", "department", "archive_no"),
                "visits": ("customer_name", "customer_uscc", "department")}
 
 
@@ -121,7 +122,7 @@ def validate_paths(paths: list[Path], config: Config) -> list[Result]:
 
 
 def validate_file(path: Path, config: Config, *, known_customers: set[str] | None = None,
-                  known_rows: dict | None = None) -> Result:
+                  known_rows: dict | None = None, numbers: dict | None = None) -> Result:
     """Everything wrong with one workbook, and its clean frames when it is acceptable.
 
     ``known_customers`` holds archive identities (credit codes and normalised
@@ -129,6 +130,8 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
     ``known_rows`` maps a branch to (its last accepted submission, {sheet key: raw row hashes}):
     rows identical to that file are not cleaned or validated again (they were accepted as they
     are); whole-sheet rules (duplicates, references) still see every row.
+    ``numbers`` maps a numbered sheet to {archive number: the branches it belongs to}, to check the
+    档案编号 of a pre-filled workbook (without it only their form and uniqueness are checked).
     """
     path = Path(path)
     from .documents import classify, problems
@@ -181,6 +184,8 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
         findings += sheet_findings
     if sub.sheets:
         findings += _cross_sheet(sub, keys, name, known_customers or set())
+        findings += _archive_numbers(sub, keys, name, numbers)
+        result.prefilled = any("archive_no" in data.letters for data in sub.sheets.values())
         findings += _departments(sub, keys, name, config.departments(sub.branch or ""))
         if not sub.no_change and not any(len(data.frame) for data in sub.sheets.values()):
             findings.append(make_finding("no-rows", name))
@@ -204,7 +209,7 @@ def _date_text(value) -> str | None:
 
 def _empty_frame(sheet: Sheet) -> pd.DataFrame:
     frame, _ = clean_frame(pd.DataFrame({"_row": pd.Series([], dtype="int64")}),
-                           [c for c in sheet.columns if c.kind != IGNORED])
+                           [c for c in sheet.read_columns if c.kind != IGNORED])
     return frame
 
 
@@ -249,7 +254,7 @@ def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Ti
     for the rules that compare rows (duplicates) and sheets (references).
     """
     sheet = data.sheet
-    columns = [c for c in sheet.columns if c.kind != IGNORED]
+    columns = [c for c in sheet.read_columns if c.kind != IGNORED]
     if same is not None and same.any():
         frame, failures = clean_frame(data.frame[~same], columns)
         key_columns = [c for c in columns if c.key in KEY_COLUMNS.get(sheet.key, ())]
@@ -436,6 +441,39 @@ def _departments(sub, frames: dict[str, pd.DataFrame], file: str, known: list[st
         bad = frame["department"].notna() & ~frame["department"].isin(known)
         out += [at("unknown-department", i, data.sheet.column("department"), frame.at[i, "department"],
                    allowed=known) for i in frame.index[bad]]
+    return out
+
+
+def _archive_numbers(sub, keys: dict[str, pd.DataFrame], file: str, numbers: dict | None) -> list[Finding]:
+    """The 档案编号 of a pre-filled workbook: well formed, once each, existing, and the branch's own."""
+    import re
+    out = []
+    for key, data in sub.sheets.items():
+        sheet = data.sheet
+        frame = keys[key]
+        if not sheet.numbered or "archive_no" not in data.letters or "archive_no" not in frame:
+            continue
+        at = _Locator(data, frame, file)
+        column = sheet.column("archive_no")
+        form = re.compile(rf"^{sheet.numbered}\d{{6,}}$")
+        known = (numbers or {}).get(key)
+        values = frame["archive_no"].map(lambda v: str(v).strip().upper() if v else None)
+        for i in frame.index[values.notna()]:
+            value = values[i]
+            if not form.match(value):
+                out.append(at("bad-archive-no", i, column, value, detail=f"{sheet.numbered} 加 6 位数字，如 "
+                                                                          f"{sheet.numbered}000123"))
+            elif known is not None and value not in known:
+                out.append(at("unknown-archive-no", i, column, value))
+            elif known is not None and sub.branch not in known[value]:
+                out.append(at("foreign-archive-no", i, column, value))
+        dup = values.notna() & values.duplicated(keep=False)
+        first: dict = {}
+        for i in frame.index[dup]:
+            if values[i] not in first:
+                first[values[i]] = int(frame.at[i, "_row"])
+                continue
+            out.append(at("duplicate-archive-no", i, column, values[i], detail=first[values[i]]))
     return out
 
 

@@ -27,17 +27,18 @@ def watch_parent(poll_seconds: float = 0.5) -> None:
 
 _KNOWN: set[str] = set()
 _ROWS: dict | None = None
+_NUMBERS: dict | None = None
 
 
-def start(known: set[str], rows: dict | None = None) -> None:
+def start(known: set[str], rows: dict | None = None, numbers: dict | None = None) -> None:
     """A worker's initializer: watch the parent, and keep the archive's identities and the branches' last
     rows for every file it checks (sent once per worker, not with every file)."""
-    global _KNOWN, _ROWS
+    global _KNOWN, _ROWS, _NUMBERS
     watch_parent()
-    _KNOWN, _ROWS = known, rows
+    _KNOWN, _ROWS, _NUMBERS = known, rows, numbers
 
 
 def validate(path, config):
     """Validate one file in a worker, against what was given at start."""
     from .validation import validate_file
-    return validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS)
+    return validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)

@@ -34,6 +34,14 @@ def strategic_list(out: Path, year: int | str) -> Path:
     return out / str(year) / f"战略客户名单_{year}.xlsx"
 
 
+PREFILLED_FOLDER = "预填模板"
+
+
+def prefilled(out: Path, period: str, branch: str) -> Path:
+    """A branch's pre-filled workbook for a month: ``<月份>/预填模板/<单位>_<月份>_客户信息统计表（预填）.xlsx``."""
+    return out / period / PREFILLED_FOLDER / f"{branch}_{period}_客户信息统计表（预填）.xlsx"
+
+
 def brief(out: Path, period: str) -> Path:
     return out / period / "简报.html"
 

@@ -1,0 +1,199 @@
+"""Pre-filled workbooks: generated from the archive, edited by a clerk, saved by Excel-like tools, sent back."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from pipeline.archive import Archive
+from pipeline.cli import main
+
+BRANCH = "华东分公司"
+PERIOD = "2027-01"
+
+
+def crm(ws: Path, *args):
+    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
+
+
+@pytest.fixture
+def prefilled(sample_year, tmp_path):
+    """A copy of the sample year and 华东分公司's pre-filled workbook for 2027-01."""
+    root = tmp_path / "ws"
+    shutil.copytree(sample_year.root, root)
+    result = crm(root, "template", "--for", BRANCH, "--period", PERIOD)
+    assert result.exit_code == 0, result.output
+    path = root / "output" / PERIOD / "预填模板" / f"{BRANCH}_{PERIOD}_客户信息统计表（预填）.xlsx"
+    assert path.exists()
+    return root, path
+
+
+def load(path: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return openpyxl.load_workbook(path)
+
+
+def column(ws, header: str) -> int:
+    return next(c.column for c in ws[1] if c.value == header)
+
+
+def send(root: Path, path: Path, name: str | None = None):
+    """Put the workbook in the inbox and run the month; returns the CLI result."""
+    target = root / "inbox" / (name or path.name)
+    shutil.copy2(path, target)
+    return crm(root, "ingest", "--received-at", f"{PERIOD}-20T10:00")
+
+
+def archive_of(root: Path) -> Archive:
+    return Archive(root / "archive.sqlite")
+
+
+def test_the_workbook_is_filled_numbered_and_protected(prefilled):
+    root, path = prefilled
+    book = load(path)
+    assert book["封面"]["B1"].value == BRANCH and book["封面"]["B2"].value == PERIOD
+    customers = book["客户信息"]
+    assert customers["A1"].value == "档案编号" and customers.protection.sheet
+    numbers = [customers.cell(r, 1).value for r in range(2, customers.max_row + 1)]
+    assert numbers and all(n and n.startswith("K") for n in numbers)
+    assert customers.cell(2, 1).protection.locked and not customers.cell(2, 2).protection.locked
+    # new rows can be typed in: the columns are open, 档案编号 is not
+    assert not customers.column_dimensions["C"].protection.locked and customers.column_dimensions["A"].protection.locked
+    with archive_of(root) as archive:
+        own = archive.snapshot("2026-12")["customer_branches"]
+        assert len(numbers) == int((own["branch"] == BRANCH).sum())
+    projects = book["合作项目"]
+    assert all(str(projects.cell(r, 1).value).startswith("P") for r in range(2, projects.max_row + 1))
+    assert "本月提醒" in book.sheetnames
+
+
+def test_sent_back_untouched_it_changes_nothing(prefilled):
+    root, path = prefilled
+    book = load(path)
+    book.save(path)  # saved once by a spreadsheet tool, nothing edited
+    result = send(root, path)
+    assert result.exit_code == 0 and "已归档" in result.output, result.output
+    with archive_of(root) as archive:
+        assert archive.history(period=PERIOD).empty
+        sub = archive.submissions(PERIOD).iloc[-1]
+        assert sub["status"] == "accepted" and bool(sub["no_change"])
+    status = crm(root, "status", "--period", PERIOD)
+    assert "无变化" in status.output
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None and shutil.which("libreoffice") is None,
+                    reason="LibreOffice is not installed")
+def test_a_libreoffice_round_trip_keeps_the_numbers(prefilled, tmp_path):
+    root, path = prefilled
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    out = tmp_path / "lo"
+    out.mkdir()
+    copy = tmp_path / "in.xlsx"
+    shutil.copy2(path, copy)
+    done = subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(copy)],
+                          capture_output=True, text=True, timeout=180)
+    saved = out / "in.xlsx"
+    assert saved.exists(), done.stderr
+    book = load(saved)
+    assert book["客户信息"]["A2"].value.startswith("K")
+    result = send(root, saved, path.name)
+    assert result.exit_code == 0 and "已归档" in result.output, result.output
+    with archive_of(root) as archive:
+        assert archive.history(period=PERIOD).empty
+
+
+def test_one_edited_cell_is_one_change_on_that_customer(prefilled):
+    root, path = prefilled
+    book = load(path)
+    ws = book["客户信息"]
+    number = ws.cell(3, 1).value
+    ws.cell(3, column(ws, "联系电话")).value = "13700001111"
+    book.save(path)
+    assert send(root, path).exit_code == 0
+    with archive_of(root) as archive:
+        changes = archive.history(period=PERIOD)
+        assert len(changes) == 1 and str(changes["new_value"].iloc[0]) == "13700001111"
+        cid = archive.conn.execute("SELECT customer_id FROM history WHERE period = ?", (PERIOD,)).fetchone()[0]
+    assert f"K{cid:06d}" == number
+
+
+def test_a_renamed_customer_stays_the_same_customer(prefilled):
+    root, path = prefilled
+    book = load(path)
+    ws = book["客户信息"]
+    number, old = ws.cell(2, 1).value, ws.cell(2, column(ws, "客户单位名称")).value
+    ws.cell(2, column(ws, "客户单位名称")).value = "上海新名称置业有限公司"
+    book.save(path)
+    with archive_of(root) as archive:
+        customers, conflicts = archive.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0], len(archive.conflicts())
+    assert send(root, path).exit_code == 0
+    with archive_of(root) as archive:
+        changes = archive.history(period=PERIOD)
+        assert len(changes) == 1 and changes["old_value"].iloc[0] == old
+        assert changes["new_value"].iloc[0] == "上海新名称置业有限公司"
+        assert archive.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == customers
+        assert len(archive.conflicts()) == conflicts  # no look-alike or same-code conflict
+        name = archive.snapshot()["customers"].set_index("customer_id").loc[int(number[1:]), "name"]
+    assert name == "上海新名称置业有限公司"
+
+
+def test_a_number_pasted_onto_another_row_is_an_error_at_that_cell(prefilled):
+    root, path = prefilled
+    book = load(path)
+    ws = book["客户信息"]
+    ws.protection.sheet = False  # what a clerk who unprotects the sheet could do
+    ws.cell(4, 1).value = ws.cell(2, 1).value
+    book.save(path)
+    result = send(root, path)
+    assert "已退回" in result.output
+    with archive_of(root) as archive:
+        findings = archive.submissions(PERIOD).iloc[-1]["findings"]
+    assert [(f["code"], f["cell"]) for f in findings if f["severity"] == "error"] == [
+        ("duplicate-archive-no", "客户信息!A4")]
+
+
+def test_a_number_of_another_branch_is_an_error(prefilled):
+    root, path = prefilled
+    with archive_of(root) as archive:
+        links = archive.snapshot()["customer_branches"]
+    foreign = set(links.loc[links["branch"] == "华南分公司", "customer_id"]) - set(
+        links.loc[links["branch"] == BRANCH, "customer_id"])
+    book = load(path)
+    ws = book["客户信息"]
+    ws.protection.sheet = False
+    ws.cell(2, 1).value = f"K{min(foreign):06d}"
+    ws.cell(3, 1).value = "K999999"
+    book.save(path)
+    send(root, path)
+    with archive_of(root) as archive:
+        findings = archive.submissions(PERIOD).iloc[-1]["findings"]
+    errors = {(f["code"], f["cell"]) for f in findings if f["severity"] == "error"}
+    assert errors == {("foreign-archive-no", "客户信息!A2"), ("unknown-archive-no", "客户信息!A3")}
+    message = next(f["message"] for f in findings if f["code"] == "foreign-archive-no")
+    assert "不属于本单位" in message
+
+
+def test_a_new_row_without_a_number_is_a_new_customer(prefilled):
+    root, path = prefilled
+    book = load(path)
+    ws = book["客户信息"]
+    template = {ws.cell(1, c).value: ws.cell(2, c).value for c in range(1, ws.max_column + 1)}
+    row = ws.max_row + 1
+    for c in range(2, ws.max_column + 1):
+        header = ws.cell(1, c).value
+        ws.cell(row, c).value = template[header]
+    ws.cell(row, column(ws, "客户单位名称")).value = "杭州全新客户发展有限公司"
+    ws.cell(row, column(ws, "统一社会信用代码")).value = None
+    book.save(path)
+    assert send(root, path).exit_code == 0
+    with archive_of(root) as archive:
+        new = archive.snapshot()["customers"]
+        assert (new["name"] == "杭州全新客户发展有限公司").sum() == 1
+        assert (new["first_period"] == PERIOD).sum() == 1
