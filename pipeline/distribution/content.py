@@ -304,7 +304,8 @@ def branch_report(fig: Figures, branch: str, attachments: list[str], standing: S
     return doc
 
 
-def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejected: list[str], sender: str) -> Document:
+def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejected: list[str], sender: str,
+                   attachments: list[str] | None = None) -> Document:
     m, period = fig.monthly, fig.period
     doc = Document(f"{branch} · {period.title}客户信息报送情况", f"集团公司市场营销部 · {fig.on:%Y-%m-%d}")
     row = m.status[m.status["branch"] == branch].iloc[0]
@@ -338,7 +339,10 @@ def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejecte
             [[r.name, Cell(r.reminder, WARN), r.owner if isinstance(r.owner, str) else "", r.detail or ""]
              for r in shown.itertuples()],
             note=f"另有 {len(mine) - len(shown)} 项。" if len(mine) > len(shown) else ""))
-    doc.footer = _footer([], sender)
+    if attachments:
+        doc.add("下月预填表", Paragraph(f"附件 {attachments[0]} 已填好贵单位的现有客户、未竣工项目和未结束的投诉："
+                                      "下月直接在上面修改后报送；灰色的“档案编号”列请勿修改，新增的行该列留空。"))
+    doc.footer = _footer(attachments or [], sender)
     return doc
 
 

@@ -29,7 +29,7 @@ from ..archive.workspace import Workspace
 from ..config import Config
 from ..errors import MailError
 from ..filenames import safe_name
-from ..periods import Period
+from ..periods import Period, add_months
 from ..reports import names
 from .content import (Figures, assessment_notice, branch_monthly, branch_report, feedback_notice,
                       leadership_brief)
@@ -159,8 +159,15 @@ class _Planner:
             standing = fig.standings.get(r.branch)
             if monthly:
                 rejected = [s["file_name"] for s in self.rejected() if s["branch"] == r.branch]
-                doc = branch_monthly(fig, r.branch, standing, rejected, self.sender)
-                return [Mail(r, kind, f"{PREFIX}{self.period.title}报送情况（{r.branch}）", doc, [])]
+                # next month's pre-filled workbook, when it was written (crm template --all)
+                nxt = names.prefilled(self.out, add_months(self.text, 1), r.branch)
+                withheld = standing is not None and not standing.allowed
+                files = [nxt] if nxt.exists() and not withheld else []
+                doc = branch_monthly(fig, r.branch, standing, rejected, self.sender, [p.name for p in files])
+                mail = Mail(r, kind, f"{PREFIX}{self.period.title}报送情况（{r.branch}）", doc, files)
+                if nxt.exists() and withheld:
+                    mail.note = f"不能查询档案，未附下月预填表（{standing.reason()}）"
+                return [mail]
             edition = names.period_report(self.out, self.text, r.branch)
             withheld = standing is not None and not standing.allowed
             files = [] if withheld else [edition]
