@@ -340,7 +340,7 @@ def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejecte
              for r in shown.itertuples()],
             note=f"另有 {len(mine) - len(shown)} 项。" if len(mine) > len(shown) else ""))
     if attachments:
-        doc.add("下月预填表", Paragraph(f"附件 {attachments[0]} 已填好贵单位的现有客户、未竣工项目和未结束的投诉："
+        doc.add("下月预填表", Paragraph(f"附件中的 {attachments[0]} 已填好贵单位的现有客户、未竣工项目和未结束的投诉："
                                       "下月直接在上面修改后报送；灰色的“档案编号”列请勿修改，新增的行该列留空。"))
     doc.footer = _footer(attachments or [], sender)
     return doc
