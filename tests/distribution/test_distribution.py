@@ -128,15 +128,21 @@ def certificate(tmp_path_factory):
     return folder / "ca.pem", server
 
 
+def serve(**options) -> tuple[Inbox, int, Controller]:
+    """A started aiosmtpd server on a free port of localhost that requires AUTH."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="localhost", port=port, auth_required=True,
+                            authenticator=inbox.authenticate, **options)
+    controller.start()
+    return inbox, port, controller
+
+
 @pytest.fixture
 def smtp_server(certificate):
     """STARTTLS required, AUTH required (only over TLS), on a free port of localhost."""
     ca_file, context = certificate
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="localhost", port=port, tls_context=context, require_starttls=True,
-                            auth_required=True, authenticator=inbox.authenticate)
-    controller.start()
+    inbox, port, controller = serve(tls_context=context, require_starttls=True)
     settings = (f'host = "localhost"\nport = {port}\nsecurity = "starttls"\nusername = "{USER}"\n'
                 f'from = "{USER}"\nca_file = "{ca_file.as_posix()}"')
     yield inbox, settings, controller
@@ -342,13 +348,9 @@ def test_a_dropped_connection_fails_the_rest_and_the_next_run_sends_only_them(pr
 
 def test_mail_check_over_implicit_tls(certificate, tmp_path, monkeypatch):
     ca_file, context = certificate
-    inbox = Inbox()
-    port = free_port()
     # aiosmtpd does not see implicit TLS as TLS (aio-libs/aiosmtpd#281): AUTH is allowed "without" it here,
     # although the whole connection is encrypted.
-    controller = Controller(inbox, hostname="localhost", port=port, ssl_context=context, auth_required=True,
-                            auth_require_tls=False, authenticator=inbox.authenticate)
-    controller.start()
+    inbox, port, controller = serve(ssl_context=context, auth_require_tls=False)
     try:
         root = tmp_path / "ws"
         assert crm(root, "init").exit_code == 0
