@@ -198,6 +198,11 @@ class Archive:
                                 (sid,)).fetchone()
         return None if row is None else dict(zip(keys, row))
 
+    def _read(self, query: str, period: str | None, order: str = "id") -> pd.DataFrame:
+        """A table's rows as a frame, all of them or one period's, in ``order``."""
+        where, args = (" WHERE period = ?", (period,)) if period else ("", ())
+        return pd.read_sql_query(f"{query}{where} ORDER BY {order}", self.conn, params=args)
+
     def count_submissions(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
 
@@ -205,13 +210,8 @@ class Archive:
         return {p for (p,) in self.conn.execute("SELECT stored_path FROM submissions") if p}
 
     def submissions(self, period: str | None = None) -> pd.DataFrame:
-        query = ("SELECT id, sha256, file_name, branch, period, received_at, status, no_change, "
-                 "counts, warnings, errors, findings, stored_path, ingested_at, filled_on FROM submissions")
-        args: tuple = ()
-        if period:
-            query += " WHERE period = ?"
-            args = (period,)
-        frame = pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+        frame = self._read("SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, "
+                           "warnings, errors, findings, stored_path, ingested_at, filled_on FROM submissions", period)
         frame["received_at"] = pd.to_datetime(frame["received_at"])
         frame["no_change"] = frame["no_change"].astype(bool)
         frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]
@@ -619,13 +619,8 @@ class Archive:
         return cur.lastrowid
 
     def documents(self, period: str | None = None) -> pd.DataFrame:
-        query = ("SELECT id, kind, branch, period, file_name, sha256, received_at, status, findings, stored_path "
-                 "FROM documents")
-        args: tuple = ()
-        if period:
-            query += " WHERE period = ?"
-            args = (period,)
-        frame = pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+        frame = self._read("SELECT id, kind, branch, period, file_name, sha256, received_at, status, findings, "
+                           "stored_path FROM documents", period)
         frame["received_at"] = pd.to_datetime(frame["received_at"])
         frame["findings"] = [json.loads(text or "[]") for text in frame["findings"]]
         return frame
@@ -650,13 +645,9 @@ class Archive:
         return len(rows)
 
     def assessments(self, period: str | None = None) -> pd.DataFrame:
-        query = ("SELECT period, branch, figures, total, proposed, result, remark, decided_by, decided_at, notified_on, "
-                 "summary_due, suspended_from, suspended_until FROM assessments")
-        args: tuple = ()
-        if period:
-            query += " WHERE period = ?"
-            args = (period,)
-        frame = pd.read_sql_query(query + " ORDER BY period, id", self.conn, params=args)
+        frame = self._read("SELECT period, branch, figures, total, proposed, result, remark, decided_by, decided_at, "
+                           "notified_on, summary_due, suspended_from, suspended_until FROM assessments", period,
+                           order="period, id")
         frame["figures"] = [json.loads(text or "{}") for text in frame["figures"]]
         return frame
 
@@ -720,13 +711,8 @@ class Archive:
         return cur.lastrowid
 
     def mail_log(self, period: str | None = None) -> pd.DataFrame:
-        query = ("SELECT at, period, kind, item, recipient, address, subject, size, status, response, message_id "
-                 "FROM mail_ledger")
-        args: tuple = ()
-        if period:
-            query += " WHERE period = ?"
-            args = (period,)
-        return pd.read_sql_query(query + " ORDER BY id", self.conn, params=args)
+        return self._read("SELECT at, period, kind, item, recipient, address, subject, size, status, response, "
+                          "message_id FROM mail_ledger", period)
 
     def mail_sent(self, period: str) -> dict[tuple[str, str, str], str]:
         """(kind, item, address) → when it was sent, for the period's messages that went out."""
