@@ -97,3 +97,19 @@ def ingest(archive, tmp_path: Path, name: str, *, branch="华东分公司", peri
                           period=period, received_at=dt.datetime.fromisoformat(when),
                           no_change=result.no_change, counts=result.counts)
     return archive.record_submission(meta, result.frames)
+
+
+def crm(workspace: Path, *args, catch: bool = True):
+    """Run the crm command line in-process on a workspace; click's result (output, exit code)."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    return CliRunner().invoke(main, ["--workspace", str(workspace), *map(str, args)], catch_exceptions=catch)
+
+
+def at(path: Path, when: str) -> Path:
+    """Give a file the modification time ``when`` (its received time in the inbox)."""
+    import os
+    stamp = dt.datetime.fromisoformat(when).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path

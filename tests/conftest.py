@@ -29,3 +29,12 @@ def sample_year(tmp_path_factory):
                 _deliver(source, ws.inbox, times.get(str(source.relative_to(samples))))
             ingest_inbox(ws, archive, config)
     return ws
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """A new, empty workspace with the default crm.toml."""
+    from pipeline.archive.workspace import Workspace
+    space = Workspace(tmp_path / "ws")
+    space.init()
+    return space

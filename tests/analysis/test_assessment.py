@@ -3,34 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from builders import example_row, write_submission
+from builders import at, crm, example_row, write_submission
 from pipeline.analysis.assessment import assess, consequences
 from pipeline.archive import Archive
 from pipeline.archive.access import branch_secrets, mask_phone, standing
 from pipeline.archive.workspace import Workspace
-from pipeline.cli import main
 from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
-
-
-def at(path: Path, when: str) -> Path:
-    stamp = dt.datetime.fromisoformat(when).timestamp()
-    os.utime(path, (stamp, stamp))
-    return path
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """What a new user with unseen files ran into (issue 9): order, duplicates, status, first use, Windows."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -13,7 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from builders import example_row, write_submission
+from builders import at, crm, example_row, write_submission
 from pipeline.archive import Archive
 from pipeline.archive.workspace import Workspace
 from pipeline.cli import main
@@ -22,23 +21,6 @@ from pipeline.intake.contract import contract_markdown
 from pipeline.intake.validation import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
-
-
-def at(path: Path, when: str) -> Path:
-    stamp = dt.datetime.fromisoformat(when).timestamp()
-    os.utime(path, (stamp, stamp))
-    return path
-
-
-@pytest.fixture
-def ws(tmp_path) -> Workspace:
-    space = Workspace(tmp_path / "ws")
-    space.init()
-    return space
 
 
 def customers(**kw):
@@ -203,7 +185,7 @@ def test_feedback_links_are_internal(ws):
 def test_readme_holds_the_submission_contract_from_the_dictionary():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert contract_markdown() in readme, "README 《报送格式》与列字典不一致：运行 python -m pipeline.intake.contract"
-    assert "../shared" not in readme
+    assert "../" not in readme  # nothing a user reads points outside the repository
 
 
 def test_the_samples_folder_is_copied_not_moved(tmp_path):

@@ -1,8 +1,6 @@
 """Ingest and the monthly routine on a real workspace: where files go, status, lock, crashes."""
 from __future__ import annotations
 
-import datetime as dt
-import os
 import random
 import shutil
 import signal
@@ -16,7 +14,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from builders import example_row, full_example, write_submission
+from builders import at, example_row, full_example, write_submission
+from builders import crm as run_crm
 from pipeline.archive import Archive
 from pipeline.cli import main
 from pipeline.archive.workspace import Workspace
@@ -25,21 +24,7 @@ CRM = str(Path(sys.executable).parent / "crm")
 
 
 def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)],
-                              catch_exceptions=False)
-
-
-def at(path: Path, when: str) -> Path:
-    stamp = dt.datetime.fromisoformat(when).timestamp()
-    os.utime(path, (stamp, stamp))
-    return path
-
-
-@pytest.fixture
-def ws(tmp_path) -> Workspace:
-    space = Workspace(tmp_path / "ws")
-    space.init()
-    return space
+    return run_crm(ws, *args, catch=False)
 
 
 def test_monthly_files_each_kind_where_it_belongs(ws):

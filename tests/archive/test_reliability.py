@@ -16,7 +16,7 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
-from builders import example_row, full_example, write_submission
+from builders import crm, example_row, full_example, write_submission
 from pipeline.archive.schema import SCHEMA_VERSION
 from pipeline.archive import Archive
 from pipeline.archive.ingest import ingest_inbox
@@ -27,17 +27,6 @@ from pipeline.intake.validation import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CRM = str(Path(sys.executable).parent / "crm")
-
-
-def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
-
-
-@pytest.fixture
-def ws(tmp_path) -> Workspace:
-    space = Workspace(tmp_path / "ws")
-    space.init()
-    return space
 
 
 def good(ws: Workspace, branch: str, **kw) -> Path:

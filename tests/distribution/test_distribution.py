@@ -20,12 +20,11 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from click.testing import CliRunner
 
+from builders import crm
 from pipeline.archive import Archive
 from pipeline.archive.access import branch_secrets
-from pipeline.cli import main
-from schemas.labels import MAIL_ALREADY_SENT, MAIL_FAILED, MAIL_SENT, MAIL_SKIPPED, MAIL_TOO_LARGE
+from schemas.labels import MAIL_ALREADY_SENT, MAIL_FAILED, MAIL_TOO_LARGE
 
 BRANCHES = ["华东分公司", "华南分公司", "华北分公司", "华中分公司", "西南分公司", "西北分公司", "东北分公司", "基础设施分公司"]
 PASSWORD = "S3cret-口令-9f8e7d"
@@ -41,10 +40,6 @@ RECIPIENTS = "\n".join(
      '[[mail.recipients]]\nname = "市场营销部"\naddress = "market@jt.example.com"\nrole = "营销部"\n']
     + [f'[[mail.recipients]]\nname = "{b}经营部"\naddress = "{address(b)}"\nrole = "分子公司"\nbranch = "{b}"\n'
        for b in BRANCHES])
-
-
-def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
 
 
 @pytest.fixture(scope="module")

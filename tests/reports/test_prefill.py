@@ -8,17 +8,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
+from builders import crm
 from pipeline.archive import Archive
-from pipeline.cli import main
 
 BRANCH = "华东分公司"
 PERIOD = "2027-01"
-
-
-def crm(ws: Path, *args):
-    return CliRunner().invoke(main, ["--workspace", str(ws), *map(str, args)])
 
 
 @pytest.fixture
