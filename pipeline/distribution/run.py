@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.labels import (BRANCH_ROLE, DEPARTMENT, GRADES, LEADER, MAIL_ALREADY_SENT, MAIL_DRAFT, MAIL_FAILED, MAIL_KINDS,
+from schemas.labels import (BRANCH_ROLE, DEPARTMENT, GRADES, MAIL_ALREADY_SENT, MAIL_DRAFT, MAIL_FAILED, MAIL_KINDS,
                             MAIL_SENT, MAIL_SKIPPED, MAIL_TOO_LARGE, SEND_LIST)
 
 from ..archive.access import standings
@@ -67,7 +67,7 @@ class Mail:
     def failed(self) -> bool:
         return self.status in (MAIL_FAILED, MAIL_TOO_LARGE) or (self.status == MAIL_SKIPPED and self.missing)
 
-    def row(self, root: Path) -> dict:
+    def row(self) -> dict:
         r = self.recipient
         return {"recipient": r.name, "address": r.address, "role": r.role, "branch": r.branch,
                 "mail_kind": MAIL_KINDS[self.kind], "subject": self.subject,
@@ -345,7 +345,7 @@ def _deliver(result: Distribution, ws: Workspace, archive: Archive, settings: Ma
     ordered = sorted(enumerate(result.mails), key=lambda im: (im[1].recipient.role == DEPARTMENT, im[0]))
     def send_list(note: str, current: Mail | None = None) -> Path:
         title = f"{period.title}邮件{SEND_LIST}"
-        rows = [m.row(ws.root) for m in result.mails]
+        rows = [m.row() for m in result.mails]
         if current is not None:  # the department's own mail carries this list
             rows[result.mails.index(current)]["mail_state"] = "（本邮件）"
         return write_send_list(rows, title, note, result.send_list)

@@ -5,6 +5,7 @@ cell) and, when accepted, the clean typed frames that the archive merges.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,6 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
 
 def raw_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each row's raw values (as read, before cleaning), the same in every process."""
-    import hashlib
     keys = sorted(c for c in frame.columns if c != "_row")
     salt = "|".join(keys).encode()
     return np.fromiter((int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8, key=salt[:64]).digest(),
