@@ -28,63 +28,101 @@ RUNNING = PROJECTS.column("status").allowed[2:4]   # 中标, 在建
 
 def loyalty(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
             grade_history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Loyalty components, score and segment per customer."""
+    """Loyalty components, score and segment per customer.
+
+    The per-customer figures come from one grouping of the signed projects (and of the grade
+    history), then a plain loop applies the formula: linear in customers plus projects.
+    """
     w = {k: config.get("loyalty", f"weight_{k}")
          for k in ("tenure", "volume", "recency", "continuity", "trend", "stability")}
     tenure_cap = config.get("loyalty", "tenure_cap_years")
     volume_cap = config.get("loyalty", "volume_cap")
+    new_months = config.get("loyalty", "new_months")
+    churn_months = config.get("loyalty", "churn_months")
+    loyal_score, stable_score = config.get("loyalty", "loyal_score"), config.get("loyalty", "stable_score")
     now_year = int(as_of[:4])
     now_month = month_index(as_of)
     customers = snapshot["customers"]
-    projects = snapshot["projects"]
-    signed = projects[projects["signed_on"].notna()].copy()
-    signed["month"] = signed["signed_on"].dt.year * 12 + signed["signed_on"].dt.month - 1
+    signed = _signed_figures(snapshot["projects"], now_year, now_month)
+    stability_of = _stability(grade_history)
     rows = []
     for c in customers.itertuples():
-        mine = signed[signed["customer_id"] == c.customer_id]
-        years = sorted(set(mine["signed_on"].dt.year))
-        candidates = ([int(c.first_year)] if pd.notna(c.first_year) else []) + years[:1]
+        s = signed.get(c.customer_id)
+        count = s["count"] if s else 0
+        candidates = ([int(c.first_year)] if pd.notna(c.first_year) else []) + ([s["first_year"]] if s else [])
         first = min(candidates) if candidates else None
         tenure_years = max(0, now_year - first + 1) if first and first <= now_year else 0
-        last_month = mine["month"].max() if len(mine) else None
-        months_since = now_month - last_month if last_month is not None else None
-        p12 = int((mine["month"] > now_month - 12).sum())
-        p36 = int((mine["month"] > now_month - 36).sum())
+        months_since = now_month - s["last_month"] if s else None
         span = tenure_years or 0
-        continuity = len([y for y in years if first and y >= first]) / span if span else 0.0
-        by_year = mine.groupby(mine["signed_on"].dt.year)["amount"].sum()
-        last2 = [by_year.get(now_year - 1, 0.0), by_year.get(now_year, 0.0)]
-        trend = 0.5 if not len(by_year) or last2[0] == last2[1] else (1.0 if last2[1] > last2[0] else 0.0)
-        stability = 1.0
-        if grade_history is not None and len(grade_history):
-            grades = grade_history[grade_history["customer_id"] == c.customer_id].sort_values("period")
-            if len(grades) > 1:
-                changes = int((grades["grade"] != grades["grade"].shift()).iloc[1:].sum())
-                stability = 1 - changes / (len(grades) - 1)
-        parts = {"tenure": min(tenure_years / tenure_cap, 1), "volume": min(len(mine) / volume_cap, 1),
+        continuity = (len([y for y in s["years"] if first and y >= first]) if s else 0) / span if span else 0.0
+        if not s or s["last_year"] == s["this_year"]:
+            trend = 0.5
+        else:
+            trend = 1.0 if s["this_year"] > s["last_year"] else 0.0
+        stability = stability_of.get(c.customer_id, 1.0)
+        parts = {"tenure": min(tenure_years / tenure_cap, 1), "volume": min(count / volume_cap, 1),
                  "recency": max(0.0, 1 - months_since / 36) if months_since is not None else 0.0,
                  "continuity": min(continuity, 1.0), "trend": trend, "stability": stability}
         score = round(sum(w[k] * parts[k] for k in w), 1)
-        has_history = bool(tenure_years or len(mine))
+        has_history = bool(tenure_years or count)
         first_seen = month_index(c.first_period) if isinstance(c.first_period, str) else now_month
-        if not has_history and now_month - first_seen < config.get("loyalty", "new_months"):
+        if not has_history and now_month - first_seen < new_months:
             segment = NEW_CUSTOMER
-        elif has_history and (months_since is None or months_since > config.get("loyalty", "churn_months")):
+        elif has_history and (months_since is None or months_since > churn_months):
             segment = CHURN_RISK
-        elif score >= config.get("loyalty", "loyal_score"):
+        elif score >= loyal_score:
             segment = LOYAL
-        elif score >= config.get("loyalty", "stable_score"):
+        elif score >= stable_score:
             segment = STABLE
         else:
             segment = VOLATILE if has_history else NEW_CUSTOMER
         rows.append({"customer_id": c.customer_id, "name": c.name, "branches": c.branches,
-                     "tenure_years": tenure_years, "projects": len(mine), "projects_12m": p12,
-                     "projects_36m": p36, "months_since_last": months_since,
+                     "tenure_years": tenure_years, "projects": count,
+                     "projects_12m": s["p12"] if s else 0, "projects_36m": s["p36"] if s else 0,
+                     "months_since_last": months_since,
                      "continuity": round(continuity, 4), "trend": trend, "stability": round(stability, 4),
                      "loyalty_score": score, "segment": segment})
     return pd.DataFrame(rows, columns=["customer_id", "name", "branches", "tenure_years", "projects",
                                        "projects_12m", "projects_36m", "months_since_last",
                                        "continuity", "trend", "stability", "loyalty_score", "segment"])
+
+
+def _signed_figures(projects: pd.DataFrame, now_year: int, now_month: int) -> dict[int, dict]:
+    """Per customer with a signed project: count, signing years, last signing month, counts in the
+    last 12 and 36 months, and the signed amounts of last year and this year."""
+    signed = projects.loc[projects["signed_on"].notna(), ["customer_id", "signed_on", "amount"]]
+    if signed.empty:
+        return {}
+    year = signed["signed_on"].dt.year
+    frame = pd.DataFrame({"customer_id": signed["customer_id"], "year": year,
+                          "month": year * 12 + signed["signed_on"].dt.month - 1,
+                          "amount": signed["amount"]})
+    frame["in12"] = frame["month"] > now_month - 12
+    frame["in36"] = frame["month"] > now_month - 36
+    by = frame.groupby("customer_id", sort=False)
+    figures = pd.DataFrame({"count": by.size(), "first_year": by["year"].min(), "last_month": by["month"].max(),
+                            "p12": by["in12"].sum(), "p36": by["in36"].sum()})
+    amounts = frame[frame["year"].isin((now_year - 1, now_year))].groupby(["customer_id", "year"])["amount"].sum()
+    years = by["year"].unique()
+    out = {}
+    for cid, f in zip(figures.index, figures.itertuples(index=False)):
+        out[cid] = {"count": int(f.count), "first_year": int(f.first_year), "last_month": int(f.last_month),
+                    "p12": int(f.p12), "p36": int(f.p36), "years": [int(y) for y in years[cid]],
+                    "last_year": float(amounts.get((cid, now_year - 1), 0.0)),
+                    "this_year": float(amounts.get((cid, now_year), 0.0))}
+    return out
+
+
+def _stability(grade_history: pd.DataFrame | None) -> dict[int, float]:
+    """Per customer with more than one official grade: 1 − changes / steps along its grade sequence."""
+    if grade_history is None or not len(grade_history):
+        return {}
+    ordered = grade_history.sort_values(["customer_id", "period"], kind="stable")
+    same_customer = ordered["customer_id"].eq(ordered["customer_id"].shift())
+    changed = same_customer & ordered["grade"].ne(ordered["grade"].shift())
+    steps = same_customer.groupby(ordered["customer_id"]).sum()
+    changes = changed.groupby(ordered["customer_id"]).sum()
+    return {cid: 1 - int(changes[cid]) / int(n) for cid, n in steps.items() if n > 0}
 
 
 def active_customers(snapshot: dict[str, pd.DataFrame], start: str, end: str) -> set[int]:
