@@ -188,6 +188,8 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     Column keys become their labels (``schemas.labels.label`` in ``context``) and take their
     kind from there; ``kinds`` (by key) overrides, and unknown columns are inferred from values.
     ``fills`` gives each row a background colour (None = none), e.g. overdue rows in red.
+    Written column by column, each with the one write method its values need (reports have
+    hundreds of thousands of cells).
     """
     kinds = kinds or {}
     keys = list(df.columns)
@@ -195,35 +197,28 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     for c, name in enumerate(columns):
         fmt = styles.required_header if keys[c] in required or name in required else styles.header
         ws.write_string(start_row, start_col + c, str(name), fmt)
-    widths = [display_width(name) + 2 for name in columns]
     column_kinds = [kinds.get(key) or labels.kind(str(key), context) or _kind_of(df[key])
                     for key in keys]
-    formats = [styles.body(k) for k in column_kinds]
-    for n, values in enumerate(df.itertuples(index=False, name=None)):
-        r = start_row + 1 + n
-        colour = fills[n] if fills is not None and n < len(fills) else None
-        row_formats = [styles.fill(k, colour) for k in column_kinds] if colour else formats
-        for c, value in enumerate(values):
-            write_cell(ws, r, start_col + c, value, row_formats[c])
-            if isinstance(value, str):
-                widths[c] = max(widths[c], display_width(value) + 2)
-            elif column_kinds[c] in ("date", "datetime"):
-                widths[c] = max(widths[c], 12 if column_kinds[c] == "date" else 17)
-            elif value is not None and not (isinstance(value, float) and math.isnan(value)):
-                widths[c] = max(widths[c], len(f"{value:,.2f}" if isinstance(value, float) else str(value)) + 2)
-    # Several tables on one sheet share its columns: a column is as wide as its widest table needs.
-    used = ws.__dict__.setdefault("_crm_widths", {})
-    for c, width in enumerate(widths):
-        shown = max(min_width, min(width, max_width), used.get(start_col + c, 0))
-        used[start_col + c] = shown
-        ws.set_column(start_col + c, start_col + c, shown)
-        if width > max_width and column_kinds[c] == "text":
+    colours = [fills[n] if n < len(fills) else None for n in range(len(df))] if fills else []
+    used = ws.__dict__.setdefault("_crm_widths", {})  # tables on one sheet share its columns
+    for c, kind in enumerate(column_kinds):
+        col = start_col + c
+        series = df.iloc[:, c]
+        base = styles.body(kind)
+        formats = [styles.fill(kind, colour) if colour else base for colour in colours] if fills else None
+        width = max(display_width(columns[c]) + 2, _write_column(ws, series, start_row + 1, col, base, formats))
+        if kind in ("date", "datetime") and len(series):
+            width = max(width, 12 if kind == "date" else 17)
+        shown = max(min_width, min(width, max_width), used.get(col, 0))
+        used[col] = shown
+        ws.set_column(col, col, shown)
+        if width > max_width and kind == "text":
             # Long text wraps inside a capped column instead of widening the page.
             wrap = styles.get("body_wrap", border=1, border_color=BODY_GREY, text_wrap=True,
                               valign="top")
-            for r, value in enumerate(df.iloc[:, c], start_row + 1):
-                if isinstance(value, str) and display_width(value) > max_width:
-                    ws.write_string(r, start_col + c, value, wrap)
+            for r, value in enumerate(series.tolist(), start_row + 1):
+                if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width:
+                    ws.write_string(r, col, value, wrap)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)
     if freeze:
@@ -231,6 +226,64 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     if autofilter and columns:
         ws.autofilter(start_row, start_col, last_row, last_col)
     return start_row, start_col, last_row, last_col
+
+
+def _write_column(ws, series: pd.Series, first_row: int, col: int, fmt, formats: list | None) -> int:
+    """Write one column's values from ``first_row`` down; returns the width its values need."""
+    fmt_of = formats.__getitem__ if formats is not None else (lambda n: fmt)
+    dtype = series.dtype
+    if (pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)) \
+            and not pd.api.types.is_bool_dtype(dtype):
+        for n, value in enumerate(series.astype("float64").tolist()):
+            r = first_row + n
+            if value != value:
+                ws.write_blank(r, col, None, fmt_of(n))
+            elif math.isinf(value):
+                ws.write_string(r, col, labels.EMPTY, fmt_of(n))
+            else:
+                ws.write_number(r, col, value, fmt_of(n))
+        return _number_width(series)
+    values = series.tolist()
+    if (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)) and all(
+            v is None or isinstance(v, str) or (isinstance(v, float) and v != v) for v in values):
+        for n, value in enumerate(values):
+            if isinstance(value, str):
+                ws.write_string(first_row + n, col, value, fmt_of(n))
+            else:
+                ws.write_blank(first_row + n, col, None, fmt_of(n))
+        return _text_width(values)
+    width = 0
+    for n, value in enumerate(values):  # mixed or other values: one at a time
+        write_cell(ws, first_row + n, col, value, fmt_of(n))
+        if isinstance(value, str):
+            width = max(width, display_width(value) + 2)
+        elif isinstance(value, (dt.date, pd.Timestamp)) or value is None:
+            continue
+        elif not (isinstance(value, float) and math.isnan(value)) and not pd.isna(value):
+            width = max(width, len(f"{value:,.2f}" if isinstance(value, float) else str(value)) + 2)
+    return width
+
+
+def _number_width(series: pd.Series) -> int:
+    """The widest of a numeric column's values as shown (floats with thousands separators, 2 places)."""
+    shown = series.dropna()
+    if shown.empty:
+        return 0
+    ends = (shown.min(), shown.max())  # the longest text is at either end
+    if pd.api.types.is_float_dtype(series.dtype):
+        return max(len(f"{float(v):,.2f}") for v in ends) + 2
+    return max(len(str(v)) for v in ends) + 2
+
+
+def _text_width(values: list) -> int:
+    """The widest text's display width + 2; only texts that could be the widest are measured."""
+    texts = sorted({v for v in values if isinstance(v, str) and v}, key=len, reverse=True)
+    best = 0
+    for text in texts:
+        if 2 * len(text) <= best:  # a text is at most twice as wide as it is long
+            break
+        best = max(best, display_width(text))
+    return best + 2 if texts else 0
 
 
 def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title: str = "") -> None:

@@ -51,8 +51,10 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
                      for a, p in zip(out["amount"], out["profit"])]
     first_ok = out["first_year"].notna() & (out["first_year"].fillna(9999) <= _year(as_of))
     out["has_history"] = first_ok | (out["project_count"] > 0)
-    out["complaint_years"] = out["customer_id"].map(
-        lambda cid: {int(y): int(n) for (c, y), n in by_year.items() if c == cid})
+    years_of: dict = {}
+    for (cid, year), count in by_year.items():
+        years_of.setdefault(cid, {})[int(year)] = int(count)
+    out["complaint_years"] = [years_of.get(cid, {}) for cid in out["customer_id"]]
     return out
 
 

@@ -54,7 +54,8 @@ def loyalty(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
         tenure_years = max(0, now_year - first + 1) if first and first <= now_year else 0
         months_since = now_month - s["last_month"] if s else None
         span = tenure_years or 0
-        continuity = (len([y for y in s["years"] if first and y >= first]) if s else 0) / span if span else 0.0
+        # every signing year is at or after ``first`` (the earliest of them or an earlier 首次合作年份)
+        continuity = (s["years"] if s else 0) / span if span else 0.0
         if not s or s["last_year"] == s["this_year"]:
             trend = 0.5
         else:
@@ -88,8 +89,8 @@ def loyalty(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
 
 
 def _signed_figures(projects: pd.DataFrame, now_year: int, now_month: int) -> dict[int, dict]:
-    """Per customer with a signed project: count, signing years, last signing month, counts in the
-    last 12 and 36 months, and the signed amounts of last year and this year."""
+    """Per customer with a signed project: count, first signing year and number of signing years, last
+    signing month, counts in the last 12 and 36 months, and the signed amounts of last year and this year."""
     signed = projects.loc[projects["signed_on"].notna(), ["customer_id", "signed_on", "amount"]]
     if signed.empty:
         return {}
@@ -100,17 +101,15 @@ def _signed_figures(projects: pd.DataFrame, now_year: int, now_month: int) -> di
     frame["in12"] = frame["month"] > now_month - 12
     frame["in36"] = frame["month"] > now_month - 36
     by = frame.groupby("customer_id", sort=False)
+    last_year = frame["amount"].where(frame["year"] == now_year - 1, 0.0).groupby(frame["customer_id"], sort=False)
+    this_year = frame["amount"].where(frame["year"] == now_year, 0.0).groupby(frame["customer_id"], sort=False)
     figures = pd.DataFrame({"count": by.size(), "first_year": by["year"].min(), "last_month": by["month"].max(),
-                            "p12": by["in12"].sum(), "p36": by["in36"].sum()})
-    amounts = frame[frame["year"].isin((now_year - 1, now_year))].groupby(["customer_id", "year"])["amount"].sum()
-    years = by["year"].unique()
-    out = {}
-    for cid, f in zip(figures.index, figures.itertuples(index=False)):
-        out[cid] = {"count": int(f.count), "first_year": int(f.first_year), "last_month": int(f.last_month),
-                    "p12": int(f.p12), "p36": int(f.p36), "years": [int(y) for y in years[cid]],
-                    "last_year": float(amounts.get((cid, now_year - 1), 0.0)),
-                    "this_year": float(amounts.get((cid, now_year), 0.0))}
-    return out
+                            "p12": by["in12"].sum(), "p36": by["in36"].sum(), "years": by["year"].nunique(),
+                            "last_year": last_year.sum(), "this_year": this_year.sum()})
+    return {int(cid): {"count": int(f.count), "first_year": int(f.first_year), "last_month": int(f.last_month),
+                       "p12": int(f.p12), "p36": int(f.p36), "years": int(f.years),
+                       "last_year": float(f.last_year), "this_year": float(f.this_year)}
+            for cid, f in zip(figures.index, figures.itertuples(index=False))}
 
 
 def _stability(grade_history: pd.DataFrame | None) -> dict[int, float]:

@@ -401,30 +401,64 @@ class Archive:
 
     # -- reading ------------------------------------------------------------
 
-    def snapshot(self, as_of: str | None = None) -> dict[str, pd.DataFrame]:
-        """The archive as it stood at the end of month ``as_of`` (default: now)."""
+    # Periods a snapshot compares with its month: which of them are at or before the month decides it.
+    _SNAPSHOT_PERIODS = ("SELECT MAX(first_period) FROM customers WHERE first_period <= :m",
+                         "SELECT MAX(first_period) FROM customer_branches WHERE first_period <= :m",
+                         "SELECT MAX(first_period) FROM records WHERE first_period <= :m",
+                         "SELECT MAX(period) FROM reports WHERE period <= :m",
+                         "SELECT MAX(period) FROM history WHERE period <= :m",
+                         "SELECT MAX(effective_period) FROM grade_adjustments WHERE effective_period <= :m",
+                         "SELECT MIN(period) FROM history WHERE period > :m")
+    SNAPSHOTS_KEPT = 3
+
+    def snapshot_key(self, as_of: str | None = None) -> tuple:
+        """What a snapshot as of ``as_of`` depends on: two months with the same key have the same snapshot
+        (e.g. every month after the last one with data), and any write to the archive changes the key."""
         limit = as_of or "9999-12"
+        periods = tuple(self.conn.execute(q, {"m": limit}).fetchone()[0] for q in self._SNAPSHOT_PERIODS)
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return periods, self.conn.total_changes, version
+
+    def snapshot(self, as_of: str | None = None) -> dict[str, pd.DataFrame]:
+        """The archive as it stood at the end of month ``as_of`` (default: now).
+
+        The last few snapshots are kept (reports ask for the same months several times); each
+        caller gets its own copy.
+        """
+        key = self.snapshot_key(as_of)
+        cache = self.__dict__.setdefault("_snapshots", {})
+        if key not in cache:
+            if len(cache) >= self.SNAPSHOTS_KEPT:
+                cache.pop(next(iter(cache)))
+            cache[key] = self._snapshot(as_of or "9999-12")
+        return {name: frame.copy() for name, frame in cache[key].items()}
+
+    def _snapshot(self, limit: str) -> dict[str, pd.DataFrame]:
         undo = self._undo_map(limit)
-        customers = []
-        for cid, uscc, name_key, text, first in self.conn.execute(
-                "SELECT id, uscc, name_key, data, first_period FROM customers WHERE first_period <= ? "
-                "ORDER BY id", (limit,)):
-            data = json.loads(text)
-            data.update(undo.get(("customer", str(cid)), {}))
-            customers.append({**data, "customer_id": cid, "uscc": data.get("uscc") or uscc,
-                              "name_key": name_key, "first_period": first})
-        links = []
-        for cid, branch, text, first in self.conn.execute(
-                "SELECT customer_id, branch, data, first_period FROM customer_branches "
-                "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,)):
-            data = json.loads(text)
-            data.update(undo.get(("customer_branch", f"{cid}|{branch}"), {}))
-            links.append({"customer_id": cid, "branch": branch, **data, "first_period": first})
+
+        def rows(query: str, args: tuple, entity: str, key_of) -> tuple[list[tuple], list[dict]]:
+            found = self.conn.execute(query, args).fetchall()
+            data = json.loads("[" + ",".join(r[-1] for r in found) + "]")  # one parse, not one per row
+            if undo:
+                for r, d in zip(found, data):
+                    d.update(undo.get((entity, key_of(r)), {}))
+            return found, data
+
+        found, data = rows("SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? "
+                           "ORDER BY id", (limit,), "customer", lambda r: str(r[0]))
+        customers = [{**d, "customer_id": cid, "uscc": d.get("uscc") or uscc, "name_key": name_key,
+                      "first_period": first} for (cid, uscc, name_key, first, _), d in zip(found, data)]
+        found, data = rows("SELECT customer_id, branch, first_period, data FROM customer_branches "
+                           "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,),
+                           "customer_branch", lambda r: f"{r[0]}|{r[1]}")
         last = dict(((c, b), p) for c, b, p in self.conn.execute(
             "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
             "GROUP BY customer_id, branch", (limit,)))
-        for link in links:
-            link["last_period"] = last.get((link["customer_id"], link["branch"]))
+        links = [{"customer_id": cid, "branch": branch, **d, "first_period": first,
+                  "last_period": last.get((cid, branch))} for (cid, branch, first, _), d in zip(found, data)]
+        served: dict[int, list[str]] = {}
+        for cid, branch, _, _ in found:  # ordered by branch within each customer
+            served.setdefault(cid, []).append(branch)
         out = {"customers": typed(pd.DataFrame(customers), CUSTOMERS.columns,
                                    ["customer_id", "name", "uscc", "name_key",
                                     *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")],
@@ -432,24 +466,20 @@ class Archive:
                "customer_branches": typed(pd.DataFrame(links), CUSTOMERS.columns,
                                            ["customer_id", "branch", *BRANCH_FIELDS,
                                             "first_period", "last_period"])}
-        branches = out["customer_branches"].groupby("customer_id")["branch"].agg(
-            lambda s: "、".join(sorted(s))) if len(links) else pd.Series(dtype=object)
-        out["customers"]["branches"] = out["customers"]["customer_id"].map(branches)
+        out["customers"]["branches"] = [("、".join(served[cid]) if cid in served else None)
+                                        for cid in out["customers"]["customer_id"]]
         grades = dict(self.conn.execute(
             "SELECT customer_id, new_grade FROM grade_adjustments WHERE effective_period <= ? "
             "ORDER BY effective_period, id", (limit,)).fetchall())
         out["customers"]["official_grade"] = out["customers"]["customer_id"].map(grades)
         for entity in RECORD_ENTITIES:
             sheet = SHEETS_BY_KEY[entity]
-            rows = []
-            for key, cid, branch, text in self.conn.execute(
-                    "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND "
-                    "first_period <= ? ORDER BY rowid", (entity, limit)):
-                data = json.loads(text)
-                data.update(undo.get((entity, key), {}))
-                rows.append({f"{entity[:-1]}_id": key, "customer_id": cid, "branch": branch, **data})
+            found, data = rows("SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND "
+                               "first_period <= ? ORDER BY rowid", (entity, limit), entity, lambda r: r[0])
+            records = [{f"{entity[:-1]}_id": key, "customer_id": cid, "branch": branch, **d}
+                       for (key, cid, branch, _), d in zip(found, data)]
             keys = [k for k in sheet.keys if k not in ("customer_uscc",)]
-            out[entity] = typed(pd.DataFrame(rows), sheet.columns,
+            out[entity] = typed(pd.DataFrame(records), sheet.columns,
                                  [f"{entity[:-1]}_id", "customer_id", "branch", *keys])
         return out
 

@@ -98,9 +98,18 @@ def service_data(full: dict, snap: dict, grades: pd.DataFrame, config: Config, p
         config.get("satisfaction", "goal_percent") / 100, config.get("satisfaction", "satisfied_answers"))
 
 
-def _grades(archive: Archive, config: Config, as_of: str):
+def _grades(archive: Archive, config: Config, as_of: str, seen: dict | None = None):
+    """The snapshot and official grades as of a month; ``seen`` keeps them for months that share a
+    snapshot (the rules look at the as-of year only), so a report grades each state of the archive once.
+    Callers treat what they get as read-only."""
+    key = (archive.snapshot_key(as_of), as_of[:4])
+    if seen is not None and key in seen:
+        return seen[key]
     snap = archive.snapshot(as_of)
-    return snap, official_grades(rule_grades(snap, config, as_of))
+    out = snap, official_grades(rule_grades(snap, config, as_of))
+    if seen is not None:
+        seen[key] = out
+    return out
 
 
 def ranking(snapshot: dict, grades: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -141,9 +150,10 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     if branch is not None and branch not in config.branches:
         raise ReportError(f"“{branch}”不在花名册中（{'、'.join(config.branches)}）。")
     as_of = min(period.end, current_month(today))
-    full_snap, full_grades = _grades(archive, config, as_of)
+    seen: dict = {}
+    full_snap, full_grades = _grades(archive, config, as_of, seen)
     prev = period.previous()
-    prev_full, prev_full_grades = _grades(archive, config, prev.end)
+    prev_full, prev_full_grades = _grades(archive, config, prev.end, seen)
     rank_now = ranking(full_snap, full_grades, config)
     rank_prev = ranking(prev_full, prev_full_grades, config).set_index("branch")
     if len(prev_full_grades):
@@ -174,7 +184,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     for month in period.months:
         if month > min(latest, as_of):
             break
-        m_snap, m_grades = _grades(archive, config, month)
+        m_snap, m_grades = _grades(archive, config, month, seen)
         if branch is not None:
             m_snap = edition(m_snap, branch)
             m_grades = _own(m_grades, m_snap, branch)
