@@ -1,6 +1,7 @@
 """Identity of organisations: unified social credit codes and name normalisation."""
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -72,7 +73,12 @@ _SUFFIXES = (("有限责任公司", "有限公司"), ("股份有限公司", "股
 
 def normalize_name(value: object) -> str:
     """The name a customer is matched by: NFKC, brackets and spaces unified, suffix variants folded."""
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    return _normalized(value if isinstance(value, str) else str(value or ""))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same names recur on every sheet and every month
+def _normalized(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name).strip()
     text = text.replace("【", "(").replace("】", ")").replace("〔", "(").replace("〕", ")")
     text = re.sub(r"\s+", "", text)
     for variant, canonical in _SUFFIXES:

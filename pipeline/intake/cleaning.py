@@ -166,19 +166,27 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
         if column.key not in raw.columns:
             out[column.key] = [column.default] * len(raw)
             continue
+        raw_values = raw[column.key].tolist()
+        if column.kind == TEXT and all(isinstance(v, str) and len(v.strip()) > 4 for v in raw_values):
+            out[column.key] = [v.strip() for v in raw_values]  # plain text, none of it an empty mark
+            continue
+        if column.kind == CODE and all(isinstance(v, str) and len(v) > 4 and v.isascii()
+                                       and v.replace("-", "").isalnum() for v in raw_values):
+            # plain ASCII codes (the usual case): nothing for NFKC or stripping to change
+            uscc = column.key.endswith("uscc")
+            out[column.key] = [v.upper().replace("-", "") for v in raw_values] if uscc else raw_values
+            continue
         values = []
-        for index, value in zip(raw.index, raw[column.key]):
+        for index, value in zip(raw.index, raw_values):
             try:
                 values.append(clean_value(value, column))
             except Unparseable:
                 failures.append((index, column, value))
                 values.append(None)
         out[column.key] = values
-    frame = pd.DataFrame(index=raw.index)
-    for column in columns:
-        frame[column.key] = _typed_series(out[column.key], column, raw.index)
-    frame["_row"] = raw["_row"] if "_row" in raw else pd.Series(range(len(raw)), index=raw.index)
-    return frame, failures
+    typed = {column.key: _typed_series(out[column.key], column, raw.index) for column in columns}
+    typed["_row"] = raw["_row"] if "_row" in raw else pd.Series(range(len(raw)), index=raw.index)
+    return pd.DataFrame(typed, index=raw.index), failures
 
 
 def _typed_series(values: list, column: Column, index) -> pd.Series:

@@ -126,6 +126,14 @@ def _read_sheets(book, sub: Submission, config: Config) -> None:
     assigned: dict[str, str] = {}  # sheet key → workbook sheet title
     unmatched: list[str] = []
     candidates: dict[str, list[str]] = {}
+    sheets: dict[str, object] = {}
+
+    def sheet_of(title: str):
+        """Each sheet is parsed once (calamine parses a sheet on every request)."""
+        if title not in sheets:
+            sheets[title] = book.get_sheet_by_name(title)
+        return sheets[title]
+
     for title in book.sheet_names:
         target = _SHEET_NAMES.get(normalize_label(title))
         if target is not None:
@@ -136,9 +144,11 @@ def _read_sheets(book, sub: Submission, config: Config) -> None:
         sheet = next(s for s in (COVER, *DATA_SHEETS) if s.key == key)
         # Two sheets for one (e.g. an empty 客户信息表 beside 客户信息): the template's name wins,
         # else the first that has something in it; the other is ignored, and the clerk told.
-        exact = [t for t in titles if normalize_label(t) == normalize_label(sheet.name)]
-        filled = [t for t in titles if book.get_sheet_by_name(t).total_height > 1]
-        chosen = (exact + filled + titles)[0] if len(titles) > 1 else titles[0]
+        chosen = titles[0]
+        if len(titles) > 1:
+            exact = [t for t in titles if normalize_label(t) == normalize_label(sheet.name)]
+            filled = [t for t in titles if sheet_of(t).total_height > 1]
+            chosen = (exact + filled + titles)[0]
         assigned[key] = chosen
         for other in titles:
             if other != chosen:
@@ -148,7 +158,7 @@ def _read_sheets(book, sub: Submission, config: Config) -> None:
 
     def grid(title: str):
         if title not in grids:
-            sheet = book.get_sheet_by_name(title)
+            sheet = sheet_of(title)
             if sheet.total_height > max_rows + HEADER_SEARCH_ROWS:
                 grids[title] = None
                 sub.findings.append(make_finding("too-many-rows", name, sheet=title,

@@ -200,7 +200,8 @@ class _TooBig(Exception):
     pass
 
 
-_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
+# A cell that holds something (a self-closing <c …/> is a formatted, empty cell): its column letters and row.
+_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
 
 
 class _Extent:
@@ -224,14 +225,15 @@ class _Extent:
         self._scan(data)
 
     def _scan(self, body: bytes) -> None:
-        for letters, row, empty in _CELL.findall(body):
-            if empty:
-                continue  # a formatted, empty cell
+        found = _CELL.findall(body)
+        if not found:
+            return
+        for letters in {letters for letters, _ in found}:  # a sheet has few distinct columns
             column = 0
             for ch in letters:
                 column = column * 26 + ch - 64
             self.columns = max(self.columns, column)
-            self.rows = max(self.rows, int(row))
+        self.rows = max(self.rows, max(int(row) for _, row in found))
 
 
 def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:

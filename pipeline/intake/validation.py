@@ -480,8 +480,8 @@ def _archive_numbers(sub, keys: dict[str, pd.DataFrame], file: str, numbers: dic
 def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str]) -> list[Finding]:
     """Rows in dependent sheets that name a customer not in this workbook (or the archive)."""
     customers = keys["customers"]
-    codes = set(customers["uscc"].dropna()) | known
-    names = {normalize_name(n) for n in customers["name"].dropna()} | known
+    codes = set(customers["uscc"].dropna())
+    names = {normalize_name(n) for n in customers["name"].dropna()}
     out = []
     for key in ("projects", "surveys", "complaints", "visits"):
         data = sub.sheets.get(key)
@@ -490,10 +490,12 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         frame = keys[key]
         at = _Locator(data, frame, file)
         column = data.sheet.column("customer_name")
-        for i in frame.index:
-            code = frame.at[i, "customer_uscc"] if "customer_uscc" in frame else None
-            name = frame.at[i, "customer_name"]
-            if (code and code in codes) or (name and normalize_name(name) in names) or not name:
+        row_codes = frame["customer_uscc"].tolist() if "customer_uscc" in frame else [None] * len(frame)
+        for i, code, name in zip(frame.index, row_codes, frame["customer_name"].tolist()):
+            if (code and (code in codes or code in known)) or not name:
+                continue
+            name_key = normalize_name(name)
+            if name_key in names or name_key in known:
                 continue
             out.append(at("unknown-customer", i, column, name))
     return out
