@@ -161,8 +161,8 @@ class Merger:
         name_key = normalize_name(name) if name else None
         if uscc:
             cid = self._registry(f"uscc:{uscc}")
-            if cid is not None and self._existing(cid) is not None:
-                existing = self._existing(cid)
+            existing = self._existing(cid) if cid is not None else None
+            if existing is not None:
                 # Another name under this code is a conflict until review decided it (a name
                 # decision, or a merge, which records the merged customer's names as decided).
                 # Registry aliases do not count: a replay registers every name it sees.
@@ -173,8 +173,8 @@ class Merger:
                 return cid
             if name_key:
                 by_name = self._registry(f"name:{name_key}")
-                if by_name is not None and self._existing(by_name) is not None:
-                    other = self._existing(by_name)
+                other = self._existing(by_name) if by_name is not None else None
+                if other is not None:
                     if not other[0]:
                         self._register(f"uscc:{uscc}", by_name)
                         self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (uscc, by_name))
@@ -259,9 +259,19 @@ class Merger:
             self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
             return
         numbered = self._numbered_customer(row.get("archive_no"))
+        created = self.result.new_customers
         cid = numbered or self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
+        sent_text = dumps(row)
+        if self.result.new_customers > created:  # this row created the customer, from its own values
+            per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
+            self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
+                              (cid, self.branch, dumps(per_branch), row_hash(per_branch), self.period, sent,
+                               sent_text))
+            self.sent[sent] = cid
+            self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+            return
         uscc, name_key, text, _ = self._existing(cid)
         old = json.loads(text)
         # The name of a coded customer changes only through review, never silently; a row with the
@@ -297,7 +307,7 @@ class Merger:
         if link is None:
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
                               (cid, self.branch, dumps(per_branch), row_hash(per_branch), self.period, sent,
-                               dumps(row)))
+                               sent_text))
         else:
             old_link = json.loads(link[0])
             merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
@@ -306,8 +316,8 @@ class Merger:
                 self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
                                   "customer_id = ? AND branch = ?",
                                   (dumps(merged), row_hash(merged), cid, self.branch))
-        self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
-                          "AND branch = ?", (sent, dumps(row), cid, self.branch))
+            self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
+                              "AND branch = ?", (sent, sent_text, cid, self.branch))
         self.sent[sent] = cid
         self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
 
