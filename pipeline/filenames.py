@@ -12,6 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+PARTIAL = ".part"             # a file still being written: hidden (".name.part"), swept after a killed run
 MAX_STEM_BYTES = 150          # leaves room for "__<hash>", "(n)", "_校验结果" and the suffix under 255
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}

@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 
 from ..config import DEFAULT_TOML
 from ..errors import WorkspaceError
-from ..filenames import display_name, hashed_name, safe_name, unique_path
+from ..filenames import PARTIAL, display_name, hashed_name, safe_name, unique_path
 from .journal import JOURNAL_FILE, Journal
 
 __all__ = ["Workspace", "WorkspaceBusy", "display_name", "ensure_writable", "move_into_place",
@@ -99,6 +99,20 @@ class Workspace:
             raise WorkspaceError(f"{self.root} 不是工作目录（没有 crm.toml 和档案库）。请先运行 "
                                  f"crm --workspace \"{self.root}\" init 创建，或用 --workspace 指定已有的工作目录。")
         return self
+
+    def sweep_partial(self) -> list[Path]:
+        """Remove what a killed run was writing (hidden ``.….part`` files under received/ and rejected/):
+        the run that follows redoes that file. Call with the lock held."""
+        removed = []
+        for folder in (self.received, self.rejected):
+            if folder.is_dir():
+                for path in folder.rglob(f".*{PARTIAL}"):
+                    try:
+                        path.unlink()
+                        removed.append(path)
+                    except OSError:
+                        pass
+        return removed
 
     def filed_files(self) -> list[Path]:
         """Every submission filed under received/ and rejected/ (named …__<hash>; not the duplicates)."""
@@ -187,7 +201,7 @@ def move_into_place(source: Path, target: Path, *, sha256: str | None = None,
         except OSError:
             moved = False
     if not moved:
-        temporary = target.with_name(f".{target.name}.part")
+        temporary = target.with_name(f".{target.name}{PARTIAL}")
         try:
             with open(source, "rb") as src, open(temporary, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

@@ -27,7 +27,7 @@ from schemas import labels
 
 from ..excel import (ERROR_FILL, FONT, GRID_GREY, HEADER_BLUE, LINK_BLUE, NOTE_GREY, OK_GREEN,
                      REQUIRED_RED, WARNING_FILL, argb, display_width)
-from ..filenames import display_name, safe_name, unique_path
+from ..filenames import PARTIAL, display_name, safe_name, unique_path
 from ..findings import ERROR, WARNING, Finding
 
 RESULT_SHEET = labels.SHEETS["feedback"]
@@ -111,7 +111,8 @@ def _open_copy(original: Path):
 
 def _save(book, target: Path) -> None:
     """Save through a temporary file so a failed save never leaves half a workbook."""
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=target.parent)
+    # hidden and named *.part like every half-written file, so a killed run's leftover is swept
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PARTIAL, dir=target.parent)
     os.close(fd)
     try:
         book.save(tmp)

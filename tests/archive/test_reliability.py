@@ -151,6 +151,28 @@ def test_a_move_across_file_systems_never_leaves_half_a_file(ws, monkeypatch):
     assert not list((ws.received / "重复文件").glob("*")) if (ws.received / "重复文件").exists() else True
 
 
+def test_a_feedback_workbook_killed_while_saved_leaves_nothing_behind(ws, monkeypatch):
+    from pipeline.intake import feedback
+    bad = good(ws, "华东分公司", nature="民营")  # rejected: a feedback workbook is saved beside it
+
+    def killed_save(book, filename):
+        Path(filename).write_bytes(b"PK half a workbook")
+        raise KeyboardInterrupt  # the process dies here; the finally clause never runs
+
+    monkeypatch.setattr(feedback.openpyxl.Workbook, "save", killed_save)
+    monkeypatch.setattr(feedback.os, "remove", lambda path: None)
+    with pytest.raises(KeyboardInterrupt):
+        with Archive(ws.archive_path, journal=ws.journal) as archive:
+            ingest_inbox(ws, archive, load_config(None))
+    leftovers = [p for p in ws.rejected.rglob("*") if p.is_file()]
+    assert leftovers and all(p.name.startswith(".") and p.name.endswith(".part") for p in leftovers)
+    monkeypatch.undo()
+    crm(ws.root, "ingest")                                   # the next run sweeps it and redoes the file
+    files = sorted(p.name for p in ws.rejected.rglob("*") if p.is_file())
+    assert len(files) == 2 and all(not f.startswith(".") for f in files), files
+    assert any(f.endswith("_校验结果.xlsx") for f in files) and not bad.exists()
+
+
 def test_workers_die_with_their_parent(ws):
     psutil = pytest.importorskip("psutil")
     for i in range(8):
