@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from schemas import labels
 
 from ..identity import normalize_name
-from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, dumps,
-                     row_hash)
+from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, stored
 
 
 @dataclass
@@ -124,14 +123,18 @@ class Merger:
         self.sent: dict[str, int] | None = None
         self.names: NameIndex | None = None  # the run's name index, kept by the archive
         self.touched: list[int] = []          # customers whose code or name key this submission changed
+        self.registry: dict[str, int | None] = {}  # identity keys looked up in this submission
 
     # identity
     def _registry(self, key: str) -> int | None:
-        row = self.conn.execute("SELECT customer_id FROM customer_ids WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        if key not in self.registry:  # a row looks its keys up more than once
+            row = self.conn.execute("SELECT customer_id FROM customer_ids WHERE key = ?", (key,)).fetchone()
+            self.registry[key] = row[0] if row else None
+        return self.registry[key]
 
     def _register(self, key: str, cid: int) -> None:
         self.conn.execute("INSERT OR IGNORE INTO customer_ids VALUES (?, ?)", (key, cid))
+        self.registry.pop(key, None)  # the registry keeps an existing entry: read it again when asked
 
     def _new_id(self) -> int:
         if self.next_id is None:
@@ -208,7 +211,7 @@ class Merger:
         fields = {k: data.get(k) for k in CUSTOMER_FIELDS}
         self.conn.execute("INSERT INTO customers (id, uscc, name_key, data, row_hash, first_period, "
                           "first_submission) VALUES (?,?,?,?,?,?,?)",
-                          (cid, uscc, name_key, dumps(fields), row_hash(fields), self.period, self.sid))
+                          (cid, uscc, name_key, *stored(fields), self.period, self.sid))
         self.result.new_customers += 1
         self.new_ids.append(cid)
         return cid
@@ -249,7 +252,7 @@ class Merger:
         return [seq for seq, digest in rows if digest not in sent]
 
     def customer(self, row: dict) -> None:
-        sent = row_hash(row)
+        sent_text, sent = stored(row)
         if sent in self._sent():
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.
@@ -263,11 +266,10 @@ class Merger:
         cid = numbered or self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
-        sent_text = dumps(row)
         if self.result.new_customers > created:  # this row created the customer, from its own values
             per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
-                              (cid, self.branch, dumps(per_branch), row_hash(per_branch), self.period, sent,
+                              (cid, self.branch, *stored(per_branch), self.period, sent,
                                sent_text))
             self.sent[sent] = cid
             self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
@@ -302,11 +304,11 @@ class Merger:
         new = self._changes("customer", str(cid), cid, old, row, fields)
         if new != old:
             self.conn.execute("UPDATE customers SET data = ?, row_hash = ? WHERE id = ?",
-                              (dumps(new), row_hash(new), cid))
+                              (*stored(new), cid))
         per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
         if link is None:
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
-                              (cid, self.branch, dumps(per_branch), row_hash(per_branch), self.period, sent,
+                              (cid, self.branch, *stored(per_branch), self.period, sent,
                                sent_text))
         else:
             old_link = json.loads(link[0])
@@ -315,7 +317,7 @@ class Merger:
             if merged != old_link:
                 self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
                                   "customer_id = ? AND branch = ?",
-                                  (dumps(merged), row_hash(merged), cid, self.branch))
+                                  (*stored(merged), cid, self.branch))
             self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
                               "AND branch = ?", (sent, sent_text, cid, self.branch))
         self.sent[sent] = cid
@@ -354,23 +356,24 @@ class Merger:
         cid = self.resolve(row.get("customer_uscc"), row.get("customer_name"))
         key = self._numbered_key(entity, row.get("archive_no")) or self._record_key(entity, cid, row)
         data = {k: v for k, v in row.items() if k not in ("customer_uscc", "archive_no")}
-        digest = row_hash(data)
+        text, digest = stored(data)
         known = self._records(entity)
         existing = known.get(key) or self.conn.execute(
             "SELECT data, row_hash FROM records WHERE entity = ? AND key = ?", (entity, key)).fetchone()
         if existing is None:
             self.conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
-                              (entity, key, cid, self.branch, dumps(data), digest, self.period))
-            known[key] = (dumps(data), digest)
+                              (entity, key, cid, self.branch, text, digest, self.period))
+            known[key] = (text, digest)
             self.result.new_records += 1
             return
         if existing[1] == digest:
             return  # unchanged: nothing rewritten
         old = json.loads(existing[0])
         merged = self._changes(entity, key, cid, old, data, list(data))
+        text, digest = stored(merged)
         self.conn.execute("UPDATE records SET data = ?, row_hash = ?, customer_id = ? WHERE entity = ? "
-                          "AND key = ?", (dumps(merged), row_hash(merged), cid, entity, key))
-        known[key] = (dumps(merged), row_hash(merged))
+                          "AND key = ?", (text, digest, cid, entity, key))
+        known[key] = (text, digest)
         self.result.changed_records += 1
 
     def _records(self, entity: str) -> dict[str, tuple[str, str]]:

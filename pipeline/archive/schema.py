@@ -135,8 +135,18 @@ def json_value(value):
 
 
 def frame_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
-    return [{k: json_value(v) for k, v in record.items()}
-            for record in frame[keys].to_dict("records")]
+    """The rows of a clean frame as JSON-ready dicts (``json_value`` of every cell), converted by column."""
+    columns = [_json_column(frame[k]) for k in keys]
+    return [dict(zip(keys, values)) for values in zip(*columns)] if keys else [{} for _ in range(len(frame))]
+
+
+def _json_column(series: pd.Series) -> list:
+    values = series.tolist()
+    if pd.api.types.is_float_dtype(series.dtype):
+        return [None if v != v else v for v in values]
+    if pd.api.types.is_object_dtype(series.dtype) and all(v is None or type(v) is str for v in values):
+        return values
+    return [json_value(v) for v in values]
 
 
 def row_hash(data: dict) -> str:
@@ -150,6 +160,12 @@ def text_hash(text: str) -> str:
 
 def dumps(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def stored(data: dict) -> tuple[str, str]:
+    """A row as stored and its hash (``dumps`` and ``row_hash``, written once)."""
+    text = dumps(data)
+    return text, text_hash(text)
 
 
 def typed(frame: pd.DataFrame, columns, order: list[str]) -> pd.DataFrame:

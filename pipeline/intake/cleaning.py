@@ -155,6 +155,9 @@ def clean_value(value, column: Column):
     return text if kind == TEXT else text
 
 
+_FAILED = object()
+
+
 def clean_frame(raw: pd.DataFrame, columns: list[Column]):
     """Typed frame with every dictionary column present, and the cells that failed to parse.
 
@@ -177,12 +180,26 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
             out[column.key] = [v.upper().replace("-", "") for v in raw_values] if uscc else raw_values
             continue
         values = []
+        seen: dict = {}  # raw value → clean value (or _FAILED): lists and years repeat a few values
         for index, value in zip(raw.index, raw_values):
+            key = (type(value), value)  # 1, 1.0 and True are equal keys, not equal cells
             try:
-                values.append(clean_value(value, column))
-            except Unparseable:
+                clean = seen[key]
+            except KeyError:
+                try:
+                    clean = clean_value(value, column)
+                except Unparseable:
+                    clean = _FAILED
+                seen[key] = clean
+            except TypeError:  # an unhashable value: cleaned on its own
+                try:
+                    clean = clean_value(value, column)
+                except Unparseable:
+                    clean = _FAILED
+            if clean is _FAILED:
                 failures.append((index, column, value))
-                values.append(None)
+                clean = None
+            values.append(clean)
         out[column.key] = values
     typed = {column.key: _typed_series(out[column.key], column, raw.index) for column in columns}
     typed["_row"] = raw["_row"] if "_row" in raw else pd.Series(range(len(raw)), index=raw.index)
