@@ -171,9 +171,12 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
             if not info.filename.endswith((".xml", ".rels", ".vml")):
                 continue
             sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-            extent = _Extent() if sheet else None
+            extent = _Bound() if sheet else None
             try:
                 used, entity = _stream_check(archive, info, budget, extent)
+                if extent is not None and extent.cells > max_cells:  # possibly too big: measure exactly
+                    extent = _Extent()
+                    _stream_check(archive, info, budget, extent)
             except _TooBig:
                 return refuse("unsafe-workbook", too_big)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
@@ -181,7 +184,7 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
             if entity:
                 return refuse("unsafe-workbook", "文件内部含有 Excel 不会写入的结构（XML 实体声明），"
                                                  "可能不是用 Excel/WPS 保存的")
-            if extent is not None and extent.rows * extent.columns > max_cells:
+            if isinstance(extent, _Extent) and extent.rows * extent.columns > max_cells:
                 titles = titles if titles is not None else _sheet_titles(archive)
                 title = titles.get(info.filename, info.filename.rsplit("/", 1)[-1])
                 corner = f"{column_letter(extent.columns - 1)}{extent.rows}"
@@ -234,6 +237,41 @@ class _Extent:
                 column = column * 26 + ch - 64
             self.columns = max(self.columns, column)
         self.rows = max(self.rows, max(int(row) for _, row in found))
+
+
+class _Bound(_Extent):
+    """An upper bound of the extent, found without reading every cell: rows are bounded by the longest
+    row number any cell reference has (a value in row 12,345 bounds them by 99,999); columns past Z are
+    read from those cells only, otherwise there are at most 26. Only a sheet whose bound exceeds the
+    budget is measured cell by cell."""
+
+    def __init__(self):
+        super().__init__()
+        self.digits = 0
+
+    @property
+    def cells(self) -> int:
+        return (10 ** self.digits - 1) * max(self.columns, 26)
+
+    def _scan(self, body: bytes) -> None:
+        for digits in range(7, self.digits, -1):  # only longer references than those already seen
+            if _REF_DIGITS[digits].search(body):
+                self.digits = digits
+                break
+        for letters in (3, 2):  # cells past column Z (usually none, so usually two quick searches)
+            if not _REF_LETTERS[letters].search(body):
+                continue
+            for ref in set(_REF_LETTERS[letters].findall(body)):
+                column = 0
+                for ch in ref:
+                    column = column * 26 + ch - 64
+                self.columns = max(self.columns, column)
+            break
+
+
+# (a literal start lets the search skip ahead; a prefixed tag such as <x:c r="…"> ends the same way)
+_REF_DIGITS = {n: re.compile(rb'c r="[A-Z]{1,3}[0-9]{%d}"' % n) for n in range(1, 8)}
+_REF_LETTERS = {n: re.compile(rb'c r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
 
 
 def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -170,3 +170,24 @@ def test_bad_files_do_not_stop_the_others(tmp_path):
     assert results["华东分公司_2026-10_客户信息统计表.xlsx"].status == "accepted"
     assert results["坏文件.xlsx"].status == "rejected"
     assert results["空文件.xlsx"].status == "rejected"
+
+
+@pytest.mark.parametrize("rows, refused", [(30, False), (40, True)])
+def test_a_wide_sheet_near_the_cell_budget_is_measured_exactly(tmp_path, rows, refused):
+    """The quick bound (99 rows × column AB) exceeds a 1,000-cell budget, so the cells are counted:
+    30 rows × 28 columns fit, 40 rows do not, and the finding names the real corner."""
+    import xlsxwriter
+    config_path = tmp_path / "crm.toml"
+    config_path.write_text("[limits]\nmax_cells = 1000\n", encoding="utf-8")
+    path = tmp_path / "wide.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("客户信息")
+    for r in range(rows):
+        sheet.write_string(r, 0, f"客户{r}")
+        sheet.write_string(r, 27, "x")  # column AB
+    book.close()
+    result = inspect_file(path, load_config(config_path))
+    if refused:
+        assert codes(result) == ["too-many-cells"] and "AB40" in result.findings[0].message
+    else:
+        assert result.kind == "xlsx" and result.findings == []
