@@ -527,12 +527,16 @@ class Archive:
         rows = []
         decided = {(l, r): d for l, r, d in self.conn.execute(
             "SELECT left_id, right_id, decision FROM review_decisions")}
-        names = {cid: (json.loads(d).get("name"), u) for cid, d, u in
-                 self.conn.execute("SELECT id, data, uscc FROM customers")}
         named = {(c, k) for c, k in self.conn.execute("SELECT customer_id, name_key FROM name_decisions")}
-        for cid, kind, left, right, detail, score, period, other in self.conn.execute(
-                "SELECT id, kind, left_id, right_id, detail, score, period, other_name FROM conflicts "
-                "ORDER BY id"):
+        pairs = self.conn.execute("SELECT id, kind, left_id, right_id, detail, score, period, other_name "
+                                  "FROM conflicts ORDER BY id").fetchall()
+        names = {}  # the names and codes of the customers in a pair (not of the whole archive)
+        ids = sorted({p[2] for p in pairs} | {p[3] for p in pairs})
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            names.update({cid: (json.loads(d).get("name"), u) for cid, d, u in self.conn.execute(
+                f"SELECT id, data, uscc FROM customers WHERE id IN ({','.join('?' * len(part))})", part)})
+        for cid, kind, left, right, detail, score, period, other in pairs:
             decision = decided.get((left, right)) if left != right else None
             if other and (left, normalize_name(other)) in named:
                 decision = labels.REVIEWED

@@ -60,6 +60,17 @@ def test_customer_cell_rules(tmp_path, key, value, code):
     assert (f"客户信息!{letters[key]}2", code) in located(result)
 
 
+@pytest.mark.parametrize("phone, ok", [
+    ("13912345678", True), ("021-12345678", True), ("(021)12345678", True), ("021-12345678转123", True),
+    ("13912345678/021-12345678", True), ("13912345678、13812345678；", True), ("+86-13912345678", True),
+    ("13912345678/1391234567", False), ("139123456789", False), ("12912345678", False), ("/", False),
+])
+def test_phone_numbers_one_or_several(phone, ok):
+    import pandas as pd
+    from schemas.models import phones_ok
+    assert phones_ok(pd.Series([phone], dtype=object)).tolist() == [ok]
+
+
 def test_allowed_values_are_named_in_the_message(tmp_path):
     path = write_submission(tmp_path / "x_2026-10.xlsx",
                             customers=[example_row("customers", nature="民营")])
