@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from schemas import labels
 
 from ..identity import normalize_name
-from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, stored
+from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, stored, text_hash
 
 
 @dataclass
@@ -34,36 +34,41 @@ class MergeResult:
     superseded_by: int | None = None
 
 
-def stored_rows(conn: sqlite3.Connection, sid: int) -> dict[str, list[dict]]:
-    """A stored submission's clean rows by entity, in their original order."""
+def stored_rows(conn: sqlite3.Connection, sid: int, texts: list[str] | None = None) -> dict[str, list[dict]]:
+    """A stored submission's clean rows by entity, in their original order; ``texts`` receives the
+    customer rows as stored."""
     data: dict[str, list[dict]] = {}
     for entity, text in conn.execute(
             "SELECT entity, data FROM sub_rows WHERE submission_id = ? ORDER BY entity, seq", (sid,)):
         data.setdefault(entity, []).append(json.loads(text))
+        if texts is not None and entity == "customers":
+            texts.append(text)
     return data
 
 
 def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
           data: dict[str, list[dict]] | None = None, names: "NameIndex | None" = None,
-          repeated: list[tuple[int, str]] | None = None) -> MergeResult:
+          repeated: list[tuple[int, str]] | None = None, texts: list[str] | None = None) -> MergeResult:
     """Merge one stored submission into the current state (inside the caller's transaction).
 
     ``repeated`` lists (position, row hash) of customer rows the file repeats unchanged from the
     branch's last file (``data`` then holds only the new and changed rows): they are only noted as
     reported. Repeated rows of the other sheets carry nothing new and are not touched.
+    ``texts`` are the customer rows of ``data`` as stored (``dumps``), so they are not written again.
     """
     branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
                                             (sid,)).fetchone()
     if data is None:
-        data = stored_rows(conn, sid)
+        texts = []
+        data = stored_rows(conn, sid, texts)
     merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
     merger.names = names
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
         text = conn.execute("SELECT data FROM sub_rows WHERE submission_id = ? AND entity = 'customers' AND seq = ?",
                             (sid, seq)).fetchone()[0]
-        merger.customer(json.loads(text))
-    for row in data.get("customers", []):
-        merger.customer(row)
+        merger.customer(json.loads(text), text)
+    for i, row in enumerate(data.get("customers", [])):
+        merger.customer(row, texts[i] if texts else None)
     for entity in RECORD_ENTITIES:
         for row in data.get(entity, []):
             merger.record(entity, row)
@@ -251,8 +256,9 @@ class Merger:
         self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)", known)
         return [seq for seq, digest in rows if digest not in sent]
 
-    def customer(self, row: dict) -> None:
-        sent_text, sent = stored(row)
+    def customer(self, row: dict, text: str | None = None) -> None:
+        """Merge one customer row (``text``: the row as stored, when the caller has it)."""
+        sent_text, sent = (text, text_hash(text)) if text is not None else stored(row)
         if sent in self._sent():
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.

@@ -282,6 +282,7 @@ class Archive:
                 reused_from: int | None) -> MergeResult:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts = []
+        texts: list[str] = []  # the customer rows as stored, for the merge
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
         for sheet in DATA_SHEETS:
@@ -296,6 +297,8 @@ class Archive:
             seqs = info.seqs if info is not None else range(len(frame))
             for seq, row in zip(seqs, data[sheet.key]):
                 text = dumps(row)
+                if sheet.key == "customers":
+                    texts.append(text)
                 inserts.append((sid, sheet.key, seq, text, info.hashes[seq] if info is not None else None,
                                 text_hash(text) if sheet.key == "customers" else None))
         self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, data, raw_hash, row_hash) "
@@ -327,7 +330,7 @@ class Archive:
             if self._names is None:
                 self._names = merge.NameIndex.load(self.conn)
             result = merge.apply(self.conn, sid, self.similarity_threshold, data, names=self._names,
-                                 repeated=reused)
+                                 repeated=reused, texts=texts)
         result.submission_id = sid
         return result
 
