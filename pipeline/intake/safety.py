@@ -12,6 +12,7 @@ reader sees it.
 """
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 import zlib
@@ -204,7 +205,7 @@ class _TooBig(Exception):
 
 
 # A cell that holds something (a self-closing <c …/> is a formatted, empty cell): its column letters and row.
-_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
+_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]+)"[^>]*?(?<!/)>')
 
 
 class _Extent:
@@ -254,10 +255,8 @@ class _Bound(_Extent):
         return (10 ** self.digits - 1) * max(self.columns, 26)
 
     def _scan(self, body: bytes) -> None:
-        for digits in range(7, self.digits, -1):  # only longer references than those already seen
-            if _REF_DIGITS[digits].search(body):
-                self.digits = digits
-                break
+        while _rows_of_digits(self.digits + 1).search(body):  # longer row numbers than those seen so far
+            self.digits += 1
         for letters in (3, 2):  # cells past column Z (usually none, so usually two quick searches)
             if not _REF_LETTERS[letters].search(body):
                 continue
@@ -270,7 +269,10 @@ class _Bound(_Extent):
 
 
 # (a literal start lets the search skip ahead; a prefixed tag such as <x:c r="…"> ends the same way)
-_REF_DIGITS = {n: re.compile(rb'c r="[A-Z]{1,3}[0-9]{%d}"' % n) for n in range(1, 8)}
+@functools.lru_cache(maxsize=None)
+def _rows_of_digits(n: int) -> re.Pattern:
+    """A cell reference whose row number has at least ``n`` digits."""
+    return re.compile(rb'c r="[A-Z]{1,3}[0-9]{%d,}"' % n)
 _REF_LETTERS = {n: re.compile(rb'c r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
 
 

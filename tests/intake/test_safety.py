@@ -191,3 +191,23 @@ def test_a_wide_sheet_near_the_cell_budget_is_measured_exactly(tmp_path, rows, r
         assert codes(result) == ["too-many-cells"] and "AB40" in result.findings[0].message
     else:
         assert result.kind == "xlsx" and result.findings == []
+
+
+def test_a_row_number_beyond_excel_is_refused_before_it_is_read(tmp_path):
+    """A cell claiming row 99,999,999 (Excel stops at 1,048,576) would make the reader allocate that many rows."""
+    import xlsxwriter
+    plain = tmp_path / "plain.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet("客户信息")
+    sheet.write_string(0, 0, "客户单位名称")
+    sheet.write_string(1, 0, "某公司")
+    book.close()
+    forged = tmp_path / "华东分公司_2026-10.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(forged, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'r="A2"', b'r="A99999999"').replace(b'<row r="2"', b'<row r="99999999"')
+            dst.writestr(info, data)
+    result = inspect_file(forged, CONFIG)
+    assert codes(result) == ["too-many-cells"] and "A99999999" in result.findings[0].message
