@@ -42,6 +42,23 @@ def test_new_then_changed_field_keeps_history(archive, tmp_path):
     assert len(archive.snapshot("2026-08")["customers"]) == 0
 
 
+def test_a_kept_snapshot_follows_every_write_and_is_never_shared(archive, tmp_path):
+    import sqlite3
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    first = archive.snapshot("2026-12")
+    first["customers"].loc[0, "integrity"] = "改坏了"          # a caller changing its copy
+    assert archive.snapshot("2026-12")["customers"].loc[0, "integrity"] == "良好"
+    assert archive.snapshot_key("2026-10") == archive.snapshot_key("2026-12")  # no data after 2026-09
+    ingest(archive, tmp_path, "b", period="2026-10", customers=[customer(integrity="不良")])
+    assert archive.snapshot("2026-12")["customers"].loc[0, "integrity"] == "不良"   # this connection wrote
+    assert archive.snapshot("2026-09")["customers"].loc[0, "integrity"] == "良好"
+    other = sqlite3.connect(archive.path)                    # another process writes
+    other.execute("UPDATE customers SET data = json_set(data, '$.integrity', '一般')")
+    other.commit()
+    other.close()
+    assert archive.snapshot("2026-12")["customers"].loc[0, "integrity"] == "一般"
+
+
 def test_same_content_again_changes_nothing(archive, tmp_path):
     ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()],
            projects=[example_row("projects")])
