@@ -205,7 +205,7 @@ class _TooBig(Exception):
 
 
 # A cell that holds something (a self-closing <c …/> is a formatted, empty cell): its column letters and row.
-_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]+)"[^>]*?(?<!/)>')
+_CELL = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]{1,3})([0-9]+)"[^>]*?(?<!/)>')  # any attribute order
 
 
 class _Extent:
@@ -255,6 +255,9 @@ class _Bound(_Extent):
         return (10 ** self.digits - 1) * max(self.columns, 26)
 
     def _scan(self, body: bytes) -> None:
+        if any(odd in body for odd in _ODD_SPACING):  # not how Excel or WPS write: measure exactly
+            self.digits = 99
+            return
         while _rows_of_digits(self.digits + 1).search(body):  # longer row numbers than those seen so far
             self.digits += 1
         for letters in (3, 2):  # cells past column Z (usually none, so usually two quick searches)
@@ -268,12 +271,18 @@ class _Bound(_Extent):
             break
 
 
-# (a literal start lets the search skip ahead; a prefixed tag such as <x:c r="…"> ends the same way)
+# A cell reference attribute wherever it stands in its tag (a literal start lets the search skip ahead);
+# a tab or line break before it is legal XML too, but then the sheet is measured cell by cell.
+_ODD_SPACING = (b'\tr="', b'\nr="', b'\rr="')
+
+
 @functools.lru_cache(maxsize=None)
 def _rows_of_digits(n: int) -> re.Pattern:
     """A cell reference whose row number has at least ``n`` digits."""
-    return re.compile(rb'c r="[A-Z]{1,3}[0-9]{%d,}"' % n)
-_REF_LETTERS = {n: re.compile(rb'c r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
+    return re.compile(rb' r="[A-Z]{1,3}[0-9]{%d,}"' % n)
+
+
+_REF_LETTERS = {n: re.compile(rb' r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
 
 
 def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -193,8 +193,8 @@ def test_a_wide_sheet_near_the_cell_budget_is_measured_exactly(tmp_path, rows, r
         assert result.kind == "xlsx" and result.findings == []
 
 
-def test_a_row_number_beyond_excel_is_refused_before_it_is_read(tmp_path):
-    """A cell claiming row 99,999,999 (Excel stops at 1,048,576) would make the reader allocate that many rows."""
+def _forged(tmp_path, old: bytes, new: bytes):
+    """A small workbook whose second cell's tag is rewritten by hand."""
     import xlsxwriter
     plain = tmp_path / "plain.xlsx"
     book = xlsxwriter.Workbook(str(plain))
@@ -207,7 +207,19 @@ def test_a_row_number_beyond_excel_is_refused_before_it_is_read(tmp_path):
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b'r="A2"', b'r="A99999999"').replace(b'<row r="2"', b'<row r="99999999"')
+                assert old in data
+                data = data.replace(old, new)
             dst.writestr(info, data)
-    result = inspect_file(forged, CONFIG)
+    return forged
+
+
+@pytest.mark.parametrize("tag", [b'<c t="s" r="XFD50000">', b'<c\tt="s"\tr="XFD50000">'])
+def test_a_far_cell_is_found_whatever_the_order_of_its_attributes(tmp_path, tag):
+    result = inspect_file(_forged(tmp_path, b'<c r="A2" t="s">', tag), CONFIG)
+    assert codes(result) == ["too-many-cells"] and "XFD50000" in result.findings[0].message
+
+
+def test_a_row_number_beyond_excel_is_refused_before_it_is_read(tmp_path):
+    """A cell claiming row 99,999,999 (Excel stops at 1,048,576) would make the reader allocate that many rows."""
+    result = inspect_file(_forged(tmp_path, b'<c r="A2" t="s">', b'<c r="A99999999" t="s">'), CONFIG)
     assert codes(result) == ["too-many-cells"] and "A99999999" in result.findings[0].message
