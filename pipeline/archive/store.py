@@ -436,39 +436,49 @@ class Archive:
             cache[key] = self._snapshot(as_of or "9999-12")
         return {name: frame.copy() for name, frame in cache[key].items()}
 
+    SNAPSHOT_CHUNK = 20_000  # rows decoded at a time: memory holds one chunk's dicts, not the archive's
+
     def _snapshot(self, limit: str) -> dict[str, pd.DataFrame]:
         undo = self._undo_map(limit)
 
-        def rows(query: str, args: tuple, entity: str, key_of) -> tuple[list[tuple], list[dict]]:
-            found = self.conn.execute(query, args).fetchall()
-            data = json.loads("[" + ",".join(r[-1] for r in found) + "]")  # one parse, not one per row
-            if undo:
-                for r, d in zip(found, data):
-                    d.update(undo.get((entity, key_of(r)), {}))
-            return found, data
+        def table(query: str, args: tuple, entity: str, key_of, build, columns, order) -> pd.DataFrame:
+            """The typed frame of a query's rows (JSON in the last column), decoded chunk by chunk."""
+            cursor = self.conn.execute(query, args)
+            parts = []
+            while found := cursor.fetchmany(self.SNAPSHOT_CHUNK):
+                data = json.loads("[" + ",".join(r[-1] for r in found) + "]")  # one parse per chunk
+                if undo:
+                    for r, d in zip(found, data):
+                        d.update(undo.get((entity, key_of(r)), {}))
+                parts.append(typed(pd.DataFrame(build(found, data)), columns, order))
+            if len(parts) == 1:
+                return parts[0]
+            return pd.concat(parts, ignore_index=True) if parts else typed(pd.DataFrame(), columns, order)
 
-        found, data = rows("SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? "
-                           "ORDER BY id", (limit,), "customer", lambda r: str(r[0]))
-        customers = [{**d, "customer_id": cid, "uscc": d.get("uscc") or uscc, "name_key": name_key,
-                      "first_period": first} for (cid, uscc, name_key, first, _), d in zip(found, data)]
-        found, data = rows("SELECT customer_id, branch, first_period, data FROM customer_branches "
-                           "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,),
-                           "customer_branch", lambda r: f"{r[0]}|{r[1]}")
+        customers = table(
+            "SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? ORDER BY id",
+            (limit,), "customer", lambda r: str(r[0]),
+            lambda found, data: [{**d, "customer_id": cid, "uscc": d.get("uscc") or uscc, "name_key": name_key,
+                                  "first_period": first} for (cid, uscc, name_key, first, _), d in zip(found, data)],
+            CUSTOMERS.columns, ["customer_id", "name", "uscc", "name_key",
+                                *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")], "first_period"])
         last = dict(((c, b), p) for c, b, p in self.conn.execute(
             "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
             "GROUP BY customer_id, branch", (limit,)))
-        links = [{"customer_id": cid, "branch": branch, **d, "first_period": first,
-                  "last_period": last.get((cid, branch))} for (cid, branch, first, _), d in zip(found, data)]
         served: dict[int, list[str]] = {}
-        for cid, branch, _, _ in found:  # ordered by branch within each customer
-            served.setdefault(cid, []).append(branch)
-        out = {"customers": typed(pd.DataFrame(customers), CUSTOMERS.columns,
-                                   ["customer_id", "name", "uscc", "name_key",
-                                    *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")],
-                                    "first_period"]),
-               "customer_branches": typed(pd.DataFrame(links), CUSTOMERS.columns,
-                                           ["customer_id", "branch", *BRANCH_FIELDS,
-                                            "first_period", "last_period"])}
+
+        def links(found, data):
+            for cid, branch, _, _ in found:  # ordered by branch within each customer
+                served.setdefault(cid, []).append(branch)
+            return [{"customer_id": cid, "branch": branch, **d, "first_period": first,
+                     "last_period": last.get((cid, branch))} for (cid, branch, first, _), d in zip(found, data)]
+
+        out = {"customers": customers,
+               "customer_branches": table(
+                   "SELECT customer_id, branch, first_period, data FROM customer_branches "
+                   "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,),
+                   "customer_branch", lambda r: f"{r[0]}|{r[1]}", links,
+                   CUSTOMERS.columns, ["customer_id", "branch", *BRANCH_FIELDS, "first_period", "last_period"])}
         out["customers"]["branches"] = [("、".join(served[cid]) if cid in served else None)
                                         for cid in out["customers"]["customer_id"]]
         grades = dict(self.conn.execute(
@@ -477,13 +487,13 @@ class Archive:
         out["customers"]["official_grade"] = out["customers"]["customer_id"].map(grades)
         for entity in RECORD_ENTITIES:
             sheet = SHEETS_BY_KEY[entity]
-            found, data = rows("SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND "
-                               "first_period <= ? ORDER BY rowid", (entity, limit), entity, lambda r: r[0])
-            records = [{f"{entity[:-1]}_id": key, "customer_id": cid, "branch": branch, **d}
-                       for (key, cid, branch, _), d in zip(found, data)]
-            keys = [k for k in sheet.keys if k not in ("customer_uscc",)]
-            out[entity] = typed(pd.DataFrame(records), sheet.columns,
-                                 [f"{entity[:-1]}_id", "customer_id", "branch", *keys])
+            out[entity] = table(
+                "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND first_period <= ? "
+                "ORDER BY rowid", (entity, limit), entity, lambda r: r[0],
+                lambda found, data, e=entity: [{f"{e[:-1]}_id": key, "customer_id": cid, "branch": branch, **d}
+                                               for (key, cid, branch, _), d in zip(found, data)],
+                sheet.columns, [f"{entity[:-1]}_id", "customer_id", "branch",
+                                *[k for k in sheet.keys if k not in ("customer_uscc",)]])
         return out
 
     def _undo_map(self, limit: str) -> dict[tuple[str, str], dict]:
