@@ -272,14 +272,29 @@ class Merger:
         cid = numbered or self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
-        if self.result.new_customers > created:  # this row created the customer, from its own values
-            per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
+        # A customer this row created holds the row's own values: nothing to compare, no view of it yet.
+        link = self._update_customer(cid, row, numbered) if self.result.new_customers == created else None
+        per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
+        if link is None:
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
                               (cid, self.branch, *stored(per_branch), self.period, sent,
                                sent_text))
-            self.sent[sent] = cid
-            self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
-            return
+        else:
+            old_link = json.loads(link[0])
+            merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
+                                   per_branch, BRANCH_FIELDS)
+            if merged != old_link:
+                self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
+                                  "customer_id = ? AND branch = ?",
+                                  (*stored(merged), cid, self.branch))
+            self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
+                              "AND branch = ?", (sent, sent_text, cid, self.branch))
+        self.sent[sent] = cid
+        self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+
+    def _update_customer(self, cid: int, row: dict, numbered: int | None) -> tuple | None:
+        """Apply what a row changes in an existing customer; returns this branch's view of it (data,
+        sent_data), or None when the branch has none yet."""
         uscc, name_key, text, _ = self._existing(cid)
         old = json.loads(text)
         # The name of a coded customer changes only through review, never silently; a row with the
@@ -311,23 +326,7 @@ class Merger:
         if new != old:
             self.conn.execute("UPDATE customers SET data = ?, row_hash = ? WHERE id = ?",
                               (*stored(new), cid))
-        per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
-        if link is None:
-            self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
-                              (cid, self.branch, *stored(per_branch), self.period, sent,
-                               sent_text))
-        else:
-            old_link = json.loads(link[0])
-            merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
-                                   per_branch, BRANCH_FIELDS)
-            if merged != old_link:
-                self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
-                                  "customer_id = ? AND branch = ?",
-                                  (*stored(merged), cid, self.branch))
-            self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
-                              "AND branch = ?", (sent, sent_text, cid, self.branch))
-        self.sent[sent] = cid
-        self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+        return link
 
     def _record_key(self, entity: str, cid: int, row: dict) -> str:
         if entity == "projects":
