@@ -97,6 +97,7 @@ class Archive:
         self.similarity_threshold = float(similarity_threshold)
         self.journal = journal
         self._names = None  # customer names for the look-alike search, kept between submissions of a run
+        self._snapshots: dict[tuple, dict[str, pd.DataFrame]] = {}  # by snapshot_key, the last few
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
@@ -413,6 +414,7 @@ class Archive:
                          "SELECT MAX(effective_period) FROM grade_adjustments WHERE effective_period <= :m",
                          "SELECT MIN(period) FROM history WHERE period > :m")
     SNAPSHOTS_KEPT = 3
+    SNAPSHOT_CHUNK = 20_000  # rows decoded at a time: memory holds one chunk's dicts, not the archive's
 
     def snapshot_key(self, as_of: str | None = None) -> tuple:
         """What a snapshot as of ``as_of`` depends on: two months with the same key have the same snapshot
@@ -422,21 +424,19 @@ class Archive:
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return periods, self.conn.total_changes, version
 
-    def snapshot(self, as_of: str | None = None) -> dict[str, pd.DataFrame]:
+    def snapshot(self, as_of: str | None = None, *, key: tuple | None = None) -> dict[str, pd.DataFrame]:
         """The archive as it stood at the end of month ``as_of`` (default: now).
 
         The last few snapshots are kept (reports ask for the same months several times); each
-        caller gets its own copy.
+        caller gets its own copy. ``key``: ``snapshot_key(as_of)``, when the caller has just taken it.
         """
-        key = self.snapshot_key(as_of)
-        cache = self.__dict__.setdefault("_snapshots", {})
+        key = key or self.snapshot_key(as_of)
+        cache = self._snapshots
         if key not in cache:
             if len(cache) >= self.SNAPSHOTS_KEPT:
                 cache.pop(next(iter(cache)))
             cache[key] = self._snapshot(as_of or "9999-12")
         return {name: frame.copy() for name, frame in cache[key].items()}
-
-    SNAPSHOT_CHUNK = 20_000  # rows decoded at a time: memory holds one chunk's dicts, not the archive's
 
     def _snapshot(self, limit: str) -> dict[str, pd.DataFrame]:
         undo = self._undo_map(limit)

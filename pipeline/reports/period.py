@@ -102,10 +102,11 @@ def _grades(archive: Archive, config: Config, as_of: str, seen: dict | None = No
     """The snapshot and official grades as of a month; ``seen`` keeps them for months that share a
     snapshot (the rules look at the as-of year only), so a report grades each state of the archive once.
     Callers treat what they get as read-only."""
-    key = (archive.snapshot_key(as_of), as_of[:4])
+    state = archive.snapshot_key(as_of)
+    key = (state, as_of[:4])
     if seen is not None and key in seen:
         return seen[key]
-    snap = archive.snapshot(as_of)
+    snap = archive.snapshot(as_of, key=state)
     out = snap, official_grades(rule_grades(snap, config, as_of))
     if seen is not None:
         seen[key] = out
