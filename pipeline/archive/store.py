@@ -182,22 +182,24 @@ class Archive:
 
     # -- submissions --------------------------------------------------------
 
+    def _row(self, table: str, keys: tuple[str, ...], where: str, value) -> dict | None:
+        """One row of a table as a dict of ``keys`` (the latest, when ``where`` matches several), or None."""
+        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM {table} WHERE {where} = ? "
+                                "ORDER BY id DESC LIMIT 1", (value,)).fetchone()
+        return None if row is None else dict(zip(keys, row))
+
     def submission_by_sha256(self, sha: str) -> dict | None:
         """The latest submission of these exact bytes, or None."""
-        keys = ("id", "sha256", "file_name", "branch", "period", "status", "stored_path", "received_at")
-        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE sha256 = ? "
-                                "ORDER BY id DESC LIMIT 1", (sha,)).fetchone()
-        return None if row is None else dict(zip(keys, row))
+        return self._row("submissions", ("id", "sha256", "file_name", "branch", "period", "status",
+                                         "stored_path", "received_at"), "sha256", sha)
 
     def has_sha256(self, sha: str) -> bool:
         return self.submission_by_sha256(sha) is not None
 
     def submission(self, sid: int) -> dict | None:
-        keys = ("id", "sha256", "file_name", "branch", "period", "received_at", "status", "no_change",
-                "stored_path", "ingested_at", "filled_on", "compared_with")
-        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE id = ?",
-                                (sid,)).fetchone()
-        return None if row is None else dict(zip(keys, row))
+        return self._row("submissions", ("id", "sha256", "file_name", "branch", "period", "received_at", "status",
+                                         "no_change", "stored_path", "ingested_at", "filled_on", "compared_with"),
+                         "id", sid)
 
     def _read(self, query: str, period: str | None, order: str = "id") -> pd.DataFrame:
         """A table's rows as a frame, all of them or one period's, in ``order``."""
@@ -645,10 +647,8 @@ class Archive:
     # -- branch documents ---------------------------------------------------------------------
 
     def document_by_sha256(self, sha: str) -> dict | None:
-        keys = ("id", "kind", "branch", "period", "file_name", "status", "stored_path", "received_at")
-        row = self.conn.execute(f"SELECT {', '.join(keys)} FROM documents WHERE sha256 = ? ORDER BY id DESC "
-                                "LIMIT 1", (sha,)).fetchone()
-        return None if row is None else dict(zip(keys, row))
+        return self._row("documents", ("id", "kind", "branch", "period", "file_name", "status", "stored_path",
+                                       "received_at"), "sha256", sha)
 
     def record_document(self, doc: dict) -> int:
         """File a branch document (analysis report, work summary), accepted or rejected. One transaction."""
