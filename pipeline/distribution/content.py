@@ -60,16 +60,20 @@ def _footer(attachments: list[str], sender: str) -> list[str]:
 
 # -- tables shared by several documents ------------------------------------------------------------
 
+def _branch_rows(frame: pd.DataFrame, cells, marked_branch: str | None) -> tuple[list[list], set[int]]:
+    """One table row per row of ``frame`` (``cells`` builds it), and the positions of ``marked_branch``'s
+    rows (the group total, or the recipient's own line), shown highlighted."""
+    rows = [cells(row) for row in frame.itertuples()]
+    return rows, {i for i, branch in enumerate(frame["branch"]) if branch == marked_branch}
+
+
 def ranking_table(data: PeriodData, weights: dict[str, float], highlight: str | None = None) -> Table:
     r = data.ranking
     top = max(float(r["score"].max()), 1.0) if len(r) else 1.0
-    rows, marked = [], set()
-    for i, row in enumerate(r.itertuples()):
-        rows.append([Cell(str(row.rank), STRONG, align="center"), unit(row.branch),
-                     *(Cell(number(getattr(row, g)), align="right") for g in GRADES),
-                     Cell(number(row.score, 0), bar=row.score / top), arrow(row.rank_change)])
-        if row.branch == highlight:
-            marked.add(i)
+    rows, marked = _branch_rows(r, lambda row: [
+        Cell(str(row.rank), STRONG, align="center"), unit(row.branch),
+        *(Cell(number(getattr(row, g)), align="right") for g in GRADES),
+        Cell(number(row.score, 0), bar=row.score / top), arrow(row.rank_change)], highlight)
     return Table([_h("rank"), _h("branch"), *(label(g) for g in GRADES), _h("score"), _h("rank_change")], rows,
                  marked, note="得分 = " + " + ".join(f"{g} 类数 × {weights[g]:g}" for g in GRADES)
                  + (f"；名次变化与{data.previous.title}相比。" if data.previous_total else
@@ -93,16 +97,15 @@ def satisfaction_table(data: PeriodData, branch: str | None = None) -> Table | P
         frame = frame[frame["branch"] == branch]
     if not int(frame["items"].sum()):
         return Paragraph("本期没有满意度调查记录。", MUTED)
-    rows, marked = [], set()
-    for i, row in enumerate(frame.itertuples()):
+    def cells(row) -> list:
         rate = row.satisfaction_rate
         low = rate == rate and rate < sv.goal
-        rows.append([unit(row.branch), Cell(number(row.items), align="right"),
-                     Cell(percent(rate), BAD if low else NORMAL, bar=rate if rate == rate else 0,
-                          bar_tone=BAD if low else NORMAL),
-                     Cell(number(row.dissatisfied_items), BAD if row.dissatisfied_items else NORMAL, align="right")])
-        if row.branch == labels.GROUP:
-            marked.add(i)
+        return [unit(row.branch), Cell(number(row.items), align="right"),
+                Cell(percent(rate), BAD if low else NORMAL, bar=rate if rate == rate else 0,
+                     bar_tone=BAD if low else NORMAL),
+                Cell(number(row.dissatisfied_items), BAD if row.dissatisfied_items else NORMAL, align="right")]
+
+    rows, marked = _branch_rows(frame, cells, labels.GROUP)
     return Table([_h("branch"), label("items"), label("satisfaction_rate"), label("dissatisfied_items")], rows, marked,
                  note=f"目标满意率 ≥ {sv.goal:.0%}（计为满意的回答：{'、'.join(sv.satisfied_answers)}）。")
 
@@ -115,15 +118,14 @@ def _overdue_counts(open_complaints: pd.DataFrame) -> pd.DataFrame:
 def complaints_table(data: PeriodData) -> Table:
     sv = data.service
     overdue = _overdue_counts(sv.open_complaints)
-    rows, marked = [], set()
-    for i, row in enumerate(sv.complaints.itertuples()):
+    def cells(row) -> list:
         late = int(overdue.sum()) if row.branch == labels.GROUP else int(overdue.get(row.branch, 0))
-        rows.append([unit(row.branch), Cell(number(row.received), align="right"),
-                     Cell(percent(row.response_rate), align="right"),
-                     Cell(percent(row.feedback_rate), align="right"),
-                     Cell(number(late), BAD if late else NORMAL, align="right")])
-        if row.branch == labels.GROUP:
-            marked.add(i)
+        return [unit(row.branch), Cell(number(row.received), align="right"),
+                Cell(percent(row.response_rate), align="right"),
+                Cell(percent(row.feedback_rate), align="right"),
+                Cell(number(late), BAD if late else NORMAL, align="right")]
+
+    rows, marked = _branch_rows(sv.complaints, cells, labels.GROUP)
     return Table([_h("branch"), _h("received"), label("response_rate"), label("feedback_rate"), _h("overdue")],
                  rows, marked, note=f"超时未结：截至 {sv.as_of:%Y-%m-%d} 超过 24 小时未响应或处理完成后超过 48 小时未反馈的投诉。")
 
@@ -150,14 +152,10 @@ def duties_table(data: PeriodData, branch: str | None = None) -> Table | Paragra
         frame = frame[frame["branch"] == branch]
     if not int(frame["duties"].sum()):
         return Paragraph("本期没有需要履行的战略客户维护职责。", MUTED)
-    rows, marked = [], set()
-    for i, row in enumerate(frame.itertuples()):
-        share = row.met_share
-        rows.append([unit(row.branch), Cell(number(row.duties), align="right"), Cell(number(row.met_duties), align="right"),
-                     Cell(number(row.overdue_duties), BAD if row.overdue_duties else NORMAL, align="right"),
-                     Cell(percent(share), bar=share if share == share else 0)])
-        if row.branch == labels.GROUP:
-            marked.add(i)
+    rows, marked = _branch_rows(frame, lambda row: [
+        unit(row.branch), Cell(number(row.duties), align="right"), Cell(number(row.met_duties), align="right"),
+        Cell(number(row.overdue_duties), BAD if row.overdue_duties else NORMAL, align="right"),
+        Cell(percent(row.met_share), bar=row.met_share if row.met_share == row.met_share else 0)], labels.GROUP)
     return Table([_h("branch"), label("duties"), label("met_duties"), label("overdue_duties"), label("met_share")],
                  rows, marked, note="职责：公司主要领导、联点领导每年拜访次数与营销专员每月联系（集团《战略客户管理办法》）。")
 
@@ -165,24 +163,18 @@ def duties_table(data: PeriodData, branch: str | None = None) -> Table | Paragra
 def assessment_table(results: pd.DataFrame, highlight: str | None = None) -> Table:
     ordered = results.sort_values(["total", "branch"], ascending=[False, True], kind="stable").reset_index(drop=True)
     ordered["rank"] = ordered["total"].rank(method="min", ascending=False).astype(int)
-    rows, marked = [], set()
-    for i, row in enumerate(ordered.itertuples()):
-        rows.append([Cell(str(row.rank), STRONG, align="center"), unit(row.branch),
-                     Cell(number(row.total, 1), bar=max(0.0, row.total) / 100),
-                     Cell(row.result, _RESULT_TONES.get(row.result, NORMAL), align="center")])
-        if row.branch == highlight:
-            marked.add(i)
+    rows, marked = _branch_rows(ordered, lambda row: [
+        Cell(str(row.rank), STRONG, align="center"), unit(row.branch),
+        Cell(number(row.total, 1), bar=max(0.0, row.total) / 100),
+        Cell(row.result, _RESULT_TONES.get(row.result, NORMAL), align="center")], highlight)
     return Table([_h("rank"), _h("branch"), _h("total"), _h("result")], rows, marked)
 
 
 def status_table(status: pd.DataFrame, highlight: str | None = None) -> Table:
-    rows, marked = [], set()
-    for i, row in enumerate(status.itertuples()):
-        received = "" if pd.isna(row.received_at) else f"{row.received_at:%m-%d %H:%M}"
-        note = row.note if isinstance(row.note, str) else ""
-        rows.append([unit(row.branch), Cell(row.state, _STATE_TONES.get(row.state, NORMAL)), received, note])
-        if row.branch == highlight:
-            marked.add(i)
+    rows, marked = _branch_rows(status, lambda row: [
+        unit(row.branch), Cell(row.state, _STATE_TONES.get(row.state, NORMAL)),
+        "" if pd.isna(row.received_at) else f"{row.received_at:%m-%d %H:%M}",
+        row.note if isinstance(row.note, str) else ""], highlight)
     return Table([_h("branch"), label("state"), label("received_at"), label("note")], rows, marked)
 
 
