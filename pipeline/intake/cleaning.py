@@ -158,6 +158,14 @@ def clean_value(value, column: Column):
 _FAILED = object()
 
 
+def _clean_or_failed(value, column: Column):
+    """``clean_value``, with _FAILED for a cell that cannot be read as its column's type."""
+    try:
+        return clean_value(value, column)
+    except Unparseable:
+        return _FAILED
+
+
 def clean_frame(raw: pd.DataFrame, columns: list[Column]):
     """Typed frame with every dictionary column present, and the cells that failed to parse.
 
@@ -186,16 +194,9 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
             try:
                 clean = seen[key]
             except KeyError:
-                try:
-                    clean = clean_value(value, column)
-                except Unparseable:
-                    clean = _FAILED
-                seen[key] = clean
+                clean = seen[key] = _clean_or_failed(value, column)
             except TypeError:  # an unhashable value: cleaned on its own
-                try:
-                    clean = clean_value(value, column)
-                except Unparseable:
-                    clean = _FAILED
+                clean = _clean_or_failed(value, column)
             if clean is _FAILED:
                 failures.append((index, column, value))
                 clean = None
