@@ -185,7 +185,7 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
             if entity:
                 return refuse("unsafe-workbook", "文件内部含有 Excel 不会写入的结构（XML 实体声明），"
                                                  "可能不是用 Excel/WPS 保存的")
-            if isinstance(extent, _Extent) and extent.rows * extent.columns > max_cells:
+            if extent is not None and extent.cells > max_cells:  # measured cell by cell: too big
                 titles = titles if titles is not None else _sheet_titles(archive)
                 title = titles.get(info.filename, info.filename.rsplit("/", 1)[-1])
                 corner = f"{column_letter(extent.columns - 1)}{extent.rows}"
@@ -232,12 +232,14 @@ class _Extent:
         found = _CELL.findall(body)
         if not found:
             return
-        for letters in {letters for letters, _ in found}:  # a sheet has few distinct columns
-            column = 0
-            for ch in letters:
-                column = column * 26 + ch - 64
-            self.columns = max(self.columns, column)
+        columns = {letters for letters, _ in found}  # a sheet has few distinct columns
+        self.columns = max(self.columns, *map(_column_number, columns))
         self.rows = max(self.rows, max(int(row) for _, row in found))
+
+    @property
+    def cells(self) -> int:
+        """The cells a reader would allocate for the sheet."""
+        return self.rows * self.columns
 
 
 class _Bound(_Extent):
@@ -252,6 +254,7 @@ class _Bound(_Extent):
 
     @property
     def cells(self) -> int:
+        """At least as many cells as a reader would allocate."""
         return (10 ** self.digits - 1) * max(self.columns, 26)
 
     def _scan(self, body: bytes) -> None:
@@ -261,14 +264,18 @@ class _Bound(_Extent):
         while _rows_of_digits(self.digits + 1).search(body):  # longer row numbers than those seen so far
             self.digits += 1
         for letters in (3, 2):  # cells past column Z (usually none, so usually two quick searches)
-            if not _REF_LETTERS[letters].search(body):
-                continue
-            for ref in set(_REF_LETTERS[letters].findall(body)):
-                column = 0
-                for ch in ref:
-                    column = column * 26 + ch - 64
-                self.columns = max(self.columns, column)
-            break
+            refs = set(_REF_LETTERS[letters].findall(body))
+            if refs:
+                self.columns = max(self.columns, *map(_column_number, refs))
+                break
+
+
+def _column_number(letters: bytes) -> int:
+    """b"A" → 1, b"AB" → 28."""
+    column = 0
+    for ch in letters:
+        column = column * 26 + ch - 64
+    return column
 
 
 # A cell reference attribute wherever it stands in its tag (a literal start lets the search skip ahead);
