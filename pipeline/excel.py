@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from schemas import labels
 from schemas.columns import CODE, DATE, DATETIME, NUMBER, PHONE, YEAR, Column
@@ -47,9 +48,148 @@ def argb(colour: str) -> str:
     return colour.lstrip("#")
 
 
+class Sheet(Worksheet):
+    """An xlsxwriter worksheet that also takes a table's body a column at a time.
+
+    xlsxwriter keeps every cell as an object and writes it out through several
+    calls; a report holds over a million cells, and that alone took most of its
+    time. `put_column` keeps a column as its values, and when the workbook closes
+    each row's run of such cells becomes its XML in one join. The XML is the same
+    as xlsxwriter writes cell by cell (a test compares the two). A cell written
+    the ordinary way afterwards wins over the column's, as a later write does in
+    xlsxwriter.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._blocks: dict[tuple[int, int], dict[int, _Column]] = {}  # (first row, rows) → col → column
+        self._put: dict[int, list[tuple[int, int]]] = {}  # col → row ranges put
+
+    def put_column(self, first_row: int, col: int, values: list, formats) -> bool:
+        """Cells from ``first_row`` down: str → text, float → number, datetime → date, None → blank.
+
+        ``formats`` is one format or one per row (never None: a body cell always
+        has its borders). Returns False, writing nothing, where the fast way does
+        not apply (rows already put in this column, past Excel's last row, a text
+        xlsxwriter would truncate, constant-memory mode); the caller then writes
+        cell by cell.
+        """
+        last_row = first_row + len(values) - 1
+        if not values or self.constant_memory \
+                or any(a <= last_row and first_row <= b for a, b in self._put.get(col, ())) \
+                or self._check_dimensions(last_row, col, ignore_row=True, ignore_col=True) \
+                or any(value.__class__ is str and 2 * len(value) > self.xls_strmax for value in values):
+            return False
+        self._check_dimensions(first_row, col)
+        self._check_dimensions(last_row, col)
+        index = self.str_table._get_shared_string_index
+        stored = [None if value is None else index(value) if value.__class__ is str
+                  else float(self._convert_date_time(value)) if isinstance(value, dt.date)
+                  else float(value) for value in values]
+        for row in range(first_row, last_row + 1):  # an earlier cell here is overwritten
+            cells = self.table.get(row)
+            if cells:
+                cells.pop(col, None)
+        self._put.setdefault(col, []).append((first_row, last_row))
+        self._blocks.setdefault((first_row, len(values)), {})[col] = _Column(stored, formats)
+        return True
+
+    def _write_rows(self) -> None:
+        """xlsxwriter's row loop, with each row's runs of put cells written as one string."""
+        if not self._blocks:
+            super()._write_rows()
+            return
+        runs = self._runs()
+        spans = self._row_spans(runs)
+        table, info, write = self.table, self.row_info, self.fh.write
+        for row in range(self.dim_rowmin, self.dim_rowmax + 1):
+            pieces, cells = runs.get(row), table.get(row)
+            span = spans.get(row // 16)
+            if pieces is None and not cells:
+                if row in info or row in self.comments:
+                    self._write_empty_row(row, span, info.get(row))
+                continue
+            self._write_row(row, span, info.get(row))
+            if pieces is not None and not cells and len(pieces) == 1:
+                write(pieces[0][2])
+            else:
+                for col, cell in self._row_cells(pieces or [], cells or {}):
+                    if cell.__class__ is str:
+                        write(cell)
+                    else:
+                        self._write_cell(row, col, cell)
+            self._xml_end_tag("row")
+        self._blocks = {}
+
+    def _runs(self) -> dict[int, list[tuple[int, int, str, list[str], int]]]:
+        """Row → its runs of adjacent put columns: (first col, last col, XML, each cell's XML, offset)."""
+        runs: dict[int, list] = {}
+        for (first_row, _), columns in self._blocks.items():
+            cols = sorted(columns)
+            breaks = [n for n in range(1, len(cols)) if cols[n] != cols[n - 1] + 1]
+            for start, end in zip([0, *breaks], [*breaks, len(cols)]):
+                run = cols[start:end]
+                xml = [columns[col].xml(first_row, col) for col in run]
+                for n, joined in enumerate(map("".join, zip(*xml))):
+                    runs.setdefault(first_row + n, []).append((run[0], run[-1], joined, xml, n))
+        return runs
+
+    @staticmethod
+    def _row_cells(pieces: list, cells: dict) -> list:
+        """A row's cells in column order, XML strings for put cells; a cell written since wins."""
+        items = sorted(cells.items())
+        for first, last, joined, xml, n in pieces:
+            if any(first <= col <= last for col in cells):
+                items += [(first + k, column[n]) for k, column in enumerate(xml) if first + k not in cells]
+            else:
+                items.append((first, joined))
+        return sorted(items, key=lambda item: item[0])
+
+    def _row_spans(self, runs: dict) -> dict[int, str]:
+        """xlsxwriter's optional "spans" of each block of 16 rows, over written and put cells."""
+        bounds: dict[int, list[int]] = {}
+
+        def cover(row: int, first: int, last: int) -> None:
+            bound = bounds.setdefault(row // 16, [first, last])
+            bound[0], bound[1] = min(bound[0], first), max(bound[1], last)
+
+        for row, cells in [*self.table.items(), *self.comments.items()]:
+            if cells:
+                cover(row, min(cells), max(cells))
+        for row, pieces in runs.items():
+            cover(row, min(piece[0] for piece in pieces), max(piece[1] for piece in pieces))
+        return {block: f"{first + 1}:{last + 1}" for block, (first, last) in bounds.items()}
+
+
+class _Column:
+    """A put column: shared-string indexes (int), numbers (float) and blanks (None), and formats."""
+    __slots__ = ("values", "formats")
+
+    def __init__(self, values: list, formats):
+        self.values, self.formats = values, formats
+
+    def xml(self, first_row: int, col: int) -> list[str]:
+        """Each cell's XML, as xlsxwriter's _write_cell writes it."""
+        letter = column_letter(col)
+        if isinstance(self.formats, list):
+            style = {id(fmt): f' s="{fmt._get_xf_index()}"' for fmt in self.formats}
+            styles = [style[id(fmt)] for fmt in self.formats]
+        else:
+            styles = [f' s="{self.formats._get_xf_index()}"'] * len(self.values)
+        return [f'<c r="{letter}{row}"{s}/>' if value is None
+                else f'<c r="{letter}{row}"{s} t="s"><v>{value}</v></c>' if value.__class__ is int
+                else f'<c r="{letter}{row}"{s}><v>{value:.16G}</v></c>'
+                for row, value, s in zip(range(first_row + 1, first_row + 1 + len(self.values)),
+                                         self.values, styles)]
+
+
+class Book(xlsxwriter.Workbook):
+    worksheet_class = Sheet
+
+
 def new_workbook(path: Path, created: dt.datetime | None = None, **options) -> xlsxwriter.Workbook:
     """A workbook that writes every data string as a string, with fixed properties."""
-    book = xlsxwriter.Workbook(str(path), {**XLSX_OPTIONS, **options})
+    book = Book(str(path), {**XLSX_OPTIONS, **options})
     book.set_properties({"created": created or FIXED_CREATED, "author": AUTHOR})
     return book
 
@@ -112,6 +252,11 @@ class Styles:
     def total(self):
         return self.get("total", bold=True, border=1, border_color=BODY_GREY, bg_color=TOTAL_FILL)
 
+    def wrapped(self, colour: str | None = None):
+        """A body text cell that wraps inside its capped column, on an optional fill."""
+        return self.get(f"body_wrap_{colour}" if colour else "body_wrap", border=1, border_color=BODY_GREY,
+                        text_wrap=True, valign="top", **({"bg_color": colour} if colour else {}))
+
     def fill(self, kind: str, colour: str):
         """A body format of ``kind`` on a coloured fill (overdue rows, met duties)."""
         return self.get(f"body_{kind}_{colour}", border=1, border_color=BODY_GREY, bg_color=colour,
@@ -156,26 +301,18 @@ def write_cell(ws, row: int, col: int, value, fmt=None, *, date_fmt=None, dateti
 
     A date without ``fmt`` takes ``date_fmt`` (midnight) or ``datetime_fmt`` (a time of day).
     """
-    if fmt is None and isinstance(value, (dt.date, pd.Timestamp)) and not pd.isna(value):
-        stamp = pd.Timestamp(value)
-        fmt = date_fmt if stamp == stamp.normalize() else (datetime_fmt or date_fmt)
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT \
-            or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+    value = _cell(value)
+    if value is None:
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, str):
         ws.write_string(row, col, value, fmt)
-    elif isinstance(value, bool):
-        ws.write_string(row, col, "是" if value else "否", fmt)
-    elif isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
-        ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), fmt)
-    elif isinstance(value, (int, float)) or hasattr(value, "__float__"):
-        number = float(value)
-        if math.isinf(number):
-            ws.write_string(row, col, labels.EMPTY, fmt)
-        else:
-            ws.write_number(row, col, number, fmt)
+    elif isinstance(value, dt.datetime):
+        if fmt is None:
+            stamp = pd.Timestamp(value)
+            fmt = date_fmt if stamp == stamp.normalize() else (datetime_fmt or date_fmt)
+        ws.write_datetime(row, col, value, fmt)
     else:
-        ws.write_string(row, col, str(value), fmt)
+        ws.write_number(row, col, value, fmt)
 
 
 def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, start_col: int = 0,
@@ -203,22 +340,21 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     used = ws.__dict__.setdefault("_crm_widths", {})  # tables on one sheet share its columns
     for c, kind in enumerate(column_kinds):
         col = start_col + c
-        series = df.iloc[:, c]
-        base = styles.body(kind)
-        formats = [styles.fill(kind, colour) if colour else base for colour in colours] if fills else None
-        width = max(display_width(columns[c]) + 2, _write_column(ws, series, start_row + 1, col, base, formats))
-        if kind in ("date", "datetime") and len(series):
+        values, width = _cells(df.iloc[:, c])
+        width = max(display_width(columns[c]) + 2, width)
+        if kind in ("date", "datetime") and values:
             width = max(width, 12 if kind == "date" else 17)
         shown = max(min_width, min(width, max_width), used.get(col, 0))
         used[col] = shown
         ws.set_column(col, col, shown)
+        base = styles.body(kind)
+        formats = [styles.fill(kind, colour) if colour else base for colour in colours] if fills else None
         if width > max_width and kind == "text":
             # Long text wraps inside a capped column instead of widening the page.
-            wrap = styles.get("body_wrap", border=1, border_color=BODY_GREY, text_wrap=True,
-                              valign="top")
-            for r, value in enumerate(series.tolist(), start_row + 1):
-                if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width:
-                    ws.write_string(r, col, value, wrap)
+            formats = [styles.wrapped(colours[n] if fills else None)
+                       if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width
+                       else (formats[n] if formats else base) for n, value in enumerate(values)]
+        _put(ws, start_row + 1, col, values, formats if formats is not None else base)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)
     if freeze:
@@ -228,40 +364,52 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     return start_row, start_col, last_row, last_col
 
 
-def _write_column(ws, series: pd.Series, first_row: int, col: int, fmt, formats: list | None) -> int:
-    """Write one column's values from ``first_row`` down; returns the width its values need."""
-    fmt_of = formats.__getitem__ if formats is not None else (lambda n: fmt)
+def _put(ws: Sheet, first_row: int, col: int, values: list, formats) -> None:
+    """A column of `_cells` from ``first_row`` down, in one piece where the sheet can take it."""
+    if not ws.put_column(first_row, col, values, formats):
+        for n, value in enumerate(values):
+            write_cell(ws, first_row + n, col, value, formats[n] if isinstance(formats, list) else formats)
+
+
+def _cells(series: pd.Series) -> tuple[list, int]:
+    """A column's cells as `write_cell` writes them (text, number, datetime or None) and their width."""
     dtype = series.dtype
     if (pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)) \
             and not pd.api.types.is_bool_dtype(dtype):
-        for n, value in enumerate(series.astype("float64").tolist()):
-            r = first_row + n
-            if value != value:
-                ws.write_blank(r, col, None, fmt_of(n))
-            elif math.isinf(value):
-                ws.write_string(r, col, labels.EMPTY, fmt_of(n))
-            else:
-                ws.write_number(r, col, value, fmt_of(n))
-        return _number_width(series)
+        values = [None if value != value else labels.EMPTY if math.isinf(value) else value
+                  for value in series.astype("float64").tolist()]
+        return values, _number_width(series)
     values = series.tolist()
     if (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)) and all(
             v is None or isinstance(v, str) or (isinstance(v, float) and v != v) for v in values):
-        for n, value in enumerate(values):
-            if isinstance(value, str):
-                ws.write_string(first_row + n, col, value, fmt_of(n))
-            else:
-                ws.write_blank(first_row + n, col, None, fmt_of(n))
-        return _text_width(values)
-    width = 0
-    for n, value in enumerate(values):  # mixed or other values: one at a time
-        write_cell(ws, first_row + n, col, value, fmt_of(n))
-        if isinstance(value, str):
-            width = max(width, display_width(value) + 2)
-        elif isinstance(value, (dt.date, pd.Timestamp)) or value is None:
-            continue
-        elif not (isinstance(value, float) and math.isnan(value)) and not pd.isna(value):
+        values = [value if isinstance(value, str) else None for value in values]
+        return values, _text_width(values)
+    cells, width = [], 0
+    for value in values:  # mixed or other values: one at a time
+        cell = _cell(value)
+        cells.append(cell)
+        if isinstance(cell, str):
+            width = max(width, display_width(cell) + 2)
+        elif isinstance(cell, float):
             width = max(width, len(f"{value:,.2f}" if isinstance(value, float) else str(value)) + 2)
-    return width
+    return cells, width
+
+
+def _cell(value):
+    """One value as `write_cell` writes it: None (blank), text, a number (float) or a datetime."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT \
+            or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, (int, float)) or hasattr(value, "__float__"):
+        number = float(value)
+        return labels.EMPTY if math.isinf(number) else number
+    return str(value)
 
 
 def _number_width(series: pd.Series) -> int:

@@ -1,0 +1,86 @@
+"""The fast column writer (`excel.Sheet.put_column`) writes what xlsxwriter writes cell by cell."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+
+from pipeline import excel
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "name": ["甲&<b>公司", None, "很长的单位名称" * 8, "=SUM(A1)"],
+        "amount": [1.5, np.nan, np.inf, 2.0],
+        "count": [1, 2, 3, 4],
+        "when": pd.to_datetime(["2026-01-02", None, "2026-03-04 10:30", "2026-05-06"], format="mixed"),
+        "mixed": [True, 1, "a", dt.date(2026, 1, 1)],
+    })
+
+
+def _write(path, *, fast: bool, monkeypatch) -> None:
+    if not fast:
+        monkeypatch.setattr(excel.Sheet, "put_column", lambda *args, **kwargs: False)
+    book = excel.new_workbook(path)
+    styles = excel.Styles(book)
+    ws = book.add_worksheet("表")
+    df = _frame()
+    excel.write_frame(ws, df, styles=styles, fills=[None, excel.ERROR_FILL, None, excel.OK_FILL], max_width=20)
+    excel.write_frame(ws, df, styles=styles, start_row=8, start_col=2)  # a second table, overlapping columns
+    excel.write_frame(ws, df[["name"]], styles=styles, start_row=1, start_col=8)  # beside the first
+    ws.write_string(10, 3, "后写的格")  # a cell written afterwards wins
+    book.close()
+    monkeypatch.undo()
+
+
+def _cells(path) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(path)
+    ws = book["表"]
+    return {cell.coordinate: (cell.value, cell.data_type, cell.number_format, cell.font.b, cell.fill.fgColor.rgb,
+                              cell.alignment.wrap_text, cell.border.left.style)
+            for row in ws.iter_rows() for cell in row if cell.has_style or cell.value is not None}
+
+
+def _rows(path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        return re.findall(r"<row [^>]*>", z.read("xl/worksheets/sheet1.xml").decode())
+
+
+def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch):
+    _write(tmp_path / "fast.xlsx", fast=True, monkeypatch=monkeypatch)
+    _write(tmp_path / "slow.xlsx", fast=False, monkeypatch=monkeypatch)
+    fast, slow = _cells(tmp_path / "fast.xlsx"), _cells(tmp_path / "slow.xlsx")
+    assert fast == slow
+    assert fast["A2"][0] == "甲&<b>公司" and fast["A5"][0] == "=SUM(A1)" and fast["A5"][1] == "s"
+    assert fast["B4"][0] == "—" and fast["B3"][0] is None and fast["B3"][4] == "FF" + excel.ERROR_FILL[1:]
+    assert fast["D4"][0] == dt.datetime(2026, 3, 4, 10, 30)
+    assert fast["A4"][5] is True  # the long name wraps
+    assert fast["D11"][0] == "后写的格"
+    assert _rows(tmp_path / "fast.xlsx") == _rows(tmp_path / "slow.xlsx")  # row spans too
+
+
+def test_a_column_put_twice_over_the_same_rows_is_refused(tmp_path):
+    book = excel.new_workbook(tmp_path / "x.xlsx")
+    fmt = book.add_format()
+    ws = book.add_worksheet()
+    assert ws.put_column(1, 0, ["a", "b"], fmt)
+    assert not ws.put_column(2, 0, ["c"], fmt)  # the caller then writes cell by cell
+    assert ws.put_column(3, 0, ["d"], fmt)  # below: fine
+    ws.write_string(2, 0, "c", fmt)
+    book.close()
+    values = [row[0] for row in openpyxl.load_workbook(tmp_path / "x.xlsx").active.iter_rows(values_only=True)]
+    assert values == [None, "a", "c", "d"]
+
+
+def test_a_column_past_the_last_row_is_left_to_xlsxwriter(tmp_path):
+    book = excel.new_workbook(tmp_path / "x.xlsx")
+    ws = book.add_worksheet()
+    assert not ws.put_column(1_048_575, 0, ["a", "b"], book.add_format())  # Excel's last row is 1,048,576
+    book.close()
