@@ -206,7 +206,10 @@ def column_letter(index: int) -> str:
 
 def display_width(text: object) -> int:
     """Width in narrow characters: East Asian wide and full-width characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+    text = str(text)
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 class Styles:
