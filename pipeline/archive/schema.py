@@ -150,7 +150,7 @@ def _json_column(series: pd.Series) -> list:
 
 
 def row_hash(data: dict) -> str:
-    return text_hash(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    return text_hash(dumps(data))
 
 
 def text_hash(text: str) -> str:
@@ -158,8 +158,12 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # built once: json.dumps builds one per call
+
+
 def dumps(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    """A row as stored: JSON with its keys sorted and Chinese kept as is (the hash depends on it)."""
+    return _ENCODER.encode(data)
 
 
 def stored(data: dict) -> tuple[str, str]:
