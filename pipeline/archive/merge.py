@@ -63,6 +63,7 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
         data = stored_rows(conn, sid, texts)
     merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
     merger.names = names
+    merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
         text = conn.execute("SELECT data FROM sub_rows WHERE submission_id = ? AND entity = 'customers' AND seq = ?",
                             (sid, seq)).fetchone()[0]
@@ -129,6 +130,24 @@ class Merger:
         self.names: NameIndex | None = None  # the run's name index, kept by the archive
         self.touched: list[int] = []          # customers whose code or name key this submission changed
         self.registry: dict[str, int | None] = {}  # identity keys looked up in this submission
+        self.identities: dict[int, tuple] = {}  # customer id → (code, name key), as the archive holds them
+
+    def prefetch(self, data: dict[str, list[dict]]) -> None:
+        """Look up the identity keys of all these rows at once, instead of one query per row."""
+        wanted = set()
+        for entity, rows in data.items():
+            code, name = ("uscc", "name") if entity == "customers" else ("customer_uscc", "customer_name")
+            for row in rows:
+                if row.get(code):
+                    wanted.add(f"uscc:{row[code]}")
+                if row.get(name):
+                    wanted.add(f"name:{normalize_name(row[name])}")
+        wanted = sorted(wanted - self.registry.keys())
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            self.registry.update(dict.fromkeys(chunk))
+            self.registry.update(self.conn.execute(
+                f"SELECT key, customer_id FROM customer_ids WHERE key IN ({','.join('?' * len(chunk))})", chunk))
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -139,7 +158,8 @@ class Merger:
 
     def _register(self, key: str, cid: int) -> None:
         self.conn.execute("INSERT OR IGNORE INTO customer_ids VALUES (?, ?)", (key, cid))
-        self.registry.pop(key, None)  # the registry keeps an existing entry: read it again when asked
+        if key in self.registry and self.registry[key] is None:  # known absent, so the insert took
+            self.registry[key] = cid  # (an existing entry is kept, as the registry keeps it)
 
     def _new_id(self) -> int:
         if self.next_id is None:
@@ -151,6 +171,19 @@ class Merger:
     def _existing(self, cid: int):
         return self.conn.execute("SELECT uscc, name_key, data, row_hash FROM customers WHERE id = ?",
                                  (cid,)).fetchone()
+
+    def _identity(self, cid: int) -> tuple | None:
+        """A customer's (code, name key), or None when there is no such customer."""
+        if cid not in self.identities:
+            found = self.conn.execute("SELECT uscc, name_key FROM customers WHERE id = ?", (cid,)).fetchone()
+            if found is None:
+                return None
+            self.identities[cid] = tuple(found)
+        return self.identities[cid]
+
+    def _set_identity(self, cid: int, column: str, value: str) -> None:
+        self.conn.execute(f"UPDATE customers SET {column} = ? WHERE id = ?", (value, cid))
+        self.identities.pop(cid, None)
 
     def _conflict(self, kind: str, a: int, b: int, detail: str, score: float | None = None,
                   other_name: str | None = None) -> None:
@@ -169,23 +202,23 @@ class Merger:
         name_key = normalize_name(name) if name else None
         if uscc:
             cid = self._registry(f"uscc:{uscc}")
-            existing = self._existing(cid) if cid is not None else None
+            existing = self._identity(cid) if cid is not None else None
             if existing is not None:
                 # Another name under this code is a conflict until review decided it (a name
                 # decision, or a merge, which records the merged customer's names as decided).
                 # Registry aliases do not count: a replay registers every name it sees.
                 if name_key and existing[1] != name_key and self._name_decision(cid, name_key) is None:
                     self._conflict(labels.SAME_CODE_OTHER_NAME, cid, cid,
-                                   f"信用代码 {uscc}：档案中为“{json.loads(existing[2]).get('name')}”，"
+                                   f"信用代码 {uscc}：档案中为“{json.loads(self._existing(cid)[2]).get('name')}”，"
                                    f"本次报送为“{name}”", other_name=name)
                 return cid
             if name_key:
                 by_name = self._registry(f"name:{name_key}")
-                other = self._existing(by_name) if by_name is not None else None
+                other = self._identity(by_name) if by_name is not None else None
                 if other is not None:
                     if not other[0]:
                         self._register(f"uscc:{uscc}", by_name)
-                        self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (uscc, by_name))
+                        self._set_identity(by_name, "uscc", uscc)
                         self.touched.append(by_name)
                         return by_name
                     if create is not None:
@@ -198,7 +231,7 @@ class Merger:
             if name_key in self.local_names:
                 return self.local_names[name_key]
             cid = self._registry(f"name:{name_key}")
-            if cid is not None and self._existing(cid) is not None:
+            if cid is not None and self._identity(cid) is not None:
                 return cid
         if create is None:
             create = {"name": name}
@@ -207,7 +240,7 @@ class Merger:
     def _create(self, uscc, name_key, data, registry_name: bool = True) -> int:
         keys = ([f"uscc:{uscc}"] if uscc else []) + ([f"name:{name_key}"] if name_key else [])
         cid = next((c for c in (self._registry(k) for k in keys) if c is not None), None)
-        if cid is None or self._existing(cid) is not None:
+        if cid is None or self._identity(cid) is not None:
             cid = self._new_id()
         for key in keys:
             if key.startswith("name:") and not registry_name:
@@ -217,6 +250,7 @@ class Merger:
         self.conn.execute("INSERT INTO customers (id, uscc, name_key, data, row_hash, first_period, "
                           "first_submission) VALUES (?,?,?,?,?,?,?)",
                           (cid, uscc, name_key, *stored(fields), self.period, self.sid))
+        self.identities[cid] = (uscc, name_key)
         self.result.new_customers += 1
         self.new_ids.append(cid)
         return cid
@@ -302,12 +336,12 @@ class Merger:
         new_key = normalize_name(row.get("name")) if row.get("name") else None
         adopt = bool(new_key and new_key != name_key and (numbered or self._name_decision(cid, new_key)))
         if numbered and row.get("uscc") and row["uscc"] != uscc and self._registry(f"uscc:{row['uscc']}") is None:
-            self.conn.execute("UPDATE customers SET uscc = ? WHERE id = ?", (row["uscc"], cid))
+            self._set_identity(cid, "uscc", row["uscc"])
             self._register(f"uscc:{row['uscc']}", cid)
             self.touched.append(cid)
         fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
         if adopt:
-            self.conn.execute("UPDATE customers SET name_key = ? WHERE id = ?", (new_key, cid))
+            self._set_identity(cid, "name_key", new_key)
             self.touched.append(cid)
             self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
@@ -347,7 +381,7 @@ class Merger:
         if not number or not str(number).upper().startswith("K") or not str(number)[1:].isdigit():
             return None
         cid = int(str(number)[1:])
-        return cid if self._existing(cid) is not None else None
+        return cid if self._identity(cid) is not None else None
 
     def _numbered_key(self, entity: str, number) -> str | None:
         """The record key an archive number (P000045, T000012) names."""
