@@ -161,9 +161,10 @@ def _validated_ahead(files: list[Path], config: Config, known: set[str], known_r
 
 def _refresh_references(result: Result, archive: Archive) -> Result:
     """Drop unknown-customer warnings for customers merged since the file was validated."""
-    if not any(f.code == "unknown-customer" for f in result.findings):
+    unknown = {normalize_name(f.value) for f in result.findings if f.code == "unknown-customer"}
+    if not unknown:
         return result
-    known = archive.known_identities()
+    known = archive.known_of(unknown)
     result.findings = [f for f in result.findings
                        if not (f.code == "unknown-customer" and normalize_name(f.value) in known)]
     return result

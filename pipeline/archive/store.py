@@ -405,6 +405,18 @@ class Archive:
                 out.add(name_key)
         return out
 
+    def known_of(self, identities: set[str]) -> set[str]:
+        """Which of these credit codes or normalised names archived customers have (indexed lookups)."""
+        out: set[str] = set()
+        wanted = sorted(identities)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for column in ("uscc", "name_key"):
+                out.update(value for (value,) in self.conn.execute(
+                    f"SELECT {column} FROM customers WHERE {column} IN ({marks})", chunk))
+        return out
+
     # -- reading ------------------------------------------------------------
 
     # Periods a snapshot compares with its month: which of them are at or before the month decides it.
