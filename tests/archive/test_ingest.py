@@ -206,3 +206,19 @@ def test_monthly_report_headers_are_chinese(ws):
     for sheet in book.worksheets:
         headers = [c.value for c in sheet[3] if c.value]
         assert headers and not [h for h in headers if re.fullmatch(r"[A-Za-z_]+", str(h))], sheet.title
+
+
+def test_a_customer_merged_earlier_in_the_run_is_not_reported_unknown(ws, monkeypatch):
+    from pipeline.archive import ingest as ingest_module
+    monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 2)  # both validated ahead, before either is merged
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")  # merged first (files go in name order)
+    known = example_row("customers")["name"]
+    write_submission(ws.inbox / "华北分公司_2026-10_客户信息统计表.xlsx", branch="华北分公司",
+                     customers=[example_row("customers", name="北方重工建设有限公司", uscc=None)],
+                     visits=[example_row("visits", customer_name=known),
+                             example_row("visits", customer_name="从未建档有限公司")])
+    result = crm(ws.root, "ingest")
+    assert result.exit_code == 0, result.output
+    with Archive(ws.archive_path) as archive:
+        found = archive.conn.execute("SELECT findings FROM submissions WHERE branch = '华北分公司'").fetchone()[0]
+    assert "从未建档有限公司" in found and known not in found
