@@ -455,8 +455,9 @@ class Archive:
     def _snapshot(self, limit: str) -> dict[str, pd.DataFrame]:
         undo = self._undo_map(limit)
 
-        def table(query: str, args: tuple, entity: str, key_of, build, columns, order) -> pd.DataFrame:
-            """The typed frame of a query's rows (JSON in the last column), decoded chunk by chunk."""
+        def table(query: str, args: tuple, entity: str, key_of, extra, columns, order) -> pd.DataFrame:
+            """The typed frame of a query's rows (JSON in the last column, ``extra`` columns from the
+            others, which win over the JSON's), decoded chunk by chunk."""
             cursor = self.conn.execute(query, args)
             parts = []
             while found := cursor.fetchmany(self.SNAPSHOT_CHUNK):
@@ -464,7 +465,10 @@ class Archive:
                 if undo:
                     for r, d in zip(found, data):
                         d.update(undo.get((entity, key_of(r)), {}))
-                parts.append(typed(pd.DataFrame(build(found, data)), columns, order))
+                frame = pd.DataFrame(data, index=range(len(data)))
+                for name, values in extra(found, data).items():
+                    frame[name] = values
+                parts.append(typed(frame, columns, order))
             if len(parts) == 1:
                 return parts[0]
             return pd.concat(parts, ignore_index=True) if parts else typed(pd.DataFrame(), columns, order)
@@ -472,8 +476,9 @@ class Archive:
         customers = table(
             "SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? ORDER BY id",
             (limit,), "customer", lambda r: str(r[0]),
-            lambda found, data: [{**d, "customer_id": cid, "uscc": d.get("uscc") or uscc, "name_key": name_key,
-                                  "first_period": first} for (cid, uscc, name_key, first, _), d in zip(found, data)],
+            lambda found, data: {"customer_id": [r[0] for r in found],
+                                 "uscc": [d.get("uscc") or r[1] for r, d in zip(found, data)],
+                                 "name_key": [r[2] for r in found], "first_period": [r[3] for r in found]},
             CUSTOMERS.columns, ["customer_id", "name", "uscc", "name_key",
                                 *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")], "first_period"])
         last = dict(((c, b), p) for c, b, p in self.conn.execute(
@@ -484,8 +489,8 @@ class Archive:
         def links(found, data):
             for cid, branch, _, _ in found:  # ordered by branch within each customer
                 served.setdefault(cid, []).append(branch)
-            return [{"customer_id": cid, "branch": branch, **d, "first_period": first,
-                     "last_period": last.get((cid, branch))} for (cid, branch, first, _), d in zip(found, data)]
+            return {"customer_id": [r[0] for r in found], "branch": [r[1] for r in found],
+                    "first_period": [r[2] for r in found], "last_period": [last.get(r[:2]) for r in found]}
 
         out = {"customers": customers,
                "customer_branches": table(
@@ -504,8 +509,9 @@ class Archive:
             out[entity] = table(
                 "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND first_period <= ? "
                 "ORDER BY rowid", (entity, limit), entity, lambda r: r[0],
-                lambda found, data, e=entity: [{f"{e[:-1]}_id": key, "customer_id": cid, "branch": branch, **d}
-                                               for (key, cid, branch, _), d in zip(found, data)],
+                lambda found, data, e=entity: {f"{e[:-1]}_id": [r[0] for r in found],
+                                               "customer_id": [r[1] for r in found],
+                                               "branch": [r[2] for r in found]},
                 sheet.columns, [f"{entity[:-1]}_id", "customer_id", "branch",
                                 *[k for k in sheet.keys if k not in ("customer_uscc",)]])
         return out
