@@ -13,6 +13,7 @@ C conditions win over A. A customer has a history when 首次合作年份 is fil
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from schemas.columns import ARREARS, BAD, GOOD, HAS, POOR, YES
@@ -59,7 +60,11 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
 
 
 def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -> pd.DataFrame:
-    """The rule grade of every customer as of a month end, with every deciding reason."""
+    """The rule grade of every customer as of a month end, with every deciding reason.
+
+    Each condition is checked on the whole column at once; its reason is noted only on the
+    customers it holds for, in the order the rules list them.
+    """
     evidence = customer_evidence(snapshot, config, as_of)
     low = config.get("grading", "low_margin_percent") / 100
     a_values = config.get("grading", "a_social_values")
@@ -67,50 +72,65 @@ def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -
     credit_c = config.get("grading", "poor_credit_is_c")
     r = REASONS
     limit = f"{low:.0%}" if low * 100 == int(low * 100) else f"{low:.1%}"
+    n = len(evidence)
+    value = {k: evidence[k].tolist() for k in ("integrity", "credit", "social_value", "first_year",
+                                                "project_count", "arrears")}
+    history = evidence["has_history"].to_numpy(dtype=bool)
+    margin = evidence["margin"].to_numpy(dtype="float64")
+    arrears = evidence["arrears"].to_numpy()
+
+    def where(mask) -> np.ndarray:
+        return np.flatnonzero(np.asarray(mask, dtype=bool))
+
+    c: list[list[str]] = [[] for _ in range(n)]
+    for i in where(~history):
+        c[i].append(r["stranger"])
+    for i in where(history & (evidence["integrity"] == BAD).to_numpy()):
+        c[i].append(r["bad_integrity"])
+    for i in where(evidence["demanding"] == YES):
+        c[i].append(r["demanding"])
+    for i in where(evidence["unreasonable_complaints"] == HAS):
+        c[i].append(r["unreasonable_flag"])
+    for i, years in enumerate(evidence["complaint_years"].tolist()):
+        for year, count in sorted(years.items()):
+            c[i].append(r["unreasonable_year"].format(year=year, count=count))
+    for i in where(~np.isnan(margin) & (margin < low)):
+        c[i].append(r["low_margin"].format(margin=f"{float(margin[i]):.1%}", limit=limit))
+    if credit_c:
+        for i in where(evidence["credit"] == POOR):
+            c[i].append(r["poor_credit"])
+    for i in where(evidence["own_problems"] == HAS):
+        c[i].append(r["own_problems"])
+    if arrears_c:
+        for i in where(arrears != 0):
+            c[i].append(r["arrears"].format(count=value["arrears"][i]))
+
+    missing: list[list[str]] = [[] for _ in range(n)]
+    for i in where(~history):
+        missing[i].append(r["no_history"])
+    for i in where(evidence["integrity"] != GOOD):
+        missing[i].append(r["integrity_is"].format(value=value["integrity"][i]))
+    for i in where(evidence["credit"] != GOOD):
+        missing[i].append(r["credit_is"].format(value=value["credit"][i]))
+    for i in where(~evidence["social_value"].isin(a_values)):
+        missing[i].append(r["social_value_is"].format(value=value["social_value"][i]))
+    for i in where(evidence["near_term_need"] != HAS):
+        missing[i].append(r["no_need"])
+
     grades, reasons = [], []
-    for e in evidence.itertuples():
-        c = []
-        if not e.has_history:
-            c.append(r["stranger"])
-        if e.has_history and e.integrity == BAD:
-            c.append(r["bad_integrity"])
-        if e.demanding == YES:
-            c.append(r["demanding"])
-        if e.unreasonable_complaints == HAS:
-            c.append(r["unreasonable_flag"])
-        for year, count in sorted(e.complaint_years.items()):
-            c.append(r["unreasonable_year"].format(year=year, count=count))
-        if pd.notna(e.margin) and e.margin < low:
-            c.append(r["low_margin"].format(margin=f"{e.margin:.1%}", limit=limit))
-        if credit_c and e.credit == POOR:
-            c.append(r["poor_credit"])
-        if e.own_problems == HAS:
-            c.append(r["own_problems"])
-        if arrears_c and e.arrears:
-            c.append(r["arrears"].format(count=e.arrears))
-        if c:
+    for i in range(n):
+        if c[i]:
             grades.append("C")
-            reasons.append(r["c_prefix"] + r["separator"].join(c))
-            continue
-        missing = []
-        if not e.has_history:
-            missing.append(r["no_history"])
-        if e.integrity != GOOD:
-            missing.append(r["integrity_is"].format(value=e.integrity))
-        if e.credit != GOOD:
-            missing.append(r["credit_is"].format(value=e.credit))
-        if e.social_value not in a_values:
-            missing.append(r["social_value_is"].format(value=e.social_value))
-        if e.near_term_need != HAS:
-            missing.append(r["no_need"])
-        if missing:
+            reasons.append(r["c_prefix"] + r["separator"].join(c[i]))
+        elif missing[i]:
             grades.append("B")
-            reasons.append(r["b_prefix"] + r["separator"].join(missing))
+            reasons.append(r["b_prefix"] + r["separator"].join(missing[i]))
         else:
-            since = (r["since_year"].format(year=int(e.first_year)) if pd.notna(e.first_year)
-                     else r["since_projects"].format(count=e.project_count))
+            first_year = value["first_year"][i]
+            since = (r["since_year"].format(year=int(first_year)) if pd.notna(first_year)
+                     else r["since_projects"].format(count=value["project_count"][i]))
             grades.append("A")
-            reasons.append(r["a"].format(since=since, social_value=e.social_value))
+            reasons.append(r["a"].format(since=since, social_value=value["social_value"][i]))
     evidence["rule_grade"] = grades
     evidence["reasons"] = reasons
     return evidence.drop(columns=["complaint_years"])
