@@ -57,9 +57,10 @@ def answers(snapshot: dict[str, pd.DataFrame], start: str, end: str) -> pd.DataF
 def _satisfaction_row(part: pd.DataFrame, satisfied: list[str], goal: float) -> dict:
     items = len(part)
     row = {"surveys": part["survey_id"].nunique(), "items": items}
+    counts = part.groupby(["dimension", "answer"]).size().to_dict() if items else {}
     for dim in DIMENSIONS:
         for answer in ANSWERS:
-            row[f"{dim}|{answer}"] = int(((part["dimension"] == dim) & (part["answer"] == answer)).sum())
+            row[f"{dim}|{answer}"] = int(counts.get((dim, answer), 0))
     row["satisfied_items"] = int(part["answer"].isin(satisfied).sum())
     row["dissatisfied_items"] = int((part["answer"] == DISSATISFIED).sum())
     row["satisfaction_rate"] = row["satisfied_items"] / items if items else np.nan
@@ -74,7 +75,8 @@ def satisfaction(snapshot: dict[str, pd.DataFrame], config: Config, start: str, 
     satisfied = config.get("satisfaction", "satisfied_answers")
     goal = config.get("satisfaction", "goal_percent") / 100
     data = answers(snapshot, start, end)
-    rows = [{"branch": b, **_satisfaction_row(data[data["branch"] == b], satisfied, goal)}
+    parts = dict(tuple(data.groupby("branch")))
+    rows = [{"branch": b, **_satisfaction_row(parts.get(b, data.iloc[:0]), satisfied, goal)}
             for b in (branches or config.branches)]
     return _with_group(pd.DataFrame(rows), {"branch": labels.GROUP,
                                             **_satisfaction_row(data, satisfied, goal)})
