@@ -48,8 +48,9 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     out = out.merge(money, on="customer_id", how="left").merge(arrears, on="customer_id", how="left")
     out["project_count"] = out["project_count"].fillna(0).astype(int)
     out["arrears"] = out["arrears"].fillna(0).astype(int)
-    out["margin"] = [p / a if pd.notna(a) and a > 0 else float("nan")
-                     for a, p in zip(out["amount"], out["profit"])]
+    amount, profit = out["amount"].to_numpy(dtype="float64"), out["profit"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["margin"] = np.where(amount > 0, profit / amount, np.nan)  # no amount: no margin
     first_ok = out["first_year"].notna() & (out["first_year"].fillna(9999) <= _year(as_of))
     out["has_history"] = first_ok | (out["project_count"] > 0)
     years_of: dict = {}
