@@ -59,6 +59,19 @@ def test_a_kept_snapshot_follows_every_write_and_is_never_shared(archive, tmp_pa
     assert archive.snapshot("2026-12")["customers"].loc[0, "integrity"] == "一般"
 
 
+def test_a_snapshot_holds_a_repeated_text_once_and_keeps_blanks_and_numbers(archive, tmp_path):
+    rows = [customer(name=f"重复测试{i:02d}建设有限公司", uscc=None, address=None if i % 3 else "同一地址",
+                     remark="12" if i == 0 else None) for i in range(12)]
+    ingest(archive, tmp_path, "a", period="2026-09", customers=rows)
+    customers = archive.snapshot("2026-09")["customers"]
+    integrity = customers["integrity"].tolist()
+    assert integrity == ["良好"] * 12 and all(value is integrity[0] for value in integrity)  # one object
+    assert customers["address"].tolist() == ["同一地址" if i % 3 == 0 else None for i in range(12)]
+    assert customers["remark"].tolist() == ["12"] + [None] * 11  # a text of digits stays a text
+    names = customers["name"].tolist()
+    assert len(set(map(id, names))) == 12  # distinct names are left as they are
+
+
 def test_same_content_again_changes_nothing(archive, tmp_path):
     ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()],
            projects=[example_row("projects")])
