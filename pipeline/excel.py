@@ -78,7 +78,7 @@ class Sheet(Worksheet):
         if not values or self.constant_memory \
                 or any(a <= last_row and first_row <= b for a, b in self._put.get(col, ())) \
                 or self._check_dimensions(last_row, col, ignore_row=True, ignore_col=True) \
-                or any(value.__class__ is str and 2 * len(value) > self.xls_strmax for value in values):
+                or max([len(value) for value in values if value.__class__ is str], default=0) * 2 > self.xls_strmax:
             return False
         self._check_dimensions(first_row, col)
         self._check_dimensions(last_row, col)
@@ -99,8 +99,8 @@ class Sheet(Worksheet):
         if not self._blocks:
             super()._write_rows()
             return
+        spans = self._row_spans()
         runs = self._runs()
-        spans = self._row_spans(runs)
         table, info, write = self.table, self.row_info, self.fh.write
         for row in range(self.dim_rowmin, self.dim_rowmax + 1):
             pieces, cells = runs.get(row), table.get(row)
@@ -145,19 +145,21 @@ class Sheet(Worksheet):
                 items.append((first, joined))
         return sorted(items, key=lambda item: item[0])
 
-    def _row_spans(self, runs: dict) -> dict[int, str]:
-        """xlsxwriter's optional "spans" of each block of 16 rows, over written and put cells."""
+    def _row_spans(self) -> dict[int, str]:
+        """xlsxwriter's optional "spans" of each block of 16 rows, over written and put cells (a put
+        column has a cell in each of its rows)."""
         bounds: dict[int, list[int]] = {}
 
-        def cover(row: int, first: int, last: int) -> None:
-            bound = bounds.setdefault(row // 16, [first, last])
+        def cover(block: int, first: int, last: int) -> None:
+            bound = bounds.setdefault(block, [first, last])
             bound[0], bound[1] = min(bound[0], first), max(bound[1], last)
 
         for row, cells in [*self.table.items(), *self.comments.items()]:
             if cells:
-                cover(row, min(cells), max(cells))
-        for row, pieces in runs.items():
-            cover(row, min(piece[0] for piece in pieces), max(piece[1] for piece in pieces))
+                cover(row // 16, min(cells), max(cells))
+        for (first_row, rows), columns in self._blocks.items():
+            for block in range(first_row // 16, (first_row + rows - 1) // 16 + 1):
+                cover(block, min(columns), max(columns))
         return {block: f"{first + 1}:{last + 1}" for block, (first, last) in bounds.items()}
 
 

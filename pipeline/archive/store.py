@@ -481,9 +481,9 @@ class Archive:
                                  "name_key": [r[2] for r in found], "first_period": [r[3] for r in found]},
             CUSTOMERS.columns, ["customer_id", "name", "uscc", "name_key",
                                 *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")], "first_period"])
-        last = dict(((c, b), p) for c, b, p in self.conn.execute(
+        last = {(c, b): p for c, b, p in self.conn.execute(
             "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
-            "GROUP BY customer_id, branch", (limit,)))
+            "GROUP BY customer_id, branch", (limit,))}
         served: dict[int, list[str]] = {}
 
         def links(found, data):
