@@ -454,6 +454,7 @@ class NameIndex:
     def __init__(self):
         self.ids: list[int] = []
         self.stems: list[str] = []
+        self.lengths: list[int] = []
         self.coded: list[bool] = []
         self.position: dict[int, int] = {}
         self._by_length = None  # (order, sorted lengths), rebuilt after names change
@@ -470,11 +471,12 @@ class NameIndex:
         stem = _stem(name_key or "")
         if cid in self.position:
             i = self.position[cid]
-            self.stems[i], self.coded[i] = stem, coded
+            self.stems[i], self.lengths[i], self.coded[i] = stem, len(stem), coded
             return
         self.position[cid] = len(self.ids)
         self.ids.append(cid)
         self.stems.append(stem)
+        self.lengths.append(len(stem))
         self.coded.append(coded)
 
     def add_from(self, conn: sqlite3.Connection, ids: list[int]) -> None:
@@ -491,7 +493,7 @@ class NameIndex:
         import numpy as np
         from rapidfuzz import fuzz, process
         if self._by_length is None:
-            lengths = np.fromiter((len(s) for s in self.stems), dtype=np.int32, count=len(self.stems))
+            lengths = np.array(self.lengths, dtype=np.int32)
             order = np.argsort(lengths, kind="stable")
             self._by_length = (order, lengths[order], np.array(self.coded, dtype=bool))
         order, sorted_lengths, coded = self._by_length
