@@ -132,12 +132,23 @@ def _validated_ahead(files: list[Path], config: Config, known: set[str], known_r
         yield from (None for _ in files)
         return
     import multiprocessing
+    import tempfile
     from concurrent.futures import ProcessPoolExecutor
+
+    from ..intake import worker
+    with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
+        saved = Path(tmp) / "known.pickle"
+        worker.save_known(saved, known, known_rows, numbers)
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker.start, initargs=(str(saved),))
+        yield from _results(pool, files, config)
+
+
+def _results(pool, files: list[Path], config: Config):
+    """The pool's results in file order (see ``_validated_ahead``), at most LOOKAHEAD at a time."""
     from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker.start, initargs=(known, known_rows, numbers))
     try:
         pending = [pool.submit(worker.validate, path, config) for path in files[:LOOKAHEAD]]
         broken = False

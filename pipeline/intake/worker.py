@@ -30,12 +30,25 @@ _ROWS: dict | None = None
 _NUMBERS: dict | None = None
 
 
-def start(known: set[str], rows: dict | None = None, numbers: dict | None = None) -> None:
-    """A worker's initializer: watch the parent, and keep the archive's identities and the branches' last
-    rows for every file it checks (sent once per worker, not with every file)."""
+def save_known(path, known: set[str], rows: dict | None = None, numbers: dict | None = None) -> None:
+    """Write what every worker checks files against (``start`` reads it).
+
+    It goes by file, not as the pool's initializer arguments: those are written into each new
+    worker's pipe, and megabytes there hold the parent until that worker has started up, so
+    the second worker would start only after the first."""
+    import pickle
+    with open(path, "wb") as out:
+        pickle.dump((known, rows, numbers), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def start(path) -> None:
+    """A worker's initializer: watch the parent, and keep the archive's identities, the branches' last
+    rows and the archive numbers (``save_known``'s file) for every file it checks."""
+    import pickle
     global _KNOWN, _ROWS, _NUMBERS
     watch_parent()
-    _KNOWN, _ROWS, _NUMBERS = known, rows, numbers
+    with open(path, "rb") as saved:
+        _KNOWN, _ROWS, _NUMBERS = pickle.load(saved)
 
 
 def validate(path, config):
