@@ -39,6 +39,8 @@ OK_FILL = "#C6EFCE"          # a met duty, a passing figure
 GRADE_COLOURS = {"A": "#2E75B6", "B": "#9DC3E6", "C": "#BFBFBF"}
 SERIES_COLOURS = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5", "#FFC000", "#5B9BD5")
 
+LINE_HEIGHT = 13.5  # points: one line of the 10-point body font
+
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                 "nan_inf_to_errors": True}
 
@@ -343,6 +345,8 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
                     for key in keys]
     colours = [fills[n] if n < len(fills) else None for n in range(len(df))] if fills else []
     used = ws.__dict__.setdefault("_crm_widths", {})  # tables on one sheet share its columns
+    lines = ws.__dict__.setdefault("_crm_lines", {})  # row → lines of its tallest wrapped text, on the sheet
+    tall = set()
     for c, kind in enumerate(column_kinds):
         col = start_col + c
         values, width = _cells(df.iloc[:, c])
@@ -355,11 +359,19 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
         base = styles.body(kind)
         formats = [styles.fill(kind, colour) if colour else base for colour in colours] if fills else None
         if width > max_width and kind == "text":
-            # Long text wraps inside a capped column instead of widening the page.
-            formats = [styles.wrapped(colours[n] if fills else None)
-                       if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width
-                       else (formats[n] if formats else base) for n, value in enumerate(values)]
+            # Long text wraps inside a capped column instead of widening the page, and its row is made
+            # tall enough for its lines (neither Excel nor LibreOffice grows a row of a written file).
+            long = {n: display_width(value) for n, value in enumerate(values)
+                    if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width}
+            formats = [styles.wrapped(colours[n] if fills else None) if n in long
+                       else (formats[n] if formats else base) for n in range(len(values))]
+            for n, text_width in long.items():
+                row = start_row + 1 + n
+                lines[row] = max(lines.get(row, 1), math.ceil(text_width / max(shown - 1, 1)))
+                tall.add(row)
         _put(ws, start_row + 1, col, values, formats if formats is not None else base)
+    for row in sorted(tall):
+        ws.set_row(row, LINE_HEIGHT * lines[row] + 3)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)
     if freeze:

@@ -63,7 +63,16 @@ def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch):
     assert fast["D4"][0] == dt.datetime(2026, 3, 4, 10, 30)
     assert fast["A4"][5] is True  # the long name wraps
     assert fast["D11"][0] == "后写的格"
-    assert _rows(tmp_path / "fast.xlsx") == _rows(tmp_path / "slow.xlsx")  # row spans too
+    assert _rows(tmp_path / "fast.xlsx") == _rows(tmp_path / "slow.xlsx")  # row spans and heights too
+
+
+def test_a_row_with_wrapped_text_is_tall_enough_for_its_lines(tmp_path, monkeypatch):
+    _write(tmp_path / "x.xlsx", fast=True, monkeypatch=monkeypatch)
+    ws = openpyxl.load_workbook(tmp_path / "x.xlsx")["表"]
+    # 56 Chinese characters (112 narrow) in a column capped at 20: 6 lines of 19, kept when the
+    # table beside it wraps the same text in 3 lines of a wider column.
+    assert ws.row_dimensions[4].height == excel.LINE_HEIGHT * 6 + 3
+    assert ws.row_dimensions[2].height is None  # short texts: the default height
 
 
 def test_a_column_put_twice_over_the_same_rows_is_refused(tmp_path):
