@@ -40,6 +40,7 @@ GRADE_COLOURS = {"A": "#2E75B6", "B": "#9DC3E6", "C": "#BFBFBF"}
 SERIES_COLOURS = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5", "#FFC000", "#5B9BD5")
 
 LINE_HEIGHT = 13.5  # points: one line of the 10-point body font
+WRAP_FILL = 1.1     # narrow characters a line holds per unit of column width (measured in LibreOffice)
 
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                 "nan_inf_to_errors": True}
@@ -361,14 +362,15 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
         if width > max_width and kind == "text":
             # Long text wraps inside a capped column instead of widening the page, and its row is made
             # tall enough for its lines (neither Excel nor LibreOffice grows a row of a written file).
-            long = {n: display_width(value) for n, value in enumerate(values)
-                    if isinstance(value, str) and 2 * len(value) > max_width and display_width(value) > max_width}
+            long = {n: wide for n, value in enumerate(values) if isinstance(value, str)
+                    and 2 * len(value) > max_width and (wide := display_width(value)) > max_width}
             formats = [styles.wrapped(colours[n] if fills else None) if n in long
                        else (formats[n] if formats else base) for n in range(len(values))]
             for n, text_width in long.items():
-                row = start_row + 1 + n
-                lines[row] = max(lines.get(row, 1), math.ceil(text_width / max(shown - 1, 1)))
-                tall.add(row)
+                row, count = start_row + 1 + n, math.ceil(text_width / (shown * WRAP_FILL))
+                if count > lines.get(row, 1):
+                    lines[row] = count
+                    tall.add(row)
         _put(ws, start_row + 1, col, values, formats if formats is not None else base)
     for row in sorted(tall):
         ws.set_row(row, LINE_HEIGHT * lines[row] + 3)

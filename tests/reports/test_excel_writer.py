@@ -69,7 +69,7 @@ def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch):
 def test_a_row_with_wrapped_text_is_tall_enough_for_its_lines(tmp_path, monkeypatch):
     _write(tmp_path / "x.xlsx", fast=True, monkeypatch=monkeypatch)
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx")["表"]
-    # 56 Chinese characters (112 narrow) in a column capped at 20: 6 lines of 19, kept when the
+    # 56 Chinese characters (112 narrow) in a column capped at 20 take 6 lines, kept when the
     # table beside it wraps the same text in 3 lines of a wider column.
     assert ws.row_dimensions[4].height == excel.LINE_HEIGHT * 6 + 3
     assert ws.row_dimensions[2].height is None  # short texts: the default height
