@@ -69,7 +69,8 @@ class Sheet(Worksheet):
         self._put: dict[int, list[tuple[int, int]]] = {}  # col → row ranges put
 
     def put_column(self, first_row: int, col: int, values: list, formats) -> bool:
-        """Cells from ``first_row`` down: str → text, float → number, datetime → date, None → blank.
+        """Cells from ``first_row`` down: str → text, float → number (finite: a blank or a text stands for
+        NaN and infinities, as in `_cells`), datetime → date, None → blank.
 
         ``formats`` is one format or one per row (never None: a body cell always
         has its borders). Returns False, writing nothing, where the fast way does
