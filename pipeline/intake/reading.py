@@ -9,6 +9,7 @@ its Excel row number so that every finding can name its cell.
 from __future__ import annotations
 
 import io
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -329,13 +330,19 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
 
     # Data rows: drop blank and footer rows.
     keys = [k for k in positions if sheet.column(k).kind != IGNORED]
+    columns = [positions[k] for k in keys]
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else None  # (one column: not a tuple)
+    width = max(columns, default=-1) + 1
     records, row_numbers = [], []
     for r in range(last + 1, len(rows)):
         row = rows[r]
         first_text = next((str(v).strip() for v in row if v not in ("", None)), "")
         if not first_text or _FOOTER.match(unicodedata.normalize("NFKC", first_text)):
             continue
-        values = [row[positions[k]] if positions[k] < len(row) else "" for k in keys]
+        if pick is not None and len(row) >= width:
+            values = list(pick(row))
+        else:
+            values = [row[c] if c < len(row) else "" for c in columns]
         if all(_blank(v) for v in values):
             continue
         records.append(values)
