@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from schemas import labels
 
 from ..identity import normalize_name
-from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, stored, text_hash
+from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, rows_in, stored, text_hash
 
 
 @dataclass
@@ -142,12 +142,10 @@ class Merger:
                     wanted.add(f"uscc:{row[code]}")
                 if row.get(name):
                     wanted.add(f"name:{normalize_name(row[name])}")
-        wanted = sorted(wanted - self.registry.keys())
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            self.registry.update(dict.fromkeys(chunk))
-            self.registry.update(self.conn.execute(
-                f"SELECT key, customer_id FROM customer_ids WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        wanted -= self.registry.keys()
+        self.registry.update(dict.fromkeys(wanted))  # absent unless found
+        self.registry.update(rows_in(self.conn, "SELECT key, customer_id FROM customer_ids WHERE key IN ({marks})",
+                                     sorted(wanted)))
 
     # identity
     def _registry(self, key: str) -> int | None:
@@ -481,11 +479,9 @@ class NameIndex:
 
     def add_from(self, conn: sqlite3.Connection, ids: list[int]) -> None:
         """Take in (or refresh) these customers' names and codes from the archive."""
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            for cid, uscc, name_key in conn.execute(
-                    f"SELECT id, uscc, name_key FROM customers WHERE id IN ({','.join('?' * len(part))})", part):
-                self._put(cid, bool(uscc), name_key)
+        for cid, uscc, name_key in rows_in(conn, "SELECT id, uscc, name_key FROM customers WHERE id IN ({marks})",
+                                           ids):
+            self._put(cid, bool(uscc), name_key)
 
     def similar(self, new_ids: list[int], threshold: float):
         """(new id, other id, score) for pairs at or above ``threshold``; pairs of two coded customers

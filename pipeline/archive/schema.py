@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,15 @@ def _json_column(series: pd.Series) -> list:
     if pd.api.types.is_object_dtype(series.dtype) and all(v is None or type(v) is str for v in values):
         return values
     return [json_value(v) for v in values]
+
+
+def rows_in(conn, query: str, values) -> Iterator[tuple]:
+    """The rows of ``query`` for every value, its ``IN ({marks})`` asked 500 values at a time
+    (SQLite limits how many parameters one statement takes)."""
+    values = list(values)
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        yield from conn.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def row_hash(data: dict) -> str:

@@ -45,7 +45,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, dumps, frame_rows, text_hash, typed)
+                     SCHEMA_VERSION, dumps, frame_rows, rows_in, text_hash, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -407,15 +407,8 @@ class Archive:
 
     def known_of(self, identities: set[str]) -> set[str]:
         """Which of these credit codes or normalised names archived customers have (indexed lookups)."""
-        out: set[str] = set()
-        wanted = sorted(identities)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for column in ("uscc", "name_key"):
-                out.update(value for (value,) in self.conn.execute(
-                    f"SELECT {column} FROM customers WHERE {column} IN ({marks})", chunk))
-        return out
+        return {value for column in ("uscc", "name_key") for (value,) in rows_in(
+            self.conn, f"SELECT {column} FROM customers WHERE {column} IN ({{marks}})", sorted(identities))}
 
     # -- reading ------------------------------------------------------------
 
@@ -565,10 +558,8 @@ class Archive:
                                   "FROM conflicts ORDER BY id").fetchall()
         names = {}  # the names and codes of the customers in a pair (not of the whole archive)
         ids = sorted({p[2] for p in pairs} | {p[3] for p in pairs})
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            names.update({cid: (json.loads(d).get("name"), u) for cid, d, u in self.conn.execute(
-                f"SELECT id, data, uscc FROM customers WHERE id IN ({','.join('?' * len(part))})", part)})
+        names.update({cid: (json.loads(d).get("name"), u) for cid, d, u in rows_in(
+            self.conn, "SELECT id, data, uscc FROM customers WHERE id IN ({marks})", ids)})
         for cid, kind, left, right, detail, score, period, other in pairs:
             decision = decided.get((left, right)) if left != right else None
             if other and (left, normalize_name(other)) in named:
