@@ -66,7 +66,7 @@ class Sheet(Worksheet):
     def __init__(self):
         super().__init__()
         self._blocks: dict[tuple[int, int], dict[int, _Column]] = {}  # (first row, rows) → col → column
-        self._put: dict[int, list[tuple[int, int]]] = {}  # col → row ranges put
+        self._put_rows: dict[int, list[tuple[int, int]]] = {}  # col → row ranges put
 
     def put_column(self, first_row: int, col: int, values: list, formats) -> bool:
         """Cells from ``first_row`` down: str → text, float → number (finite: a blank or a text stands for
@@ -80,7 +80,7 @@ class Sheet(Worksheet):
         """
         last_row = first_row + len(values) - 1
         if not values or self.constant_memory \
-                or any(a <= last_row and first_row <= b for a, b in self._put.get(col, ())) \
+                or any(a <= last_row and first_row <= b for a, b in self._put_rows.get(col, ())) \
                 or self._check_dimensions(last_row, col, ignore_row=True, ignore_col=True) \
                 or max([len(value) for value in values if value.__class__ is str], default=0) * 2 > self.xls_strmax:
             return False
@@ -94,7 +94,7 @@ class Sheet(Worksheet):
             cells = self.table.get(row)
             if cells:
                 cells.pop(col, None)
-        self._put.setdefault(col, []).append((first_row, last_row))
+        self._put_rows.setdefault(col, []).append((first_row, last_row))
         self._blocks.setdefault((first_row, len(values)), {})[col] = _Column(stored, formats)
         return True
 
@@ -141,7 +141,7 @@ class Sheet(Worksheet):
     @staticmethod
     def _row_cells(pieces: list, cells: dict) -> list:
         """A row's cells in column order, XML strings for put cells; a cell written since wins."""
-        items = sorted(cells.items())
+        items = list(cells.items())
         for first, last, joined, xml, n in pieces:
             if any(first <= col <= last for col in cells):
                 items += [(first + k, column[n]) for k, column in enumerate(xml) if first + k not in cells]
@@ -348,7 +348,6 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     colours = [fills[n] if n < len(fills) else None for n in range(len(df))] if fills else []
     used = ws.__dict__.setdefault("_crm_widths", {})  # tables on one sheet share its columns
     lines = ws.__dict__.setdefault("_crm_lines", {})  # row → lines of its tallest wrapped text, on the sheet
-    tall = set()
     for c, kind in enumerate(column_kinds):
         col = start_col + c
         values, width = _cells(df.iloc[:, c])
@@ -371,10 +370,8 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
                 row, count = start_row + 1 + n, math.ceil(text_width / (shown * WRAP_FILL))
                 if count > lines.get(row, 1):
                     lines[row] = count
-                    tall.add(row)
+                    ws.set_row(row, LINE_HEIGHT * count + 3)
         _put(ws, start_row + 1, col, values, formats if formats is not None else base)
-    for row in sorted(tall):
-        ws.set_row(row, LINE_HEIGHT * lines[row] + 3)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)
     if freeze:
