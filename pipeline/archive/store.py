@@ -372,13 +372,11 @@ class Archive:
                 latest[branch] = sid
         out: dict[str, tuple[int, dict]] = {}
         by_id = {sid: branch for branch, sid in latest.items()}
-        for start in range(0, len(by_id), 500):
-            part = list(by_id)[start:start + 500]
-            frame = pd.read_sql_query(
-                f"SELECT submission_id, entity, raw_hash FROM sub_rows WHERE submission_id IN "
-                f"({','.join('?' * len(part))}) AND raw_hash IS NOT NULL", self.conn, params=part)
-            for (sid, entity), group in frame.groupby(["submission_id", "entity"]):
-                out.setdefault(by_id[sid], (int(sid), {}))[1][entity] = group["raw_hash"].to_numpy(dtype="int64")
+        frame = pd.DataFrame(rows_in(self.conn, "SELECT submission_id, entity, raw_hash FROM sub_rows WHERE "
+                                            "submission_id IN ({marks}) AND raw_hash IS NOT NULL", by_id),
+                             columns=["submission_id", "entity", "raw_hash"])
+        for (sid, entity), group in frame.groupby(["submission_id", "entity"]):
+            out.setdefault(by_id[sid], (int(sid), {}))[1][entity] = group["raw_hash"].to_numpy(dtype="int64")
         return out
 
     # -- replay -------------------------------------------------------------
