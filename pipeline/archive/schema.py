@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS sub_rows (
     raw_hash INTEGER, row_hash TEXT);
 CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id);
 CREATE TABLE IF NOT EXISTS customer_ids (key TEXT PRIMARY KEY, customer_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS customer_ids_by_customer ON customer_ids(customer_id);
 CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY, uscc TEXT, name_key TEXT, data TEXT, row_hash TEXT,
     first_period TEXT, first_submission INTEGER);
