@@ -79,6 +79,17 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
                 for i in ignored]
     documents = [(path, doc) for path in files if (doc := classify(path, config)) is not None]
     files = [path for path in files if path not in {d[0] for d in documents}]
+    pool = _pool(len(files))  # its workers start up while this process reads the archive
+    try:
+        return outcomes + _ingest(ws, archive, config, files, documents, pool, received_at, progress, keep, recheck)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], documents: list,
+            pool, received_at: dt.datetime | None, progress, keep: bool, recheck: bool) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
     for path, doc in documents:  # analysis reports and work summaries: filed, not parsed
         try:
             outcomes.append(ingest_document(ws, archive, path, doc, config, received_at, keep=keep))
@@ -90,7 +101,7 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
             outcomes.append(_vanished(path))
     known_rows = None if recheck else archive.known_rows()
     numbers = archive.archive_numbers() if files else None
-    results = _validated_ahead(files, config, archive.known_identities(), known_rows, numbers)
+    results = _validated_ahead(pool, files, config, archive.known_identities(), known_rows, numbers)
     iterator = progress(files) if progress else files
     stopped: str | None = None
     for path, result in zip(iterator, results):
@@ -120,54 +131,62 @@ PARALLEL_FROM = 4   # files; below this the second process costs more than it sa
 LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
 
 
-def _validated_ahead(files: list[Path], config: Config, known: set[str], known_rows: dict | None,
+def _pool(files: int):
+    """Two validation workers, starting up at once, when there are enough files to be worth it.
+
+    Workers are spawned, not forked, so they never inherit the workspace lock, and they exit
+    by themselves when this process dies."""
+    if files < PARALLEL_FROM:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..intake import worker
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker.start)
+    pool.submit(worker.ready)  # the first task starts both workers, which import what validation needs
+    return pool
+
+
+def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], known_rows: dict | None,
                      numbers: dict | None):
     """Validation results in file order, parsed on a second core while the archive merges.
 
     Yields a Result, None (validate inline) or the exception a worker raised.
-    Workers are spawned, not forked, so they never inherit the workspace lock,
-    and they exit by themselves when this process dies.
     """
-    if len(files) < PARALLEL_FROM:
+    if pool is None:
         yield from (None for _ in files)
         return
-    import multiprocessing
     import tempfile
-    from concurrent.futures import ProcessPoolExecutor
 
     from ..intake import worker
     with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
-        pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=worker.start, initargs=(str(saved),))
-        yield from _results(pool, files, config)
+        yield from _results(pool, files, config, str(saved))
 
 
-def _results(pool, files: list[Path], config: Config):
+def _results(pool, files: list[Path], config: Config, saved: str):
     """The pool's results in file order (see ``_validated_ahead``), at most LOOKAHEAD at a time."""
     from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
-    try:
-        pending = [pool.submit(worker.validate, path, config) for path in files[:LOOKAHEAD]]
-        broken = False
-        for i in range(len(files)):
-            if broken:
-                yield None
-                continue
-            try:
-                yield pending.pop(0).result()
-            except BrokenProcessPool:
-                broken = True  # a worker died: the rest is validated inline, under the guard
-                yield None
-                continue
-            except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
-                yield exc
-            if i + LOOKAHEAD < len(files):
-                pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pending = [pool.submit(worker.validate, path, config, saved) for path in files[:LOOKAHEAD]]
+    broken = False
+    for i in range(len(files)):
+        if broken:
+            yield None
+            continue
+        try:
+            yield pending.pop(0).result()
+        except BrokenProcessPool:
+            broken = True  # a worker died: the rest is validated inline, under the guard
+            yield None
+            continue
+        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
+            yield exc
+        if i + LOOKAHEAD < len(files):
+            pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config, saved))
 
 
 def _refresh_references(result: Result, archive: Archive) -> Result:

@@ -28,30 +28,39 @@ def watch_parent(poll_seconds: float = 0.5) -> None:
 _KNOWN: set[str] = set()
 _ROWS: dict | None = None
 _NUMBERS: dict | None = None
+_LOADED: str | None = None  # the file the three above came from
 
 
 def save_known(path, known: set[str], rows: dict | None = None, numbers: dict | None = None) -> None:
-    """Write what every worker checks files against (``start`` reads it).
+    """Write what every worker checks files against (``validate`` reads it once).
 
-    It goes by file, not as the pool's initializer arguments: those are written into each new
-    worker's pipe, and megabytes there hold the parent until that worker has started up, so
-    the second worker would start only after the first."""
+    It goes by file, not as task or initializer arguments: megabytes written into each
+    worker's pipe would hold the parent until that worker has read them."""
     import pickle
     with open(path, "wb") as out:
         pickle.dump((known, rows, numbers), out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def start(path) -> None:
-    """A worker's initializer: watch the parent, and keep the archive's identities, the branches' last
-    rows and the archive numbers (``save_known``'s file) for every file it checks."""
-    import pickle
-    global _KNOWN, _ROWS, _NUMBERS
+def start() -> None:
+    """A worker's initializer: watch the parent, and import what validation needs while the parent
+    is still reading the archive."""
     watch_parent()
-    with open(path, "rb") as saved:
-        _KNOWN, _ROWS, _NUMBERS = pickle.load(saved)
+    import importlib
+    importlib.import_module(f"{__package__}.validation")
 
 
-def validate(path, config):
-    """Validate one file in a worker, against what was given at start."""
+def ready() -> None:
+    """A task that does nothing: submitting it starts the workers."""
+
+
+def validate(path, config, known: str):
+    """Validate one file in a worker, against the archive's identities, the branches' last rows and
+    the archive numbers in ``known`` (``save_known``'s file)."""
+    global _KNOWN, _ROWS, _NUMBERS, _LOADED
+    if known != _LOADED:
+        import pickle
+        with open(known, "rb") as saved:
+            _KNOWN, _ROWS, _NUMBERS = pickle.load(saved)
+        _LOADED = known
     from .validation import validate_file
     return validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
