@@ -101,11 +101,14 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
 def raw_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each row's raw values (as read, before cleaning), the same in every process."""
     keys = sorted(c for c in frame.columns if c != "_row")
-    salt = "|".join(keys).encode()
-    return np.fromiter((int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8, key=salt[:64]).digest(),
-                                       "little", signed=True)
-                        for row in frame[keys].itertuples(index=False, name=None)),
-                       dtype=np.int64, count=len(frame))
+    seed = hashlib.blake2b(digest_size=8, key="|".join(keys).encode()[:64])
+    digests = bytearray()
+    rows = zip(*(frame[k].tolist() for k in keys)) if keys else [()] * len(frame)
+    for row in rows:  # the repr of the row's tuple, as itertuples would give it
+        h = seed.copy()
+        h.update(repr(row).encode())
+        digests += h.digest()
+    return np.frombuffer(bytes(digests), dtype="<i8").astype(np.int64)
 
 
 def readable(result: "Result") -> bool:
