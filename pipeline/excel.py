@@ -8,7 +8,9 @@ the leading '#').
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -190,7 +192,21 @@ class _Column:
 
 
 class Book(xlsxwriter.Workbook):
+    """A workbook whose sheets are ``Sheet``s, deflated at zlib level 1."""
+
     worksheet_class = Sheet
+
+    def _store_workbook(self) -> None:
+        # xlsxwriter zips its parts at zlib's default level (6); level 1 deflates report XML about
+        # three times faster, for files about a fifth larger. Its ZipFile is swapped for this call only
+        # (xlsxwriter is pinned below 3.4, whose _store_workbook opens the zip file this way).
+        module = sys.modules[xlsxwriter.Workbook.__module__]
+        original = module.ZipFile
+        module.ZipFile = functools.partial(original, compresslevel=1)
+        try:
+            super()._store_workbook()
+        finally:
+            module.ZipFile = original
 
 
 def new_workbook(path: Path, created: dt.datetime | None = None, **options) -> xlsxwriter.Workbook:

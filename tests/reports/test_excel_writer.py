@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import openpyxl
@@ -93,3 +94,21 @@ def test_a_column_past_the_last_row_is_left_to_xlsxwriter(tmp_path):
     ws = book.add_worksheet()
     assert not ws.put_column(1_048_575, 0, ["a", "b"], book.add_format())  # Excel's last row is 1,048,576
     book.close()
+
+
+def test_a_book_is_deflated_fast_and_leaves_xlsxwriter_as_it_was(tmp_path):
+    path = tmp_path / "快.xlsx"
+    book = excel.new_workbook(path)
+    ws = book.add_worksheet("表")
+    for r in range(2000):
+        ws.write_string(r, 0, f"第 {r % 7} 类客户")
+        ws.write_number(r, 1, r)
+    book.close()
+    import xlsxwriter.workbook
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile  # swapped for that book's close only
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+        assert sheet.compress_type == zipfile.ZIP_DEFLATED
+        slow = len(zlib.compress(archive.read(sheet.filename), 6))
+        assert sheet.compress_size > slow  # level 1: larger than the default level would make it
+    assert openpyxl.load_workbook(path)["表"]["A2"].value == "第 1 类客户"
