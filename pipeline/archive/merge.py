@@ -39,7 +39,8 @@ def stored_rows(conn: sqlite3.Connection, sid: int, texts: list[str] | None = No
     customer rows as stored."""
     data: dict[str, list[dict]] = {}
     for entity, text in conn.execute(
-            "SELECT entity, data FROM sub_rows WHERE submission_id = ? ORDER BY entity, seq", (sid,)):
+            "SELECT s.entity, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
+            "WHERE s.submission_id = ? ORDER BY s.entity, s.seq", (sid,)):
         data.setdefault(entity, []).append(json.loads(text))
         if texts is not None and entity == "customers":
             texts.append(text)
@@ -65,8 +66,8 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     merger.names = names
     merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
-        text = conn.execute("SELECT data FROM sub_rows WHERE submission_id = ? AND entity = 'customers' AND seq = ?",
-                            (sid, seq)).fetchone()[0]
+        text = conn.execute("SELECT t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id WHERE "
+                            "s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?", (sid, seq)).fetchone()[0]
         merger.customer(json.loads(text), text)
     for i, row in enumerate(data.get("customers", [])):
         merger.customer(row, texts[i] if texts else None)

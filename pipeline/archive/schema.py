@@ -13,10 +13,15 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
+
+# A submission's rows: where each stands in its sheet, its clean values (a row of row_texts, shared with the
+# branch's earlier files that sent the same row), the hash of its raw cells and, for customers, of its values.
+SUB_ROWS = ("submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, "
+            "text_id INTEGER REFERENCES row_texts(id), raw_hash INTEGER, row_hash TEXT")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -27,9 +32,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     filled_on TEXT, compared_with INTEGER);
 CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
 CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
-CREATE TABLE IF NOT EXISTS sub_rows (
-    submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, data TEXT,
-    raw_hash INTEGER, row_hash TEXT);
+CREATE TABLE IF NOT EXISTS row_texts (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sub_rows ({SUB_ROWS});
 CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id);
 CREATE TABLE IF NOT EXISTS customer_ids (key TEXT PRIMARY KEY, customer_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS customer_ids_by_customer ON customer_ids(customer_id);
@@ -82,7 +86,7 @@ CREATE TABLE IF NOT EXISTS record_numbers (
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
-"""
+""".replace("{SUB_ROWS}", SUB_ROWS)
 # Upgrades of an older archive file, by the version they upgrade from. Each runs in one transaction.
 MIGRATIONS = {
     # v1 → v2: a file identical to a rejected one may be sent again (sha256 no longer unique);
@@ -110,7 +114,25 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # A submission remembers which file of its branch it was compared with (a rebuild compares the same).
     4: lambda conn: (add_columns(conn, "sub_rows", {"raw_hash": "INTEGER", "row_hash": "TEXT"}),
                      add_columns(conn, "submissions", {"compared_with": "INTEGER"})),
+    # v5 → v6: a row a branch sends again unchanged is stored once (row_texts), not copied into every
+    # month's file (which made the stored rows most of the archive, about 0.7 GB a year for 100 branches).
+    5: lambda conn: share_row_texts(conn),
 }
+
+
+def share_row_texts(conn) -> None:
+    """Move sub_rows' clean values into row_texts, each distinct text once (a v5 archive)."""
+    if "data" not in {row[1] for row in conn.execute("PRAGMA table_info(sub_rows)")}:
+        return  # created by this schema
+    conn.execute("INSERT INTO row_texts (data) SELECT data FROM sub_rows WHERE data IS NOT NULL GROUP BY data")
+    conn.execute("CREATE INDEX row_texts_by_data ON row_texts(data)")
+    conn.execute(f"CREATE TABLE sub_rows_v6 ({SUB_ROWS})")
+    conn.execute("INSERT INTO sub_rows_v6 SELECT s.submission_id, s.entity, s.seq, t.id, s.raw_hash, s.row_hash "
+                 "FROM sub_rows s LEFT JOIN row_texts t ON t.data = s.data ORDER BY s.rowid")
+    conn.execute("DROP INDEX row_texts_by_data")
+    conn.execute("DROP TABLE sub_rows")
+    conn.execute("ALTER TABLE sub_rows_v6 RENAME TO sub_rows")
+    conn.execute("CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id)")
 
 
 def add_columns(conn, table: str, columns: dict[str, str]) -> None:

@@ -4,7 +4,7 @@ Why stdlib sqlite3: one file, real transactions (a killed run leaves the
 archive as it was), no server, no ORM needed for a dozen tables.
 
 Design: every accepted submission's clean rows are stored verbatim
-(``sub_rows``). The archive proper — customers, their per-branch views,
+(``sub_rows``; a row sent again unchanged shares its text in ``row_texts``). The archive proper — customers, their per-branch views,
 projects, surveys, complaints, visits and the field history — is derived by
 applying the live (not superseded) submissions in order of (period,
 received_at, id). The common case, a submission newer than everything
@@ -119,6 +119,7 @@ class Archive:
 
     def _migrate(self) -> None:
         version = int(self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        compact = version <= 5  # the stored rows move to row_texts: give the pages they held back to the disk
         while version < SCHEMA_VERSION:
             with self.transaction():
                 step = MIGRATIONS[version]
@@ -129,6 +130,11 @@ class Archive:
                         self.conn.execute(statement)  # executescript would commit half-way
                 version += 1
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+        if compact:
+            try:
+                self.conn.execute("VACUUM")
+            except sqlite3.OperationalError:
+                pass  # another process is reading: the freed pages are reused by the next files instead
 
     def __enter__(self) -> "Archive":
         return self
@@ -284,7 +290,8 @@ class Archive:
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame], rows: dict,
                 reused_from: int | None) -> MergeResult:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
-        inserts = []
+        inserts, row_texts = [], []
+        text_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM row_texts").fetchone()[0]
         texts: list[str] = []  # the customer rows as stored, for the merge
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
@@ -302,9 +309,12 @@ class Archive:
                 text = dumps(row)
                 if sheet.key == "customers":
                     texts.append(text)
-                inserts.append((sid, sheet.key, seq, text, info.hashes[seq] if info is not None else None,
+                text_id += 1
+                row_texts.append((text_id, text))
+                inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None,
                                 text_hash(text) if sheet.key == "customers" else None))
-        self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, data, raw_hash, row_hash) "
+        self.conn.executemany("INSERT INTO row_texts (id, data) VALUES (?,?)", row_texts)
+        self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, text_id, raw_hash, row_hash) "
                               "VALUES (?,?,?,?,?,?)", inserts)
         reused = self._copy_repeated(sid, reused_from, repeated) if repeated else []
         # Of a branch-month's accepted files the one received last stands (see _standing_key),
@@ -338,8 +348,9 @@ class Archive:
         return result
 
     def _copy_repeated(self, sid: int, source: int | None, repeated: list[tuple[str, int, int]]) -> list[tuple]:
-        """Copy the stored rows a file repeats from the branch's last file; returns (seq, row hash) of the
-        repeated customer rows. Raises ArchiveError when a row is not there (validate the file again)."""
+        """Note the rows a file repeats from the branch's last file (their stored values are shared, not
+        copied); returns (seq, row hash) of the repeated customer rows. Raises RepeatedRowsMissing when a
+        row is not there (validate the file again)."""
         first: dict[tuple[str, int], int] = {}
         for rowid, entity, digest in self.conn.execute(
                 "SELECT rowid, entity, raw_hash FROM sub_rows WHERE submission_id = ?", (source,)):
@@ -352,8 +363,8 @@ class Archive:
         self.conn.execute("DELETE FROM repeated")
         self.conn.executemany("INSERT INTO repeated VALUES (?,?,?)", sources)
         self.conn.execute(
-            "INSERT INTO sub_rows (submission_id, entity, seq, data, raw_hash, row_hash) "
-            "SELECT ?, r.entity, r.seq, s.data, s.raw_hash, s.row_hash FROM repeated r JOIN sub_rows s "
+            "INSERT INTO sub_rows (submission_id, entity, seq, text_id, raw_hash, row_hash) "
+            "SELECT ?, r.entity, r.seq, s.text_id, s.raw_hash, s.row_hash FROM repeated r JOIN sub_rows s "
             "ON s.rowid = r.source", (sid,))
         return self.conn.execute("SELECT seq, row_hash FROM sub_rows WHERE submission_id = ? AND entity = "
                                  "'customers' AND seq IN (SELECT seq FROM repeated WHERE entity = 'customers') "

@@ -20,6 +20,8 @@ SIZES = {"customers": 60, "projects": 40, "surveys": 10, "complaints": 8, "visit
 # Tables compared row by row (ids, data, history), and submissions without the clock.
 TABLES = ("customers", "customer_branches", "customer_ids", "reports", "records", "history", "conflicts",
           "sub_rows")
+QUERIES = {"sub_rows": "SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash FROM sub_rows s "
+                       "JOIN row_texts t ON t.id = s.text_id"}  # each row with its values, wherever they are kept
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def run(root: Path, months, recheck: bool) -> Path:
 
 def dump(path: Path) -> dict[str, list]:
     conn = sqlite3.connect(path)
-    out = {table: sorted(map(repr, conn.execute(f"SELECT * FROM {table}"))) for table in TABLES}
+    out = {table: sorted(map(repr, conn.execute(QUERIES.get(table, f"SELECT * FROM {table}")))) for table in TABLES}
     out["submissions"] = sorted(map(repr, conn.execute(
         "SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, warnings, errors, "
         "findings, stored_path FROM submissions")))
@@ -78,7 +80,14 @@ def test_the_second_month_reuses_the_unchanged_rows(months, tmp_path):
             assert second["compared_with"] == first[second["branch"]]  # compared with the branch's last file
             stored = archive.conn.execute("SELECT COUNT(*) FROM sub_rows WHERE submission_id = ?",
                                           (second["id"],)).fetchone()[0]
-            assert stored == sum(SIZES.values()) + 1  # every row kept (repeated ones copied), and one new customer
+            assert stored == sum(SIZES.values()) + 1  # every row kept, and one new customer
+            shared = archive.conn.execute(
+                "SELECT COUNT(*) FROM sub_rows s JOIN sub_rows e ON e.text_id = s.text_id "
+                "WHERE s.submission_id = ? AND e.submission_id = ?", (second["id"], second["compared_with"])).fetchone()[0]
+            assert shared >= 0.8 * stored  # a repeated row's values are stored once, for both months
+        texts = archive.conn.execute("SELECT COUNT(*) FROM row_texts").fetchone()[0]
+        rows = archive.conn.execute("SELECT COUNT(*) FROM sub_rows").fetchone()[0]
+        assert texts < 0.6 * rows
 
 
 def test_one_changed_cell_in_an_unchanged_row_is_found_and_validated(tmp_path):
@@ -107,3 +116,31 @@ def test_one_changed_cell_in_an_unchanged_row_is_found_and_validated(tmp_path):
         changes = archive.history(period="2026-10")
         assert len(changes) == 1 and str(changes["new_value"].iloc[0]) == "13900001111"
         assert changes["name"].iloc[0] == "上海3号置业有限公司"
+
+
+def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
+    """A v5 archive (each file's rows copied whole into sub_rows) is upgraded: the same rows, each distinct
+    text kept once, and a rebuild from them gives the same archive."""
+    path = run(tmp_path / "ws", months, recheck=False)
+    before = dump(path)
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE old_rows (submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER,
+                               data TEXT, raw_hash INTEGER, row_hash TEXT);
+        INSERT INTO old_rows SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash
+            FROM sub_rows s JOIN row_texts t ON t.id = s.text_id ORDER BY s.rowid;
+        DROP TABLE sub_rows;
+        DROP TABLE row_texts;
+        ALTER TABLE old_rows RENAME TO sub_rows;
+        CREATE INDEX sub_rows_by_submission ON sub_rows(submission_id);
+        UPDATE meta SET value = '5' WHERE key = 'schema_version';
+    """)
+    conn.close()
+    with Archive(path) as archive:
+        assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
+        texts, distinct = archive.conn.execute("SELECT COUNT(*), COUNT(DISTINCT data) FROM row_texts").fetchone()
+        assert texts == distinct
+        assert texts < archive.conn.execute("SELECT COUNT(*) FROM sub_rows").fetchone()[0]
+        assert dump(path) == before
+        archive.rebuild()
+    assert dump(path) == before
