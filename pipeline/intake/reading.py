@@ -255,8 +255,7 @@ def _scan_lines(rows: list[list], lines: dict[str, set[str]]) -> None:
 # -- data sheets -------------------------------------------------------------
 
 def _match_row(row: list, lookup: dict[str, Column]) -> dict[int, Column]:
-    return {c: lookup[normalize_label(v)] for c, v in enumerate(row)
-            if isinstance(v, str) and normalize_label(v) in lookup}
+    return {c: col for c, v in enumerate(row) if isinstance(v, str) and (col := lookup.get(normalize_label(v)))}
 
 
 def _find_header(rows: list[list], sheet: Sheet, strict: bool = False):

@@ -392,12 +392,11 @@ def _caps(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at, config: Config
             continue
         values = frame[column.key]
         if column.kind in (TEXT, CODE) and (column.max_length is None or column.max_length > longest):
-            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
-            for i in frame.index[lengths > longest]:
-                out.append(at("too-long", i, column, f"{values[i][:20]}…（共 {lengths[i]} 字）",
-                              detail=longest))
+            for i, v in zip(frame.index, values.tolist()):
+                if isinstance(v, str) and len(v) > longest:
+                    out.append(at("too-long", i, column, f"{v[:20]}…（共 {len(v)} 字）", detail=longest))
         elif column.kind == NUMBER:
-            for i in frame.index[values.abs() > biggest]:
+            for i in frame.index[np.abs(values.to_numpy(dtype="float64")) > biggest]:
                 out.append(at("amount-too-large", i, column, values[i], detail=f"{biggest:,.0f}"))
     return out
 
