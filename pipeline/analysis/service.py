@@ -224,7 +224,12 @@ def open_complaints(snapshot: dict[str, pd.DataFrame], config: Config, as_of: dt
                                       "complained_at", "complaint_state", "age_days", "waited_hours", "overdue",
                                       "overdue_hours"])
     out["overdue"] = out["overdue"].astype(bool)
-    return out.sort_values(["overdue", "age_days"], ascending=[False, False], kind="stable").reset_index(drop=True)
+    return most_urgent_first(out)
+
+
+def most_urgent_first(complaints: pd.DataFrame) -> pd.DataFrame:
+    """Open complaints (``open_complaints``), overdue first, then the oldest first."""
+    return complaints.sort_values(["overdue", "age_days"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 
 def complaint_causes(snapshot: dict[str, pd.DataFrame], start: str, end: str) -> dict[str, pd.DataFrame]:

@@ -431,6 +431,7 @@ class Archive:
                          "SELECT MIN(period) FROM history WHERE period > :m")
     SNAPSHOTS_KEPT = 3
     SNAPSHOT_CHUNK = 20_000  # rows decoded at a time: memory holds one chunk's dicts, not the archive's
+    SNAPSHOT_PART = 10_000   # customers in each part of snapshot_parts
 
     def snapshot_key(self, as_of: str | None = None) -> tuple:
         """What a snapshot as of ``as_of`` depends on: two months with the same key have the same snapshot
@@ -454,7 +455,21 @@ class Archive:
             cache[key] = self._snapshot(as_of or "9999-12")
         return {name: frame.copy() for name, frame in cache[key].items()}
 
-    def _snapshot(self, limit: str) -> dict[str, pd.DataFrame]:
+    def snapshot_parts(self, as_of: str | None = None, customers: int | None = None):
+        """The snapshot as of month ``as_of`` in parts of at most ``customers`` customers each, with their
+        per-branch views and records, in customer order: for figures that look at one customer at a time,
+        so memory holds one part however large the archive. All parts are read in one transaction."""
+        limit = as_of or "9999-12"
+        size = customers or self.SNAPSHOT_PART
+        with self.reading():
+            ids = [cid for (cid,) in self.conn.execute(
+                "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (limit,))]
+            starts = ids[size::size]  # the first customer of each part after the first
+            for low, high in zip([None, *starts], [*starts, None]):  # the parts cover every id, records' too
+                yield self._snapshot(limit, (-2**63 if low is None else low, 2**63 - 1 if high is None else high - 1))
+
+    def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1)) -> dict[str, pd.DataFrame]:
+        """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included)."""
         undo = self._undo_map(limit)
 
         def table(query: str, args: tuple, entity: str, key_of, extra, columns, order) -> pd.DataFrame:
@@ -476,8 +491,8 @@ class Archive:
             return pd.concat(parts, ignore_index=True) if parts else typed(pd.DataFrame(), columns, order)
 
         customers = table(
-            "SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? ORDER BY id",
-            (limit,), "customer", lambda r: str(r[0]),
+            "SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? "
+            "AND id BETWEEN ? AND ? ORDER BY id", (limit, *ids), "customer", lambda r: str(r[0]),
             lambda found, data: {"customer_id": [r[0] for r in found],
                                  "uscc": [d.get("uscc") or r[1] for r, d in zip(found, data)],
                                  "name_key": [r[2] for r in found], "first_period": [r[3] for r in found]},
@@ -485,7 +500,7 @@ class Archive:
                                 *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")], "first_period"])
         last = {(c, b): p for c, b, p in self.conn.execute(
             "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
-            "GROUP BY customer_id, branch", (limit,))}
+            "AND customer_id BETWEEN ? AND ? GROUP BY customer_id, branch", (limit, *ids))}
         served: dict[int, list[str]] = {}
 
         def links(found, data):
@@ -497,7 +512,8 @@ class Archive:
         out = {"customers": customers,
                "customer_branches": table(
                    "SELECT customer_id, branch, first_period, data FROM customer_branches "
-                   "WHERE first_period <= ? ORDER BY customer_id, branch", (limit,),
+                   "WHERE first_period <= ? AND customer_id BETWEEN ? AND ? ORDER BY customer_id, branch",
+                   (limit, *ids),
                    "customer_branch", lambda r: f"{r[0]}|{r[1]}", links,
                    CUSTOMERS.columns, ["customer_id", "branch", *BRANCH_FIELDS, "first_period", "last_period"])}
         out["customers"]["branches"] = [("、".join(served[cid]) if cid in served else None)
@@ -510,7 +526,7 @@ class Archive:
             sheet = SHEETS_BY_KEY[entity]
             out[entity] = table(
                 "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND first_period <= ? "
-                "ORDER BY rowid", (entity, limit), entity, lambda r: r[0],
+                "AND customer_id BETWEEN ? AND ? ORDER BY rowid", (entity, limit, *ids), entity, lambda r: r[0],
                 lambda found, data, e=entity: {f"{e[:-1]}_id": [r[0] for r in found],
                                                "customer_id": [r[1] for r in found],
                                                "branch": [r[2] for r in found]},

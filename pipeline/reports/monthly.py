@@ -14,7 +14,7 @@ import pandas as pd
 from schemas.labels import COMPLAINT_STATES, EMPTY, REPLACED, REMINDERS, SHEETS, STANDS, VERDICTS, WHOLE_FILE
 
 from ..analysis.grading import official_grades, rule_grades
-from ..analysis.service import open_complaints
+from ..analysis.service import most_urgent_first, open_complaints
 from ..analysis.strategic import a_visit_plan, contacts_due, visit_duties
 from ..archive.store import Archive
 from ..archive.tracking import submission_status
@@ -61,25 +61,35 @@ class MonthlyData:
 
 
 def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyData:
-    """Gather the month's figures from the archive."""
+    """Gather the month's figures from the archive.
+
+    Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
+    archive is read in parts of customers: memory stays flat however large the archive grows.
+    """
     subs = archive.submissions()
     status = submission_status(subs, config, period)
     files = _files(subs[subs["period"] == period] if len(subs) else subs)
-    snap = archive.snapshot(period)
-    customers = snap["customers"]
-    new = customers[customers["first_period"] == period]
-    links = snap["customer_branches"]
-    new = new.merge(links[links["first_period"] == period][["customer_id", "branch", "stage"]],
-                    on="customer_id", how="left")
-    new = new[["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]].sort_values(
-        ["branch", "name"], kind="stable")
-    changes = archive.history(period=period)
-    conflicts = archive.conflicts(open_only=True)
     as_of = month_end(period)
-    grades = official_grades(rule_grades(snap, config, period))
-    contacts = contacts_due(visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of), period)
-    return MonthlyData(period, status, files, new.reset_index(drop=True), changes, conflicts,
-                       open_complaints(snap, config, as_of), contacts)
+    new, duties, plans, complaints = [], [], [], []
+    for snap in archive.snapshot_parts(period):
+        customers = snap["customers"]
+        links = snap["customer_branches"]
+        new.append(customers[customers["first_period"] == period].merge(
+            links[links["first_period"] == period][["customer_id", "branch", "stage"]], on="customer_id", how="left")[
+            ["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]])
+        grades = official_grades(rule_grades(snap, config, period))
+        duties.append(visit_duties(snap, config, period))
+        plans.append(a_visit_plan(snap, grades, config, as_of))
+        complaints.append(open_complaints(snap, config, as_of))
+    new_customers = _joined(new).sort_values(["branch", "name"], kind="stable")
+    contacts = contacts_due(_joined(duties), _joined(plans), period)
+    return MonthlyData(period, status, files, new_customers.reset_index(drop=True), archive.history(period=period),
+                       archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
+
+
+def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of the parts' rows (the empty parts left out: their columns carry no types)."""
+    return pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
 
 
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
