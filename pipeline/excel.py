@@ -65,6 +65,8 @@ class Sheet(Worksheet):
     xlsxwriter.
     """
 
+    WINDOW = 4096  # rows whose XML is made at a time
+
     def __init__(self):
         super().__init__()
         self._blocks: dict[tuple[int, int], dict[int, _Column]] = {}  # (first row, rows) → col → column
@@ -106,9 +108,11 @@ class Sheet(Worksheet):
             super()._write_rows()
             return
         spans = self._row_spans()
-        runs = self._runs()
         table, info, write = self.table, self.row_info, self.fh.write
+        runs: dict = {}
         for row in range(self.dim_rowmin, self.dim_rowmax + 1):
+            if (row - self.dim_rowmin) % self.WINDOW == 0:  # the next rows' XML: never the whole sheet's at once
+                runs = self._runs(row, row + self.WINDOW)
             pieces, cells = runs.get(row), table.get(row)
             span = spans.get(row // 16)
             if pieces is None and not cells:
@@ -127,17 +131,21 @@ class Sheet(Worksheet):
             self._xml_end_tag("row")
         self._blocks = {}
 
-    def _runs(self) -> dict[int, list[tuple[int, int, str, list[str], int]]]:
-        """Row → its runs of adjacent put columns: (first col, last col, XML, each cell's XML, offset)."""
+    def _runs(self, start: int, stop: int) -> dict[int, list[tuple[int, int, str, list[str], int]]]:
+        """Row → its runs of adjacent put columns, for rows ``start`` to ``stop`` - 1: (first col, last col,
+        XML, each cell's XML, offset)."""
         runs: dict[int, list] = {}
-        for (first_row, _), columns in self._blocks.items():
+        for (first_row, rows), columns in self._blocks.items():
+            low, high = max(first_row, start), min(first_row + rows, stop)
+            if low >= high:
+                continue
             cols = sorted(columns)
             breaks = [n for n in range(1, len(cols)) if cols[n] != cols[n - 1] + 1]
-            for start, end in zip([0, *breaks], [*breaks, len(cols)]):
-                run = cols[start:end]
-                xml = [columns[col].xml(first_row, col) for col in run]
+            for begin, end in zip([0, *breaks], [*breaks, len(cols)]):
+                run = cols[begin:end]
+                xml = [columns[col].xml(first_row, col, low - first_row, high - first_row) for col in run]
                 for n, joined in enumerate(map("".join, zip(*xml))):
-                    runs.setdefault(first_row + n, []).append((run[0], run[-1], joined, xml, n))
+                    runs.setdefault(low + n, []).append((run[0], run[-1], joined, xml, n))
         return runs
 
     @staticmethod
@@ -176,19 +184,21 @@ class _Column:
     def __init__(self, values: list, formats):
         self.values, self.formats = values, formats
 
-    def xml(self, first_row: int, col: int) -> list[str]:
-        """Each cell's XML, as xlsxwriter's _write_cell writes it."""
+    def xml(self, first_row: int, col: int, start: int, stop: int) -> list[str]:
+        """The XML of cells ``start`` to ``stop`` - 1 of the column, as xlsxwriter's _write_cell writes it."""
         letter = column_letter(col)
+        values = self.values[start:stop]
         if isinstance(self.formats, list):
-            style = {id(fmt): f' s="{fmt._get_xf_index()}"' for fmt in self.formats}
-            styles = [style[id(fmt)] for fmt in self.formats]
+            formats = self.formats[start:stop]
+            style = {id(fmt): f' s="{fmt._get_xf_index()}"' for fmt in formats}
+            styles = [style[id(fmt)] for fmt in formats]
         else:
-            styles = [f' s="{self.formats._get_xf_index()}"'] * len(self.values)
+            styles = [f' s="{self.formats._get_xf_index()}"'] * len(values)
+        first = first_row + start + 1
         return [f'<c r="{letter}{row}"{s}/>' if value is None
                 else f'<c r="{letter}{row}"{s} t="s"><v>{value}</v></c>' if value.__class__ is int
                 else f'<c r="{letter}{row}"{s}><v>{value:.16G}</v></c>'
-                for row, value, s in zip(range(first_row + 1, first_row + 1 + len(self.values)),
-                                         self.values, styles)]
+                for row, value, s in zip(range(first, first + len(values)), values, styles)]
 
 
 class Book(xlsxwriter.Workbook):

@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 
 from pipeline import excel
 
@@ -54,7 +55,9 @@ def _rows(path) -> list[str]:
         return re.findall(r"<row [^>]*>", z.read("xl/worksheets/sheet1.xml").decode())
 
 
-def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch):
+@pytest.mark.parametrize("window", [excel.Sheet.WINDOW, 2, 3])  # rows made at a time: whole tables, or pieces
+def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch, window):
+    monkeypatch.setattr(excel.Sheet, "WINDOW", window)
     _write(tmp_path / "fast.xlsx", fast=True, monkeypatch=monkeypatch)
     _write(tmp_path / "slow.xlsx", fast=False, monkeypatch=monkeypatch)
     fast, slow = _cells(tmp_path / "fast.xlsx"), _cells(tmp_path / "slow.xlsx")
