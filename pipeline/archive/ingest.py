@@ -152,7 +152,8 @@ def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], k
                      numbers: dict | None):
     """Validation results in file order, parsed on a second core while the archive merges.
 
-    Yields a Result, None (validate inline) or the exception a worker raised.
+    Yields a Result, None (validate inline) or the exception validation raised. The first file is
+    validated in this process, while the workers are still starting up.
     """
     if pool is None:
         yield from (None for _ in files)
@@ -163,17 +164,23 @@ def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], k
     with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
-        yield from _results(pool, files, config, str(saved))
+        pending = [pool.submit(worker.validate, path, config, str(saved)) for path in files[1:1 + LOOKAHEAD]]
+        try:
+            first = validate_file(files[0], config, known_customers=known, known_rows=known_rows, numbers=numbers)
+        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
+            first = exc
+        yield first
+        yield from _results(pool, pending, files, config, str(saved))
 
 
-def _results(pool, files: list[Path], config: Config, saved: str):
-    """The pool's results in file order (see ``_validated_ahead``), at most LOOKAHEAD at a time."""
+def _results(pool, pending: list, files: list[Path], config: Config, saved: str):
+    """The pool's results for the files after the first, in order (see ``_validated_ahead``); ``pending``
+    holds the first LOOKAHEAD of them, and at most that many are asked for at a time."""
     from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
-    pending = [pool.submit(worker.validate, path, config, saved) for path in files[:LOOKAHEAD]]
     broken = False
-    for i in range(len(files)):
+    for i in range(1, len(files)):
         if broken:
             yield None
             continue
