@@ -11,9 +11,10 @@ import datetime as dt
 import re
 from functools import lru_cache
 
+import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.identity import uscc_problem
+from pipeline.identity import valid_usccs
 
 from .columns import DATA_SHEETS, EMAIL, ENUM, IGNORED, NUMBER, PHONE, YEAR, Column, Sheet
 
@@ -40,8 +41,9 @@ def emails_ok(values):
     return values.astype(str).str.fullmatch(_EMAIL.pattern[1:-1])
 
 
-def uscc_ok(value: str) -> bool:
-    return uscc_problem(value) is None
+def usccs_ok(values):
+    """Whether each value of a column is a valid credit code (``uscc_problem`` tells why not)."""
+    return pd.Series(valid_usccs(values.tolist()), index=values.index)
 
 
 def _checks(column: Column) -> list[pa.Check]:
@@ -57,7 +59,7 @@ def _checks(column: Column) -> list[pa.Check]:
     if column.kind == EMAIL:
         checks.append(pa.Check(emails_ok, name="bad-email", error="bad-email"))
     if column.key.endswith("uscc"):
-        checks.append(pa.Check(uscc_ok, element_wise=True, name="bad-uscc", error="bad-uscc"))
+        checks.append(pa.Check(usccs_ok, name="bad-uscc", error="bad-uscc"))
     if column.max_length:
         checks.append(pa.Check.str_length(max_value=column.max_length, name="too-long", error="too-long"))
     return checks

@@ -221,3 +221,21 @@ def test_project_department_outside_the_roster_is_a_warning(tmp_path):
     assert result.status == "accepted"
     [finding] = [f for f in result.findings if f.code == "unknown-department"]
     assert finding.cell == "客户信息!AA2" and "第一项目经理部、第二项目经理部" in finding.message
+
+
+def test_the_column_check_of_credit_codes_agrees_with_the_message_for_each_code():
+    """pandera checks a whole column of codes at once (identity.valid_usccs); each failing code's message comes
+    from uscc_problem: the two must agree on every code, odd ones included."""
+    import random
+
+    from pipeline.identity import make_uscc, uscc_problem, valid_usccs
+    rng = random.Random(5)
+    codes = [make_uscc(rng, region=str(rng.randint(110000, 659999)), kind=rng.choice(["91", "12", "Y1"]))
+             for _ in range(3000)]
+    typos = [c[:i] + rng.choice("0123456789ABHXYIOSVZa -٣３") + c[i + 1:]
+             for c in codes[:1500] for i in [rng.randrange(18)]]
+    odd = [c[:17] for c in codes[:20]] + [c + "\n" for c in codes[:20]] + ["", None, 5]
+    values = codes + typos + odd
+    valid = valid_usccs(values)
+    assert list(valid) == [isinstance(v, str) and uscc_problem(v) is None for v in values]
+    assert valid[:3000].all() and not valid[3000 + 1500:].any() and 0 < valid[3000:4500].sum() < 1500
