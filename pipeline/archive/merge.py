@@ -34,28 +34,28 @@ class MergeResult:
     superseded_by: int | None = None
 
 
-def stored_rows(conn: sqlite3.Connection, sid: int, texts: list[str] | None = None) -> dict[str, list[dict]]:
+def stored_rows(conn: sqlite3.Connection, sid: int, texts: list | None = None) -> dict[str, list[dict]]:
     """A stored submission's clean rows by entity, in their original order; ``texts`` receives the
-    customer rows as stored."""
+    customer rows as stored (text id, text)."""
     data: dict[str, list[dict]] = {}
-    for entity, text in conn.execute(
-            "SELECT s.entity, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
+    for entity, text_id, text in conn.execute(
+            "SELECT s.entity, s.text_id, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
             "WHERE s.submission_id = ? ORDER BY s.entity, s.seq", (sid,)):
         data.setdefault(entity, []).append(json.loads(text))
         if texts is not None and entity == "customers":
-            texts.append(text)
+            texts.append((text_id, text))
     return data
 
 
 def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
           data: dict[str, list[dict]] | None = None, names: "NameIndex | None" = None,
-          repeated: list[tuple[int, str]] | None = None, texts: list[str] | None = None) -> MergeResult:
+          repeated: list[tuple[int, str]] | None = None, texts: list | None = None) -> MergeResult:
     """Merge one stored submission into the current state (inside the caller's transaction).
 
     ``repeated`` lists (position, row hash) of customer rows the file repeats unchanged from the
     branch's last file (``data`` then holds only the new and changed rows): they are only noted as
     reported. Repeated rows of the other sheets carry nothing new and are not touched.
-    ``texts`` are the customer rows of ``data`` as stored (``dumps``), so they are not written again.
+    ``texts`` are the customer rows of ``data`` as stored: (row_texts id, ``dumps`` text).
     """
     branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
                                             (sid,)).fetchone()
@@ -66,9 +66,10 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     merger.names = names
     merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
-        text = conn.execute("SELECT t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id WHERE "
-                            "s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?", (sid, seq)).fetchone()[0]
-        merger.customer(json.loads(text), text)
+        text_id, text = conn.execute("SELECT s.text_id, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
+                                     "WHERE s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?",
+                                     (sid, seq)).fetchone()
+        merger.customer(json.loads(text), (text_id, text))
     for i, row in enumerate(data.get("customers", [])):
         merger.customer(row, texts[i] if texts else None)
     for entity in RECORD_ENTITIES:
@@ -289,9 +290,12 @@ class Merger:
         self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)", known)
         return [seq for seq, digest in rows if digest not in sent]
 
-    def customer(self, row: dict, text: str | None = None) -> None:
-        """Merge one customer row (``text``: the row as stored, when the caller has it)."""
-        sent_text, sent = (text, text_hash(text)) if text is not None else stored(row)
+    def customer(self, row: dict, text: tuple[int, str] | None = None) -> None:
+        """Merge one customer row (``text``: the row as stored in row_texts, (id, text), when the caller has it)."""
+        if text is None:
+            sent_text, sent = stored(row)
+            text = (self.conn.execute("INSERT INTO row_texts (data) VALUES (?)", (sent_text,)).lastrowid, sent_text)
+        sent_id, sent = text[0], text_hash(text[1])
         if sent in self._sent():
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.
@@ -310,8 +314,7 @@ class Merger:
         per_branch = {f: row.get(f) for f in BRANCH_FIELDS}
         if link is None:
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
-                              (cid, self.branch, *stored(per_branch), self.period, sent,
-                               sent_text))
+                              (cid, self.branch, *stored(per_branch), self.period, sent, sent_id))
         else:
             old_link = json.loads(link[0])
             merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
@@ -320,14 +323,14 @@ class Merger:
                 self.conn.execute("UPDATE customer_branches SET data = ?, row_hash = ? WHERE "
                                   "customer_id = ? AND branch = ?",
                                   (*stored(merged), cid, self.branch))
-            self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_data = ? WHERE customer_id = ? "
-                              "AND branch = ?", (sent, sent_text, cid, self.branch))
+            self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_text_id = ? WHERE customer_id = ? "
+                              "AND branch = ?", (sent, sent_id, cid, self.branch))
         self.sent[sent] = cid
         self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
 
     def _update_customer(self, cid: int, row: dict, numbered: int | None) -> tuple | None:
         """Apply what a row changes in an existing customer; returns this branch's view of it (data,
-        sent_data), or None when the branch has none yet."""
+        the row it last sent), or None when the branch has none yet."""
         uscc, name_key, text, _ = self._existing(cid)
         old = json.loads(text)
         # The name of a coded customer changes only through review, never silently; a row with the
@@ -345,8 +348,9 @@ class Merger:
             self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
             fields = [f for f in fields if f != "uscc"]
-        link = self.conn.execute("SELECT data, sent_data FROM customer_branches WHERE customer_id = ? "
-                                 "AND branch = ?", (cid, self.branch)).fetchone()
+        link = self.conn.execute("SELECT c.data, t.data FROM customer_branches c LEFT JOIN row_texts t ON "
+                                 "t.id = c.sent_text_id WHERE c.customer_id = ? AND c.branch = ?",
+                                 (cid, self.branch)).fetchone()
         before = self.baseline.get(identity(row))
         if before is None and link is not None and link[1]:
             before = json.loads(link[1])

@@ -22,6 +22,10 @@ RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
 # branch's earlier files that sent the same row), the hash of its raw cells and, for customers, of its values.
 SUB_ROWS = ("submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER, "
             "text_id INTEGER REFERENCES row_texts(id), raw_hash INTEGER, row_hash TEXT")
+# A customer as one branch sees it: its own fields (contact, stage…), and the row it last sent (the hash of the
+# row's values, and the values themselves in row_texts), to tell what it changes next time.
+CUSTOMER_BRANCHES = ("customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT, sent_hash TEXT, "
+                     "sent_text_id INTEGER REFERENCES row_texts(id), PRIMARY KEY (customer_id, branch)")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -43,8 +47,7 @@ CREATE TABLE IF NOT EXISTS customers (
 CREATE INDEX IF NOT EXISTS customers_by_uscc ON customers(uscc);
 CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name_key);
 CREATE TABLE IF NOT EXISTS customer_branches (
-    customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
-    sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
+    {CUSTOMER_BRANCHES});
 CREATE INDEX IF NOT EXISTS customer_branches_by_branch ON customer_branches(branch);
 CREATE TABLE IF NOT EXISTS reports (customer_id INTEGER, branch TEXT, period TEXT,
     PRIMARY KEY (customer_id, branch, period));
@@ -86,7 +89,7 @@ CREATE TABLE IF NOT EXISTS record_numbers (
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
-""".replace("{SUB_ROWS}", SUB_ROWS)
+""".replace("{SUB_ROWS}", SUB_ROWS).replace("{CUSTOMER_BRANCHES}", CUSTOMER_BRANCHES)
 # Upgrades of an older archive file, by the version they upgrade from. Each runs in one transaction.
 MIGRATIONS = {
     # v1 → v2: a file identical to a rejected one may be sent again (sha256 no longer unique);
@@ -121,18 +124,35 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
 
 
 def share_row_texts(conn) -> None:
-    """Move sub_rows' clean values into row_texts, each distinct text once (a v5 archive)."""
-    if "data" not in {row[1] for row in conn.execute("PRAGMA table_info(sub_rows)")}:
-        return  # created by this schema
-    conn.execute("INSERT INTO row_texts (data) SELECT data FROM sub_rows WHERE data IS NOT NULL GROUP BY data")
+    """Move the clean rows of sub_rows and the rows each branch last sent (customer_branches.sent_data) into
+    row_texts, each distinct text once (a v5 archive; tables created by this schema are left as they are)."""
+    rows = "data" in {row[1] for row in conn.execute("PRAGMA table_info(sub_rows)")}
+    links = "sent_data" in {row[1] for row in conn.execute("PRAGMA table_info(customer_branches)")}
+    if not (rows or links):
+        return
     conn.execute("CREATE INDEX row_texts_by_data ON row_texts(data)")
-    conn.execute(f"CREATE TABLE sub_rows_v6 ({SUB_ROWS})")
-    conn.execute("INSERT INTO sub_rows_v6 SELECT s.submission_id, s.entity, s.seq, t.id, s.raw_hash, s.row_hash "
-                 "FROM sub_rows s LEFT JOIN row_texts t ON t.data = s.data ORDER BY s.rowid")
+    if rows:
+        conn.execute("INSERT INTO row_texts (data) SELECT data FROM sub_rows WHERE data IS NOT NULL GROUP BY data")
+        _replace(conn, "sub_rows", SUB_ROWS, "SELECT s.submission_id, s.entity, s.seq, t.id, s.raw_hash, s.row_hash "
+                 "FROM sub_rows s LEFT JOIN row_texts t ON t.data = s.data ORDER BY s.rowid",
+                 "CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id)")
+    if links:
+        conn.execute("INSERT INTO row_texts (data) SELECT DISTINCT c.sent_data FROM customer_branches c WHERE "
+                     "c.sent_data IS NOT NULL AND NOT EXISTS (SELECT 1 FROM row_texts t WHERE t.data = c.sent_data)")
+        _replace(conn, "customer_branches", CUSTOMER_BRANCHES,
+                 "SELECT c.customer_id, c.branch, c.data, c.row_hash, c.first_period, c.sent_hash, t.id FROM "
+                 "customer_branches c LEFT JOIN row_texts t ON t.data = c.sent_data ORDER BY c.rowid",
+                 "CREATE INDEX IF NOT EXISTS customer_branches_by_branch ON customer_branches(branch)")
     conn.execute("DROP INDEX row_texts_by_data")
-    conn.execute("DROP TABLE sub_rows")
-    conn.execute("ALTER TABLE sub_rows_v6 RENAME TO sub_rows")
-    conn.execute("CREATE INDEX IF NOT EXISTS sub_rows_by_submission ON sub_rows(submission_id)")
+
+
+def _replace(conn, table: str, columns: str, rows: str, index: str) -> None:
+    """Rebuild a table with new ``columns`` from the ``rows`` query over the old one, and its ``index``."""
+    conn.execute(f"CREATE TABLE {table}_new ({columns})")
+    conn.execute(f"INSERT INTO {table}_new {rows}")
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+    conn.execute(index)
 
 
 def add_columns(conn, table: str, columns: dict[str, str]) -> None:

@@ -292,7 +292,7 @@ class Archive:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts, row_texts = [], []
         text_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM row_texts").fetchone()[0]
-        texts: list[str] = []  # the customer rows as stored, for the merge
+        texts: list[tuple[int, str]] = []  # the customer rows as stored (text id, text), for the merge
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
         for sheet in DATA_SHEETS:
@@ -307,9 +307,9 @@ class Archive:
             seqs = info.seqs if info is not None else range(len(frame))
             for seq, row in zip(seqs, data[sheet.key]):
                 text = dumps(row)
-                if sheet.key == "customers":
-                    texts.append(text)
                 text_id += 1
+                if sheet.key == "customers":
+                    texts.append((text_id, text))
                 row_texts.append((text_id, text))
                 inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None,
                                 text_hash(text) if sheet.key == "customers" else None))

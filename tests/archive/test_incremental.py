@@ -20,8 +20,11 @@ SIZES = {"customers": 60, "projects": 40, "surveys": 10, "complaints": 8, "visit
 # Tables compared row by row (ids, data, history), and submissions without the clock.
 TABLES = ("customers", "customer_branches", "customer_ids", "reports", "records", "history", "conflicts",
           "sub_rows")
+# Each row with its values, wherever they are kept.
 QUERIES = {"sub_rows": "SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash FROM sub_rows s "
-                       "JOIN row_texts t ON t.id = s.text_id"}  # each row with its values, wherever they are kept
+                       "JOIN row_texts t ON t.id = s.text_id",
+           "customer_branches": "SELECT c.customer_id, c.branch, c.data, c.row_hash, c.first_period, c.sent_hash, "
+                                "t.data FROM customer_branches c LEFT JOIN row_texts t ON t.id = c.sent_text_id"}
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +122,8 @@ def test_one_changed_cell_in_an_unchanged_row_is_found_and_validated(tmp_path):
 
 
 def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
-    """A v5 archive (each file's rows copied whole into sub_rows) is upgraded: the same rows, each distinct
-    text kept once, and a rebuild from them gives the same archive."""
+    """A v5 archive (each file's rows copied whole into sub_rows, each branch's last row in customer_branches)
+    is upgraded: the same rows, each distinct text kept once, and a rebuild from them gives the same archive."""
     path = run(tmp_path / "ws", months, recheck=False)
     before = dump(path)
     conn = sqlite3.connect(path)
@@ -130,9 +133,15 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
         INSERT INTO old_rows SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash
             FROM sub_rows s JOIN row_texts t ON t.id = s.text_id ORDER BY s.rowid;
         DROP TABLE sub_rows;
-        DROP TABLE row_texts;
         ALTER TABLE old_rows RENAME TO sub_rows;
         CREATE INDEX sub_rows_by_submission ON sub_rows(submission_id);
+        CREATE TABLE old_links (customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
+                                sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
+        INSERT INTO old_links SELECT c.customer_id, c.branch, c.data, c.row_hash, c.first_period, c.sent_hash, t.data
+            FROM customer_branches c LEFT JOIN row_texts t ON t.id = c.sent_text_id;
+        DROP TABLE customer_branches;
+        ALTER TABLE old_links RENAME TO customer_branches;
+        DROP TABLE row_texts;
         UPDATE meta SET value = '5' WHERE key = 'schema_version';
     """)
     conn.close()
@@ -141,6 +150,8 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
         texts, distinct = archive.conn.execute("SELECT COUNT(*), COUNT(DISTINCT data) FROM row_texts").fetchone()
         assert texts == distinct
         assert texts < archive.conn.execute("SELECT COUNT(*) FROM sub_rows").fetchone()[0]
+        unsent = "SELECT COUNT(*) FROM customer_branches WHERE sent_text_id IS NULL"
+        assert archive.conn.execute(unsent).fetchone()[0] == 0  # every last-sent row found among the texts
         assert dump(path) == before
         archive.rebuild()
     assert dump(path) == before
