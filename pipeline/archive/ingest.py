@@ -159,12 +159,16 @@ def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], k
         yield from (None for _ in files)
         return
     import tempfile
+    from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
     with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
-        pending = [pool.submit(worker.validate, path, config, str(saved)) for path in files[1:1 + LOOKAHEAD]]
+        try:
+            pending = [pool.submit(worker.validate, path, config, str(saved)) for path in files[1:1 + LOOKAHEAD]]
+        except BrokenProcessPool:
+            pending = []  # the workers died starting up: every file is validated inline
         try:
             first = validate_file(files[0], config, known_customers=known, known_rows=known_rows, numbers=numbers)
         except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
@@ -179,21 +183,24 @@ def _results(pool, pending: list, files: list[Path], config: Config, saved: str)
     from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
-    broken = False
+    asking = bool(pending)
     for i in range(1, len(files)):
-        if broken:
+        if not pending:  # the workers died: the rest is validated inline, under the guard
             yield None
             continue
         try:
             yield pending.pop(0).result()
         except BrokenProcessPool:
-            broken = True  # a worker died: the rest is validated inline, under the guard
+            pending, asking = [], False
             yield None
             continue
         except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
             yield exc
-        if i + LOOKAHEAD < len(files):
-            pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config, saved))
+        if asking and i + LOOKAHEAD < len(files):
+            try:
+                pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config, saved))
+            except BrokenProcessPool:
+                asking = False  # the files not asked for yet are validated inline
 
 
 def _refresh_references(result: Result, archive: Archive) -> Result:

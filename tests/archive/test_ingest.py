@@ -222,3 +222,38 @@ def test_a_customer_merged_earlier_in_the_run_is_not_reported_unknown(ws, monkey
     with Archive(ws.archive_path) as archive:
         found = archive.conn.execute("SELECT findings FROM submissions WHERE branch = '华北分公司'").fetchone()[0]
     assert "从未建档有限公司" in found and known not in found
+
+
+class _Pool:
+    """A stand-in for the validation pool: ``works`` files are taken, then it breaks; ``dies_on``: the
+    file whose result is a worker's death."""
+
+    def __init__(self, works: int, dies_on: str | None = None):
+        self.works, self.dies_on, self.asked = works, dies_on, []
+
+    def submit(self, fn, path, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+        if len(self.asked) >= self.works:
+            raise BrokenProcessPool("a worker died")
+        self.asked.append(path)
+        future = Future()
+        if path == self.dies_on:
+            future.set_exception(BrokenProcessPool("a worker died"))
+        else:
+            future.set_result(f"checked {path}")
+        return future
+
+
+@pytest.mark.parametrize("pool, expected", [
+    (_Pool(works=99), ["checked f1", "checked f2", "checked f3", "checked f4", "checked f5", "checked f6"]),
+    (_Pool(works=4), ["checked f1", "checked f2", "checked f3", "checked f4", None, None]),  # asking fails
+    (_Pool(works=99, dies_on="f2"), ["checked f1", None, None, None, None, None]),  # a result fails
+])
+def test_a_pool_that_breaks_leaves_the_other_files_to_be_validated_here(pool, expected):
+    """None: the file is validated in the main process (under the guard that keeps one file from stopping
+    the others); the results stay in file order either way."""
+    from pipeline.archive.ingest import LOOKAHEAD, _results
+    files = [f"f{i}" for i in range(7)]  # f0 is validated in the main process
+    pending = [pool.submit(None, path) for path in files[1:1 + LOOKAHEAD]]
+    assert list(_results(pool, pending, files, None, "known.pickle")) == expected
