@@ -117,8 +117,9 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # A submission remembers which file of its branch it was compared with (a rebuild compares the same).
     4: lambda conn: (add_columns(conn, "sub_rows", {"raw_hash": "INTEGER", "row_hash": "TEXT"}),
                      add_columns(conn, "submissions", {"compared_with": "INTEGER"})),
-    # v5 → v6: a row a branch sends again unchanged is stored once (row_texts), not copied into every
-    # month's file (which made the stored rows most of the archive, about 0.7 GB a year for 100 branches).
+    # v5 → v6: a row a branch sends again unchanged, and the row each branch last sent, are stored once
+    # (row_texts), not copied into every month's file and into customer_branches (which made the stored rows
+    # most of the archive, about 0.7 GB a year for 100 branches).
     5: lambda conn: share_row_texts(conn),
 }
 

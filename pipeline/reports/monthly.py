@@ -72,11 +72,7 @@ def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyDat
     as_of = month_end(period)
     new, duties, plans, complaints = [], [], [], []
     for snap in archive.snapshot_parts(period):
-        customers = snap["customers"]
-        links = snap["customer_branches"]
-        new.append(customers[customers["first_period"] == period].merge(
-            links[links["first_period"] == period][["customer_id", "branch", "stage"]], on="customer_id", how="left")[
-            ["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]])
+        new.append(_new_customers(snap, period))
         grades = official_grades(rule_grades(snap, config, period))
         duties.append(visit_duties(snap, config, period))
         plans.append(a_visit_plan(snap, grades, config, as_of))
@@ -85,6 +81,14 @@ def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyDat
     contacts = contacts_due(_joined(duties), _joined(plans), period)
     return MonthlyData(period, status, files, new_customers.reset_index(drop=True), archive.history(period=period),
                        archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
+
+
+def _new_customers(snap: dict[str, pd.DataFrame], period: str) -> pd.DataFrame:
+    """The customers first archived in the month, a row per branch that reported them that month."""
+    customers, links = snap["customers"], snap["customer_branches"]
+    new = customers[customers["first_period"] == period].merge(
+        links[links["first_period"] == period][["customer_id", "branch", "stage"]], on="customer_id", how="left")
+    return new[["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]]
 
 
 def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
