@@ -174,7 +174,12 @@ class Archive:
 
     @contextmanager
     def reading(self):
-        """One read transaction: every query inside sees the same state, even while an ingest runs."""
+        """One read transaction: every query inside sees the same state, even while an ingest runs.
+        Inside a transaction already (a command that reads the archive, calling code that reads in parts),
+        it is that transaction."""
+        if self.conn.in_transaction:
+            yield
+            return
         self.conn.execute("BEGIN")
         try:
             yield

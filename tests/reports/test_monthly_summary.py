@@ -28,3 +28,17 @@ def test_parts_of_a_few_customers_give_the_whole_archive_s_figures(sample_year, 
     assert len(whole.new_customers) and len(whole.contacts)  # figures worth comparing
     for name in FIGURES:
         pd.testing.assert_frame_equal(getattr(in_parts, name), getattr(whole, name), obj=name)
+
+
+def test_the_summary_reads_in_parts_inside_a_command_s_read_transaction(sample_year):
+    """Commands that only read the archive hold one read transaction (``Archive.reading``); the parts are read
+    inside it, not in a transaction of their own."""
+    config = load_config(sample_year.config_path)
+    with Archive(sample_year.archive_path) as archive:
+        with archive.reading():
+            inside = monthly_summary(archive, config, "2026-10")
+            assert archive.conn.in_transaction
+        assert not archive.conn.in_transaction
+        outside = monthly_summary(archive, config, "2026-10")
+    for name in FIGURES:
+        pd.testing.assert_frame_equal(getattr(inside, name), getattr(outside, name), obj=name)
