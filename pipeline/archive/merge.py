@@ -36,14 +36,14 @@ class MergeResult:
 
 def stored_rows(conn: sqlite3.Connection, sid: int, texts: list | None = None) -> dict[str, list[dict]]:
     """A stored submission's clean rows by entity, in their original order; ``texts`` receives the
-    customer rows as stored (text id, text)."""
+    customer rows as stored (text id, text, hash)."""
     data: dict[str, list[dict]] = {}
-    for entity, text_id, text in conn.execute(
-            "SELECT s.entity, s.text_id, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
+    for entity, text_id, text, digest in conn.execute(
+            "SELECT s.entity, s.text_id, t.data, s.row_hash FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
             "WHERE s.submission_id = ? ORDER BY s.entity, s.seq", (sid,)):
         data.setdefault(entity, []).append(json.loads(text))
         if texts is not None and entity == "customers":
-            texts.append((text_id, text))
+            texts.append((text_id, text, digest))
     return data
 
 
@@ -55,7 +55,7 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     ``repeated`` lists (position, row hash) of customer rows the file repeats unchanged from the
     branch's last file (``data`` then holds only the new and changed rows): they are only noted as
     reported. Repeated rows of the other sheets carry nothing new and are not touched.
-    ``texts`` are the customer rows of ``data`` as stored: (row_texts id, ``dumps`` text).
+    ``texts`` are the customer rows of ``data`` as stored: (row_texts id, ``dumps`` text, its ``text_hash``).
     """
     branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
                                             (sid,)).fetchone()
@@ -66,10 +66,10 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     merger.names = names
     merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
-        text_id, text = conn.execute("SELECT s.text_id, t.data FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
-                                     "WHERE s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?",
-                                     (sid, seq)).fetchone()
-        merger.customer(json.loads(text), (text_id, text))
+        stored_row = conn.execute("SELECT s.text_id, t.data, s.row_hash FROM sub_rows s JOIN row_texts t ON "
+                                  "t.id = s.text_id WHERE s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?",
+                                  (sid, seq)).fetchone()
+        merger.customer(json.loads(stored_row[1]), stored_row)
     for i, row in enumerate(data.get("customers", [])):
         merger.customer(row, texts[i] if texts else None)
     for entity in RECORD_ENTITIES:
@@ -290,12 +290,14 @@ class Merger:
         self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)", known)
         return [seq for seq, digest in rows if digest not in sent]
 
-    def customer(self, row: dict, text: tuple[int, str] | None = None) -> None:
-        """Merge one customer row (``text``: the row as stored in row_texts, (id, text), when the caller has it)."""
+    def customer(self, row: dict, text: tuple | None = None) -> None:
+        """Merge one customer row (``text``: the row as stored, (row_texts id, text, its hash), when the caller
+        has it; rows stored before hashes were kept have none)."""
         if text is None:
-            sent_text, sent = stored(row)
-            text = (self.conn.execute("INSERT INTO row_texts (data) VALUES (?)", (sent_text,)).lastrowid, sent_text)
-        sent_id, sent = text[0], text_hash(text[1])
+            sent_text, digest = stored(row)
+            text = (self.conn.execute("INSERT INTO row_texts (data) VALUES (?)", (sent_text,)).lastrowid, sent_text,
+                    digest)
+        sent_id, sent = text[0], text[2] or text_hash(text[1])
         if sent in self._sent():
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.

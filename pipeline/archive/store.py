@@ -4,13 +4,14 @@ Why stdlib sqlite3: one file, real transactions (a killed run leaves the
 archive as it was), no server, no ORM needed for a dozen tables.
 
 Design: every accepted submission's clean rows are stored verbatim
-(``sub_rows``; a row sent again unchanged shares its text in ``row_texts``). The archive proper — customers, their per-branch views,
-projects, surveys, complaints, visits and the field history — is derived by
-applying the live (not superseded) submissions in order of (period,
-received_at, id). The common case, a submission newer than everything
-applied, is applied incrementally; a resubmission for a month or a file for an
-older month triggers a rebuild, so the archive always equals what it would be
-had only the live files been sent, in month order.
+(``sub_rows``; a row sent again unchanged shares its text in ``row_texts``).
+The archive proper — customers, their per-branch views, projects, surveys,
+complaints, visits and the field history — is derived by applying the live
+(not superseded) submissions in order of (period, received_at, id). The common
+case, a submission newer than everything applied, is applied incrementally; a
+resubmission for a month or a file for an older month triggers a rebuild, so
+the archive always equals what it would be had only the live files been sent,
+in month order.
 
 Natural keys (one row per key; a resubmission replaces, never appends):
 - customer: 统一社会信用代码, else the normalised name (identity.normalize_name);
@@ -297,7 +298,7 @@ class Archive:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts, row_texts = [], []
         text_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM row_texts").fetchone()[0]
-        texts: list[tuple[int, str]] = []  # the customer rows as stored (text id, text), for the merge
+        texts: list[tuple] = []  # the customer rows as stored (text id, text, hash), for the merge
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
         for sheet in DATA_SHEETS:
@@ -313,11 +314,11 @@ class Archive:
             for seq, row in zip(seqs, data[sheet.key]):
                 text = dumps(row)
                 text_id += 1
-                if sheet.key == "customers":
-                    texts.append((text_id, text))
+                digest = text_hash(text) if sheet.key == "customers" else None
+                if digest is not None:
+                    texts.append((text_id, text, digest))
                 row_texts.append((text_id, text))
-                inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None,
-                                text_hash(text) if sheet.key == "customers" else None))
+                inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None, digest))
         self.conn.executemany("INSERT INTO row_texts (id, data) VALUES (?,?)", row_texts)
         self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, text_id, raw_hash, row_hash) "
                               "VALUES (?,?,?,?,?,?)", inserts)
