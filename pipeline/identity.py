@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import string
 import unicodedata
 
 import numpy as np
@@ -77,8 +78,8 @@ def valid_usccs(codes: list) -> np.ndarray:
 _USCC_NUMBERS = np.zeros(256, dtype=np.int64)
 _USCC_NUMBERS[[ord(c) for c in USCC_CHARS]] = np.arange(len(USCC_CHARS))
 _ORG_NUMBERS = np.zeros(256, dtype=np.int64)
-_ORG_NUMBERS[[ord(c) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"]] = [_org_value(c) for c in
-                                                                         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+for _char in string.digits + string.ascii_uppercase:
+    _ORG_NUMBERS[ord(_char)] = _org_value(_char)
 
 
 def make_uscc(rng: random.Random, region: str = "310115", kind: str = "91") -> str:
