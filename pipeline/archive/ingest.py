@@ -127,12 +127,20 @@ def _vanished(path: Path) -> FileOutcome:
                        note="处理前文件已不在收件箱（可能已被另一个工作目录取走），已跳过")
 
 
-PARALLEL_FROM = 4   # files; below this the second process costs more than it saves
-LOOKAHEAD = 3       # results held at once: memory stays flat however many files arrive
+PARALLEL_FROM = 4   # files; below this the worker costs more than it saves
+WORKER_QUEUE = 2    # files given to each worker at a time: one it works on, one waiting
+HELD = 2            # files this process validates ahead while it waits for a worker
+
+
+def _workers() -> int:
+    """One validation process per core besides this one, which validates too (at most two: the merge in
+    this process is the other half of the work)."""
+    import os
+    return max(1, min(2, (os.cpu_count() or 2) - 1))
 
 
 def _pool(files: int):
-    """Two validation workers, starting up at once, when there are enough files to be worth it.
+    """The validation workers, starting up at once, when there are enough files to be worth it.
 
     Workers are spawned, not forked, so they never inherit the workspace lock, and they exit
     by themselves when this process dies."""
@@ -142,65 +150,85 @@ def _pool(files: int):
     from concurrent.futures import ProcessPoolExecutor
 
     from ..intake import worker
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=_workers(), mp_context=multiprocessing.get_context("spawn"),
                                initializer=worker.start)
-    pool.submit(worker.ready)  # the first task starts both workers, which import what validation needs
+    pool.submit(worker.ready)  # the first task starts the workers, which import what validation needs
     return pool
 
 
 def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], known_rows: dict | None,
                      numbers: dict | None):
-    """Validation results in file order, parsed on a second core while the archive merges.
+    """Validation results in file order, the work shared between this process and the workers while
+    the archive merges (see ``_shared``).
 
-    Yields a Result, None (validate inline) or the exception validation raised. The first file is
-    validated in this process, while the workers are still starting up.
+    Yields a Result, None (validate inline) or the exception validation raised.
     """
     if pool is None:
         yield from (None for _ in files)
         return
     import tempfile
-    from concurrent.futures.process import BrokenProcessPool
 
     from ..intake import worker
+
+    def here(path: Path):
+        try:
+            return validate_file(path, config, known_customers=known, known_rows=known_rows, numbers=numbers)
+        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
+            return exc
+
     with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
-        try:
-            pending = [pool.submit(worker.validate, path, config, str(saved)) for path in files[1:1 + LOOKAHEAD]]
-        except BrokenProcessPool:
-            pending = []  # the workers died starting up: every file is validated inline
-        try:
-            first = validate_file(files[0], config, known_customers=known, known_rows=known_rows, numbers=numbers)
-        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
-            first = exc
-        yield first
-        yield from _results(pool, pending, files, config, str(saved))
+        yield from _shared(files, here, lambda path: pool.submit(worker.validate, path, config, str(saved)),
+                           WORKER_QUEUE * _workers())
 
 
-def _results(pool, pending: list, files: list[Path], config: Config, saved: str):
-    """The pool's results for the files after the first, in order (see ``_validated_ahead``); ``pending``
-    holds the first LOOKAHEAD of them, and at most that many are asked for at a time."""
+def _shared(files: list, here, ask, queue: int = WORKER_QUEUE):
+    """Results for ``files`` in their order, validated by the workers and by this process.
+
+    The workers are given the next files as they take them (``queue`` at a time). The first file is
+    validated here while they start up; after that, whenever the result needed next is not ready yet,
+    this process validates the next file nobody has taken instead of waiting (at most HELD ahead).
+    ``here(path)`` validates in this process (its result, or the exception it raised); ``ask(path)`` gives a
+    file to a worker: a future, or BrokenProcessPool when the workers are gone. A file a dead worker had,
+    or nobody took, yields None: it is validated inline, under the guard.
+    """
     from concurrent.futures.process import BrokenProcessPool
+    asked: dict = {}   # file position → future
+    held: dict = {}    # file position → result validated here ahead
+    taken, broken = 1, False
 
-    from ..intake import worker
-    asking = bool(pending)
-    for i in range(1, len(files)):
-        if not pending:  # the workers died: the rest is validated inline, under the guard
-            yield None
-            continue
-        try:
-            yield pending.pop(0).result()
-        except BrokenProcessPool:
-            pending, asking = [], False
-            yield None
-            continue
-        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
-            yield exc
-        if asking and i + LOOKAHEAD < len(files):
+    def give() -> None:
+        nonlocal taken, broken
+        while not broken and taken < len(files) and len(asked) < queue:
             try:
-                pending.append(pool.submit(worker.validate, files[i + LOOKAHEAD], config, saved))
+                asked[taken] = ask(files[taken])
             except BrokenProcessPool:
-                asking = False  # the files not asked for yet are validated inline
+                broken = True
+                return
+            taken += 1
+
+    give()
+    if files:
+        yield here(files[0])
+    for i in range(1, len(files)):
+        if i in held:
+            result = held.pop(i)
+        elif i in asked:
+            future = asked.pop(i)
+            while not future.done() and taken < len(files) and len(held) < HELD:
+                held[taken] = here(files[taken])
+                taken += 1
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken, result = True, None
+            except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
+                result = exc
+        else:
+            taken, result = max(taken, i + 1), None
+        give()
+        yield result
 
 
 def _refresh_references(result: Result, archive: Archive) -> Result:

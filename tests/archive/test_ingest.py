@@ -226,34 +226,43 @@ def test_a_customer_merged_earlier_in_the_run_is_not_reported_unknown(ws, monkey
 
 class _Pool:
     """A stand-in for the validation pool: ``works`` files are taken, then it breaks; ``dies_on``: the
-    file whose result is a worker's death."""
+    file whose result is a worker's death (the files given to the workers after it die with it);
+    ``slow``: a result is never ready before it is asked for."""
 
-    def __init__(self, works: int, dies_on: str | None = None):
-        self.works, self.dies_on, self.asked = works, dies_on, []
+    def __init__(self, works: int, dies_on: str | None = None, slow: bool = False):
+        self.works, self.dies_on, self.slow, self.asked = works, dies_on, slow, []
 
-    def submit(self, fn, path, *args):
+    def submit(self, path):
         from concurrent.futures import Future
         from concurrent.futures.process import BrokenProcessPool
         if len(self.asked) >= self.works:
             raise BrokenProcessPool("a worker died")
         self.asked.append(path)
-        future = Future()
-        if path == self.dies_on:
+        future = _Slow() if self.slow else Future()
+        if self.dies_on is not None and path >= self.dies_on:
             future.set_exception(BrokenProcessPool("a worker died"))
         else:
             future.set_result(f"checked {path}")
         return future
 
 
+class _Slow(__import__("concurrent.futures").futures.Future):
+    def done(self):
+        return False
+
+
 @pytest.mark.parametrize("pool, expected", [
-    (_Pool(works=99), ["checked f1", "checked f2", "checked f3", "checked f4", "checked f5", "checked f6"]),
-    (_Pool(works=4), ["checked f1", "checked f2", "checked f3", "checked f4", None, None]),  # asking fails
-    (_Pool(works=99, dies_on="f2"), ["checked f1", None, None, None, None, None]),  # a result fails
+    (_Pool(works=99), ["here f0", "checked f1", "checked f2", "checked f3", "checked f4", "checked f5", "checked f6"]),
+    (_Pool(works=4), ["here f0", "checked f1", "checked f2", "checked f3", "checked f4", None, None]),  # asking fails
+    (_Pool(works=99, dies_on="f2"), ["here f0", "checked f1", None, None, None, None, None]),  # a result fails
+    # the worker is slower than the merge: this process validates the next files itself while it waits
+    (_Pool(works=99, slow=True), ["here f0", "checked f1", "checked f2", "here f3", "here f4", "checked f5",
+                                  "checked f6"]),
 ])
-def test_a_pool_that_breaks_leaves_the_other_files_to_be_validated_here(pool, expected):
+def test_files_are_shared_with_the_workers_and_a_broken_pool_leaves_them_to_be_validated_here(pool, expected):
     """None: the file is validated in the main process (under the guard that keeps one file from stopping
     the others); the results stay in file order either way."""
-    from pipeline.archive.ingest import LOOKAHEAD, _results
-    files = [f"f{i}" for i in range(7)]  # f0 is validated in the main process
-    pending = [pool.submit(None, path) for path in files[1:1 + LOOKAHEAD]]
-    assert list(_results(pool, pending, files, None, "known.pickle")) == expected
+    from pipeline.archive.ingest import _shared
+    files = [f"f{i}" for i in range(7)]
+    assert list(_shared(files, lambda path: f"here {path}", pool.submit)) == expected
+    assert not set(pool.asked) & {result[5:] for result in expected if result and result.startswith("here")}
