@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .archive.ingest import FileOutcome, ingest_inbox
+from .archive.ingest import FileOutcome, Workers, ingest_inbox
 from .archive.store import Archive
 from .archive.workspace import Workspace
 from .config import Config
@@ -17,10 +17,11 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
                 inbox: Path | None = None, received_at: dt.datetime | None = None,
                 progress=None, keep: bool = False, recheck: bool = False) -> tuple[list[FileOutcome], MonthlyData, Path]:
     """Ingest, then summarise ``period`` (default: the newest month among this run's files)."""
-    outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
-                            progress=progress, keep=keep, recheck=recheck)
-    periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
-    period = period or (periods[-1] if periods else current_month())
-    data = monthly_summary(archive, config, period)
+    with Workers() as workers:  # the ingest's validation workers also work out a share of the summary
+        outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
+                                progress=progress, keep=keep, recheck=recheck, workers=workers)
+        periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
+        period = period or (periods[-1] if periods else current_month())
+        data = monthly_summary(archive, config, period, workers)
     path = write_monthly_report(data, names.monthly_summary(ws.output, period))
     return outcomes, data, path

@@ -15,6 +15,7 @@ full, damaged, not writable) stops the run, leaving the file in the inbox.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,8 +67,9 @@ def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
 
 def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path | None = None,
                  received_at: dt.datetime | None = None, progress=None,
-                 keep: bool = False, recheck: bool = False) -> list[FileOutcome]:
+                 keep: bool = False, recheck: bool = False, workers: Workers | None = None) -> list[FileOutcome]:
     """Process every workbook in the inbox; ``keep`` copies instead of moving (a samples folder).
+    ``workers``: the run's (kept running after the ingest), else the ingest starts its own.
 
     Rows a branch sends again exactly as in its last accepted file are not cleaned or validated
     again (``recheck`` turns that off, e.g. after the rules in crm.toml changed).
@@ -79,12 +81,9 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
                 for i in ignored]
     documents = [(path, doc) for path in files if (doc := classify(path, config)) is not None]
     files = [path for path in files if path not in {d[0] for d in documents}]
-    pool = _pool(len(files))  # its workers start up while this process reads the archive
-    try:
+    with Workers() if workers is None else nullcontext(workers) as running:  # the caller's: kept running
+        pool = running.start(len(files))  # its workers start up while this process reads the archive
         return outcomes + _ingest(ws, archive, config, files, documents, pool, received_at, progress, keep, recheck)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], documents: list,
@@ -139,21 +138,38 @@ def _workers() -> int:
     return max(1, min(2, (os.cpu_count() or 2) - 1))
 
 
-def _pool(files: int):
-    """The validation workers, starting up at once, when there are enough files to be worth it.
+class Workers:
+    """The run's validation workers, started by the ingest when there are enough files (``start``) and kept
+    until the run is done, so the monthly summary can share its parts with them; a context manager.
 
     Workers are spawned, not forked, so they never inherit the workspace lock, and they exit
     by themselves when this process dies."""
-    if files < PARALLEL_FROM:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    from ..intake import worker
-    pool = ProcessPoolExecutor(max_workers=_workers(), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker.start)
-    pool.submit(worker.ready)  # the first task starts the workers, which import what validation needs
-    return pool
+    def __init__(self):
+        self.pool = None
+        self.count = 0
+
+    def start(self, files: int):
+        """The pool, started now (its workers import what validation needs at once), unless there are too few
+        files to be worth it."""
+        if self.pool is None and files >= PARALLEL_FROM:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            from ..intake import worker
+            self.count = _workers()
+            self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker.start)
+            self.pool.submit(worker.ready)  # the first task starts the workers
+        return self.pool
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool, self.count = None, 0
 
 
 def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], known_rows: dict | None,

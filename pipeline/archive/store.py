@@ -89,16 +89,21 @@ class Archive:
 
     ``journal`` (the workspace's received/归档日志.jsonl) receives every write that the filed
     workbooks cannot reproduce; ``check`` runs SQLite's quick check at open and refuses a
-    damaged file.
+    damaged file. ``read_only`` opens an archive this run already opened for writing, to read it in a
+    helper process (no schema check or upgrade, no writes).
     """
 
     def __init__(self, path: Path, *, similarity_threshold: float = 85.0,
-                 journal: Journal | None = None, check: bool = False):
+                 journal: Journal | None = None, check: bool = False, read_only: bool = False):
         self.path = Path(path)
         self.similarity_threshold = float(similarity_threshold)
         self.journal = journal
         self._names = None  # customer names for the look-alike search, kept between submissions of a run
         self._snapshots: dict[tuple, dict[str, pd.DataFrame]] = {}  # by snapshot_key, the last few
+        if read_only:  # a helper process reading what this run's main process committed: no schema work
+            self.conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
+                                        timeout=30)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
@@ -465,14 +470,30 @@ class Archive:
         """The snapshot as of month ``as_of`` in parts of at most ``customers`` customers each, with their
         per-branch views and records, in customer order: for figures that look at one customer at a time,
         so memory holds one part however large the archive. All parts are read in one transaction."""
-        limit = as_of or "9999-12"
-        size = customers or self.SNAPSHOT_PART
+        with self.reading():
+            for bounds in self.snapshot_bounds(as_of, customers):
+                yield self.snapshot_part(as_of, bounds)
+
+    def snapshot_bounds(self, as_of: str | None = None, customers: int | None = None,
+                        shares: int = 1, least: int = 1) -> list[tuple[int, int]]:
+        """The customer ids (first, last) of each part of ``snapshot_parts``: parts as even as can be (one
+        customer apart), at most ``customers`` each; a multiple of ``shares`` of them (to share them between processes) when
+        each share would hold at least ``least`` customers. Together they cover every id, the records' too."""
         with self.reading():
             ids = [cid for (cid,) in self.conn.execute(
-                "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (limit,))]
-            starts = ids[size::size]  # the first customer of each part after the first
-            for low, high in zip([None, *starts], [*starts, None]):  # the parts cover every id, records' too
-                yield self._snapshot(limit, (-2**63 if low is None else low, 2**63 - 1 if high is None else high - 1))
+                "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (as_of or "9999-12",))]
+        count = max(1, -(-len(ids) // (customers or self.SNAPSHOT_PART)))
+        if len(ids) >= shares * max(least, 1):
+            count = -(-count // shares) * shares
+        count = min(count, max(len(ids), 1))
+        starts = [ids[i * len(ids) // count] for i in range(1, count)]  # the first customer of each later part
+        return [(-2**63 if low is None else low, 2**63 - 1 if high is None else high - 1)
+                for low, high in zip([None, *starts], [*starts, None])]
+
+    def snapshot_part(self, as_of: str | None, bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
+        """One part of ``snapshot_parts``: the customers with ids within ``bounds`` (``snapshot_bounds``)."""
+        with self.reading():
+            return self._snapshot(as_of or "9999-12", bounds)
 
     def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1)) -> dict[str, pd.DataFrame]:
         """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included)."""

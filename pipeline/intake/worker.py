@@ -64,3 +64,14 @@ def validate(path, config, known: str):
         _LOADED = known
     from .validation import validate_file
     return validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
+
+
+def summary_part(path: str, config, period: str, bounds: tuple[int, int]):
+    """A share of the monthly summary: ``reports.monthly.summary_part`` of the customers within ``bounds``,
+    read by this worker from the archive the main process writes (and has committed)."""
+    from pathlib import Path
+
+    from ..archive.store import Archive
+    from ..reports.monthly import summary_part as figures
+    with Archive(Path(path), read_only=True) as archive:
+        return figures(archive.snapshot_part(period, bounds), config, period)

@@ -60,27 +60,63 @@ class MonthlyData:
                 if (self.files["state"] == state).any()}
 
 
-def monthly_summary(archive: Archive, config: Config, period: str) -> MonthlyData:
+def monthly_summary(archive: Archive, config: Config, period: str, workers=None) -> MonthlyData:
     """Gather the month's figures from the archive.
 
     Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
-    archive is read in parts of customers: memory stays flat however large the archive grows.
+    archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
+    (the run's validation workers, ``archive.ingest.Workers``) work out a share of the parts meanwhile.
     """
     subs = archive.submissions()
     status = submission_status(subs, config, period)
     files = _files(subs[subs["period"] == period] if len(subs) else subs)
-    as_of = month_end(period)
-    new, duties, plans, complaints = [], [], [], []
-    for snap in archive.snapshot_parts(period):
-        new.append(_new_customers(snap, period))
-        grades = official_grades(rule_grades(snap, config, period))
-        duties.append(visit_duties(snap, config, period))
-        plans.append(a_visit_plan(snap, grades, config, as_of))
-        complaints.append(open_complaints(snap, config, as_of))
+    with archive.reading():
+        parts = _parts(archive, config, period, workers)
+    new, duties, plans, complaints = zip(*parts)
     new_customers = _joined(new).sort_values(["branch", "name"], kind="stable")
     contacts = contacts_due(_joined(duties), _joined(plans), period)
     return MonthlyData(period, status, files, new_customers.reset_index(drop=True), archive.history(period=period),
                        archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
+
+
+SHARED_FROM = 4_000  # customers in each process's share; below this, starting on the parts costs more than it saves
+
+
+def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple]:
+    """``summary_part`` of every part of the archive, in order: the first share here, the others by the
+    workers (each reads its parts itself; a part a worker fails on is done here)."""
+    from ..intake import worker
+    pool = workers.pool if workers is not None else None
+    shares = 1 + (workers.count if pool is not None else 0)
+    bounds = archive.snapshot_bounds(period, shares=shares, least=SHARED_FROM)
+    mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
+    asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b) for b in bounds[mine:]]
+    return [summary_part(archive.snapshot_part(period, b), config, period) for b in bounds[:mine]] + [
+        _answer(future) or summary_part(archive.snapshot_part(period, b), config, period)
+        for b, future in zip(bounds[mine:], asked)]
+
+
+def _ask(pool, fn, *args):
+    try:
+        return pool.submit(fn, *args)
+    except Exception:  # noqa: BLE001 — the workers are gone: the part is done here
+        return None
+
+
+def _answer(future):
+    try:
+        return future.result() if future is not None else None
+    except Exception:  # noqa: BLE001 — the worker failed: the part is done here
+        return None
+
+
+def summary_part(snap: dict[str, pd.DataFrame], config: Config, period: str) -> tuple:
+    """The figures of one part of the archive: its new customers, strategic visit duties, A-class visit plans
+    and open complaints."""
+    as_of = month_end(period)
+    grades = official_grades(rule_grades(snap, config, period))
+    return (_new_customers(snap, period), visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of),
+            open_complaints(snap, config, as_of))
 
 
 def _new_customers(snap: dict[str, pd.DataFrame], period: str) -> pd.DataFrame:

@@ -42,3 +42,59 @@ def test_the_summary_reads_in_parts_inside_a_command_s_read_transaction(sample_y
         outside = monthly_summary(archive, config, "2026-10")
     for name in FIGURES:
         pd.testing.assert_frame_equal(getattr(inside, name), getattr(outside, name), obj=name)
+
+
+class _FailingPool:
+    """A stand-in for the workers whose every part fails (a worker that died, or a bug there)."""
+
+    def __init__(self):
+        self.asked = 0
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        self.asked += 1
+        future = Future()
+        future.set_exception(RuntimeError("a worker died"))
+        return future
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkeypatch, real):
+    """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
+    from types import SimpleNamespace
+
+    from pipeline.archive.ingest import PARALLEL_FROM, Workers
+    from pipeline.reports import monthly
+    config = load_config(sample_year.config_path)
+    with Archive(sample_year.archive_path) as archive:
+        alone = monthly_summary(archive, config, "2026-09")
+        monkeypatch.setattr(monthly, "SHARED_FROM", 2)
+        monkeypatch.setattr(Archive, "SNAPSHOT_PART", 5)
+        answered = []
+        monkeypatch.setattr(monthly, "_answer", lambda future, done=monthly._answer: answered.append(done(future))
+                            or answered[-1])
+        with Workers() as workers:
+            if real:
+                workers.start(PARALLEL_FROM)
+            else:
+                workers = SimpleNamespace(pool=_FailingPool(), count=1)
+            shared = monthly_summary(archive, config, "2026-09", workers)
+            if not real:
+                assert workers.pool.asked > 1  # half the parts were asked for
+    assert len(answered) > 1 and all(answered) == real  # the workers' figures were used, or none were
+    for name in FIGURES:
+        pd.testing.assert_frame_equal(getattr(shared, name), getattr(alone, name), obj=name)
+
+
+def test_the_parts_are_even_and_shared_only_when_worth_it(sample_year):
+    with Archive(sample_year.archive_path) as archive:
+        every = [cid for (cid,) in archive.conn.execute("SELECT id FROM customers ORDER BY id")]
+        for customers, shares, least, expected in [(5, 1, 1, -(-len(every) // 5)), (5, 3, 1, None),
+                                                   (len(every), 2, 1, 2), (len(every), 2, len(every), 1)]:
+            bounds = archive.snapshot_bounds(None, customers, shares=shares, least=least)
+            if expected is not None:
+                assert len(bounds) == expected, (customers, shares, least)
+            else:
+                assert len(bounds) % shares == 0
+            sizes = [sum(low <= cid <= high for cid in every) for low, high in bounds]
+            assert sum(sizes) == len(every) and max(sizes) <= customers and max(sizes) - min(sizes) <= 1
