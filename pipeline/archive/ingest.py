@@ -83,7 +83,11 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
     files = [path for path in files if path not in {d[0] for d in documents}]
     with Workers() if workers is None else nullcontext(workers) as running:  # the caller's: kept running
         pool = running.start(len(files))  # its workers start up while this process reads the archive
-        return outcomes + _ingest(ws, archive, config, files, documents, pool, received_at, progress, keep, recheck)
+        try:
+            return outcomes + _ingest(ws, archive, config, files, documents, pool, received_at, progress, keep,
+                                      recheck)
+        finally:
+            archive.forget_names()  # what comes next (the summary) reuses the memory
 
 
 def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], documents: list,

@@ -151,6 +151,11 @@ class Archive:
     def close(self) -> None:
         self.conn.close()
 
+    def forget_names(self) -> None:
+        """Let go of the customer names kept for the look-alike search between the files of a run (read
+        again when the next file needs them)."""
+        self._names = None
+
     # -- transactions -------------------------------------------------------
 
     @contextmanager
