@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from itertools import repeat
 
 from schemas import labels
 
@@ -34,34 +35,36 @@ class MergeResult:
     superseded_by: int | None = None
 
 
-def stored_rows(conn: sqlite3.Connection, sid: int, texts: list | None = None) -> dict[str, list[dict]]:
-    """A stored submission's clean rows by entity, in their original order; ``texts`` receives the
-    customer rows as stored (text id, text, hash)."""
+def stored_rows(conn: sqlite3.Connection, sid: int, texts: dict | None = None) -> dict[str, list[dict]]:
+    """A stored submission's clean rows by entity, in their original order; ``texts`` receives the rows
+    as stored, by entity (text id, text, its hash when kept: customers')."""
     data: dict[str, list[dict]] = {}
     for entity, text_id, text, digest in conn.execute(
             "SELECT s.entity, s.text_id, t.data, s.row_hash FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
             "WHERE s.submission_id = ? ORDER BY s.entity, s.seq", (sid,)):
         data.setdefault(entity, []).append(json.loads(text))
-        if texts is not None and entity == "customers":
-            texts.append((text_id, text, digest))
+        if texts is not None:
+            texts.setdefault(entity, []).append((text_id, text, digest))
     return data
 
 
 def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
           data: dict[str, list[dict]] | None = None, names: "NameIndex | None" = None,
-          repeated: list[tuple[int, str]] | None = None, texts: list | None = None) -> MergeResult:
+          repeated: list[tuple[int, str]] | None = None, texts: dict | None = None) -> MergeResult:
     """Merge one stored submission into the current state (inside the caller's transaction).
 
     ``repeated`` lists (position, row hash) of customer rows the file repeats unchanged from the
     branch's last file (``data`` then holds only the new and changed rows): they are only noted as
     reported. Repeated rows of the other sheets carry nothing new and are not touched.
-    ``texts`` are the customer rows of ``data`` as stored: (row_texts id, ``dumps`` text, its ``text_hash``).
+    ``texts`` are the rows of ``data`` as stored, by entity: (row_texts id, ``dumps`` text, its ``text_hash``
+    for customers, else None).
     """
     branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
                                             (sid,)).fetchone()
     if data is None:
-        texts = []
+        texts = {}
         data = stored_rows(conn, sid, texts)
+    texts = texts or {}
     merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
     merger.names = names
     merger.prefetch(data)
@@ -70,11 +73,11 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
                                   "t.id = s.text_id WHERE s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?",
                                   (sid, seq)).fetchone()
         merger.customer(json.loads(stored_row[1]), stored_row)
-    for i, row in enumerate(data.get("customers", [])):
-        merger.customer(row, texts[i] if texts else None)
+    for row, text in zip(data.get("customers", []), texts.get("customers") or repeat(None)):
+        merger.customer(row, text)
     for entity in RECORD_ENTITIES:
-        for row in data.get(entity, []):
-            merger.record(entity, row)
+        for row, text in zip(data.get(entity, []), texts.get(entity) or repeat(None)):
+            merger.record(entity, row, text)
     merger.flush()
     merger.similar_names()
     return merger.result
@@ -92,6 +95,11 @@ def _corrected_rows(conn: sqlite3.Connection, sid: int, branch: str, period: str
     if row is None:
         return {}
     return {identity(r): r for r in stored_rows(conn, row[0]).get("customers", [])}
+
+
+# Records other branches may report too: a project is keyed by its contract number (or customer and name), not by
+# the branch; a survey, complaint or visit is its branch's own.
+SHARED_RECORDS = ("projects",)
 
 
 def identity(row: dict) -> tuple:
@@ -128,6 +136,7 @@ class Merger:
         self.history: list[tuple] = []
         self.next_id: int | None = None
         self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
+        self.record_links: dict[str, dict[str, tuple[str, int]]] = {}
         self.sent: dict[str, int] | None = None
         self.names: NameIndex | None = None  # the run's name index, kept by the archive
         self.touched: list[int] = []          # customers whose code or name key this submission changed
@@ -293,11 +302,7 @@ class Merger:
     def customer(self, row: dict, text: tuple | None = None) -> None:
         """Merge one customer row (``text``: the row as stored, (row_texts id, text, its hash), when the caller
         has it; rows stored before hashes were kept have none)."""
-        if text is None:
-            sent_text, digest = stored(row)
-            text = (self.conn.execute("INSERT INTO row_texts (data) VALUES (?)", (sent_text,)).lastrowid, sent_text,
-                    digest)
-        sent_id, sent = text[0], text[2] or text_hash(text[1])
+        sent_id, _, sent = self._text(row, text)
         if sent in self._sent():
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.
@@ -396,10 +401,35 @@ class Merger:
                                 (int(str(number)[1:]), entity)).fetchone()
         return row[0] if row else None
 
-    def record(self, entity: str, row: dict) -> None:
+    def _text(self, row: dict, text: tuple | None) -> tuple:
+        """A row as stored (row_texts id, text, its hash): ``text`` with its hash, else stored now (rows of
+        files stored before their texts were kept with them)."""
+        if text is None:
+            sent_text, digest = stored(row)
+            return (self.conn.execute("INSERT INTO row_texts (data) VALUES (?)", (sent_text,)).lastrowid, sent_text,
+                    digest)
+        return text if text[2] else (text[0], text[1], text_hash(text[1]))
+
+    def record(self, entity: str, row: dict, text: tuple | None = None) -> None:
+        """Merge one record row (``text``: the row as stored, as for ``customer``)."""
         cid = self.resolve(row.get("customer_uscc"), row.get("customer_name"))
         key = self._numbered_key(entity, row.get("archive_no")) or self._record_key(entity, cid, row)
-        data = {k: v for k, v in row.items() if k not in ("customer_uscc", "archive_no")}
+        sent = link = None
+        if entity in SHARED_RECORDS:
+            sent = self._text(row, text)
+            link = self._record_links(entity).get(key)
+            if link is not None and link[0] == sent[2]:
+                return  # this branch sent the row before, unchanged: it carries nothing new
+        self._merge_record(entity, key, cid, {k: v for k, v in row.items() if k not in ("customer_uscc", "archive_no")},
+                           link)
+        if sent is not None:
+            self.conn.execute("INSERT OR REPLACE INTO record_branches VALUES (?,?,?,?,?)",
+                              (entity, self.branch, key, sent[2], sent[0]))
+            self._record_links(entity)[key] = (sent[2], sent[0])
+
+    def _merge_record(self, entity: str, key: str, cid: int, data: dict, link: tuple | None) -> None:
+        """Create a record, or apply what ``data`` changes in it: all that differs, or, when this branch sent
+        the record before (``link``: that row's hash and text id), only what it changed since."""
         text, digest = stored(data)
         known = self._records(entity)
         existing = known.get(key) or self.conn.execute(
@@ -412,13 +442,27 @@ class Merger:
             return
         if existing[1] == digest:
             return  # unchanged: nothing rewritten
+        fields = list(data)
+        if link is not None:
+            before = json.loads(self.conn.execute("SELECT data FROM row_texts WHERE id = ?", (link[1],)).fetchone()[0])
+            fields = [f for f in fields if data.get(f) != before.get(f)]
         old = json.loads(existing[0])
-        merged = self._changes(entity, key, cid, old, data, list(data))
+        merged = self._changes(entity, key, cid, old, data, fields)
+        if merged == old:
+            return
         text, digest = stored(merged)
         self.conn.execute("UPDATE records SET data = ?, row_hash = ?, customer_id = ? WHERE entity = ? "
                           "AND key = ?", (text, digest, cid, entity, key))
         known[key] = (text, digest)
         self.result.changed_records += 1
+
+    def _record_links(self, entity: str) -> dict[str, tuple[str, int]]:
+        """This branch's last sent rows of shared records (key → hash, text id), loaded once per submission."""
+        if entity not in self.record_links:
+            self.record_links[entity] = {key: (digest, text_id) for key, digest, text_id in self.conn.execute(
+                "SELECT key, sent_hash, sent_text_id FROM record_branches WHERE entity = ? AND branch = ?",
+                (entity, self.branch))}
+        return self.record_links[entity]
 
     def _records(self, entity: str) -> dict[str, tuple[str, str]]:
         """This branch's stored records of an entity, loaded once per submission (key → data, hash)."""

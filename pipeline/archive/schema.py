@@ -13,7 +13,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -26,6 +26,11 @@ SUB_ROWS = ("submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq 
 # row's values, and the values themselves in row_texts), to tell what it changes next time.
 CUSTOMER_BRANCHES = ("customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT, sent_hash TEXT, "
                      "sent_text_id INTEGER REFERENCES row_texts(id), PRIMARY KEY (customer_id, branch)")
+
+# The row each branch last sent of a record other branches may report too (a project under its contract number):
+# what that branch changes next time is what differs from it, and sent again unchanged it carries nothing new.
+RECORD_BRANCHES = ("entity TEXT, branch TEXT, key TEXT, sent_hash TEXT, sent_text_id INTEGER REFERENCES row_texts(id), "
+                   "PRIMARY KEY (entity, branch, key)")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -55,6 +60,7 @@ CREATE TABLE IF NOT EXISTS records (
     entity TEXT, key TEXT, customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT,
     first_period TEXT, PRIMARY KEY (entity, key));
 CREATE INDEX IF NOT EXISTS records_by_branch ON records(entity, branch);
+CREATE TABLE IF NOT EXISTS record_branches ({RECORD_BRANCHES});
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY, entity TEXT, entity_key TEXT, customer_id INTEGER, branch TEXT,
     field TEXT, old TEXT, new TEXT, period TEXT, submission_id INTEGER);
@@ -89,7 +95,8 @@ CREATE TABLE IF NOT EXISTS record_numbers (
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
-""".replace("{SUB_ROWS}", SUB_ROWS).replace("{CUSTOMER_BRANCHES}", CUSTOMER_BRANCHES)
+""".replace("{SUB_ROWS}", SUB_ROWS).replace("{CUSTOMER_BRANCHES}", CUSTOMER_BRANCHES).replace(
+    "{RECORD_BRANCHES}", RECORD_BRANCHES)
 # Upgrades of an older archive file, by the version they upgrade from. Each runs in one transaction.
 MIGRATIONS = {
     # v1 → v2: a file identical to a rejected one may be sent again (sha256 no longer unique);
@@ -121,6 +128,9 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # (row_texts), not copied into every month's file and into customer_branches (which made the stored rows
     # most of the archive, about 0.7 GB a year for 100 branches).
     5: lambda conn: share_row_texts(conn),
+    # v6 → v7: the row each branch last sent of a shared record (created by SCHEMA, filled as branches send
+    # their next files, or at once by `crm archive rebuild`).
+    6: lambda conn: None,
 }
 
 
@@ -162,7 +172,7 @@ def add_columns(conn, table: str, columns: dict[str, str]) -> None:
     for name, kind in columns.items():
         if name not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-DERIVED = ("customers", "customer_branches", "reports", "records", "history", "conflicts")
+DERIVED = ("customers", "customer_branches", "reports", "records", "record_branches", "history", "conflicts")
 
 
 def json_value(value):

@@ -308,7 +308,7 @@ class Archive:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts, row_texts = [], []
         text_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM row_texts").fetchone()[0]
-        texts: list[tuple] = []  # the customer rows as stored (text id, text, hash), for the merge
+        texts: dict[str, list[tuple]] = {}  # the rows as stored (text id, text, hash), for the merge
         data: dict[str, list[dict]] = {}
         repeated: list[tuple[str, int, int]] = []
         for sheet in DATA_SHEETS:
@@ -325,8 +325,7 @@ class Archive:
                 text = dumps(row)
                 text_id += 1
                 digest = text_hash(text) if sheet.key == "customers" else None
-                if digest is not None:
-                    texts.append((text_id, text, digest))
+                texts.setdefault(sheet.key, []).append((text_id, text, digest))
                 row_texts.append((text_id, text))
                 inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None, digest))
         self.conn.executemany("INSERT INTO row_texts (id, data) VALUES (?,?)", row_texts)

@@ -18,13 +18,15 @@ from pipeline.dev.bench import _branch_rows, _next_month, _write
 BRANCHES = ["华东分公司", "华南分公司", "华北分公司"]
 SIZES = {"customers": 60, "projects": 40, "surveys": 10, "complaints": 8, "visits": 15}
 # Tables compared row by row (ids, data, history), and submissions without the clock.
-TABLES = ("customers", "customer_branches", "customer_ids", "reports", "records", "history", "conflicts",
-          "sub_rows")
+TABLES = ("customers", "customer_branches", "customer_ids", "reports", "records", "record_branches", "history",
+          "conflicts", "sub_rows")
 # Each row with its values, wherever they are kept.
 QUERIES = {"sub_rows": "SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash FROM sub_rows s "
                        "JOIN row_texts t ON t.id = s.text_id",
            "customer_branches": "SELECT c.customer_id, c.branch, c.data, c.row_hash, c.first_period, c.sent_hash, "
-                                "t.data FROM customer_branches c LEFT JOIN row_texts t ON t.id = c.sent_text_id"}
+                                "t.data FROM customer_branches c LEFT JOIN row_texts t ON t.id = c.sent_text_id",
+           "record_branches": "SELECT r.entity, r.branch, r.key, r.sent_hash, t.data FROM record_branches r "
+                              "LEFT JOIN row_texts t ON t.id = r.sent_text_id"}
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +144,46 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
         DROP TABLE customer_branches;
         ALTER TABLE old_links RENAME TO customer_branches;
         DROP TABLE row_texts;
+        DROP TABLE record_branches;
         UPDATE meta SET value = '5' WHERE key = 'schema_version';
     """)
     conn.close()
     with Archive(path) as archive:
-        assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
+        assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "7"
         texts, distinct = archive.conn.execute("SELECT COUNT(*), COUNT(DISTINCT data) FROM row_texts").fetchone()
         assert texts == distinct
         assert texts < archive.conn.execute("SELECT COUNT(*) FROM sub_rows").fetchone()[0]
         unsent = "SELECT COUNT(*) FROM customer_branches WHERE sent_text_id IS NULL"
         assert archive.conn.execute(unsent).fetchone()[0] == 0  # every last-sent row found among the texts
-        assert dump(path) == before
+        upgraded = dump(path)
+        assert not upgraded.pop("record_branches")  # v7: filled as branches send again, or by a rebuild
+        assert upgraded == {table: rows for table, rows in before.items() if table != "record_branches"}
         archive.rebuild()
     assert dump(path) == before
+
+
+def test_a_project_two_branches_report_is_not_undone_by_an_unchanged_resend(tmp_path):
+    """Two branches report the same contract. When one updates it and the other sends its row again
+    unchanged, the update stands (the unchanged row carries nothing new), checked row by row or not; a
+    changed row takes only the fields its branch changed since its own last row."""
+    root = tmp_path / "months"
+    customer = example_row("customers")
+    east = example_row("projects")
+    south = dict(east, amount=13000.0)
+    for period, east_row, south_row in [
+            ("2026-09", east, south),
+            ("2026-10", dict(east, amount=15000.0), south),                   # east updates, south resends
+            ("2026-11", dict(east, amount=15000.0), dict(south, status="竣工", completed_on="2026-11-02"))]:
+        folder = root / period
+        folder.mkdir(parents=True)
+        for branch, row in (("华东分公司", east_row), ("华南分公司", south_row)):
+            write_submission(folder / f"{branch}_{period}_客户信息统计表.xlsx", branch=branch, period=period,
+                             customers=[customer], projects=[row])
+    folders = sorted(root.iterdir())
+    incremental = run(tmp_path / "incremental", folders, recheck=False)
+    assert dump(incremental) == dump(run(tmp_path / "full", folders, recheck=True))
+    with Archive(incremental) as archive:
+        project = archive.snapshot()["projects"].iloc[0]
+        assert (project["amount"], project["status"]) == (15000.0, "竣工")  # south's 13000 never comes back
+        archive.rebuild()
+    assert dump(incremental) == dump(run(tmp_path / "again", folders, recheck=False))
