@@ -9,6 +9,7 @@ before any file is touched.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -403,8 +404,14 @@ def _where(text: str, section: str, key: str | None) -> str:
 
 
 def _nearest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    return f"，是否应为“{close[0]}”？" if close else "。"
+    """A suggestion of the option closest to ``word``, judged on what they do not share at the end: a common
+    分公司 does not make 海外分公司 look like 西南分公司."""
+    def likeness(option: str) -> float:
+        shared = len(os.path.commonprefix([word[::-1], option[::-1]]))
+        return difflib.SequenceMatcher(None, word[:len(word) - shared], option[:len(option) - shared]).ratio()
+    scored = [(likeness(str(option)), str(option)) for option in options]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, ""))
+    return f"，是否应为“{best[1]}”？" if best[0] >= 0.5 else "。"
 
 
 def check(user: dict, text: str = "") -> list[str]:

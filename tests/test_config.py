@@ -46,6 +46,15 @@ def test_bad_values_are_refused_naming_key_and_line(tmp_path, text, expected):
     assert "未处理任何文件" in str(caught.value)
 
 
+def test_a_suggestion_looks_past_the_ending_names_share():
+    from pipeline.config import _nearest
+    roster = ["华东分公司", "华南分公司", "西南分公司"]
+    assert _nearest("海外分公司", roster) == "。"  # only 分公司 in common: no suggestion
+    assert _nearest("华东公司", roster) == "，是否应为“华东分公司”？"
+    assert _nearest("华南分司", roster) == "，是否应为“华南分公司”？"
+    assert _nearest("deadlin_day", ["deadline_day", "grace_days"]) == "，是否应为“deadline_day”？"
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, '[limits]\nmax_rows = "x"\nmax_cells = -1\n[review]\nthreshold = 9\n'))
