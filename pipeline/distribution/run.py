@@ -266,6 +266,10 @@ def distribute(ws: Workspace, archive: Archive, config: Config, period_text: str
     planner = _Planner(ws, archive, config, period, on, settings)
     group, command = planner.group_file()
     notes = planner.notes
+    due = deadline(period.end, config).date()
+    if on < due:
+        notes.append(f"分发日期 {on:%Y-%m-%d} 早于本期最后一个月的报送截止日（{due:%Y-%m-%d}）：有的单位可能还没有报送，"
+                     "报表和邮件按目前的档案写成。")
     if group.exists():
         latest = archive.last_ingested(through=period.end)
         made = dt.datetime.fromtimestamp(group.stat().st_mtime)

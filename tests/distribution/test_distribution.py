@@ -186,6 +186,9 @@ def test_a_dry_run_writes_the_outbox_the_brief_and_the_send_list(prepared, tmp_p
     brief = (ws / "output" / "2026-10" / "简报.html").read_text(encoding="utf-8")
     assert "<table" in brief and "报送情况" in brief and "<img" not in brief and "<script" not in brief
     assert "没有发出" in result.output and Archive(ws / "archive.sqlite").mail_log().empty
+    assert "截止日" not in result.output  # sent after the deadline: nothing to say
+    early = crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-20")
+    assert "分发日期 2026-10-20 早于本期最后一个月的报送截止日（2026-10-25）" in early.output
 
 
 def test_nothing_without_recipients_and_no_sending_without_a_server(prepared, tmp_path):
