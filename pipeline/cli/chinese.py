@@ -101,8 +101,36 @@ def localise(command) -> None:
             localise(sub)
 
 
+def _formatter():
+    """click's help formatter with Chinese punctuation: “选项：” and “用法：crm …” (click adds an ASCII colon to
+    headings and a space after “Usage:”)."""
+    import click
+
+    class Formatter(click.HelpFormatter):
+        def write_heading(self, heading: str) -> None:
+            self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, MESSAGES["Usage:"] if prefix is None else prefix)
+
+    return Formatter
+
+
+def _missing_message(format_message):
+    """A missing option's message ends with a Chinese full stop (click writes “…'--period'.”)."""
+    def chinese(self) -> str:
+        text = format_message(self)
+        return text.replace(".", "。", 1) if text.startswith(MESSAGES["Missing option"][:2]) else text
+    chinese.original = format_message
+    return chinese
+
+
 def install() -> None:
     """Make click speak Chinese (idempotent); run before any command is defined."""
+    import click
+    click.Context.formatter_class = _formatter()
+    missing = click.exceptions.MissingParameter
+    missing.format_message = _missing_message(getattr(missing.format_message, "original", missing.format_message))
     for name in _MODULES:
         try:
             module = importlib.import_module(f"click.{name}")

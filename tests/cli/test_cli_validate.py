@@ -23,6 +23,14 @@ def test_every_command_has_help():
     walk(main)
 
 
+def test_click_speaks_chinese_with_chinese_punctuation():
+    help_text = CliRunner().invoke(main, ["--help"], prog_name="crm").output
+    assert help_text.startswith("用法：crm [选项] 命令 [参数]...") and "\n选项：\n" in help_text and "\n命令：\n" in help_text
+    missing = CliRunner().invoke(main, ["report"])
+    assert missing.exit_code == 2 and "错误：缺少选项 '--period'。" in missing.output
+    assert not [line for line in missing.output.splitlines() + help_text.splitlines() if line.rstrip().endswith(":")]
+
+
 def test_validate_clean_file_exits_zero_with_chinese_table(tmp_path):
     good = full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx")
     result = run("validate", good)
