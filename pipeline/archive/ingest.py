@@ -28,6 +28,7 @@ from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
+from ..intake.worker import Workers
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
                         unique_path)
@@ -82,16 +83,17 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
     documents = [(path, doc) for path in files if (doc := classify(path, config)) is not None]
     files = [path for path in files if path not in {d[0] for d in documents}]
     with Workers() if workers is None else nullcontext(workers) as running:  # the caller's: kept running
-        pool = running.start(len(files))  # its workers start up while this process reads the archive
+        running.start(len(files))  # its workers start up while this process reads the archive
         try:
-            return outcomes + _ingest(ws, archive, config, files, documents, pool, received_at, progress, keep,
+            return outcomes + _ingest(ws, archive, config, files, documents, running, received_at, progress, keep,
                                       recheck)
         finally:
             archive.forget_names()  # what comes next (the summary) reuses the memory
 
 
 def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], documents: list,
-            pool, received_at: dt.datetime | None, progress, keep: bool, recheck: bool) -> list[FileOutcome]:
+            workers: Workers, received_at: dt.datetime | None, progress, keep: bool,
+            recheck: bool) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     for path, doc in documents:  # analysis reports and work summaries: filed, not parsed
         try:
@@ -104,7 +106,7 @@ def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], 
             outcomes.append(_vanished(path))
     known_rows = None if recheck else archive.known_rows()
     numbers = archive.archive_numbers() if files else None
-    results = _validated_ahead(pool, files, config, archive.known_identities(), known_rows, numbers)
+    results = _validated_ahead(workers, files, config, archive.known_identities(), known_rows, numbers)
     iterator = progress(files) if progress else files
     stopped: str | None = None
     for path, result in zip(iterator, results):
@@ -130,59 +132,18 @@ def _vanished(path: Path) -> FileOutcome:
                        note="处理前文件已不在收件箱（可能已被另一个工作目录取走），已跳过")
 
 
-PARALLEL_FROM = 4   # files; below this the worker costs more than it saves
 WORKER_QUEUE = 2    # files given to each worker at a time: one it works on, one waiting
 HELD = 2            # files this process validates ahead while it waits for a worker
 
 
-def _workers() -> int:
-    """One validation process per core besides this one, which validates too (at most two: the merge in
-    this process is the other half of the work)."""
-    import os
-    return max(1, min(2, (os.cpu_count() or 2) - 1))
-
-
-class Workers:
-    """The run's validation workers, started by the ingest when there are enough files (``start``) and kept
-    until the run is done, so the monthly summary can share its parts with them; a context manager.
-
-    Workers are spawned, not forked, so they never inherit the workspace lock, and they exit
-    by themselves when this process dies."""
-
-    def __init__(self):
-        self.pool = None
-        self.count = 0
-
-    def start(self, files: int):
-        """The pool, started now (its workers import what validation needs at once), unless there are too few
-        files to be worth it."""
-        if self.pool is None and files >= PARALLEL_FROM:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            from ..intake import worker
-            self.count = _workers()
-            self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=worker.start)
-            self.pool.submit(worker.ready)  # the first task starts the workers
-        return self.pool
-
-    def __enter__(self) -> "Workers":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool, self.count = None, 0
-
-
-def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], known_rows: dict | None,
+def _validated_ahead(workers: Workers, files: list[Path], config: Config, known: set[str], known_rows: dict | None,
                      numbers: dict | None):
     """Validation results in file order, the work shared between this process and the workers while
     the archive merges (see ``_shared``).
 
     Yields a Result, None (validate inline) or the exception validation raised.
     """
+    pool, count = workers.pool, workers.count
     if pool is None:
         yield from (None for _ in files)
         return
@@ -200,7 +161,7 @@ def _validated_ahead(pool, files: list[Path], config: Config, known: set[str], k
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
         yield from _shared(files, here, lambda path: pool.submit(worker.validate, path, config, str(saved)),
-                           WORKER_QUEUE * _workers())
+                           WORKER_QUEUE * count)
 
 
 def _shared(files: list, here, ask, queue: int = WORKER_QUEUE):

@@ -1,6 +1,10 @@
-"""What a validation worker process does first: make sure it dies with the process that started it.
+"""The validation workers: the pool a run keeps (``Workers``), and what each worker process does.
 
-The ingest validates files ahead on a spawned worker. If the main process is
+The ingest validates files ahead on spawned workers, and the monthly summary shares its parts with
+them. This module imports nothing heavy, so a command can start the workers before it imports pandas
+(they import it meanwhile, on another core).
+
+A worker first makes sure it dies with the process that started it: if the main process is
 killed, an orphaned worker would keep running (and keep stdout open, so
 `crm ingest | tee log` never ends). The watch thread ends the worker as soon
 as its parent is gone; it works the same on Windows and POSIX.
@@ -10,6 +14,46 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+
+
+PARALLEL_FROM = 4   # files; below this a worker costs more than it saves
+
+
+def processes() -> int:
+    """One validation process per core besides the main one, which validates too (at most two: the merge in
+    the main process is the other half of the work)."""
+    return max(1, min(2, (os.cpu_count() or 2) - 1))
+
+
+class Workers:
+    """A run's validation workers, started when there are enough files (``start``) and kept until the run is
+    done; a context manager.
+
+    Workers are spawned, not forked, so they never inherit the workspace lock, and they exit
+    by themselves when the main process dies."""
+
+    def __init__(self):
+        self.pool = None
+        self.count = 0
+
+    def start(self, files: int):
+        """The pool, started now (its workers import what validation needs at once), unless there are too few
+        files to be worth it."""
+        if self.pool is None and files >= PARALLEL_FROM:
+            from concurrent.futures import ProcessPoolExecutor
+            self.count = processes()
+            self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=start)
+            self.pool.submit(ready)  # the first task starts the workers
+        return self.pool
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool, self.count = None, 0
 
 
 def watch_parent(poll_seconds: float = 0.5) -> None:

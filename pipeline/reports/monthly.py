@@ -65,7 +65,7 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
 
     Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
-    (the run's validation workers, ``archive.ingest.Workers``) work out a share of the parts meanwhile.
+    (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
     """
     subs = archive.submissions()
     status = submission_status(subs, config, period)

@@ -209,8 +209,8 @@ def test_monthly_report_headers_are_chinese(ws):
 
 
 def test_a_customer_merged_earlier_in_the_run_is_not_reported_unknown(ws, monkeypatch):
-    from pipeline.archive import ingest as ingest_module
-    monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 2)  # both validated ahead, before either is merged
+    from pipeline.intake import worker
+    monkeypatch.setattr(worker, "PARALLEL_FROM", 2)  # both validated ahead, before either is merged
     full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")  # merged first (files go in name order)
     known = example_row("customers")["name"]
     write_submission(ws.inbox / "华北分公司_2026-10_客户信息统计表.xlsx", branch="华北分公司",

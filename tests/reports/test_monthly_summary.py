@@ -63,7 +63,7 @@ def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkey
     """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
     from types import SimpleNamespace
 
-    from pipeline.archive.ingest import PARALLEL_FROM, Workers
+    from pipeline.intake.worker import PARALLEL_FROM, Workers
     from pipeline.reports import monthly
     config = load_config(sample_year.config_path)
     with Archive(sample_year.archive_path) as archive:
