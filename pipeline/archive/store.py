@@ -33,8 +33,11 @@ import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from schemas import labels
@@ -397,12 +400,13 @@ class Archive:
                                                  "ORDER BY period, received_at, id"):
                 latest[branch] = sid
         out: dict[str, tuple[int, dict]] = {}
-        by_id = {sid: branch for branch, sid in latest.items()}
-        frame = pd.DataFrame(rows_in(self.conn, "SELECT submission_id, entity, raw_hash FROM sub_rows WHERE "
-                                            "submission_id IN ({marks}) AND raw_hash IS NOT NULL", by_id),
-                             columns=["submission_id", "entity", "raw_hash"])
-        for (sid, entity), group in frame.groupby(["submission_id", "entity"]):
-            out.setdefault(by_id[sid], (int(sid), {}))[1][entity] = group["raw_hash"].to_numpy(dtype="int64")
+        for branch, sid in latest.items():  # a submission at a time: only its rows are held as Python objects
+            hashes: dict[str, list[int]] = {}
+            for entity, digest in self.conn.execute("SELECT entity, raw_hash FROM sub_rows WHERE submission_id = ? "
+                                                    "AND raw_hash IS NOT NULL", (sid,)):
+                hashes.setdefault(entity, []).append(digest)
+            if hashes:
+                out[branch] = (sid, {entity: np.array(values, dtype="int64") for entity, values in hashes.items()})
         return out
 
     # -- replay -------------------------------------------------------------
@@ -798,12 +802,17 @@ class Archive:
 
     def archive_numbers(self) -> dict[str, dict[str, frozenset]]:
         """Per numbered sheet: every archive number and the branches it belongs to (to check 档案编号)."""
-        customers: dict[str, set] = {}
-        for cid, branch in self.conn.execute("SELECT customer_id, branch FROM customer_branches"):
-            customers.setdefault(archive_number("customers", cid), set()).add(branch)
-        out = {"customers": {k: frozenset(v) for k, v in customers.items()}}
+        shared: dict[frozenset, frozenset] = {}  # one set object per combination of branches (most hold one)
+
+        def branches(names) -> frozenset:
+            found = frozenset(names)
+            return shared.setdefault(found, found)
+
+        rows = self.conn.execute("SELECT customer_id, branch FROM customer_branches ORDER BY customer_id")
+        out = {"customers": {archive_number("customers", cid): branches(b for _, b in group)
+                             for cid, group in groupby(rows, key=itemgetter(0))}}
         for entity in ("projects", "complaints"):
-            out[entity] = {archive_number(entity, n): frozenset([b]) for n, b in self.conn.execute(
+            out[entity] = {archive_number(entity, n): branches([b]) for n, b in self.conn.execute(
                 "SELECT n.number, r.branch FROM record_numbers n JOIN records r ON r.entity = n.entity "
                 "AND r.key = n.key WHERE n.entity = ?", (entity,))}
         return out
