@@ -28,6 +28,7 @@ from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
+from ..intake import worker
 from ..intake.worker import Workers
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
@@ -148,8 +149,6 @@ def _validated_ahead(workers: Workers, files: list[Path], config: Config, known:
         yield from (None for _ in files)
         return
     import tempfile
-
-    from ..intake import worker
 
     def here(path: Path):
         try:

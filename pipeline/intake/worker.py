@@ -1,8 +1,7 @@
 """The validation workers: the pool a run keeps (``Workers``), and what each worker process does.
 
 The ingest validates files ahead on spawned workers, and the monthly summary shares its parts with
-them. This module imports nothing heavy, so a command can start the workers before it imports pandas
-(they import it meanwhile, on another core).
+them. This module imports nothing heavy: a worker imports what its task needs.
 
 A worker first makes sure it dies with the process that started it: if the main process is
 killed, an orphaned worker would keep running (and keep stdout open, so
