@@ -457,20 +457,20 @@ class Merger:
         self.result.changed_records += 1
 
     def _record_links(self, entity: str) -> dict[str, tuple[str, int]]:
-        """This branch's last sent rows of shared records (key → hash, text id), loaded once per submission."""
-        if entity not in self.record_links:
-            self.record_links[entity] = {key: (digest, text_id) for key, digest, text_id in self.conn.execute(
-                "SELECT key, sent_hash, sent_text_id FROM record_branches WHERE entity = ? AND branch = ?",
-                (entity, self.branch))}
-        return self.record_links[entity]
+        """This branch's last sent rows of shared records (key → hash, text id)."""
+        return self._branch_rows(self.record_links, entity, "SELECT key, sent_hash, sent_text_id FROM record_branches "
+                                 "WHERE entity = ? AND branch = ?")
 
     def _records(self, entity: str) -> dict[str, tuple[str, str]]:
-        """This branch's stored records of an entity, loaded once per submission (key → data, hash)."""
-        if entity not in self.record_cache:
-            self.record_cache[entity] = {key: (text, digest) for key, text, digest in self.conn.execute(
-                "SELECT key, data, row_hash FROM records WHERE entity = ? AND branch = ?",
-                (entity, self.branch))}
-        return self.record_cache[entity]
+        """This branch's stored records of an entity (key → data, hash)."""
+        return self._branch_rows(self.record_cache, entity, "SELECT key, data, row_hash FROM records "
+                                 "WHERE entity = ? AND branch = ?")
+
+    def _branch_rows(self, cache: dict, entity: str, query: str) -> dict[str, tuple]:
+        """This branch's rows of ``query`` for an entity (key → the other columns), loaded once per submission."""
+        if entity not in cache:
+            cache[entity] = {key: tuple(rest) for key, *rest in self.conn.execute(query, (entity, self.branch))}
+        return cache[entity]
 
     def flush(self) -> None:
         self.conn.executemany(
