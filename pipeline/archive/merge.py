@@ -1,7 +1,8 @@
 """Applying submissions to the archive: one at a time, or all of them again (replay).
 
 The archive proper is derived: applying the live (not superseded) submissions
-in order of (period, received_at, id) to an empty state gives it. ``apply``
+in order of (period, received_at, id) to an empty state gives it, a correction
+in the place of the file it replaces (``LIVE_IN_ORDER``). ``apply``
 merges one stored submission into the current state; ``replay`` clears the
 derived tables and applies every live submission again (after a correction or
 a file for an older month, and for ``crm archive rebuild``).
@@ -107,13 +108,24 @@ def identity(row: dict) -> tuple:
     return ("uscc", row["uscc"]) if row.get("uscc") else ("name", normalize_name(row.get("name")))
 
 
+# The live submissions in the order they are applied: by month, then by when the branch first sent that month's
+# file. A correction takes the place of the file it replaces (its first-received file's time and id), so a correction
+# that repeats its file changes nothing, whoever else reported the same customers in between.
+LIVE_IN_ORDER = """
+SELECT id FROM (
+    SELECT id, status, period, received_at, FIRST_VALUE(received_at) OVER month AS first_at,
+           FIRST_VALUE(id) OVER month AS first_id
+    FROM submissions WHERE status IN ('accepted', 'superseded')
+    WINDOW month AS (PARTITION BY branch, period ORDER BY received_at, id))
+WHERE status = 'accepted' ORDER BY period, first_at, first_id, received_at, id"""
+
+
 def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | None = None) -> MergeResult:
     """Re-derive the archive from the live submissions; returns what ``target`` changed."""
     for table in DERIVED:
         conn.execute(f"DELETE FROM {table}")
     result = MergeResult()
-    live = conn.execute("SELECT id FROM submissions WHERE status = 'accepted' "
-                        "ORDER BY period, received_at, id").fetchall()
+    live = conn.execute(LIVE_IN_ORDER).fetchall()
     names = NameIndex()
     for (sid,) in live:
         applied = apply(conn, sid, similarity_threshold, names=names)

@@ -265,6 +265,38 @@ def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(ar
     assert archive.snapshot()["customers"].loc[0, "integrity"] == "一般"
 
 
+DERIVED_VIEW = {  # the derived tables without the ids of the file a row came from (a correction replaces them)
+    "customers": "SELECT id, uscc, name_key, data, row_hash, first_period FROM customers",
+    "customer_branches": "SELECT customer_id, branch, data, row_hash, first_period, sent_hash FROM customer_branches",
+    "history": "SELECT entity, entity_key, customer_id, branch, field, old, new, period FROM history",
+    "conflicts": "SELECT kind, left_id, right_id, detail, score, period, other_name FROM conflicts",
+    "records": "SELECT * FROM records",
+    "reports": "SELECT * FROM reports",
+}
+
+
+def derived(archive) -> dict[str, list]:
+    return {table: sorted(map(repr, archive.conn.execute(query))) for table, query in DERIVED_VIEW.items()}
+
+
+def test_a_correction_sent_as_it_was_changes_nothing(archive, tmp_path):
+    """A correction takes the place of the file it corrects. Sent again with the same rows (saved anew, so
+    other bytes) after another branch reported the same customer under another name and address, the
+    archive stays as it was: the same name, the same change record."""
+    ingest(archive, tmp_path, "a", branch="华东分公司", when="2026-10-24T15:30",
+           customers=[customer(address="建设路98号")])
+    ingest(archive, tmp_path, "b", branch="基础设施分公司", when="2026-10-24T15:30",
+           customers=[customer(name="上海申城实业发展有限公司", address="建设路84号")])
+    before = derived(archive)
+    assert any("建设路84号" in row for row in before["history"])
+    fixed = ingest(archive, tmp_path, "a（更正）", branch="华东分公司", when="2026-10-24T18:00",
+                   customers=[customer(address="建设路98号")])
+    assert fixed.superseded is not None and fixed.rebuilt
+    assert derived(archive) == before
+    archive.rebuild()
+    assert derived(archive) == before
+
+
 def test_a_correction_does_not_undo_another_branchs_change(archive, tmp_path):
     # 西北 files October (10-18); 华北 changes the shared customer's credit (10-24); 西北 then corrects
     # only a contact (10-26). The credit must stay 差, and no change record undoes it.
