@@ -67,6 +67,15 @@ def received_time(path: Path, override: dt.datetime | None) -> dt.datetime:
     return dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
 
 
+def _received_or_last(path: Path, override: dt.datetime | None) -> dt.datetime:
+    """The order files are merged in: as received (the order the archive is derived in), a file that cannot
+    be looked at last (the guard reports it)."""
+    try:
+        return received_time(path, override)
+    except OSError:
+        return dt.datetime.max
+
+
 def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path | None = None,
                  received_at: dt.datetime | None = None, progress=None,
                  keep: bool = False, recheck: bool = False, workers: Workers | None = None) -> list[FileOutcome]:
@@ -78,6 +87,7 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
     """
     ws.sweep_partial()  # what a killed run left half-written
     files, ignored = list_inbox([inbox or ws.inbox])
+    files.sort(key=lambda path: _received_or_last(path, received_at))  # name order among files received together
     outcomes = [FileOutcome(file=display_name(i.path.name), status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")
                 for i in ignored]

@@ -208,6 +208,34 @@ def test_monthly_report_headers_are_chinese(ws):
         assert headers and not [h for h in headers if re.fullmatch(r"[A-Za-z_]+", str(h))], sheet.title
 
 
+def _views(path: Path) -> dict[str, list]:
+    with Archive(path) as archive:
+        return {table: sorted(map(repr, archive.conn.execute(query))) for table, query in {
+            "customers": "SELECT id, uscc, name_key, data, first_period FROM customers",
+            "history": "SELECT entity, entity_key, customer_id, branch, field, old, new FROM history",
+            "conflicts": "SELECT kind, left_id, right_id, detail, other_name FROM conflicts"}.items()}
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_files_are_merged_in_the_order_they_were_received_whatever_their_names(ws, runs):
+    """Two branches report one customer under two names; 华南's file reached the inbox first though its name
+    sorts last, in the same run or in a later one. The archive is the one a rebuild derives: 华南's name first."""
+    shared = example_row("customers")
+    east = ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx"
+    south = ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx"
+    at(write_submission(east, customers=[dict(shared, address="建设路98号")]), "2026-10-24T10:00")
+    if runs == 2:
+        assert crm(ws.root, "ingest").exit_code == 0
+    at(write_submission(south, branch="华南分公司", customers=[dict(shared, name="上海申城实业发展有限公司",
+                                                                     address="建设路84号")]), "2026-10-20T10:00")
+    assert crm(ws.root, "ingest").exit_code == 0
+    merged = _views(ws.archive_path)
+    with Archive(ws.archive_path) as archive:
+        assert archive.snapshot()["customers"].loc[0, "name"] == "上海申城实业发展有限公司"
+        archive.rebuild()
+    assert _views(ws.archive_path) == merged
+
+
 def test_a_customer_merged_earlier_in_the_run_is_not_reported_unknown(ws, monkeypatch):
     from pipeline.intake import worker
     monkeypatch.setattr(worker, "PARALLEL_FROM", 2)  # both validated ahead, before either is merged
