@@ -38,6 +38,12 @@ class CrmGroup(click.Group):
             error = click.ClickException(str(exc))
             error.exit_code = exc.exit_code
             raise error from None
+        except click.exceptions.NoSuchOption as exc:
+            if exc.option_name in ("--workspace", "--config"):  # crm's own, written after the command
+                exc.message = (f"选项“{exc.option_name}”属于 crm 本身，要写在命令名之前，例如："
+                               f"crm {exc.option_name} … {ctx.invoked_subcommand or ''}".rstrip())
+                exc.possibilities = None
+            raise
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
                 KeyboardInterrupt, SystemExit):
             raise

@@ -8,6 +8,7 @@ falls back to click's English text.
 from __future__ import annotations
 
 import importlib
+import re
 
 MESSAGES = {
     "Error: {message}": "错误：{message}",
@@ -116,21 +117,29 @@ def _formatter():
     return Formatter
 
 
-def _missing_message(format_message):
-    """A missing option's message ends with a Chinese full stop (click writes “…'--period'.”)."""
+def _punctuated(format_message):
+    """An error message with Chinese punctuation: click quotes names as '--period' and ends a missing option's
+    message with an ASCII full stop; here they are “--period” and “。”, with no space after a “。”."""
     def chinese(self) -> str:
-        text = format_message(self)
-        return text.replace(".", "。", 1) if text.startswith(MESSAGES["Missing option"][:2]) else text
+        text = _QUOTED.sub(r"“\1”", format_message(self))
+        if text.startswith(MESSAGES["Missing option"][:2]):
+            text = text.replace(".", "。", 1)
+        return _SPACE.sub("", text.replace("。 ", "。"))
     chinese.original = format_message
     return chinese
+
+
+_QUOTED = re.compile(r"'([^'\s][^']*)'")
+_SPACE = re.compile(r"(?<=[\u4e00-\u9fff]) (?=“)|(?<=”) (?=[\u4e00-\u9fff])")  # none between Chinese and “…”
 
 
 def install() -> None:
     """Make click speak Chinese (idempotent); run before any command is defined."""
     import click
     click.Context.formatter_class = _formatter()
-    missing = click.exceptions.MissingParameter
-    missing.format_message = _missing_message(getattr(missing.format_message, "original", missing.format_message))
+    for error in vars(click.exceptions).values():
+        if isinstance(error, type) and issubclass(error, click.ClickException) and "format_message" in vars(error):
+            error.format_message = _punctuated(getattr(error.format_message, "original", error.format_message))
     for name in _MODULES:
         try:
             module = importlib.import_module(f"click.{name}")

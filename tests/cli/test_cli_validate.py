@@ -27,7 +27,11 @@ def test_click_speaks_chinese_with_chinese_punctuation():
     help_text = CliRunner().invoke(main, ["--help"], prog_name="crm").output
     assert help_text.startswith("用法：crm [选项] 命令 [参数]...") and "\n选项：\n" in help_text and "\n命令：\n" in help_text
     missing = CliRunner().invoke(main, ["report"])
-    assert missing.exit_code == 2 and "错误：缺少选项 '--period'。" in missing.output
+    assert missing.exit_code == 2 and "错误：缺少选项“--period”。" in missing.output
+    typo = CliRunner().invoke(main, ["report", "--perod", "2026"]).output
+    assert "错误：没有选项“--perod”。是否应为“--period”？" in typo
+    late = CliRunner().invoke(main, ["init", "--workspace", "ws"]).output
+    assert "选项“--workspace”属于 crm 本身，要写在命令名之前，例如：crm --workspace … init" in late
     assert not [line for line in missing.output.splitlines() + help_text.splitlines() if line.rstrip().endswith(":")]
 
 
