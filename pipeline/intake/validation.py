@@ -176,7 +176,7 @@ def validate_file(path: Path, config: Config, *, known_customers: set[str] | Non
         if data is None:
             frames[sheet.key] = keys[sheet.key] = _empty_frame(sheet)
             continue
-        result.counts[data.title] = len(data.frame)
+        result.counts[sheet.name] = len(data.frame)  # by the template's name, whatever the branch called it
         hashes = raw_hashes(data.frame)
         known = previous[1].get(sheet.key) if previous is not None else None
         same = np.isin(hashes, known) if known is not None and len(known) else np.zeros(len(hashes), dtype=bool)

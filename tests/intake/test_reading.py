@@ -100,7 +100,7 @@ def test_messy_workbook_reads_with_right_counts(tmp_path):
     result = validate_file(path, CONFIG)
     assert result.status == "accepted", [f.message for f in result.errors]
     assert (result.branch, result.period) == ("华东分公司", "2026-03")
-    assert result.counts == {"Sheet1": 3, "合作项目": 3, "拜访记录": 1}
+    assert result.counts == {"客户信息": 3, "合作项目": 3, "拜访记录": 1}  # the template's names, not "Sheet1"
     customers = result.frames["customers"]
     assert list(customers["_row"]) == [4, 6, 7]
     assert customers.loc[0, "phone"] == "13912345678"
