@@ -361,7 +361,7 @@ def load_config(path: Path | None) -> Config:
         problems = check(user, text)
         if problems:
             shown = "\n".join(f"  - {p}" for p in problems)
-            raise ConfigError(f"配置文件 {path} 有 {len(problems)} 处错误，未处理任何文件：\n{shown}")
+            raise ConfigError(f"配置文件 {path} 有 {len(problems)} 处错误，请改正后再运行（本次没有做任何处理）：\n{shown}")
         data = _merge(data, user)
     return Config(data=data, path=Path(path) if path else None)
 

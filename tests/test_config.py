@@ -43,7 +43,7 @@ def test_bad_values_are_refused_naming_key_and_line(tmp_path, text, expected):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
     assert expected in str(caught.value)
-    assert "未处理任何文件" in str(caught.value)
+    assert "请改正后再运行（本次没有做任何处理）" in str(caught.value)
 
 
 def test_a_suggestion_looks_past_the_ending_names_share():
