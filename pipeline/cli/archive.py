@@ -21,8 +21,11 @@ def init(obj: Context):
     from ..archive.workspace import Workspace
     ws = Workspace(obj.workspace)
     made = ws.init()
+    new_archive = not ws.archive_path.exists()
     with Archive(ws.archive_path):
         pass
+    if new_archive:
+        made.append(ws.archive_path)
     click.echo(f"工作目录：{ws.root}")
     for path in made:
         click.echo(f"  已创建 {path.relative_to(ws.root)}")

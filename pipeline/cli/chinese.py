@@ -82,7 +82,7 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 
 
 OPTIONS_METAVAR = "[选项]"
-SUBCOMMAND_METAVAR = "命令 [参数]..."
+SUBCOMMAND_METAVAR = "命令 [参数…]"
 
 
 def localise(command) -> None:

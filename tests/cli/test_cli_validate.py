@@ -25,7 +25,7 @@ def test_every_command_has_help():
 
 def test_click_speaks_chinese_with_chinese_punctuation():
     help_text = CliRunner().invoke(main, ["--help"], prog_name="crm").output
-    assert help_text.startswith("用法：crm [选项] 命令 [参数]...") and "\n选项：\n" in help_text and "\n命令：\n" in help_text
+    assert help_text.startswith("用法：crm [选项] 命令 [参数…]") and "\n选项：\n" in help_text and "\n命令：\n" in help_text
     missing = CliRunner().invoke(main, ["report"])
     assert missing.exit_code == 2 and "错误：缺少选项“--period”。" in missing.output
     typo = CliRunner().invoke(main, ["report", "--perod", "2026"]).output
