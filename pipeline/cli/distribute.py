@@ -31,6 +31,8 @@ def distribute(obj: Context, period: str, send: bool, resend: tuple[str, ...], o
     with open_workspace(obj, lock=True) as (ws, archive):
         result = run(ws, archive, obj.config, period, on=on.date() if on else None, send=send, resend=resend,
                      echo=click.echo)
+    for note in result.notes:  # before the table of mails, where they are not missed
+        click.echo(f"注意：{note}")
     rows = [[m.recipient.name, m.recipient.branch or m.recipient.role, MAIL_KINDS[m.kind], len(m.attachments),
              f"{m.size / 1024:,.0f}" if m.size else "", m.status, "；".join(t for t in (m.note, m.reason) if t)]
             for m in result.mails]
@@ -49,8 +51,6 @@ def distribute(obj: Context, period: str, send: bool, resend: tuple[str, ...], o
         click.echo("\n说明：")
         for m in withheld:
             click.echo(f"  {m.recipient.name}（{MAIL_KINDS[m.kind]}）：{m.note}")
-    for note in result.notes:
-        click.echo(f"注意：{note}")
     made = sum(m.eml is not None and m.status in (MAIL_DRAFT, MAIL_SENT) for m in result.mails)
     counts = "，".join(f"{state} {result.count(state)}" for state in MAIL_STATES if result.count(state))
     click.echo(f"\n共 {len(result.mails)} 封：{counts}。")
