@@ -4,8 +4,8 @@ The archive proper is derived: applying the live (not superseded) submissions
 in order of (period, received_at, id) to an empty state gives it, a correction
 in the place of the file it replaces (``LIVE_IN_ORDER``). ``apply``
 merges one stored submission into the current state; ``replay`` clears the
-derived tables and applies every live submission again (after a correction or
-a file for an older month, and for ``crm archive rebuild``).
+derived tables and applies every live submission again (when a new one does not
+come last in that order, and for ``crm archive rebuild``).
 """
 from __future__ import annotations
 
@@ -115,9 +115,16 @@ LIVE_IN_ORDER = """
 SELECT id FROM (
     SELECT id, status, period, received_at, FIRST_VALUE(received_at) OVER month AS first_at,
            FIRST_VALUE(id) OVER month AS first_id
-    FROM submissions WHERE status IN ('accepted', 'superseded')
+    FROM submissions WHERE status IN ('accepted', 'superseded') AND period >= :since
     WINDOW month AS (PARTITION BY branch, period ORDER BY received_at, id))
 WHERE status = 'accepted' ORDER BY period, first_at, first_id, received_at, id"""
+
+
+def applies_last(conn: sqlite3.Connection, sid: int, period: str) -> bool:
+    """Whether submission ``sid`` (of month ``period``) comes last in LIVE_IN_ORDER: applied on top of the
+    archive, it gives what a replay would."""
+    order = conn.execute(LIVE_IN_ORDER, {"since": period}).fetchall()
+    return bool(order) and order[-1][0] == sid
 
 
 def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | None = None) -> MergeResult:
@@ -125,7 +132,7 @@ def replay(conn: sqlite3.Connection, similarity_threshold: float, target: int | 
     for table in DERIVED:
         conn.execute(f"DELETE FROM {table}")
     result = MergeResult()
-    live = conn.execute(LIVE_IN_ORDER).fetchall()
+    live = conn.execute(LIVE_IN_ORDER, {"since": ""}).fetchall()
     names = NameIndex()
     for (sid,) in live:
         applied = apply(conn, sid, similarity_threshold, names=names)

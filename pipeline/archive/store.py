@@ -346,17 +346,12 @@ class Archive:
         if standing != sid:
             self.conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (sid,))
             return MergeResult(submission_id=sid, stands=False, superseded_by=standing)
-        latest = self.conn.execute(
-            "SELECT MAX(period) FROM submissions WHERE status = 'accepted' AND id <> ?",
-            (sid,)).fetchone()[0]
-        # a file of the month received before files already merged goes in its place (see merge.LIVE_IN_ORDER)
-        overtaken = self.conn.execute(
-            "SELECT 1 FROM submissions WHERE status = 'accepted' AND period = ? AND id <> ? AND received_at > ? "
-            "LIMIT 1", (meta.period, sid, meta.received_at.isoformat(sep=" "))).fetchone()
         if previous:
             self.conn.executemany("UPDATE submissions SET status = 'superseded' WHERE id = ?",
                                   [(p,) for p in previous])
-        if previous or overtaken or (latest and meta.period < latest):
+        # Applied on top only when it comes last in the order the archive is derived in; a correction, a file
+        # of an older month or one received before files already merged is put in its place by a replay.
+        if previous or not merge.applies_last(self.conn, sid, meta.period):
             self._names = None
             result = merge.replay(self.conn, self.similarity_threshold, target=sid)
             result.superseded = previous[-1] if previous else None
