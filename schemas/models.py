@@ -75,3 +75,14 @@ def schema_for(sheet_key: str) -> pa.DataFrameSchema:
         for c in sheet.columns if c.kind != IGNORED
     }
     return pa.DataFrameSchema(columns, name=sheet.name, strict=False, coerce=False)
+
+
+@lru_cache(maxsize=None)
+def checked_schema(sheet_key: str) -> pa.DataFrameSchema:
+    """``schema_for`` without the columns it has nothing to check (optional, no rule): what validation runs.
+
+    Cleaning gives every dictionary column to the frame, so such a column can never fail; pandera's fixed
+    cost per column is most of its time on a month's few changed rows."""
+    schema = schema_for(sheet_key)
+    return schema.select_columns([key for key, column in schema.columns.items()
+                                  if column.checks or not column.nullable])

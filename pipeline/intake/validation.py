@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NUMBER, SHEETS_BY_KEY,
                              TEXT, YES, Column, Sheet)
-from schemas.models import schema_for
+from schemas.models import checked_schema
 
 from ..config import Config
 from ..filenames import display_name
@@ -277,7 +277,7 @@ def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Ti
 
     try:
         if len(frame):  # every row repeats the last file: nothing for pandera to look at
-            schema_for(sheet.key).validate(frame, lazy=True)
+            checked_schema(sheet.key).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
 
