@@ -267,6 +267,8 @@ def _find_header(rows: list[list], sheet: Sheet, strict: bool = False):
         found = _match_row(rows[r], lookup)
         last = r
         if not found:
+            if best is not None and best[4] and r > best[2] + 1:
+                break  # past a header with every required column, in the data: no better header follows
             continue
         # A header merged across two rows: take matches from the row below
         # for columns where this row holds a group label or nothing.
@@ -279,10 +281,10 @@ def _find_header(rows: list[list], sheet: Sheet, strict: bool = False):
         keys = {col.key for col in found.values()}
         score = len(keys) + sum(2 for col in required if col.key in keys)
         if best is None or score > best[0]:
-            best = (score, r, last, found)
+            best = (score, r, last, found, len(keys) >= 3 and all(col.key in keys for col in required))
     if best is None:
         return None
-    score, first, last, found = best
+    score, first, last, found, _ = best
     keys = {col.key for col in found.values()}
     need = 3 if strict else 2
     if len(keys) < need or (strict and not any(c.key in keys for c in required)):
