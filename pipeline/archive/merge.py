@@ -17,7 +17,7 @@ from itertools import repeat
 from schemas import labels
 
 from ..identity import normalize_name
-from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, rows_in, stored, text_hash
+from .schema import BRANCH_FIELDS, CUSTOMER_FIELDS, DERIVED, RECORD_ENTITIES, loads, rows_in, stored, text_hash
 
 
 @dataclass
@@ -43,7 +43,7 @@ def stored_rows(conn: sqlite3.Connection, sid: int, texts: dict | None = None) -
     for entity, text_id, text, digest in conn.execute(
             "SELECT s.entity, s.text_id, t.data, s.row_hash FROM sub_rows s JOIN row_texts t ON t.id = s.text_id "
             "WHERE s.submission_id = ? ORDER BY s.entity, s.seq", (sid,)):
-        data.setdefault(entity, []).append(json.loads(text))
+        data.setdefault(entity, []).append(loads(text))
         if texts is not None:
             texts.setdefault(entity, []).append((text_id, text, digest))
     return data
@@ -73,7 +73,7 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
         stored_row = conn.execute("SELECT s.text_id, t.data, s.row_hash FROM sub_rows s JOIN row_texts t ON "
                                   "t.id = s.text_id WHERE s.submission_id = ? AND s.entity = 'customers' AND s.seq = ?",
                                   (sid, seq)).fetchone()
-        merger.customer(json.loads(stored_row[1]), stored_row)
+        merger.customer(loads(stored_row[1]), stored_row)
     for row, text in zip(data.get("customers", []), texts.get("customers") or repeat(None)):
         merger.customer(row, text)
     for entity in RECORD_ENTITIES:
@@ -237,7 +237,7 @@ class Merger:
                 # Registry aliases do not count: a replay registers every name it sees.
                 if name_key and existing[1] != name_key and self._name_decision(cid, name_key) is None:
                     self._conflict(labels.SAME_CODE_OTHER_NAME, cid, cid,
-                                   f"信用代码 {uscc}：档案中为“{json.loads(self._existing(cid)[2]).get('name')}”，"
+                                   f"信用代码 {uscc}：档案中为“{loads(self._existing(cid)[2]).get('name')}”，"
                                    f"本次报送为“{name}”", other_name=name)
                 return cid
             if name_key:
@@ -342,7 +342,7 @@ class Merger:
             self.conn.execute("INSERT INTO customer_branches VALUES (?,?,?,?,?,?,?)",
                               (cid, self.branch, *stored(per_branch), self.period, sent, sent_id))
         else:
-            old_link = json.loads(link[0])
+            old_link = loads(link[0])
             merged = self._changes("customer_branch", f"{cid}|{self.branch}", cid, old_link,
                                    per_branch, BRANCH_FIELDS)
             if merged != old_link:
@@ -358,7 +358,7 @@ class Merger:
         """Apply what a row changes in an existing customer; returns this branch's view of it (data,
         the row it last sent), or None when the branch has none yet."""
         uscc, name_key, text, _ = self._existing(cid)
-        old = json.loads(text)
+        old = loads(text)
         # The name of a coded customer changes only through review, never silently; a row with the
         # customer's archive number (a pre-filled workbook) renames it: same customer, a recorded change.
         new_key = normalize_name(row.get("name")) if row.get("name") else None
@@ -379,7 +379,7 @@ class Merger:
                                  (cid, self.branch)).fetchone()
         before = self.baseline.get(identity(row))
         if before is None and link is not None and link[1]:
-            before = json.loads(link[1])
+            before = loads(link[1])
         if before is not None:
             # Only what this branch changed since its own last row (or, in a correction, since the
             # file it corrects) counts: an unchanged field it re-sends does not undo another
@@ -463,9 +463,9 @@ class Merger:
             return  # unchanged: nothing rewritten
         fields = list(data)
         if link is not None:
-            before = json.loads(self.conn.execute("SELECT data FROM row_texts WHERE id = ?", (link[1],)).fetchone()[0])
+            before = loads(self.conn.execute("SELECT data FROM row_texts WHERE id = ?", (link[1],)).fetchone()[0])
             fields = [f for f in fields if data.get(f) != before.get(f)]
-        old = json.loads(existing[0])
+        old = loads(existing[0])
         merged = self._changes(entity, key, cid, old, data, fields)
         if merged == old:
             return

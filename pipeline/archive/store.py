@@ -49,7 +49,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, dumps, frame_rows, rows_in, text_hash, typed)
+                     SCHEMA_VERSION, dumps, frame_rows, loads, rows_in, text_hash, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -512,7 +512,7 @@ class Archive:
             cursor = self.conn.execute(query, args)
             parts = []
             while found := cursor.fetchmany(self.SNAPSHOT_CHUNK):
-                data = json.loads("[" + ",".join(r[-1] for r in found) + "]")  # one parse per chunk
+                data = loads("[" + ",".join(r[-1] for r in found) + "]")  # one parse per chunk
                 if undo:
                     for r, d in zip(found, data):
                         d.update(undo.get((entity, key_of(r)), {}))
@@ -597,7 +597,7 @@ class Archive:
             if branch is not None and (by != branch if entity != "customer"
                                        else customer_ids is not None and cid not in customer_ids):
                 continue
-            name = json.loads(cdata).get("name") if cdata else None
+            name = loads(cdata).get("name") if cdata else None
             sheet = "customers" if entity.startswith("customer") else entity
             if branch is not None and by != branch:
                 file_name = None  # another branch's file name is not this branch's business
@@ -617,7 +617,7 @@ class Archive:
                                   "FROM conflicts ORDER BY id").fetchall()
         names = {}  # the names and codes of the customers in a pair (not of the whole archive)
         ids = sorted({p[2] for p in pairs} | {p[3] for p in pairs})
-        names.update({cid: (json.loads(d).get("name"), u) for cid, d, u in rows_in(
+        names.update({cid: (loads(d).get("name"), u) for cid, d, u in rows_in(
             self.conn, "SELECT id, data, uscc FROM customers WHERE id IN ({marks})", ids)})
         for cid, kind, left, right, detail, score, period, other in pairs:
             decision = decided.get((left, right)) if left != right else None

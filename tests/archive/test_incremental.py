@@ -11,6 +11,7 @@ import pytest
 from builders import example_row, write_submission
 from pipeline.archive import Archive
 from pipeline.archive.ingest import ingest_inbox
+from pipeline.archive.schema import SCHEMA_VERSION
 from pipeline.archive.workspace import Workspace
 from pipeline.config import load_config
 from pipeline.dev.bench import _branch_rows, _next_month, _write
@@ -149,7 +150,8 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
     """)
     conn.close()
     with Archive(path) as archive:
-        assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "7"
+        assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == \
+            str(SCHEMA_VERSION)
         texts, distinct = archive.conn.execute("SELECT COUNT(*), COUNT(DISTINCT data) FROM row_texts").fetchone()
         assert texts == distinct
         assert texts < archive.conn.execute("SELECT COUNT(*) FROM sub_rows").fetchone()[0]
@@ -159,6 +161,39 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
         assert not upgraded.pop("record_branches")  # v7: filled as branches send again, or by a rebuild
         assert upgraded == {table: rows for table, rows in before.items() if table != "record_branches"}
         archive.rebuild()
+    assert dump(path) == before
+
+
+def test_an_archive_of_schema_7_has_its_rows_rewritten_compactly(months, tmp_path):
+    """A v7 archive wrote its rows with the json module (a space after each comma and colon) and hashed that
+    text: upgraded, every row and every hash is what this version writes, so the next month's unchanged rows
+    are still recognised as unchanged."""
+    import hashlib
+    import json
+    path = run(tmp_path / "ws", months, recheck=False)
+    before = dump(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("spaced", 1, lambda text: None if text is None else json.dumps(
+        json.loads(text), ensure_ascii=False, sort_keys=True))
+    conn.create_function("sha1", 1, lambda text: hashlib.sha1(text.encode()).hexdigest())
+    spaced = conn.execute("SELECT spaced(data) FROM customers LIMIT 1").fetchone()[0]
+    assert '", "' in spaced and '": ' in spaced
+    conn.executescript("""
+        UPDATE row_texts SET data = spaced(data);
+        UPDATE customers SET data = spaced(data), row_hash = sha1(spaced(data));
+        UPDATE customer_branches SET data = spaced(data), row_hash = sha1(spaced(data)),
+            sent_hash = (SELECT sha1(t.data) FROM row_texts t WHERE t.id = sent_text_id);
+        UPDATE records SET data = spaced(data), row_hash = sha1(spaced(data));
+        UPDATE record_branches SET sent_hash = (SELECT sha1(t.data) FROM row_texts t WHERE t.id = sent_text_id);
+        UPDATE sub_rows SET row_hash = (SELECT sha1(t.data) FROM row_texts t WHERE t.id = text_id)
+            WHERE row_hash IS NOT NULL;
+        UPDATE meta SET value = '7' WHERE key = 'schema_version';
+    """)
+    conn.commit()
+    assert dump(path) != before
+    conn.close()
+    with Archive(path):
+        pass
     assert dump(path) == before
 
 
