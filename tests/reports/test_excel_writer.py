@@ -115,3 +115,44 @@ def test_a_book_is_deflated_fast_and_leaves_xlsxwriter_as_it_was(tmp_path):
         slow = len(zlib.compress(archive.read(sheet.filename), 6))
         assert sheet.compress_size > slow  # level 1: larger than the default level would make it
     assert openpyxl.load_workbook(path)["表"]["A2"].value == "第 1 类客户"
+
+
+def _shared_strings(path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/sharedStrings.xml").decode()
+
+
+@pytest.mark.parametrize("extra, rich", [([], False), ([], True), (["控制\x07字符"], False), (["_x0041_ 字面"], False),
+                                         (["非字符\uffff"], False)])
+def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path, monkeypatch, extra, rich):
+    """The shared strings written at once (or, with a string only xlsxwriter escapes, by xlsxwriter) are the
+    XML xlsxwriter writes string by string."""
+    strings = ["甲&<b>公司", " 前有空格", "后有空格 ", "换行\n", "中间\n换行", "\t制表", 'A"B', "全角　", "",
+               "=SUM(A1)", "普通客户名称有限公司", *extra]
+
+    def write(path):
+        book = excel.new_workbook(path)
+        ws = book.add_worksheet("表")
+        for r, text in enumerate(strings):
+            ws.write_string(r, 0, text)
+        if rich:
+            ws.write_rich_string(len(strings), 0, "富", book.add_format({"bold": True}), "文本")
+        book.close()
+
+    write(tmp_path / "fast.xlsx")
+    monkeypatch.setattr(excel._SharedStrings, "_write_sst_strings", excel.SharedStrings._write_sst_strings)
+    write(tmp_path / "slow.xlsx")
+    assert _shared_strings(tmp_path / "fast.xlsx") == _shared_strings(tmp_path / "slow.xlsx")
+    assert "<si><t>甲&amp;&lt;b&gt;公司</t></si>" in _shared_strings(tmp_path / "fast.xlsx")
+    import xlsxwriter.packager
+    assert xlsxwriter.packager.SharedStrings is excel.SharedStrings  # swapped for that book's close only
+
+
+def test_plain_shared_strings_take_the_fast_way(tmp_path, monkeypatch):
+    monkeypatch.setattr(excel.SharedStrings, "_write_si", lambda *args: pytest.fail("written string by string"))
+    book = excel.new_workbook(tmp_path / "x.xlsx")
+    ws = book.add_worksheet("表")
+    for r in range(100):
+        ws.write_string(r, 0, f" 客户{r} & <公司>")
+    book.close()
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx")["表"]["A3"].value == " 客户2 & <公司>"
