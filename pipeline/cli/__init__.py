@@ -31,6 +31,16 @@ class CrmGroup(click.Group):
     line that says where the log is (set CRM_DEBUG=1 to see the traceback instead).
     """
 
+    def main(self, *args, **kwargs):
+        import gc
+
+        from ..intake.worker import collect_less
+        collect_less()
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            gc.freeze()  # the heap is freed with the process: no last collection walks it (0.15 s on a big month)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -16,6 +16,17 @@ import threading
 
 
 PARALLEL_FROM = 4   # files; below this a worker costs more than it saves
+GC_THRESHOLD = (20_000, 50, 50)  # allocations between young collections (Python's default: 700, 10, 10)
+
+
+def collect_less() -> None:
+    """Run Python's cycle collector less often in this process.
+
+    A run allocates millions of short-lived objects (cells, rows, frames) that reference counting frees at
+    once; at the default threshold the collector ran some 700 times in a 60-file month and walked the whole
+    heap, about 3 % of the run. Cycles are still collected, just in larger batches."""
+    import gc
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def processes() -> int:
@@ -88,6 +99,7 @@ def start() -> None:
     """A worker's initializer: watch the parent, and import what validation needs while the parent
     is still reading the archive."""
     watch_parent()
+    collect_less()
     import importlib
     importlib.import_module(f"{__package__}.validation")
 
