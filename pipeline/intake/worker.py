@@ -20,13 +20,17 @@ GC_THRESHOLD = (20_000, 50, 50)  # allocations between young collections (Python
 
 
 def collect_less() -> None:
-    """Run Python's cycle collector less often in this process.
+    """Run Python's cycle collector less often in this process, and not over the heap at its exit.
 
     A run allocates millions of short-lived objects (cells, rows, frames) that reference counting frees at
     once; at the default threshold the collector ran some 700 times in a 60-file month and walked the whole
-    heap, about 3 % of the run. Cycles are still collected, just in larger batches."""
+    heap, about 3 % of the run. Cycles are still collected, just in larger batches. At exit the memory goes
+    back with the process: frozen, the heap is not walked once more (0.15 s after a large month)."""
+    import atexit
     import gc
     gc.set_threshold(*GC_THRESHOLD)
+    atexit.unregister(gc.freeze)  # registered once, however often this is called
+    atexit.register(gc.freeze)
 
 
 def processes() -> int:
