@@ -6,6 +6,7 @@ own and never hides the rest of its row (pandera's failed coercion would).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -187,6 +188,10 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
             uscc = column.key.endswith("uscc")
             out[column.key] = [v.upper().replace("-", "") for v in raw_values] if uscc else raw_values
             continue
+        fast = _whole_column(raw_values, column, raw.index)
+        if fast is not None:
+            out[column.key] = fast
+            continue
         values = []
         seen: dict = {}  # raw value → clean value (or _FAILED): lists and years repeat a few values
         for index, value in zip(raw.index, raw_values):
@@ -207,7 +212,44 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
     return pd.DataFrame(typed, index=raw.index), failures
 
 
-def _typed_series(values: list, column: Column, index) -> pd.Series:
+def _whole_column(raw_values: list, column: Column, index):
+    """The clean values of a column whose every cell is of the usual kind, made for the whole column at once
+    (a list, or a typed Series for dates); None when a cell needs cleaning on its own (``clean_value``).
+
+    The usual kinds: a number cell in a number column, a date cell in a date column, a listed value in a list
+    column, or a blank. Each gives exactly what ``clean_value`` gives it (a test compares the two ways)."""
+    kind, blank = column.kind, column.default
+    if kind == NUMBER:
+        if not all(v.__class__ is float or v.__class__ is int or v == "" for v in raw_values):
+            return None
+        values = [blank if v == "" else float(v) for v in raw_values]
+        return values if all(v is blank or math.isfinite(v) for v in values) else None
+    if kind in (DATE, DATETIME):
+        if blank is not None or not all(v == "" or (v.__class__ is dt.datetime and v.tzinfo is None)
+                                        for v in raw_values):
+            return None
+        stamps = pd.DatetimeIndex([pd.NaT if v == "" else v for v in raw_values]).astype("datetime64[ns]")
+        years = stamps.year
+        if not ((stamps.isna()) | ((years >= 1900) & (years <= 2100))).all():
+            return None
+        return pd.Series(stamps if kind == DATETIME else stamps.normalize(), index=index)
+    if kind == ENUM:
+        same = _unchanged_values(column)
+        if not all(v.__class__ is str and (v in same or v == "") for v in raw_values):
+            return None
+        return [blank if v == "" else v for v in raw_values]
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _unchanged_values(column: Column) -> frozenset:
+    """The listed values of a list column that cleaning leaves as they are."""
+    return frozenset(v for v in column.allowed if v and clean_value(v, column) == v)
+
+
+def _typed_series(values, column: Column, index) -> pd.Series:
+    if isinstance(values, pd.Series):  # typed already (``_whole_column``)
+        return values
     if column.kind == NUMBER:
         return pd.Series([float("nan") if v is None else v for v in values], index=index,
                          dtype="float64")

@@ -1,0 +1,58 @@
+"""Cleaning a whole column at once gives exactly what cleaning it cell by cell gives."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pandas as pd
+import pytest
+
+from pipeline.intake import cleaning
+from schemas.columns import DATA_SHEETS, DATE, DATETIME, ENUM, NUMBER
+
+COLUMNS = [c for sheet in DATA_SHEETS for c in sheet.columns if c.kind in (NUMBER, DATE, DATETIME, ENUM)]
+
+
+def _cell(rng: random.Random, column, usual: bool):
+    """A raw cell as calamine gives it: mostly of the column's usual kind, or anything a clerk may type."""
+    if column.kind == NUMBER:
+        usual_cells = [rng.uniform(-1e6, 1e9), rng.randrange(10**6), 0.0, -0.0, ""]
+    elif column.kind in (DATE, DATETIME):
+        usual_cells = [dt.datetime(rng.randrange(1990, 2030), rng.randrange(1, 13), rng.randrange(1, 29),
+                                   rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(10**6)), ""]
+    else:
+        usual_cells = [*column.allowed, ""]
+    odd = [True, 1.5, "12万", " 3,000 ", "(5)", float("nan"), float("inf"), "无", "-", "/", " 是 ", "a", "ａ",
+           "2026-01-02", "2026年1月2日 9:30", 45000.0, 45000, dt.datetime(1800, 1, 1), dt.time(0, 0),
+           dt.date(2026, 1, 2), None, "否", "A", "b"]
+    return rng.choice(usual_cells if usual else odd)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_whole_column_is_cleaned_as_cell_by_cell(seed, monkeypatch):
+    rng = random.Random(seed)
+    for column in COLUMNS:
+        for odd_share in (0, 0, 0.02, 0.5):  # all usual (the fast way), or a few odd cells (cell by cell)
+            cells = [_cell(rng, column, rng.random() >= odd_share) for _ in range(rng.randrange(1, 40))]
+            raw = pd.DataFrame({column.key: pd.Series(cells, dtype=object), "_row": range(2, 2 + len(cells))})
+            fast, fast_failures = cleaning.clean_frame(raw, [column])
+            with monkeypatch.context() as m:
+                m.setattr(cleaning, "_whole_column", lambda *args: None)
+                slow, slow_failures = cleaning.clean_frame(raw, [column])
+            pd.testing.assert_frame_equal(fast, slow)
+            assert [(i, c.key, repr(v)) for i, c, v in fast_failures] == \
+                [(i, c.key, repr(v)) for i, c, v in slow_failures]
+
+
+def test_usual_columns_take_the_whole_column_way(monkeypatch):
+    monkeypatch.setattr(cleaning, "clean_value", lambda *args: pytest.fail("cleaned cell by cell"))
+    number = next(c for c in COLUMNS if c.kind == NUMBER)
+    date = next(c for c in COLUMNS if c.kind == DATE)
+    listed = next(c for c in COLUMNS if c.kind == ENUM and c.default is None)
+    raw = pd.DataFrame({number.key: [1.5, "", 3], date.key: [dt.datetime(2026, 1, 2, 9, 30), "", dt.datetime(2026, 2, 1)],
+                        listed.key: [listed.allowed[0], "", listed.allowed[-1]], "_row": [2, 3, 4]})
+    frame, failures = cleaning.clean_frame(raw, [number, date, listed])
+    assert not failures
+    assert frame[number.key].tolist()[::2] == [1.5, 3.0] and pd.isna(frame[number.key].iloc[1])
+    assert frame[date.key].iloc[0] == pd.Timestamp(2026, 1, 2) and pd.isna(frame[date.key].iloc[1])
+    assert frame[listed.key].tolist() == [listed.allowed[0], None, listed.allowed[-1]]
