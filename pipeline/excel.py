@@ -12,7 +12,6 @@ import functools
 import math
 import re
 import sys
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from schemas import labels
 from schemas.columns import CODE, DATE, DATETIME, NUMBER, PHONE, YEAR, Column
+
+from .widths import display_width
 
 FONT = "等线"
 AUTHOR = labels.GROUP_DEPARTMENT
@@ -266,14 +267,6 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
-
-
-def display_width(text: object) -> int:
-    """Width in narrow characters: East Asian wide and full-width characters count 2."""
-    text = str(text)
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 class Styles:

@@ -1,7 +1,7 @@
 """Plain-text tables for the terminal, aligned for Chinese (wide) characters."""
 from __future__ import annotations
 
-from ..excel import display_width as text_width
+from ..widths import display_width as text_width
 
 
 def _pad(text: str, width: int) -> str:

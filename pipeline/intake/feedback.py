@@ -26,9 +26,10 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from schemas import labels
 
 from ..excel import (ERROR_FILL, FONT, GRID_GREY, HEADER_BLUE, LINK_BLUE, NOTE_GREY, OK_GREEN,
-                     REQUIRED_RED, WARNING_FILL, argb, display_width)
+                     REQUIRED_RED, WARNING_FILL, argb)
 from ..filenames import PARTIAL, display_name, safe_name, unique_path
 from ..findings import ERROR, WARNING, Finding
+from ..widths import display_width
 
 RESULT_SHEET = labels.SHEETS["feedback"]
 COMMENT_AUTHOR = labels.DEPARTMENT

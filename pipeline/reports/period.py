@@ -22,8 +22,9 @@ from ..archive.store import Archive
 from ..config import Config
 from ..errors import ReportError
 from ..excel import (BAR_BLUE, ERROR_FILL, FONT, GRADE_COLOURS, OK_FILL, REQUIRED_RED, SERIES_COLOURS, Styles,
-                     display_width, new_workbook, set_print_landscape, write_frame)
+                     new_workbook, set_print_landscape, write_frame)
 from ..periods import Period, current_month, month_end
+from ..widths import display_width
 from . import names
 
 
