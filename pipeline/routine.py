@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 
 from .archive.ingest import FileOutcome, ingest_inbox
@@ -16,10 +17,11 @@ from .reports.monthly import MonthlyData, monthly_summary, write_monthly_report
 
 def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str | None = None,
                 inbox: Path | None = None, received_at: dt.datetime | None = None,
-                progress=None, keep: bool = False, recheck: bool = False) -> tuple[list[FileOutcome], MonthlyData, Path]:
+                progress=None, keep: bool = False, recheck: bool = False,
+                workers: Workers | None = None) -> tuple[list[FileOutcome], MonthlyData, Path]:
     """Ingest, then summarise ``period`` (default: the newest month among this run's files). The validation
-    workers the ingest starts also work out a share of the summary."""
-    with Workers() as workers:
+    workers (the caller's, or those the ingest starts) also work out a share of the summary."""
+    with Workers() if workers is None else nullcontext(workers) as workers:
         outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
                                 progress=progress, keep=keep, recheck=recheck, workers=workers)
         periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")

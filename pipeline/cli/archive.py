@@ -53,13 +53,25 @@ def ingest(obj: Context, inbox: Path | None, received_at, keep: bool, recheck: b
     收件箱中的文件处理后被移走：通过的归入 received/<月份>/<单位>/，退回的连同反馈工作簿归入
     rejected/<月份>/，内容完全相同的重复文件归入 received/重复文件/。
     """
-    from ..archive.ingest import ingest_inbox
-    with open_workspace(obj) as (ws, archive):
-        folder = inbox or ws.inbox
-        outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
-                                progress=progress, keep=keep or is_samples(folder), recheck=recheck)
+    with _early_workers(obj, inbox) as workers:
+        from ..archive.ingest import ingest_inbox
+        with open_workspace(obj) as (ws, archive):
+            folder = inbox or ws.inbox
+            outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
+                                    progress=progress, keep=keep or is_samples(folder), recheck=recheck,
+                                    workers=workers)
     click.echo(outcome_table(outcomes, folder))
     _exit_if_stopped(outcomes)
+
+
+def _early_workers(obj: Context, inbox: Path | None):
+    """The run's validation workers, started at once when the inbox holds enough files: they import pandas and
+    pandera while this process does (before the command's own imports, which take about half a second)."""
+    from ..archive.workspace import Workspace
+    from ..intake.worker import Workers
+    workers = Workers()
+    workers.start_for(inbox or Workspace(obj.workspace).inbox)
+    return workers
 
 
 def is_samples(folder: Path) -> bool:
@@ -152,12 +164,13 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
 
     收件箱中的文件处理后被移走（见 crm ingest --help）；第一次运行时会自动创建工作目录。
     """
-    from ..routine import run_monthly
-    with open_workspace(obj, create=True) as (ws, archive):
-        folder = inbox or ws.inbox
-        outcomes, data, path = run_monthly(ws, archive, obj.config, period=period, inbox=inbox,
-                                           received_at=received_at, progress=progress,
-                                           keep=keep or is_samples(folder), recheck=recheck)
+    with _early_workers(obj, inbox) as workers:
+        from ..routine import run_monthly
+        with open_workspace(obj, create=True) as (ws, archive):
+            folder = inbox or ws.inbox
+            outcomes, data, path = run_monthly(ws, archive, obj.config, period=period, inbox=inbox,
+                                               received_at=received_at, progress=progress,
+                                               keep=keep or is_samples(folder), recheck=recheck, workers=workers)
     if not outcomes:
         click.echo(f"收件箱 {folder} 是空的，没有新的报送文件；以下为 {data.period} 的报送情况"
                    "（可用 --period 指定其他月份）。")

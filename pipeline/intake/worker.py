@@ -50,6 +50,16 @@ class Workers:
         self.pool = None
         self.count = 0
 
+    def start_for(self, folder) -> None:
+        """Start the pool now if ``folder`` holds enough files, before the caller imports what it needs: the
+        workers import theirs meanwhile, on the other cores."""
+        count = 0
+        for _, _, names in os.walk(folder):  # a missing folder holds none
+            count += sum(1 for name in names if not name.startswith((".", "~$")))
+            if count >= PARALLEL_FROM:
+                self.start(count)
+                return
+
     def start(self, files: int):
         """The pool, started now (its workers import what validation needs at once), unless there are too few
         files to be worth it."""
@@ -64,9 +74,10 @@ class Workers:
     def __enter__(self) -> "Workers":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            # On an error the message is not held back until workers still importing are ready to stop.
+            self.pool.shutdown(wait=kind is None, cancel_futures=True)
             self.pool, self.count = None, 0
 
 
