@@ -273,7 +273,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         ensure_writable(target.parent)
         meta.stored_path = target.relative_to(ws.root).as_posix()
         try:
-            outcome.merge = archive.record_submission(meta, result.frames, result.rows)
+            outcome.merge = archive.record_submission(meta, result.frames, result.rows, result.stored)
         except RepeatedRowsMissing:  # the branch's last file is not what validation saw: check in full
             result = validate_file(path, config, known_customers=archive.known_identities(),
                                    numbers=archive.archive_numbers())

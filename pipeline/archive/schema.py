@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from schemas.columns import CUSTOMERS, DATE, DATETIME, IGNORED, NUMBER, YEAR
+from schemas.columns import CUSTOMERS, DATA_SHEETS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
 SCHEMA_VERSION = 8
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
@@ -209,6 +209,24 @@ def json_value(value):
     if not isinstance(value, (str, int, float, bool)):
         return None if pd.isna(value) else str(value)
     return value
+
+
+def stored_texts(frames: dict[str, pd.DataFrame]) -> dict[str, tuple[list[str], list[str] | None]]:
+    """Each sheet's clean rows as the archive stores them (``dumps``, keys sorted), and the customers' hashes: what a
+    validation worker hands the archive instead of the frames, so the process that merges has less to do."""
+    out = {}
+    for sheet in DATA_SHEETS:
+        frame = frames.get(sheet.key)
+        if frame is None or not len(frame):
+            continue
+        texts = [dumps(row) for row in frame_rows(frame, stored_keys(sheet, frame))]
+        out[sheet.key] = (texts, [text_hash(text) for text in texts] if sheet.key == "customers" else None)
+    return out
+
+
+def stored_keys(sheet, frame: pd.DataFrame) -> list[str]:
+    """The columns of a sheet's clean frame that are stored, sorted as in the stored text."""
+    return sorted(k for k in sheet.read_keys if k in frame.columns)
 
 
 def frame_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict]:

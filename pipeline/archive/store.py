@@ -49,7 +49,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, dumps, frame_rows, loads, rows_in, text_hash, typed)
+                     SCHEMA_VERSION, dumps, frame_rows, loads, rows_in, stored_keys, text_hash, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -289,15 +289,16 @@ class Archive:
         return sid
 
     def record_submission(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame],
-                          rows: dict | None = None) -> MergeResult:
+                          rows: dict | None = None, stored: dict | None = None) -> MergeResult:
         """Store and merge an accepted submission, in one transaction.
 
         ``rows`` (per sheet: raw hashes, positions of the clean rows and of the repeated ones) comes from
         validation; repeated rows are copied from ``meta.compared_with``, the branch's file validation
-        compared this one with.
+        compared this one with. ``stored`` (``schema.stored_texts``, made by a validation worker) stands for the
+        clean rows of the sheets it has, instead of their ``frames``.
         """
         with self.transaction():
-            result = self._record(meta, frames, rows or {}, meta.compared_with)
+            result = self._record(meta, frames, rows or {}, meta.compared_with, stored or {})
             if meta.prefilled and result.stands and not (result.new_customers or result.changed_fields
                                                          or result.new_records or result.changed_records):
                 # a pre-filled workbook sent back as it was: every row 无变化
@@ -307,7 +308,7 @@ class Archive:
         return result
 
     def _record(self, meta: SubmissionMeta, frames: dict[str, pd.DataFrame], rows: dict,
-                reused_from: int | None) -> MergeResult:
+                reused_from: int | None, stored: dict) -> MergeResult:
         sid = self._insert_submission(meta, "accepted", findings=meta.notes[:MAX_NOTES])
         inserts, row_texts = [], []
         text_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM row_texts").fetchone()[0]
@@ -319,15 +320,19 @@ class Archive:
             info = rows.get(sheet.key)
             if info is not None and info.reused:
                 repeated += [(sheet.key, seq, info.hashes[seq]) for seq in info.reused]
-            if frame is None or not len(frame):
+            if sheet.key in stored:  # as stored already: the rows are read back from their texts
+                sheet_texts, digests = stored[sheet.key]
+                data[sheet.key] = loads("[" + ",".join(sheet_texts) + "]")
+            elif frame is not None and len(frame):
+                data[sheet.key] = frame_rows(frame, stored_keys(sheet, frame))
+                sheet_texts = [dumps(row) for row in data[sheet.key]]
+                digests = [text_hash(text) for text in sheet_texts] if sheet.key == "customers" else None
+            else:
                 continue
-            keys = sorted(k for k in sheet.read_keys if k in frame.columns)  # as stored: sorted keys
-            data[sheet.key] = frame_rows(frame, keys)
-            seqs = info.seqs if info is not None else range(len(frame))
-            for seq, row in zip(seqs, data[sheet.key]):
-                text = dumps(row)
+            seqs = info.seqs if info is not None else range(len(data[sheet.key]))
+            for n, (seq, text) in enumerate(zip(seqs, sheet_texts)):
                 text_id += 1
-                digest = text_hash(text) if sheet.key == "customers" else None
+                digest = digests[n] if digests is not None else None
                 texts.setdefault(sheet.key, []).append((text_id, text, digest))
                 row_texts.append((text_id, text))
                 inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None, digest))

@@ -54,6 +54,8 @@ class Result:
     rows: dict[str, "SheetRows"] = field(default_factory=dict)  # per data sheet: row order and raw hashes
     reused_from: int | None = None  # the branch's submission whose unchanged rows this file repeats
     prefilled: bool = False         # a pre-filled workbook (its rows carry 档案编号)
+    stored: dict = field(default_factory=dict)  # the clean rows as the archive stores them, made by a worker in
+    #                                             place of ``frames`` (archive.schema.stored_texts)
 
     @property
     def errors(self) -> list[Finding]:

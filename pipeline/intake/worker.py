@@ -132,8 +132,12 @@ def validate(path, config, known: str):
         with open(known, "rb") as saved:
             _KNOWN, _ROWS, _NUMBERS = pickle.load(saved)
         _LOADED = known
-    from .validation import validate_file
-    return validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
+    from ..archive.schema import stored_texts
+    from .validation import ACCEPTED, validate_file
+    result = validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
+    if result.status == ACCEPTED:  # the rows as the archive stores them: less for the merging process to do
+        result.stored, result.frames = stored_texts(result.frames), {}
+    return result
 
 
 def summary_part(path: str, config, period: str, bounds: tuple[int, int]):

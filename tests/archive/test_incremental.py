@@ -77,6 +77,22 @@ def test_the_incremental_path_gives_the_archive_of_a_full_check(months, tmp_path
         assert incremental[table] == full[table], table
 
 
+def test_rows_prepared_by_the_workers_give_the_archive_of_rows_merged_from_frames(months, tmp_path, monkeypatch):
+    """A validation worker hands the archive the rows as stored (texts), not the frames: the same archive."""
+    from pipeline.archive import store
+    from pipeline.intake import worker
+    from_frames = dump(run(tmp_path / "frames", months, recheck=False))
+    monkeypatch.setattr(worker, "PARALLEL_FROM", 1)  # workers for three files
+    handed = []
+    record = store.Archive.record_submission
+    monkeypatch.setattr(store.Archive, "record_submission", lambda self, meta, frames, rows=None, stored=None: (
+        handed.append((bool(frames), bool(stored))), record(self, meta, frames, rows, stored))[1])
+    from_texts = dump(run(tmp_path / "texts", months, recheck=False))
+    assert (False, True) in handed  # a worker's file: texts, no frames
+    for table in (*TABLES, "submissions"):
+        assert from_texts[table] == from_frames[table], table
+
+
 def test_the_second_month_reuses_the_unchanged_rows(months, tmp_path):
     path = run(tmp_path / "ws", months, recheck=False)
     with Archive(path) as archive:
