@@ -118,6 +118,14 @@ def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], 
     known_rows = None if recheck else archive.known_rows()
     numbers = archive.archive_numbers() if files else None
     results = _validated_ahead(workers, files, config, archive.known_identities(), known_rows, numbers)
+    with archive.checkpoints_later():
+        return outcomes + _ingest_files(ws, archive, config, files, results, received_at, progress, keep, known_rows,
+                                        numbers)
+
+
+def _ingest_files(ws: Workspace, archive: Archive, config: Config, files: list[Path], results, received_at, progress,
+                  keep: bool, known_rows, numbers) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
     iterator = progress(files) if progress else files
     stopped: str | None = None
     for path, result in zip(iterator, results):

@@ -458,3 +458,44 @@ def test_the_journal_records_every_filed_file(ws):
     events = [json.loads(line) for line in ws.journal.path.read_text(encoding="utf-8").splitlines()]
     assert [(e["branch"], e["status"]) for e in events] == [("华东分公司", "accepted"), ("华南分公司", "rejected")]
     assert all((ws.root / e["stored_path"]).exists() for e in events)
+
+
+def test_after_a_month_the_archive_file_alone_holds_everything(ws, tmp_path):
+    """The files of a run are committed without checkpoints and copied into the archive file afterwards (in the
+    background while the report is written): when crm ends there is no write-ahead log left to lose, and a
+    copy of archive.sqlite alone has every submission and customer."""
+    for branch in ("华东分公司", "华南分公司", "华北分公司", "华中分公司", "西南分公司"):
+        good(ws, branch)
+    assert crm(ws.root, "monthly", "--period", "2026-10").exit_code == 0
+    wal = ws.archive_path.with_name(ws.archive_path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(ws.archive_path.read_bytes())
+    conn = sqlite3.connect(copy)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM submissions WHERE status = 'accepted'").fetchone()[0] == 5
+        assert conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 5
+    finally:
+        conn.close()
+
+
+def test_checkpoints_wait_for_the_end_of_a_run_and_are_then_restored(ws):
+    config = load_config(ws.config_path)
+    for branch in ("华东分公司", "华南分公司"):
+        good(ws, branch)
+    with Archive(ws.archive_path, journal=ws.journal) as archive:
+        seen = []
+        record = archive.record_submission
+
+        def recording(*args, **kwargs):
+            seen.append(archive.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            return record(*args, **kwargs)
+
+        archive.record_submission = recording
+        ingest_inbox(ws, archive, config)
+        assert seen == [0, 0]
+        assert archive.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        wal = ws.archive_path.with_name(ws.archive_path.name + "-wal")
+        assert wal.stat().st_size > 0  # the files' pages wait in the log
+        archive.checkpoint_in_background()
+    assert archive.conn is not None and (not wal.exists() or wal.stat().st_size == 0)
