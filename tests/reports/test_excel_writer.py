@@ -122,11 +122,13 @@ def _shared_strings(path) -> str:
         return archive.read("xl/sharedStrings.xml").decode()
 
 
+@pytest.mark.parametrize("chunk", [4096, 3])  # all strings at once, or pieces, some of them written by xlsxwriter
 @pytest.mark.parametrize("extra, rich", [([], False), ([], True), (["控制\x07字符"], False), (["_x0041_ 字面"], False),
                                          (["非字符\uffff"], False)])
-def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path, monkeypatch, extra, rich):
+def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path, monkeypatch, extra, rich, chunk):
     """The shared strings written at once (or, with a string only xlsxwriter escapes, by xlsxwriter) are the
     XML xlsxwriter writes string by string."""
+    monkeypatch.setattr(excel._SharedStrings, "CHUNK", chunk)
     strings = ["甲&<b>公司", " 前有空格", "后有空格 ", "换行\n", "中间\n换行", "\t制表", 'A"B', "全角　", "",
                "=SUM(A1)", "普通客户名称有限公司", *extra]
 
