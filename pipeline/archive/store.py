@@ -497,7 +497,7 @@ class Archive:
                          "SELECT MAX(effective_period) FROM grade_adjustments WHERE effective_period <= :m",
                          "SELECT MIN(period) FROM history WHERE period > :m")
     SNAPSHOTS_KEPT = 3
-    SNAPSHOT_CHUNK = 20_000  # rows decoded at a time: memory holds one chunk's dicts, not the archive's
+    SNAPSHOT_CHUNK = 2_000   # rows decoded at a time: memory holds one chunk's dicts and text, not the archive's
     SNAPSHOT_PART = 10_000   # customers in each part of snapshot_parts
 
     def snapshot_key(self, as_of: str | None = None) -> tuple:
