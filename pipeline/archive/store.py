@@ -34,7 +34,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import itemgetter
 from pathlib import Path
 
@@ -50,7 +50,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, dumps, frame_rows, loads, rows_in, stored_keys, text_hash, typed)
+                     SCHEMA_VERSION, as_stored, loads, rows_in, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -368,15 +368,12 @@ class Archive:
                 sheet_texts, digests = stored[sheet.key]
                 data[sheet.key] = loads("[" + ",".join(sheet_texts) + "]")
             elif frame is not None and len(frame):
-                data[sheet.key] = frame_rows(frame, stored_keys(sheet, frame))
-                sheet_texts = [dumps(row) for row in data[sheet.key]]
-                digests = [text_hash(text) for text in sheet_texts] if sheet.key == "customers" else None
+                data[sheet.key], sheet_texts, digests = as_stored(sheet, frame)
             else:
                 continue
             seqs = info.seqs if info is not None else range(len(data[sheet.key]))
-            for n, (seq, text) in enumerate(zip(seqs, sheet_texts)):
+            for seq, text, digest in zip(seqs, sheet_texts, digests or repeat(None)):
                 text_id += 1
-                digest = digests[n] if digests is not None else None
                 texts.setdefault(sheet.key, []).append((text_id, text, digest))
                 row_texts.append((text_id, text))
                 inserts.append((sid, sheet.key, seq, text_id, info.hashes[seq] if info is not None else None, digest))
