@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import xlsxwriter
 from xlsxwriter import packager
 from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import re_control_chars_1, re_control_chars_2  # what xlsxwriter escapes as _xHHHH_
 
 from schemas import labels
 from schemas.columns import CODE, DATE, DATETIME, NUMBER, PHONE, YEAR, Column
@@ -222,8 +222,8 @@ class _SharedStrings(SharedStrings):
         for start in range(0, len(strings), self.CHUNK):
             chunk = strings[start:start + self.CHUNK]
             lines = "\n".join(chunk)
-            if (_CONTROL.search(lines) or "\ufffe" in lines or "\uffff" in lines
-                    or any(s.startswith("<r>") and s.endswith("</r>") for s in chunk)):
+            if (re_control_chars_1.search(lines) or re_control_chars_2.search(lines) or "\ufffe" in lines
+                    or "\uffff" in lines or any(s.startswith("<r>") and s.endswith("</r>") for s in chunk)):
                 for string in chunk:
                     self._write_si(string)
                 continue
@@ -231,9 +231,6 @@ class _SharedStrings(SharedStrings):
             self.fh.write("".join(
                 f'<si><t xml:space="preserve">{text}</t></si>' if original[:1].isspace() or original[-1:].isspace()
                 else f"<si><t>{text}</t></si>" for original, text in zip(chunk, escaped.split("\x01"))))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")  # what xlsxwriter escapes as _xHHHH_
 
 
 class Book(xlsxwriter.Workbook):
