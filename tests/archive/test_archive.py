@@ -313,3 +313,39 @@ def test_a_correction_does_not_undo_another_branchs_change(archive, tmp_path):
     history = archive.history()
     credit = history[history["field"] == "资信状况"]
     assert ("差", "良好") not in set(zip(credit["old_value"], credit["new_value"]))
+
+
+def test_name_index_kept_between_files_finds_what_a_new_index_finds():
+    """The look-alike index a run keeps between files is updated, not rebuilt, as names arrive and change:
+    every search gives the pairs, in the order, that an index read afresh from the archive gives."""
+    import random
+    import sqlite3
+
+    from pipeline.archive.merge import NameIndex
+
+    rng = random.Random(7)
+    words = ["华南", "华东", "建材", "建工", "城建", "路桥", "水利", "装饰", "钢构", "市政", "安装", "机电"]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, uscc TEXT, name_key TEXT)")
+
+    def name():
+        return "".join(rng.choice(words) for _ in range(rng.randint(1, 4))) + rng.choice(["有限公司", "公司", ""])
+
+    def add(ids):
+        for cid in ids:
+            conn.execute("INSERT OR REPLACE INTO customers VALUES (?,?,?)",
+                         (cid, rng.choice([None, f"C{cid}"]), name()))
+
+    add(range(1, 3001))
+    kept = NameIndex.load(conn)
+    next_id, found = 3001, 0
+    for _ in range(12):  # a file: some new customers, some renamed (an old name changes length)
+        new = list(range(next_id, next_id + rng.randint(1, 300)))
+        next_id = new[-1] + 1
+        renamed = rng.sample(range(1, next_id - len(new)), 20)
+        add(new + renamed)
+        kept.add_from(conn, new + renamed)
+        pairs = list(kept.similar(new + renamed, 80.0))
+        assert pairs == list(NameIndex.load(conn).similar(new + renamed, 80.0))
+        found += len(pairs)
+    assert kept._fresh and found > 100  # the kept index was searched with fresh names, and found pairs
