@@ -258,7 +258,7 @@ class _Bound(_Extent):
         return (10 ** self.digits - 1) * max(self.columns, 26)
 
     def _scan(self, body: bytes) -> None:
-        if any(odd in body for odd in _ODD_SPACING):  # not how Excel or WPS write: measure exactly
+        if any(char in body and odd in body for char, odd in _ODD_SPACING):  # not Excel's or WPS's way: measure exactly
             self.digits = 99
             return
         while _rows_of_digits(self.digits + 1).search(body):  # longer row numbers than those seen so far
@@ -279,8 +279,9 @@ def _column_number(letters: bytes) -> int:
 
 
 # A cell reference attribute wherever it stands in its tag (a literal start lets the search skip ahead);
-# a tab or line break before it is legal XML too, but then the sheet is measured cell by cell.
-_ODD_SPACING = (b'\tr="', b'\nr="', b'\rr="')
+# a tab or line break before it is legal XML too, but then the sheet is measured cell by cell. Each is
+# looked for only where its first character occurs at all (a one-byte search is several times faster).
+_ODD_SPACING = tuple((odd[:1], odd) for odd in (b'\tr="', b'\nr="', b'\rr="'))
 
 
 @functools.lru_cache(maxsize=None)

@@ -213,7 +213,8 @@ def _forged(tmp_path, old: bytes, new: bytes):
     return forged
 
 
-@pytest.mark.parametrize("tag", [b'<c t="s" r="XFD50000">', b'<c\tt="s"\tr="XFD50000">'])
+@pytest.mark.parametrize("tag", [b'<c t="s" r="XFD50000">', b'<c\tt="s"\tr="XFD50000">', b'<c t="s"\nr="XFD50000">',
+                                 b'<c t="s"\r\nr="XFD50000">', b'<c t="s"\rr="XFD50000">'])
 def test_a_far_cell_is_found_whatever_the_order_of_its_attributes(tmp_path, tag):
     result = inspect_file(_forged(tmp_path, b'<c r="A2" t="s">', tag), CONFIG)
     assert codes(result) == ["too-many-cells"] and "XFD50000" in result.findings[0].message
