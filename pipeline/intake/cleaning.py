@@ -172,6 +172,23 @@ def clean_frame(raw: pd.DataFrame, columns: list[Column]):
 
     Returns (frame, failures) where failures is a list of (index, column, raw value).
     """
+    if not len(raw):  # no rows (a sheet the branch sent again unchanged): the typed empty frame, made once
+        row = raw["_row"].dtype if "_row" in raw else None
+        frame = _empty(tuple(columns), row).copy()
+        frame.index = raw.index
+        return frame, []
+    return _cleaned(raw, columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _empty(columns: tuple[Column, ...], row_dtype) -> pd.DataFrame:
+    """``clean_frame`` of no rows, ``_row`` of ``row_dtype`` (None: no ``_row`` column)."""
+    raw = pd.DataFrame({"_row": pd.Series([], dtype=row_dtype)}) if row_dtype is not None else pd.DataFrame()
+    return _cleaned(raw, list(columns))[0]
+
+
+def _cleaned(raw: pd.DataFrame, columns: list[Column]):
+    """``clean_frame`` of a frame."""
     out: dict[str, list] = {}
     failures: list[tuple[int, Column, object]] = []
     for column in columns:

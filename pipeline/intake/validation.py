@@ -264,7 +264,8 @@ def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Ti
         frame, failures = clean_frame(data.frame[~same], columns)
         key_columns = [c for c in columns if c.key in KEY_COLUMNS.get(sheet.key, ())]
         repeated, _ = clean_frame(data.frame[same], key_columns)
-        keys = pd.concat([frame[[c.key for c in key_columns] + ["_row"]], repeated]).sort_index()
+        keys = pd.concat([frame[[c.key for c in key_columns] + ["_row"]], repeated]).sort_index() \
+            if len(frame) else repeated
     else:
         frame, failures = clean_frame(data.frame, columns)
         keys = frame
@@ -283,7 +284,8 @@ def _validate_sheet(data: SheetData, file: str, config: Config, reference: pd.Ti
     except pa.errors.SchemaErrors as exc:
         findings += _pandera_findings(exc.failure_cases, sheet, data, at, flagged)
 
-    findings += _row_rules(sheet, frame, data, at, config, reference)
+    if len(frame):  # (every row repeats the last file: the rules of one row have nothing to look at)
+        findings += _row_rules(sheet, frame, data, at, config, reference)
     every_row = _Locator(data, keys, file)
     findings += _row_warnings(sheet, keys, data, every_row, config, reference)
     findings += _sheet_duplicates(sheet, keys, every_row)

@@ -56,3 +56,19 @@ def test_usual_columns_take_the_whole_column_way(monkeypatch):
     assert frame[number.key].tolist()[::2] == [1.5, 3.0] and pd.isna(frame[number.key].iloc[1])
     assert frame[date.key].iloc[0] == pd.Timestamp(2026, 1, 2) and pd.isna(frame[date.key].iloc[1])
     assert frame[listed.key].tolist() == [listed.allowed[0], None, listed.allowed[-1]]
+
+
+@pytest.mark.parametrize("sheet", DATA_SHEETS, ids=lambda s: s.key)
+def test_no_rows_give_the_frame_cleaning_gives(sheet):
+    """A sheet whose every row repeats the last file leaves no rows to clean: the typed empty frame is made
+    once and handed out as a copy, the same as cleaning no rows gives (the index of the rows picked too)."""
+    columns = list(sheet.read_columns)
+    raw = pd.DataFrame({c.key: ["x", "y"] for c in columns} | {"_row": pd.array([5, 6], dtype="int64")})
+    for empty in (raw[raw["_row"] > 9], raw.iloc[:0], pd.DataFrame({c.key: [] for c in columns[:3]})):
+        frame, failures = cleaning.clean_frame(empty, columns)
+        expected, _ = cleaning._cleaned(empty, columns)
+        pd.testing.assert_frame_equal(frame, expected)
+        assert failures == [] and list(frame.columns) == [c.key for c in columns] + ["_row"]
+        frame["extra"] = 1  # the caller's copy: the next sheet's frame is not changed by it
+        frame.loc[len(frame), columns[0].key] = "z"
+    assert list(cleaning.clean_frame(raw.iloc[:0], columns)[0].columns) == [c.key for c in columns] + ["_row"]
