@@ -30,15 +30,18 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
     due = deadline(period, config)
     waiting = (now or dt.datetime.now()) <= due  # nothing yet, but the deadline has not passed
     subs = submissions[submissions["period"] == period] if len(submissions) else submissions
+    by_branch: dict[str, list[dict]] = {}  # the month's files of each branch, in the archive's order
+    for sub in subs.to_dict("records"):
+        by_branch.setdefault(sub["branch"], []).append(sub)
     rows = []
     for branch in config.branches:
-        mine = subs[subs["branch"] == branch] if len(subs) else subs
-        accepted = mine[mine["status"].isin(["accepted", "superseded"])] if len(mine) else mine
-        rejected = mine[mine["status"] == "rejected"] if len(mine) else mine
-        if len(accepted):
-            first = accepted.sort_values("received_at").iloc[0]
-            latest = accepted[accepted["status"] == "accepted"].sort_values("received_at")
-            latest = latest.iloc[-1] if len(latest) else first
+        mine = by_branch.get(branch, [])
+        accepted = sorted((s for s in mine if s["status"] in ("accepted", "superseded")), key=_received)
+        rejected = sorted((s for s in mine if s["status"] == "rejected"), key=_received)
+        if accepted:
+            first = accepted[0]
+            latest = [s for s in accepted if s["status"] == "accepted"]
+            latest = latest[-1] if latest else first
             on_time = pd.Timestamp(first["received_at"]) <= pd.Timestamp(due)
             state = (NO_CHANGE if latest["no_change"] else ON_TIME) if on_time else LATE
             row = _row(branch, state, latest, len(mine))
@@ -50,9 +53,8 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
                 row["note"] = (f"收件时间晚于截止日，但封面填报日期为 {filled}。若邮件按时到达、"
                                "只是晚些才放进收件箱，请核实（可用 --received-at 指定收件时间）")
             rows.append(row)
-        elif len(rejected):
-            rows.append(_row(branch, RETURNED, rejected.sort_values("received_at").iloc[-1],
-                             len(mine)))
+        elif rejected:
+            rows.append(_row(branch, RETURNED, rejected[-1], len(mine)))
         else:
             rows.append({"branch": branch, "state": NOT_DUE if waiting else MISSING, "received_at": pd.NaT,
                          "file_name": None, "rows": None, "files": 0})
@@ -62,7 +64,11 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
     return out
 
 
-def _row(branch: str, state: str, sub, files: int) -> dict:
+def _received(sub: dict) -> pd.Timestamp:
+    return pd.Timestamp(sub["received_at"])
+
+
+def _row(branch: str, state: str, sub: dict, files: int) -> dict:
     text = "，".join(f"{k} {v} 行" for k, v in (sub["counts"] or {}).items()) or EMPTY
     return {"branch": branch, "state": state, "received_at": pd.Timestamp(sub["received_at"]),
             "file_name": sub["file_name"], "rows": text, "files": files}
