@@ -130,8 +130,9 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # most of the archive, about 0.7 GB a year for 100 branches).
     5: lambda conn: share_row_texts(conn),
     # v6 → v7: the row each branch last sent of a shared record (created by SCHEMA, filled as branches send
-    # their next files, or at once by `crm archive rebuild`).
-    6: lambda conn: None,
+    # their next files, or at once by `crm archive rebuild`). A v6 archive of the first v6 layout (written before
+    # the row each branch last sent moved from customer_branches.sent_data into row_texts) is converted as a v5's.
+    6: lambda conn: share_row_texts(conn),
     # v7 → v8: stored rows are written compactly by orjson (a row is written about ten times and read about twice as
     # fast as with the json module, which put a space after every comma and colon); the rows stored before are
     # rewritten so, and their hashes with them.

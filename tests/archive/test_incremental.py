@@ -140,13 +140,7 @@ def test_one_changed_cell_in_an_unchanged_row_is_found_and_validated(tmp_path):
         assert changes["name"].iloc[0] == "上海3号置业有限公司"
 
 
-def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
-    """A v5 archive (each file's rows copied whole into sub_rows, each branch's last row in customer_branches)
-    is upgraded: the same rows, each distinct text kept once, and a rebuild from them gives the same archive."""
-    path = run(tmp_path / "ws", months, recheck=False)
-    before = dump(path)
-    conn = sqlite3.connect(path)
-    conn.executescript("""
+V5_ROWS = """
         CREATE TABLE old_rows (submission_id INTEGER REFERENCES submissions(id), entity TEXT, seq INTEGER,
                                data TEXT, raw_hash INTEGER, row_hash TEXT);
         INSERT INTO old_rows SELECT s.submission_id, s.entity, s.seq, t.data, s.raw_hash, s.row_hash
@@ -154,16 +148,29 @@ def test_an_archive_of_schema_5_keeps_every_stored_row(months, tmp_path):
         DROP TABLE sub_rows;
         ALTER TABLE old_rows RENAME TO sub_rows;
         CREATE INDEX sub_rows_by_submission ON sub_rows(submission_id);
+"""
+V5_LINKS = """
         CREATE TABLE old_links (customer_id INTEGER, branch TEXT, data TEXT, row_hash TEXT, first_period TEXT,
                                 sent_hash TEXT, sent_data TEXT, PRIMARY KEY (customer_id, branch));
         INSERT INTO old_links SELECT c.customer_id, c.branch, c.data, c.row_hash, c.first_period, c.sent_hash, t.data
             FROM customer_branches c LEFT JOIN row_texts t ON t.id = c.sent_text_id;
         DROP TABLE customer_branches;
         ALTER TABLE old_links RENAME TO customer_branches;
-        DROP TABLE row_texts;
-        DROP TABLE record_branches;
-        UPDATE meta SET value = '5' WHERE key = 'schema_version';
-    """)
+"""
+
+
+@pytest.mark.parametrize("version, layout", [
+    (5, V5_ROWS + V5_LINKS + "DROP TABLE row_texts;"),
+    (6, V5_LINKS)])  # the first v6 layout: rows in row_texts, each branch's last row still in customer_branches
+def test_an_archive_of_schema_5_or_6_keeps_every_stored_row(months, tmp_path, version, layout):
+    """A v5 archive (each file's rows copied whole into sub_rows, each branch's last row in customer_branches),
+    or a v6 of the first layout, is upgraded: the same rows, each distinct text kept once, and a rebuild from
+    them gives the same archive."""
+    path = run(tmp_path / "ws", months, recheck=False)
+    before = dump(path)
+    conn = sqlite3.connect(path)
+    conn.executescript(layout + f"DROP TABLE record_branches; UPDATE meta SET value = '{version}' "
+                                "WHERE key = 'schema_version';")
     conn.close()
     with Archive(path) as archive:
         assert archive.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == \
