@@ -160,8 +160,7 @@ def compact_rows(conn) -> None:
 def share_row_texts(conn) -> None:
     """Move the clean rows of sub_rows and the rows each branch last sent (customer_branches.sent_data) into
     row_texts, each distinct text once (a v5 archive; tables created by this schema are left as they are)."""
-    rows = "data" in {row[1] for row in conn.execute("PRAGMA table_info(sub_rows)")}
-    links = "sent_data" in {row[1] for row in conn.execute("PRAGMA table_info(customer_branches)")}
+    rows, links = _has_column(conn, "sub_rows", "data"), _has_column(conn, "customer_branches", "sent_data")
     if not (rows or links):
         return
     conn.execute("CREATE INDEX row_texts_by_data ON row_texts(data)")
@@ -178,6 +177,15 @@ def share_row_texts(conn) -> None:
                  "customer_branches c LEFT JOIN row_texts t ON t.data = c.sent_data ORDER BY c.rowid",
                  "CREATE INDEX IF NOT EXISTS customer_branches_by_branch ON customer_branches(branch)")
     conn.execute("DROP INDEX row_texts_by_data")
+
+
+def rows_outside_texts(conn) -> bool:
+    """Whether stored rows are still copied into sub_rows or customer_branches (before v6, or the first v6 layout)."""
+    return _has_column(conn, "sub_rows", "data") or _has_column(conn, "customer_branches", "sent_data")
+
+
+def _has_column(conn, table: str, column: str) -> bool:
+    return column in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def _replace(conn, table: str, columns: str, rows: str, index: str) -> None:

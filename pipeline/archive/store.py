@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby, repeat
@@ -50,7 +51,7 @@ from . import merge
 from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
-                     SCHEMA_VERSION, as_stored, loads, rows_in, typed)
+                     SCHEMA_VERSION, as_stored, loads, rows_in, rows_outside_texts, typed)
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -101,7 +102,8 @@ class Archive:
     """
 
     def __init__(self, path: Path, *, similarity_threshold: float = 85.0,
-                 journal: Journal | None = None, check: bool = False, read_only: bool = False):
+                 journal: Journal | None = None, check: bool = False, read_only: bool = False,
+                 upgrading: Callable[[int, int], None] | None = None):
         self.path = Path(path)
         self.similarity_threshold = float(similarity_threshold)
         self.journal = journal
@@ -122,7 +124,7 @@ class Archive:
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                               (str(SCHEMA_VERSION),))
-            self._migrate()
+            self._migrate(upgrading)
         except sqlite3.DatabaseError as exc:
             raise damaged(self.path, exc) from None
 
@@ -131,9 +133,12 @@ class Archive:
         if rows != [("ok",)]:
             raise damaged(self.path, "; ".join(str(r[0]) for r in rows))
 
-    def _migrate(self) -> None:
+    def _migrate(self, upgrading: Callable[[int, int], None] | None = None) -> None:
+        """Upgrade an archive of an older schema, step by step (``upgrading`` is told first: from, to)."""
         version = int(self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
-        compact = version <= 5  # the stored rows move to row_texts: give the pages they held back to the disk
+        if version < SCHEMA_VERSION and upgrading is not None:
+            upgrading(version, SCHEMA_VERSION)
+        compact = rows_outside_texts(self.conn)  # they move to row_texts: give the pages they held back to the disk
         while version < SCHEMA_VERSION:
             with self.transaction():
                 step = MIGRATIONS[version]

@@ -10,7 +10,7 @@ from schemas.labels import COMPLAINT_STATES, DEPARTMENT, EMPTY, OUTCOMES, REMIND
 
 from .console import table
 from .options import (Context, check_month, inbox_option, open_workspace, out_option, output_path,
-                      progress, received_option)
+                      progress, received_option, upgrading)
 
 
 @click.command()
@@ -22,7 +22,7 @@ def init(obj: Context):
     ws = Workspace(obj.workspace)
     made = ws.init()
     new_archive = not ws.archive_path.exists()
-    with Archive(ws.archive_path):
+    with Archive(ws.archive_path, upgrading=upgrading):
         pass
     if new_archive:
         made.append(ws.archive_path)

@@ -64,7 +64,7 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
         if filed and (not ws.archive_path.exists() or ws.archive_path.stat().st_size == 0):
             raise ArchiveError(_missing_archive(ws, filed))
         with Archive(ws.archive_path, similarity_threshold=threshold, journal=ws.journal,
-                     check=True) as archive:
+                     check=True, upgrading=upgrading) as archive:
             if filed and archive.count_submissions() == 0:
                 raise ArchiveError(_missing_archive(ws, filed))
             if lock:
@@ -72,6 +72,12 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
             else:
                 with archive.reading():
                     yield ws, archive
+
+
+def upgrading(old: int, new: int) -> None:
+    """Tell the user an archive of an older version is being upgraded (it may take minutes on a large archive)."""
+    click.echo(f"档案库是旧版本（第 {old} 版）的格式，正在升级到第 {new} 版；档案较大时需要几分钟，请等待完成。"
+               "升级中途被打断不会损坏档案，下次运行会接着升级。", err=True)
 
 
 def _missing_archive(ws, filed: int) -> str:

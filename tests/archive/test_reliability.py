@@ -346,8 +346,7 @@ def test_an_unwritable_received_folder_keeps_the_archive_and_the_file(ws):
         assert archive.count_submissions() == 0
 
 
-def test_an_old_archive_is_upgraded_in_place(tmp_path):
-    path = tmp_path / "old.sqlite"
+def _version_1_archive(path):
     conn = sqlite3.connect(path)
     conn.executescript("""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -361,7 +360,14 @@ def test_an_old_archive_is_upgraded_in_place(tmp_path):
     """)
     conn.commit()
     conn.close()
-    with Archive(path) as archive:
+
+
+def test_an_old_archive_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    _version_1_archive(path)
+    told = []
+    with Archive(path, upgrading=lambda old, new: told.append((old, new))) as archive:
+        assert told == [(1, SCHEMA_VERSION)]
         archive.conn.execute("INSERT INTO submissions (sha256, status) VALUES ('abc', 'rejected')")  # no longer unique
         assert archive.count_submissions() == 2
         version = archive.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
@@ -369,6 +375,16 @@ def test_an_old_archive_is_upgraded_in_place(tmp_path):
         columns = {row[1] for row in archive.conn.execute("PRAGMA table_info(review_decisions)")}
         assert {"branch", "period", "kind"} <= columns
         assert archive.mail_sent("2026-10") == {}  # the mail ledger exists
+    with Archive(path, upgrading=lambda old, new: told.append((old, new))):
+        assert told == [(1, SCHEMA_VERSION)]  # upgraded once
+
+
+def test_the_user_is_told_an_old_archive_is_being_upgraded(ws):
+    ws.archive_path.unlink(missing_ok=True)
+    _version_1_archive(ws.archive_path)
+    first, second = crm(ws.root, "status", "--period", "2026-10"), crm(ws.root, "status", "--period", "2026-10")
+    assert first.exit_code == 0 and f"正在升级到第 {SCHEMA_VERSION} 版" in first.output
+    assert second.exit_code == 0 and "升级" not in second.output
 
 
 # -- values --------------------------------------------------------------------------------------
