@@ -103,7 +103,7 @@ def normalize_name(value: object) -> str:
     return _normalized(value if isinstance(value, str) else str(value or ""))
 
 
-@functools.lru_cache(maxsize=1 << 13)  # the same names recur on every sheet and every month
+@functools.lru_cache(maxsize=1 << 13)  # a file names its customers again on each of its sheets
 def _normalized(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).strip()
     text = text.replace("【", "(").replace("】", ")").replace("〔", "(").replace("〕", ")")
