@@ -29,7 +29,6 @@ from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
 from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
 from ..intake import worker
-from ..intake.worker import Workers
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
                         unique_path)
@@ -78,7 +77,7 @@ def _received_or_last(path: Path, override: dt.datetime | None) -> dt.datetime:
 
 def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path | None = None,
                  received_at: dt.datetime | None = None, progress=None,
-                 keep: bool = False, recheck: bool = False, workers: Workers | None = None) -> list[FileOutcome]:
+                 keep: bool = False, recheck: bool = False, workers: worker.Workers | None = None) -> list[FileOutcome]:
     """Process every workbook in the inbox; ``keep`` copies instead of moving (a samples folder).
     ``workers``: the run's (kept running after the ingest), else the ingest starts its own.
 
@@ -93,7 +92,7 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
                 for i in ignored]
     documents = [(path, doc) for path in files if (doc := classify(path, config)) is not None]
     files = [path for path in files if path not in {d[0] for d in documents}]
-    with Workers() if workers is None else nullcontext(workers) as running:  # the caller's: kept running
+    with worker.Workers() if workers is None else nullcontext(workers) as running:  # the caller's: kept running
         running.start(len(files))  # its workers start up while this process reads the archive
         try:
             return outcomes + _ingest(ws, archive, config, files, documents, running, received_at, progress, keep,
@@ -103,7 +102,7 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
 
 
 def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], documents: list,
-            workers: Workers, received_at: dt.datetime | None, progress, keep: bool,
+            workers: worker.Workers, received_at: dt.datetime | None, progress, keep: bool,
             recheck: bool) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     for path, doc in documents:  # analysis reports and work summaries: filed, not parsed
@@ -155,8 +154,8 @@ WORKER_QUEUE = 2    # files given to each worker at a time: one it works on, one
 HELD = 2            # files this process validates ahead while it waits for a worker
 
 
-def _validated_ahead(workers: Workers, files: list[Path], config: Config, known: set[str], known_rows: dict | None,
-                     numbers: dict | None):
+def _validated_ahead(workers: worker.Workers, files: list[Path], config: Config, known: set[str],
+                     known_rows: dict | None, numbers: dict | None):
     """Validation results in file order, the work shared between this process and the workers while
     the archive merges (see ``_shared``).
 
