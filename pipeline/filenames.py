@@ -18,6 +18,21 @@ _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
+
+
+def ignore_reason(name: str, parts: tuple[str, ...]) -> str | None:
+    """Why an inbox file is not a submission (an Excel lock file, hidden, a system file), else None; ``parts``:
+    its path below the inbox."""
+    if name.startswith("~$"):
+        return "Excel 打开文件时留下的临时锁定文件"
+    if any(p.startswith(".") for p in parts):
+        return "隐藏文件"
+    if name.lower() in _IGNORED_NAMES:
+        return "系统文件"
+    return None
+
+
 def display_name(name: str) -> str:
     """A file name as the user wrote it: GBK bytes from a Windows zip decoded, never a surrogate."""
     if not any("\udc80" <= ch <= "\udcff" for ch in name):

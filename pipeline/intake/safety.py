@@ -22,13 +22,12 @@ from typing import Iterable
 
 from ..config import Config
 from ..excel import column_letter
-from ..filenames import display_name
+from ..filenames import display_name, ignore_reason
 from ..findings import Finding, make_finding
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
 READABLE = ("xlsx", "xlsm", "xls")
-_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 _CHUNK = 1 << 20
 
 
@@ -57,7 +56,7 @@ def list_inbox(paths: Iterable[Path]) -> tuple[list[Path], list[Inspection]]:
             found += sorted(p for p in root.rglob("*") if p.is_symlink() and not p.exists())
         for path in found:
             rel_parts = path.relative_to(root).parts if root.is_dir() else (path.name,)
-            why = _ignore_reason(path.name, rel_parts)
+            why = ignore_reason(path.name, rel_parts)
             if why is None and path.is_symlink() and not path.exists():
                 why = "指向的文件不存在的快捷方式（链接）"
             if why:
@@ -78,16 +77,6 @@ def _order(rel: Path) -> tuple:
     return (str(rel.parent), original, stem != original, str(rel))
 
 
-def _ignore_reason(name: str, parts: tuple[str, ...]) -> str | None:
-    if name.startswith("~$"):
-        return "Excel 打开文件时留下的临时锁定文件"
-    if any(p.startswith(".") for p in parts):
-        return "隐藏文件"
-    if name.lower() in _IGNORED_NAMES:
-        return "系统文件"
-    return None
-
-
 def inspect_file(path: Path, config: Config) -> Inspection:
     """Sniff the file's real type and refuse what is unsafe to parse."""
     path = Path(path)
@@ -96,7 +85,7 @@ def inspect_file(path: Path, config: Config) -> Inspection:
     def refuse(code: str, detail: str = "") -> Inspection:
         return Inspection(path, "rejected", [make_finding(code, name, detail=detail)])
 
-    why = _ignore_reason(name, (name,))
+    why = ignore_reason(name, (name,))
     if why:
         return Inspection(path, "ignored", [make_finding("ignored-file", name, detail=why)])
     max_file = config.get("limits", "max_file_mib") * 2**20

@@ -53,9 +53,12 @@ class Workers:
     def start_for(self, folder) -> None:
         """Start the pool now if ``folder`` holds enough files, before the caller imports what it needs: the
         workers import theirs meanwhile, on the other cores."""
+        from ..filenames import ignore_reason
         count = 0
-        for _, _, names in os.walk(folder):  # a missing folder holds none
-            count += sum(1 for name in names if not name.startswith((".", "~$")))
+        for place, _, names in os.walk(folder):  # a missing folder holds none
+            below = os.path.relpath(place, folder)
+            below = [] if below == os.curdir else below.split(os.sep)
+            count += sum(1 for name in names if ignore_reason(name, (*below, name)) is None)  # as list_inbox does
             if count >= PARALLEL_FROM:
                 self.start(count)
                 return

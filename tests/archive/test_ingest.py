@@ -296,3 +296,23 @@ def test_files_are_shared_with_the_workers_and_a_broken_pool_leaves_them_to_be_v
     files = [f"f{i}" for i in range(7)]
     assert list(_shared(files, lambda path: f"here {path}", pool.submit)) == expected
     assert not set(pool.asked) & {result[5:] for result in expected if result and result.startswith("here")}
+
+
+def test_workers_start_early_only_for_files_the_inbox_will_take(tmp_path, monkeypatch):
+    """`crm monthly` starts its workers before it lists the inbox: it counts the files as the listing does
+    (an Excel lock file, a hidden file or folder, Thumbs.db are not submissions)."""
+    from pipeline.intake.worker import PARALLEL_FROM, Workers
+    started = []
+    monkeypatch.setattr(Workers, "start", lambda self, files: started.append(files))
+    inbox = tmp_path / "inbox"
+    (inbox / ".trash").mkdir(parents=True)
+    (inbox / "分批").mkdir()
+    for name in ("~$华东分公司.xlsx", "Thumbs.db", ".DS_Store", ".trash/华南分公司.xlsx", "分批/desktop.ini"):
+        (inbox / name).write_bytes(b"x")
+    for i in range(PARALLEL_FROM - 1):
+        (inbox / ("分批" if i else ".") / f"分公司{i}.xlsx").write_bytes(b"x")
+    Workers().start_for(inbox)
+    assert started == []
+    (inbox / "分批" / "分公司9.xlsx").write_bytes(b"x")
+    Workers().start_for(inbox)
+    assert started == [PARALLEL_FROM]
