@@ -583,16 +583,13 @@ class Archive:
                                  "name_key": [r[2] for r in found], "first_period": [r[3] for r in found]},
             CUSTOMERS.columns, ["customer_id", "name", "uscc", "name_key",
                                 *[f for f in CUSTOMER_FIELDS if f not in ("name", "uscc")], "first_period"])
-        last = {(c, b): p for c, b, p in self.conn.execute(
-            "SELECT customer_id, branch, MAX(period) FROM reports WHERE period <= ? "
-            "AND customer_id BETWEEN ? AND ? GROUP BY customer_id, branch", (limit, *ids))}
         served: dict[int, list[str]] = {}
 
         def links(found, data):
-            for cid, branch, _, _ in found:  # ordered by branch within each customer
+            for cid, branch, *_ in found:  # ordered by branch within each customer
                 served.setdefault(cid, []).append(branch)
             return {"customer_id": [r[0] for r in found], "branch": [r[1] for r in found],
-                    "first_period": [r[2] for r in found], "last_period": [last.get(r[:2]) for r in found]}
+                    "first_period": [r[2] for r in found]}
 
         out = {"customers": customers,
                "customer_branches": table(
@@ -600,7 +597,7 @@ class Archive:
                    "WHERE first_period <= ? AND customer_id BETWEEN ? AND ? ORDER BY customer_id, branch",
                    (limit, *ids),
                    "customer_branch", lambda r: f"{r[0]}|{r[1]}", links,
-                   CUSTOMERS.columns, ["customer_id", "branch", *BRANCH_FIELDS, "first_period", "last_period"])}
+                   CUSTOMERS.columns, ["customer_id", "branch", *BRANCH_FIELDS, "first_period"])}
         out["customers"]["branches"] = [("、".join(served[cid]) if cid in served else None)
                                         for cid in out["customers"]["customer_id"]]
         grades = dict(self.conn.execute(

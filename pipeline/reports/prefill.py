@@ -68,7 +68,7 @@ def _keys(sheet) -> list[str]:
 
 def _customers(snap: dict) -> list[dict]:
     """Each customer the branch serves: the group's customer fields with the branch's own contacts."""
-    links = snap["customer_branches"].drop(columns=["first_period", "last_period"], errors="ignore")
+    links = snap["customer_branches"].drop(columns=["first_period"], errors="ignore")
     customers = snap["customers"].drop(columns=[c for c in links.columns if c != "customer_id"], errors="ignore")
     merged = customers.merge(links, on="customer_id").sort_values("name", kind="stable")
     out = []
