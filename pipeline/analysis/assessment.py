@@ -67,7 +67,7 @@ def assessment_figures(archive: Archive, config: Config, half: str) -> pd.DataFr
     period = Period.parse_half(half)
     months = period.months
     branches = config.branches
-    subs = archive.submissions()
+    subs = archive.submissions(findings=False)
     mine = subs[subs["period"].isin(months)]
     out = pd.DataFrame(index=pd.Index(branches, name="branch"))
     out = out.join(_months(subs, config, months)).fillna(0).astype(int)

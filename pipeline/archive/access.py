@@ -161,7 +161,7 @@ class Standing:
 def standings(archive: Archive, config: Config, on: dt.date) -> list[Standing]:
     """Every roster branch's standing on ``on``: suspended after a 差, flagged 停用 while it owes something."""
     assessments = archive.assessments()
-    subs = archive.submissions()
+    subs = archive.submissions(findings=False)
     subs = subs[subs["received_at"] < pd.Timestamp(on) + pd.Timedelta(days=1)]  # what had arrived by then
     out = []
     # the latest month whose deadline has passed by ``on``

@@ -118,7 +118,7 @@ def status(obj: Context, period: str | None):
         raise click.UsageError(f"“{period}”：请写月份（如 2026-10）或半年度（如 2026-H1）。")
     period = str(parsed)
     with open_workspace(obj, lock=False) as (ws, archive):
-        frame = submission_status(archive.submissions(), obj.config, period)
+        frame = submission_status(archive.submissions(period, findings=False), obj.config, period)
     click.echo(status_text(frame, period))
 
 

@@ -41,7 +41,7 @@ def template(obj: Context, out: Path | None, branch: str | None, every: bool, pe
     from ..reports.prefill import counts, write_prefilled
     with open_workspace(obj) as (ws, archive):
         if period is None:
-            subs = archive.submissions()
+            subs = archive.submissions(findings=False)
             accepted = subs[subs["status"] == "accepted"]
             if accepted.empty:
                 raise click.UsageError("档案中还没有报送，无法预填；请先用空白模板（crm template）。")

@@ -67,9 +67,9 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
     (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
     """
-    subs = archive.submissions()
+    subs = archive.submissions(period)
     status = submission_status(subs, config, period)
-    files = _files(subs[subs["period"] == period] if len(subs) else subs)
+    files = _files(subs)
     with archive.reading():
         parts = _parts(archive, config, period, workers)
     new, duties, plans, complaints = zip(*parts)

@@ -142,7 +142,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     """
     from ..archive.access import edition
     period = Period.parse(text)
-    subs = archive.submissions()
+    subs = archive.submissions(findings=False)
     live = subs[subs["status"] == "accepted"]
     today = today or dt.date.today()
     if period.start > current_month(today):

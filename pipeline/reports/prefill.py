@@ -37,7 +37,7 @@ def gather_prefill(archive: Archive, config: Config, branch: str, period: str) -
     """The branch's rows for ``period``'s workbook, as of the last archived month before it."""
     if branch not in config.branches:
         raise ReportError(f"“{branch}”不在花名册中（{'、'.join(config.branches)}）。")
-    subs = archive.submissions()
+    subs = archive.submissions(findings=False)
     accepted = subs[(subs["status"] == "accepted") & (subs["period"] < period)]
     if accepted.empty:
         raise ReportError(f"档案中还没有 {period} 以前的报送，无法预填；请用空白模板（crm template）。")
@@ -122,11 +122,11 @@ def _reminders(archive: Archive, config: Config, snap: dict, branch: str, as_of:
         rows.append({"reminder": f"投诉{r.complaint_state}（已超时）", "name": r.customer_name,
                      "detail": f"{labels.label('complaint_no')}：{r.complaint_no}，投诉于 {r.complained_at:%Y-%m-%d}，"
                                f"已超过时限 {r.overdue_hours:.0f} 小时；答复或反馈后请在本表中填写时间"})
-    subs = archive.submissions()
+    subs = archive.submissions(findings=False)
     mine = subs[(subs["branch"] == branch) & (subs["status"] == "accepted")].sort_values(["period", "received_at"])
     if len(mine):
         last = mine.iloc[-1]
-        for f in last["findings"]:
+        for f in archive.findings_of(int(last["id"])):
             if f.get("severity") == WARNING:
                 where = (f.get("cell") or f.get("sheet") or "").replace("!", " ")
                 rows.append({"reminder": f"{last['period']} 报送的提示", "name": "",

@@ -316,3 +316,23 @@ def test_workers_start_early_only_for_files_the_inbox_will_take(tmp_path, monkey
     (inbox / "分批" / "分公司9.xlsx").write_bytes(b"x")
     Workers().start_for(inbox)
     assert started == [PARALLEL_FROM]
+
+
+def test_the_files_can_be_listed_without_their_findings(ws):
+    """Commands that only count or date the files read them without the findings (the bulk of the list after
+    years); a file's own findings are read on their own, the same as in the full list."""
+    at(write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx",
+                        customers=[example_row("customers", uscc=None, name=f"无代码{i}有限公司") for i in range(3)]),
+       "2026-10-24T10:00")
+    at(write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                        customers=[example_row("customers", nature="民营")]), "2026-10-24T11:00")
+    assert crm(ws.root, "ingest").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        full, light = archive.submissions(), archive.submissions(findings=False)
+        assert list(light.columns) == [c for c in full.columns if c != "findings"]
+        pd.testing.assert_frame_equal(light, full.drop(columns=["findings"]))
+        assert all(len(f) for f in full["findings"])  # a warning each (no credit code), an error (not listed)
+        assert [archive.findings_of(int(i)) for i in full["id"]] == full["findings"].tolist()
+        assert archive.findings_of(999) == []
+        month = archive.submissions("2026-10", findings=False)
+        assert len(month) == 2 and archive.submissions("2026-09").empty
