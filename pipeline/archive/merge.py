@@ -154,7 +154,6 @@ class Merger:
         self.new_ids: list[int] = []
         self.history: list[tuple] = []
         self.next_id: int | None = None
-        self.record_cache: dict[str, dict[str, tuple[str, str]]] = {}
         self.record_links: dict[str, dict[str, tuple[str, int]]] = {}
         self.sent: dict[str, int] | None = None
         self.names: NameIndex | None = None  # the run's name index, kept by the archive
@@ -450,13 +449,12 @@ class Merger:
         """Create a record, or apply what ``data`` changes in it: all that differs, or, when this branch sent
         the record before (``link``: that row's hash and text id), only what it changed since."""
         text, digest = stored(data)
-        known = self._records(entity)
-        existing = known.get(key) or self.conn.execute(
-            "SELECT data, row_hash FROM records WHERE entity = ? AND key = ?", (entity, key)).fetchone()
+        # One index seek: loading all the branch's records of the entity instead grew with every month it reported.
+        existing = self.conn.execute("SELECT data, row_hash FROM records WHERE entity = ? AND key = ?",
+                                     (entity, key)).fetchone()
         if existing is None:
             self.conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
                               (entity, key, cid, self.branch, text, digest, self.period))
-            known[key] = (text, digest)
             self.result.new_records += 1
             return
         if existing[1] == digest:
@@ -472,17 +470,11 @@ class Merger:
         text, digest = stored(merged)
         self.conn.execute("UPDATE records SET data = ?, row_hash = ?, customer_id = ? WHERE entity = ? "
                           "AND key = ?", (text, digest, cid, entity, key))
-        known[key] = (text, digest)
         self.result.changed_records += 1
 
     def _record_links(self, entity: str) -> dict[str, tuple[str, int]]:
         """This branch's last sent rows of shared records (key → hash, text id)."""
         return self._branch_rows(self.record_links, entity, "SELECT key, sent_hash, sent_text_id FROM record_branches "
-                                 "WHERE entity = ? AND branch = ?")
-
-    def _records(self, entity: str) -> dict[str, tuple[str, str]]:
-        """This branch's stored records of an entity (key → data, hash)."""
-        return self._branch_rows(self.record_cache, entity, "SELECT key, data, row_hash FROM records "
                                  "WHERE entity = ? AND branch = ?")
 
     def _branch_rows(self, cache: dict, entity: str, query: str) -> dict[str, tuple]:
