@@ -60,12 +60,14 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
         click.echo("工作目录正被另一个 crm 进程使用（可能正在导入），等待其结束后再读取……", err=True)
 
     with ws.lock(wait=0 if lock else READ_WAIT_SECONDS, on_wait=waiting):
-        filed = len(ws.filed_files())
-        if filed and (not ws.archive_path.exists() or ws.archive_path.stat().st_size == 0):
+        # Filed submissions but no archive: never start an empty one over them. (The filed files are counted only
+        # then: after years they are thousands.)
+        missing = not ws.archive_path.exists() or ws.archive_path.stat().st_size == 0
+        if missing and (filed := len(ws.filed_files())):
             raise ArchiveError(_missing_archive(ws, filed))
         with Archive(ws.archive_path, similarity_threshold=threshold, journal=ws.journal,
                      check=True, upgrading=upgrading) as archive:
-            if filed and archive.count_submissions() == 0:
+            if archive.count_submissions() == 0 and (filed := len(ws.filed_files())):
                 raise ArchiveError(_missing_archive(ws, filed))
             if lock:
                 yield ws, archive

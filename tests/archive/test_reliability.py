@@ -275,13 +275,17 @@ def test_a_damaged_archive_is_refused_with_what_to_do(ws, damage):
     assert (ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx").exists()
 
 
-def test_a_deleted_archive_is_refused_not_silently_replaced(ws):
+@pytest.mark.parametrize("empty", [False, True])
+def test_a_deleted_archive_is_refused_not_silently_replaced(ws, empty):
+    """Deleted, or replaced by an empty one, while the filed submissions are still there: refused, not started over."""
     good(ws, "华东分公司")
     crm(ws.root, "ingest")
     ws.archive_path.unlink()
+    if empty:
+        Archive(ws.archive_path).close()
     result = crm(ws.root, "status", "--period", "2026-10")
-    assert result.exit_code == 1 and "crm archive rebuild" in result.output
-    assert not ws.archive_path.exists()
+    assert result.exit_code == 1 and "crm archive rebuild" in result.output and "1 份已处理的报送文件" in result.output
+    assert ws.archive_path.exists() == empty
 
 
 def _tables(path: Path) -> dict[str, list]:
