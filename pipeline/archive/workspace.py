@@ -114,6 +114,17 @@ class Workspace:
                         pass
         return removed
 
+    def customers_archived(self) -> int | None:
+        """How many customers the archive holds, read before the run opens it (None when it cannot be read: not
+        there yet, or not an archive, which the run itself then reports)."""
+        import sqlite3
+        from contextlib import closing
+        try:
+            with closing(sqlite3.connect(self.archive_path.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
+                return conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+        except (sqlite3.Error, OSError, ValueError):
+            return None
+
     def filed_files(self) -> list[Path]:
         """Every submission filed under received/ and rejected/ (named …__<hash>; not the duplicates)."""
         out = []

@@ -64,13 +64,17 @@ def ingest(obj: Context, inbox: Path | None, received_at, keep: bool, recheck: b
     _exit_if_stopped(outcomes)
 
 
-def _early_workers(obj: Context, inbox: Path | None):
-    """The run's validation workers, started at once when the inbox holds enough files: they import pandas and
-    pandera while this process does (before the command's own imports, which take about half a second)."""
+def _early_workers(obj: Context, inbox: Path | None, summary: bool = False):
+    """The run's validation workers, started at once when the inbox holds enough files (or, for a ``summary`` of
+    the month, the archive enough customers to share it): they import pandas and pandera while this process does
+    (before the command's own imports, which take about half a second)."""
     from ..archive.workspace import Workspace
     from ..intake.worker import Workers
+    ws = Workspace(obj.workspace)
     workers = Workers()
-    workers.start_for(inbox or Workspace(obj.workspace).inbox)
+    workers.start_for(inbox or ws.inbox)
+    if summary:
+        workers.start_for_summary(ws.customers_archived())
     return workers
 
 
@@ -164,7 +168,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
 
     收件箱中的文件处理后被移走（见 crm ingest --help）；第一次运行时会自动创建工作目录。
     """
-    with _early_workers(obj, inbox) as workers:
+    with _early_workers(obj, inbox, summary=True) as workers:
         from ..routine import run_monthly
         with open_workspace(obj, create=True) as (ws, archive):
             folder = inbox or ws.inbox

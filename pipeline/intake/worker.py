@@ -16,6 +16,8 @@ import threading
 
 
 PARALLEL_FROM = 4   # files; below this a worker costs more than it saves
+SHARED_FROM = 4_000  # customers in each process's share of the monthly summary; below this, starting on the parts
+#                      costs more than it saves
 GC_THRESHOLD = (20_000, 50, 50)  # allocations between young collections (Python's default: 700, 10, 10)
 
 
@@ -63,16 +65,25 @@ class Workers:
                 self.start(count)
                 return
 
+    def start_for_summary(self, customers: int | None) -> None:
+        """Start the pool now if the archive holds enough ``customers`` for the monthly summary to be shared with it:
+        in a month of a few files (a late one, a correction) the summary of the whole archive is most of the run."""
+        if self.pool is None and customers is not None and customers >= (processes() + 1) * SHARED_FROM:
+            self._launch()
+
     def start(self, files: int):
         """The pool, started now (its workers import what validation needs at once), unless there are too few
         files to be worth it."""
         if self.pool is None and files >= PARALLEL_FROM:
-            from concurrent.futures import ProcessPoolExecutor
-            self.count = processes()
-            self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=start)
-            self.pool.submit(ready)  # the first task starts the workers
+            self._launch()
         return self.pool
+
+    def _launch(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        self.count = processes()
+        self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=start)
+        self.pool.submit(ready)  # the first task starts the workers
 
     def __enter__(self) -> "Workers":
         return self

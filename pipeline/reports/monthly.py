@@ -79,16 +79,13 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
                        archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
 
 
-SHARED_FROM = 4_000  # customers in each process's share; below this, starting on the parts costs more than it saves
-
-
 def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple]:
     """``summary_part`` of every part of the archive, in order: the first share here, the others by the
     workers (each reads its parts itself; a part a worker fails on is done here)."""
     from ..intake import worker
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
-    bounds = archive.snapshot_bounds(period, shares=shares, least=SHARED_FROM)
+    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
     asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b) for b in bounds[mine:]]
     return [summary_part(archive.snapshot_part(period, b), config, period) for b in bounds[:mine]] + [

@@ -336,3 +336,28 @@ def test_the_files_can_be_listed_without_their_findings(ws):
         assert archive.findings_of(999) == []
         month = archive.submissions("2026-10", findings=False)
         assert len(month) == 2 and archive.submissions("2026-09").empty
+
+
+def test_workers_start_early_for_the_summary_of_a_large_archive(tmp_path, monkeypatch):
+    """A month of a few files over a large archive: the workers start at once to share the summary; never for a
+    small archive, a missing one, or a file that is not an archive (the run itself reports on that)."""
+    from pipeline.intake import worker
+    launched = []
+    monkeypatch.setattr(worker.Workers, "_launch", lambda self: launched.append(True))
+    monkeypatch.setattr(worker, "SHARED_FROM", 2)
+    monkeypatch.setattr(worker, "processes", lambda: 1)
+    ws = Workspace(tmp_path / "ws")
+    assert ws.customers_archived() is None  # not there yet
+    ws.root.mkdir()
+    ws.archive_path.write_bytes(b"not a database" * 100)
+    assert ws.customers_archived() is None
+    ws.archive_path.unlink()
+    with Archive(ws.archive_path) as archive:
+        for i in range(3):
+            archive.conn.execute("INSERT INTO customers (id, name_key) VALUES (?, ?)", (i + 1, f"客户{i}"))
+    assert ws.customers_archived() == 3
+    for customers in (None, 3):
+        worker.Workers().start_for_summary(customers)
+    assert launched == []
+    worker.Workers().start_for_summary(4)
+    assert launched == [True]

@@ -63,12 +63,13 @@ def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkey
     """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
     from types import SimpleNamespace
 
+    from pipeline.intake import worker
     from pipeline.intake.worker import PARALLEL_FROM, Workers
     from pipeline.reports import monthly
     config = load_config(sample_year.config_path)
     with Archive(sample_year.archive_path) as archive:
         alone = monthly_summary(archive, config, "2026-09")
-        monkeypatch.setattr(monthly, "SHARED_FROM", 2)
+        monkeypatch.setattr(worker, "SHARED_FROM", 2)
         monkeypatch.setattr(Archive, "SNAPSHOT_PART", 5)
         answered = []
         monkeypatch.setattr(monthly, "_answer", lambda future, done=monthly._answer: answered.append(done(future))
