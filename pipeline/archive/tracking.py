@@ -50,7 +50,8 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
             filled = first.get("filled_on")
             if not on_time and isinstance(filled, str) and filled <= due.strftime("%Y-%m-%d"):
                 # The received time is the file's time; the cover date is the submitter's word.
-                row["note"] = (f"收件时间晚于截止日，但封面填报日期为 {filled}。若邮件按时到达、"
+                first_of = "本月第一份文件的" if len(accepted) > 1 else ""  # it decides on time or late
+                row["note"] = (f"收件时间晚于截止日，但{first_of}封面填报日期为 {filled}。若邮件按时到达、"
                                "只是晚些才放进收件箱，请核实（可用 --received-at 指定收件时间）")
             rows.append(row)
         elif rejected:

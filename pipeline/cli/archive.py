@@ -177,7 +177,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
                                                keep=keep or is_samples(folder), recheck=recheck, workers=workers)
     if not outcomes:
         click.echo(f"收件箱 {folder} 是空的，没有新的报送文件；以下为 {data.period} 的报送情况"
-                   "（可用 --period 指定其他月份）。")
+                   + ("（可用 --period 指定其他月份）。" if period is None else "。"))
     else:
         click.echo(outcome_table(outcomes, folder))
     click.echo("")

@@ -145,7 +145,17 @@ def test_late_file_with_an_early_cover_date_is_flagged_for_checking(ws):
     at(write_submission(ws.inbox / "华东分公司_2026-10_x.xlsx", customers=customers()), "2026-11-02T09:00")
     crm(ws.root, "monthly", "--period", "2026-10")
     [row] = [r for r in summary_rows(ws, "2026-10", "报送情况") if r["报送单位"] == "华东分公司"]
-    assert row["状态"] == "逾期" and "封面填报日期为 2026-10-24" in row["说明"]
+    assert row["状态"] == "逾期" and "但封面填报日期为 2026-10-24" in row["说明"]
+    # a correction later still: the row shows it, and the note says whose cover date decides
+    fixed = customers()
+    fixed[0] = dict(fixed[0], contact="陈红")
+    at(write_submission(ws.inbox / "华东分公司_2026-10_x_更正.xlsx", customers=fixed), "2026-11-03T09:00")
+    crm(ws.root, "monthly", "--period", "2026-10")
+    [row] = [r for r in summary_rows(ws, "2026-10", "报送情况") if r["报送单位"] == "华东分公司"]
+    assert row["文件"].endswith("_更正.xlsx") and "但本月第一份文件的封面填报日期为 2026-10-24" in row["说明"]
+    again = crm(ws.root, "monthly", "--period", "2026-10").output
+    assert "是空的" in again and "--period" not in again.splitlines()[0]
+    assert "可用 --period 指定其他月份" in crm(ws.root, "monthly").output
 
 
 def test_header_only_workbook_with_changes_warns_that_no_rows_were_found(tmp_path):
