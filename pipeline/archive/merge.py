@@ -153,6 +153,8 @@ class Merger:
         self.local_names: dict[str, int] = {}
         self.new_ids: list[int] = []
         self.history: list[tuple] = []
+        self.reported: list[int] = []  # customers of the rows merged (written to reports by ``flush``; nothing reads
+        #                                them during the merge)
         self.next_id: int | None = None
         self.record_links: dict[str, dict[str, tuple[str, int]]] = {}
         self.sent: dict[str, int] | None = None
@@ -327,7 +329,7 @@ class Merger:
             cid = self.sent[sent]
             if row.get("name"):
                 self.local_names[normalize_name(row["name"])] = cid
-            self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+            self.reported.append(cid)
             return
         numbered = self._numbered_customer(row.get("archive_no"))
         created = self.result.new_customers
@@ -351,7 +353,7 @@ class Merger:
             self.conn.execute("UPDATE customer_branches SET sent_hash = ?, sent_text_id = ? WHERE customer_id = ? "
                               "AND branch = ?", (sent, sent_id, cid, self.branch))
         self.sent[sent] = cid
-        self.conn.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?)", (cid, self.branch, self.period))
+        self.reported.append(cid)
 
     def _update_customer(self, cid: int, row: dict, numbered: int | None) -> tuple | None:
         """Apply what a row changes in an existing customer; returns this branch's view of it (data,
@@ -484,10 +486,13 @@ class Merger:
         return cache[entity]
 
     def flush(self) -> None:
+        """Write what was gathered while the rows were merged: the field changes, and who reported whom."""
         self.conn.executemany(
             "INSERT INTO history (entity, entity_key, customer_id, branch, field, old, new, period, "
             "submission_id) VALUES (?,?,?,?,?,?,?,?,?)", self.history)
-        self.history = []
+        self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)",
+                              [(cid, self.branch, self.period) for cid in self.reported])
+        self.history, self.reported = [], []
 
     def similar_names(self) -> None:
         """Probable duplicates among this submission's new customers and the archive."""
