@@ -315,9 +315,10 @@ class Styles:
         return self.get("total", bold=True, border=1, border_color=BODY_GREY, bg_color=TOTAL_FILL)
 
     def wrapped(self, colour: str | None = None):
-        """A body text cell that wraps inside its capped column, on an optional fill."""
+        """A body text cell that wraps inside its capped column, on an optional fill (centred in its row's height, as
+        the row's other cells are)."""
         return self.get(f"body_wrap_{colour}" if colour else "body_wrap", border=1, border_color=BODY_GREY,
-                        text_wrap=True, valign="top", **({"bg_color": colour} if colour else {}))
+                        text_wrap=True, **({"bg_color": colour} if colour else {}))
 
     def fill(self, kind: str, colour: str):
         """A body format of ``kind`` on a coloured fill (overdue rows, met duties)."""

@@ -77,6 +77,10 @@ def test_a_row_with_wrapped_text_is_tall_enough_for_its_lines(tmp_path, monkeypa
     # table beside it wraps the same text in 3 lines of a wider column.
     assert ws.row_dimensions[4].height == excel.LINE_HEIGHT * 6 + 3
     assert ws.row_dimensions[2].height is None  # short texts: the default height
+    # the wrapped cells sit in the middle of the tall row, as the row's other cells do
+    cells = [cell for cell in ws[4] if cell.value is not None]
+    assert any(cell.alignment.wrap_text for cell in cells) and any(not cell.alignment.wrap_text for cell in cells)
+    assert {cell.alignment.vertical for cell in cells} == {"center"}
 
 
 def test_a_column_put_twice_over_the_same_rows_is_refused(tmp_path):
