@@ -153,8 +153,8 @@ class Merger:
         self.local_names: dict[str, int] = {}
         self.new_ids: list[int] = []
         self.history: list[tuple] = []
-        self.reported: list[int] = []  # customers of the rows merged (written to reports by ``flush``; nothing reads
-        #                                them during the merge)
+        self.reported: list[int] = []  # customers of the rows merged and repeated (written to reports by ``flush``;
+        #                                nothing reads them during the merge)
         self.next_id: int | None = None
         self.record_links: dict[str, dict[str, tuple[str, int]]] = {}
         self.sent: dict[str, int] | None = None
@@ -315,8 +315,7 @@ class Merger:
         """Note the customers of repeated rows as reported; returns the positions of rows this branch's
         last rows do not match (they go through ``customer`` like any other)."""
         sent = self._sent()
-        known = [(sent[digest], self.branch, self.period) for _, digest in rows if digest in sent]
-        self.conn.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?)", known)
+        self.reported += [sent[digest] for _, digest in rows if digest in sent]
         return [seq for seq, digest in rows if digest not in sent]
 
     def customer(self, row: dict, text: tuple | None = None) -> None:
