@@ -52,6 +52,7 @@ from .journal import Journal
 from .merge import MergeResult
 from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
                      SCHEMA_VERSION, as_stored, loads, rows_in, rows_outside_texts, typed)
+from .workspace import read_only_uri
 
 # Words in a file name that mark a correction (更正重报): with the same received time and cover
 # date, such a file is taken as the later one.
@@ -111,8 +112,7 @@ class Archive:
         self._snapshots: dict[tuple, dict[str, pd.DataFrame]] = {}  # by snapshot_key, the last few
         self._checkpoint = None  # the thread copying the write-ahead log (checkpoints_later)
         if read_only:  # a helper process reading what this run's main process committed: no schema work
-            self.conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
-                                        timeout=30)
+            self.conn = sqlite3.connect(read_only_uri(self.path), uri=True, isolation_level=None, timeout=30)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -21,7 +21,7 @@ from ..errors import WorkspaceError
 from ..filenames import PARTIAL, display_name, hashed_name, safe_name, unique_path
 from .journal import JOURNAL_FILE, Journal
 
-__all__ = ["Workspace", "WorkspaceBusy", "display_name", "ensure_writable", "move_into_place",
+__all__ = ["Workspace", "WorkspaceBusy", "display_name", "ensure_writable", "move_into_place", "read_only_uri",
            "sha256_of", "unique_path"]
 
 ARCHIVE_FILE = "archive.sqlite"
@@ -120,7 +120,7 @@ class Workspace:
         import sqlite3
         from contextlib import closing
         try:
-            with closing(sqlite3.connect(self.archive_path.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
+            with closing(sqlite3.connect(read_only_uri(self.archive_path), uri=True)) as conn:
                 return conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
         except (sqlite3.Error, OSError, ValueError):
             return None
@@ -171,6 +171,11 @@ class Workspace:
 
     def quarantine_path(self, name: str, sha256: str) -> Path:
         return unique_path(self.quarantine / hashed_name(name, sha256 or "0" * 12))
+
+
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI that opens a database file for reading only (a connection made with ``uri=True``)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
 
 
 def sha256_of(path: Path) -> str:
