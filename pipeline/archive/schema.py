@@ -160,7 +160,7 @@ def compact_rows(conn) -> None:
 def share_row_texts(conn) -> None:
     """Move the clean rows of sub_rows and the rows each branch last sent (customer_branches.sent_data) into
     row_texts, each distinct text once (a v5 archive; tables created by this schema are left as they are)."""
-    rows, links = _has_column(conn, "sub_rows", "data"), _has_column(conn, "customer_branches", "sent_data")
+    rows, links = "data" in _columns(conn, "sub_rows"), "sent_data" in _columns(conn, "customer_branches")
     if not (rows or links):
         return
     conn.execute("CREATE INDEX row_texts_by_data ON row_texts(data)")
@@ -181,11 +181,12 @@ def share_row_texts(conn) -> None:
 
 def rows_outside_texts(conn) -> bool:
     """Whether stored rows are still copied into sub_rows or customer_branches (before v6, or the first v6 layout)."""
-    return _has_column(conn, "sub_rows", "data") or _has_column(conn, "customer_branches", "sent_data")
+    return "data" in _columns(conn, "sub_rows") or "sent_data" in _columns(conn, "customer_branches")
 
 
-def _has_column(conn, table: str, column: str) -> bool:
-    return column in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+def _columns(conn, table: str) -> set[str]:
+    """The names of a table's columns."""
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def _replace(conn, table: str, columns: str, rows: str, index: str) -> None:
@@ -199,7 +200,7 @@ def _replace(conn, table: str, columns: str, rows: str, index: str) -> None:
 
 def add_columns(conn, table: str, columns: dict[str, str]) -> None:
     """Add the columns a table lacks (a table created by a newer schema already has them)."""
-    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    have = _columns(conn, table)
     for name, kind in columns.items():
         if name not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
