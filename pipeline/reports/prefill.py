@@ -45,7 +45,7 @@ def gather_prefill(archive: Archive, config: Config, branch: str, period: str) -
     snap = edition(archive.snapshot(as_of), branch)
     rows = {"customers": _customers(snap), "projects": _projects(archive, snap),
             "complaints": _complaints(archive, snap)}
-    return Prefill(branch, period, as_of, rows, _reminders(archive, config, snap, branch, as_of))
+    return Prefill(branch, period, as_of, rows, _reminders(archive, config, snap, branch, as_of, subs))
 
 
 def _clean(value):
@@ -111,8 +111,10 @@ def _numbered(archive: Archive, entity: str, frame: pd.DataFrame, sheet, uscc: d
     return out
 
 
-def _reminders(archive: Archive, config: Config, snap: dict, branch: str, as_of: str) -> pd.DataFrame:
-    """What is due: strategic-customer contacts, overdue complaint replies, last month's warnings."""
+def _reminders(archive: Archive, config: Config, snap: dict, branch: str, as_of: str,
+               subs: pd.DataFrame) -> pd.DataFrame:
+    """What is due: strategic-customer contacts, overdue complaint replies, last month's warnings (of the
+    branch's last accepted file among ``subs``, every file received, as ``Archive.submissions`` lists them)."""
     grades = official_grades(rule_grades(snap, config, as_of))
     end = month_end(as_of)
     due = contacts_due(visit_duties(snap, config, as_of), a_visit_plan(snap, grades, config, end), as_of)
@@ -122,7 +124,6 @@ def _reminders(archive: Archive, config: Config, snap: dict, branch: str, as_of:
         rows.append({"reminder": f"投诉{r.complaint_state}（已超时）", "name": r.customer_name,
                      "detail": f"{labels.label('complaint_no')}：{r.complaint_no}，投诉于 {r.complained_at:%Y-%m-%d}，"
                                f"已超过时限 {r.overdue_hours:.0f} 小时；答复或反馈后请在本表中填写时间"})
-    subs = archive.submissions(findings=False)
     mine = subs[(subs["branch"] == branch) & (subs["status"] == "accepted")].sort_values(["period", "received_at"])
     if len(mine):
         last = mine.iloc[-1]
