@@ -60,6 +60,18 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     return out
 
 
+# The fields an A customer needs particular values of, and the reason given when one has another value.
+_UNMET = {"integrity": "integrity_is", "credit": "credit_is", "social_value": "social_value_is",
+          "near_term_need": "no_need"}
+
+
+def a_requirements(config: Config) -> dict[str, list[str]]:
+    """The values an A customer's fields must have (besides a cooperation history and no C condition):
+    a customer whose fields miss any of them is not A by the rules, whatever its projects and complaints."""
+    return {"integrity": [GOOD], "credit": [GOOD],
+            "social_value": list(config.get("grading", "a_social_values")), "near_term_need": [HAS]}
+
+
 def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -> pd.DataFrame:
     """The rule grade of every customer as of a month end, with every deciding reason.
 
@@ -68,14 +80,12 @@ def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -
     """
     evidence = customer_evidence(snapshot, config, as_of)
     low = config.get("grading", "low_margin_percent") / 100
-    a_values = config.get("grading", "a_social_values")
     arrears_c = config.get("grading", "arrears_is_c")
     credit_c = config.get("grading", "poor_credit_is_c")
     r = REASONS
     limit = f"{low:.0%}" if low * 100 == int(low * 100) else f"{low:.1%}"
     n = len(evidence)
-    value = {k: evidence[k].tolist() for k in ("integrity", "credit", "social_value", "first_year",
-                                                "project_count", "arrears")}
+    value = {k: evidence[k].tolist() for k in (*_UNMET, "first_year", "project_count", "arrears")}
     history = evidence["has_history"].to_numpy(dtype=bool)
     margin = evidence["margin"].to_numpy(dtype="float64")
     arrears = evidence["arrears"].to_numpy()
@@ -109,14 +119,9 @@ def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -
     missing: list[list[str]] = [[] for _ in range(n)]
     for i in where(~history):
         missing[i].append(r["no_history"])
-    for i in where(evidence["integrity"] != GOOD):
-        missing[i].append(r["integrity_is"].format(value=value["integrity"][i]))
-    for i in where(evidence["credit"] != GOOD):
-        missing[i].append(r["credit_is"].format(value=value["credit"][i]))
-    for i in where(~evidence["social_value"].isin(a_values)):
-        missing[i].append(r["social_value_is"].format(value=value["social_value"][i]))
-    for i in where(evidence["near_term_need"] != HAS):
-        missing[i].append(r["no_need"])
+    for field, allowed in a_requirements(config).items():
+        for i in where(~evidence[field].isin(allowed)):
+            missing[i].append(r[_UNMET[field]].format(value=value[field][i]))
 
     grades, reasons = [], []
     for i in range(n):

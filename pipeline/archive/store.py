@@ -557,14 +557,56 @@ class Archive:
         return [(-2**63 if low is None else low, 2**63 - 1 if high is None else high - 1)
                 for low, high in zip([None, *starts], [*starts, None])]
 
-    def snapshot_part(self, as_of: str | None, bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
-        """One part of ``snapshot_parts``: the customers with ids within ``bounds`` (``snapshot_bounds``)."""
-        with self.reading():
-            return self._snapshot(as_of or "9999-12", bounds)
+    def snapshot_part(self, as_of: str | None, bounds: tuple[int, int], wanted: list[int] | None = None,
+                      entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()
+                      ) -> dict[str, pd.DataFrame]:
+        """One part of ``snapshot_parts``: the customers with ids within ``bounds`` (``snapshot_bounds``).
 
-    def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1)) -> dict[str, pd.DataFrame]:
-        """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included)."""
+        ``wanted`` (ids from ``customers_where``): only these customers, their views and their records are
+        read, but for the record kinds in ``whole``, read for every customer within ``bounds``. ``entities``:
+        the kinds of records read (each an empty table or none)."""
+        with self.reading():
+            return self._snapshot(as_of or "9999-12", bounds, wanted, entities, whole)
+
+    def customers_where(self, as_of: str | None, any_of: list[dict[str, list]]) -> list[int]:
+        """The ids, in order, of the customers archived by the end of month ``as_of`` that may meet one of
+        ``any_of`` then: each maps fields to the values they may have, and all of them must hold.
+
+        Two fields are not the customer's data: ``first_period``, the month first archived, and
+        ``official_grade``, a grade a half-yearly adjustment effective by then gave (perhaps changed since).
+        A customer whose values changed after the month is among them whatever its values now (they were
+        others then): a customer left out meets none of ``any_of``."""
+        limit = as_of or "9999-12"
+        terms, args = [], [limit]
+        for condition in any_of:
+            parts = []
+            for name, values in condition.items():
+                values = json.dumps(list(values), ensure_ascii=False)
+                if name == "first_period":
+                    parts.append("first_period IN (SELECT value FROM json_each(?))")
+                    args.append(values)
+                elif name == "official_grade":
+                    parts.append("id IN (SELECT customer_id FROM grade_adjustments WHERE effective_period <= ? "
+                                 "AND new_grade IN (SELECT value FROM json_each(?)))")
+                    args += [limit, values]
+                else:
+                    parts.append("json_extract(data, ?) IN (SELECT value FROM json_each(?))")
+                    args += [f"$.{name}", values]
+            terms.append("(" + " AND ".join(parts or ["1"]) + ")")
+        terms.append("id IN (SELECT customer_id FROM history WHERE period > ?)")
+        args.append(limit)
+        with self.reading():
+            return [cid for (cid,) in self.conn.execute(
+                f"SELECT id FROM customers WHERE first_period <= ? AND ({' OR '.join(terms)}) ORDER BY id", args)]
+
+    def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1), wanted: list[int] | None = None,
+                  entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+        """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included); of these,
+        only the ``wanted`` ones (``snapshot_part``) when given."""
         undo = self._undo_map(limit)
+        among, only = "", ()
+        if wanted is not None:  # one JSON list for SQLite to look the ids up in
+            among, only = " IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)
 
         def table(query: str, args: tuple, entity: str, key_of, extra, columns, order) -> pd.DataFrame:
             """The typed frame of a query's rows (JSON in the last column, ``extra`` columns from the
@@ -586,7 +628,8 @@ class Archive:
 
         customers = table(
             "SELECT id, uscc, name_key, first_period, data FROM customers WHERE first_period <= ? "
-            "AND id BETWEEN ? AND ? ORDER BY id", (limit, *ids), "customer", lambda r: str(r[0]),
+            f"AND id BETWEEN ? AND ? {among and 'AND id' + among} ORDER BY id", (limit, *ids, *only),
+            "customer", lambda r: str(r[0]),
             lambda found, data: {"customer_id": [r[0] for r in found],
                                  "uscc": [d.get("uscc") or r[1] for r, d in zip(found, data)],
                                  "name_key": [r[2] for r in found], "first_period": [r[3] for r in found]},
@@ -603,8 +646,8 @@ class Archive:
         out = {"customers": customers,
                "customer_branches": table(
                    "SELECT customer_id, branch, first_period, data FROM customer_branches "
-                   "WHERE first_period <= ? AND customer_id BETWEEN ? AND ? ORDER BY customer_id, branch",
-                   (limit, *ids),
+                   f"WHERE first_period <= ? AND customer_id BETWEEN ? AND ? {among and 'AND customer_id' + among} "
+                   "ORDER BY customer_id, branch", (limit, *ids, *only),
                    "customer_branch", lambda r: f"{r[0]}|{r[1]}", links,
                    CUSTOMERS.columns, ["customer_id", "branch", *BRANCH_FIELDS, "first_period"])}
         out["customers"]["branches"] = [("、".join(served[cid]) if cid in served else None)
@@ -613,11 +656,13 @@ class Archive:
             "SELECT customer_id, new_grade FROM grade_adjustments WHERE effective_period <= ? "
             "ORDER BY effective_period, id", (limit,)).fetchall())
         out["customers"]["official_grade"] = out["customers"]["customer_id"].map(grades)
-        for entity in RECORD_ENTITIES:
+        for entity in entities:
             sheet = SHEETS_BY_KEY[entity]
+            mine = among if entity not in whole else ""
             out[entity] = table(
                 "SELECT key, customer_id, branch, data FROM records WHERE entity = ? AND first_period <= ? "
-                "AND customer_id BETWEEN ? AND ? ORDER BY rowid", (entity, limit, *ids), entity, lambda r: r[0],
+                f"AND customer_id BETWEEN ? AND ? {mine and 'AND customer_id' + mine} ORDER BY rowid",
+                (entity, limit, *ids, *(only if mine else ())), entity, lambda r: r[0],
                 lambda found, data, e=entity: {f"{e[:-1]}_id": [r[0] for r in found],
                                                "customer_id": [r[1] for r in found],
                                                "branch": [r[2] for r in found]},

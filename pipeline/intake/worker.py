@@ -154,12 +154,12 @@ def validate(path, config, known: str):
     return result
 
 
-def summary_part(path: str, config, period: str, bounds: tuple[int, int]):
-    """A share of the monthly summary: ``reports.monthly.summary_part`` of the customers within ``bounds``,
-    read by this worker from the archive the main process writes (and has committed)."""
+def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted: list[int]):
+    """A share of the monthly summary: ``reports.monthly.summary_part`` of the customers within ``bounds``
+    (the ``wanted`` ones), read by this worker from the archive the main process writes (and has committed)."""
     from pathlib import Path
 
     from ..archive.store import Archive
-    from ..reports.monthly import summary_part as figures
+    from ..reports.monthly import read_part, summary_part as figures
     with Archive(Path(path), read_only=True) as archive:
-        return figures(archive.snapshot_part(period, bounds), config, period)
+        return figures(read_part(archive, period, bounds, wanted), config, period)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from schemas.columns import YES
 from schemas.labels import COMPLAINT_STATES, EMPTY, REPLACED, REMINDERS, SHEETS, STANDS, VERDICTS, WHOLE_FILE
 
-from ..analysis.grading import official_grades, rule_grades
+from ..analysis.grading import a_requirements, official_grades, rule_grades
 from ..analysis.service import most_urgent_first, open_complaints
 from ..analysis.strategic import a_visit_plan, contacts_due, visit_duties
 from ..archive.store import Archive
@@ -85,12 +86,28 @@ def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple
     from ..intake import worker
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
+    wanted = archive.customers_where(period, summary_customers(config, period))
     bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
-    asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b) for b in bounds[mine:]]
-    return [summary_part(archive.snapshot_part(period, b), config, period) for b in bounds[:mine]] + [
-        _answer(future) or summary_part(archive.snapshot_part(period, b), config, period)
+    asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b, wanted) for b in bounds[mine:]]
+    return [summary_part(read_part(archive, period, b, wanted), config, period) for b in bounds[:mine]] + [
+        _answer(future) or summary_part(read_part(archive, period, b, wanted), config, period)
         for b, future in zip(bounds[mine:], asked)]
+
+
+def summary_customers(config: Config, period: str) -> list[dict[str, list]]:
+    """Who the summary's figures can name (``Archive.customers_where``): the customers new in the month,
+    the strategic ones (visit duties) and those that may be A (the A-class visit plan). Open complaints
+    are every customer's: their records are read for all (``read_part``)."""
+    return [{"first_period": [period]}, {"strategic": [YES]}, {"official_grade": ["A"]}, a_requirements(config)]
+
+
+def read_part(archive: Archive, period: str, bounds: tuple[int, int], wanted: list[int]) -> dict[str, pd.DataFrame]:
+    """The part of the archive within ``bounds`` that ``summary_part`` looks at: the ``wanted`` customers
+    with their projects (grades) and visits, and every customer's complaints (no figure here looks at
+    surveys)."""
+    return archive.snapshot_part(period, bounds, wanted, entities=("projects", "complaints", "visits"),
+                                 whole=("complaints",))
 
 
 def _ask(pool, fn, *args):

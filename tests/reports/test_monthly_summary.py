@@ -99,3 +99,50 @@ def test_the_parts_are_even_and_shared_only_when_worth_it(sample_year):
                 assert len(bounds) % shares == 0
             sizes = [sum(low <= cid <= high for cid in every) for low, high in bounds]
             assert sum(sizes) == len(every) and max(sizes) <= customers and max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("period", ["2026-03", "2026-09", "2026-12"])
+def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(sample_year, tmp_path, monkeypatch,
+                                                                                period):
+    """The summary reads in full only the customers new in the month, the strategic ones and those that may be A
+    (every complaint besides): its figures are those of reading every customer, also for a customer a half-yearly
+    adjustment made A whose fields are not A's, and for one whose fields were A's then but changed later."""
+    import json
+    import shutil
+
+    from pipeline.analysis.grading import rule_grades
+    from pipeline.reports import monthly
+    from pipeline.reports.monthly import summary_customers
+    from schemas.labels import REMINDERS
+    config = load_config(sample_year.config_path)
+    shutil.copy(sample_year.archive_path, tmp_path / "archive.sqlite")
+    with Archive(tmp_path / "archive.sqlite") as archive:
+        before = monthly_summary(archive, config, period)
+        planned = before.contacts.loc[before.contacts["reminder"] == REMINDERS["a_plan"], "name"]
+        assert len(planned)
+        names = {cid: json.loads(data)["name"] for cid, data in archive.conn.execute("SELECT id, data FROM customers")}
+        ids = {name: cid for cid, name in names.items()}
+        changed = ids[planned.iloc[0]]  # A then; a later month's file says its integrity is bad
+        with archive.transaction():
+            archive.conn.execute("UPDATE customers SET data = json_set(data, '$.integrity', '不良') WHERE id = ?",
+                                 (changed,))
+            archive.conn.execute("INSERT INTO history (entity, entity_key, customer_id, branch, field, old, new, "
+                                 "period) VALUES ('customer', ?, ?, NULL, 'integrity', '\"良好\"', '\"不良\"', "
+                                 "'2027-01')", (str(changed), changed))
+        rules = rule_grades(archive.snapshot(period), config, period)
+        made_a = int(rules.loc[(rules["rule_grade"] == "C") & (rules["integrity"] == "不良"), "customer_id"].iloc[0])
+        archive.record_grade_adjustments([{"customer_id": made_a, "period": "2025-H2", "effective_period": "2026-01",
+                                           "old_grade": "C", "new_grade": "A"}])
+        wanted = archive.customers_where(period, summary_customers(config, period))
+        archived = archive.conn.execute("SELECT COUNT(*) FROM customers WHERE first_period <= ?", (period,)).fetchone()[0]
+        read_some = monthly_summary(archive, config, period)
+        monkeypatch.setattr(monthly, "summary_customers", lambda config, period: [{}])  # every customer
+        assert archive.customers_where(period, monthly.summary_customers(config, period)) != wanted
+        read_all = monthly_summary(archive, config, period)
+    assert 0 < len(wanted) < archived and {changed, made_a} <= set(wanted)
+    planned_now = set(read_some.contacts.loc[read_some.contacts["reminder"] == REMINDERS["a_plan"], "name"])
+    assert planned.iloc[0] in planned_now
+    assert names[made_a] in planned_now
+    for name in FIGURES:
+        pd.testing.assert_frame_equal(getattr(read_some, name), getattr(read_all, name), obj=name)
+
