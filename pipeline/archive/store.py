@@ -542,13 +542,17 @@ class Archive:
                 yield self.snapshot_part(as_of, bounds)
 
     def snapshot_bounds(self, as_of: str | None = None, customers: int | None = None,
-                        shares: int = 1, least: int = 1) -> list[tuple[int, int]]:
+                        shares: int = 1, least: int = 1, among: list[int] | None = None) -> list[tuple[int, int]]:
         """The customer ids (first, last) of each part of ``snapshot_parts``: parts as even as can be (one
         customer apart), at most ``customers`` each; a multiple of ``shares`` of them (to share them between processes) when
-        each share would hold at least ``least`` customers. Together they cover every id, the records' too."""
-        with self.reading():
-            ids = [cid for (cid,) in self.conn.execute(
-                "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (as_of or "9999-12",))]
+        each share would hold at least ``least`` customers. Together they cover every id, the records' too.
+        ``among``: only these customers are counted (the ``wanted`` ones of ``snapshot_part``), in order."""
+        if among is not None:
+            ids = among
+        else:
+            with self.reading():
+                ids = [cid for (cid,) in self.conn.execute(
+                    "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (as_of or "9999-12",))]
         count = max(1, -(-len(ids) // (customers or self.SNAPSHOT_PART)))
         if len(ids) >= shares * max(least, 1):
             count = -(-count // shares) * shares

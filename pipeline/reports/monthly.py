@@ -87,7 +87,7 @@ def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
     wanted = archive.customers_where(period, summary_customers(config, period))
-    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM)
+    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=wanted)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
     asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b, wanted) for b in bounds[mine:]]
     return [summary_part(read_part(archive, period, b, wanted), config, period) for b in bounds[:mine]] + [

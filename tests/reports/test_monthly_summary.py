@@ -146,3 +146,16 @@ def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(
     for name in FIGURES:
         pd.testing.assert_frame_equal(getattr(read_some, name), getattr(read_all, name), obj=name)
 
+
+
+def test_parts_of_some_customers_are_even_in_those_and_still_cover_every_id(sample_year):
+    """Parts counted in the customers read in full (``among``) still cover every id: the others' complaints
+    are read too."""
+    with Archive(sample_year.archive_path) as archive:
+        every = [cid for (cid,) in archive.conn.execute("SELECT id FROM customers ORDER BY id")]
+        some = every[::3]
+        bounds = archive.snapshot_bounds(None, 4, among=some)
+    assert len(bounds) == -(-len(some) // 4) and len(bounds) < -(-len(every) // 4)
+    sizes = [sum(low <= cid <= high for cid in some) for low, high in bounds]
+    assert max(sizes) <= 4 and max(sizes) - min(sizes) <= 1
+    assert sum(sum(low <= cid <= high for cid in every) for low, high in bounds) == len(every)
