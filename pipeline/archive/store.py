@@ -603,6 +603,29 @@ class Archive:
             return [cid for (cid,) in self.conn.execute(
                 f"SELECT id FROM customers WHERE first_period <= ? AND ({' OR '.join(terms)}) ORDER BY id", args)]
 
+    def new_customers(self, period: str) -> pd.DataFrame:
+        """The customers first archived in month ``period``, a row per branch that reported them that month, as
+        they stood at the month's end: customer_id, name, uscc, branch, nature, stage, region (only these fields
+        are read: a first month's tens of thousands of customers are not decoded whole)."""
+        undo = self._undo_map(period)
+        fields = ("name", "uscc", "nature", "region")
+        rows = []
+        with self.reading():
+            for cid, uscc, values, branch, stage in self.conn.execute(
+                    "SELECT c.id, c.uscc, json_array(" + ", ".join(f"json_extract(c.data, '$.{f}')" for f in fields) +
+                    "), l.branch, json_extract(l.data, '$.stage') FROM customers c LEFT JOIN customer_branches l "
+                    "ON l.customer_id = c.id AND l.first_period = c.first_period WHERE c.first_period = ? "
+                    "ORDER BY c.id, l.branch", (period,)):
+                row = dict(zip(fields, loads(values)), customer_id=cid, branch=branch, stage=stage)
+                row.update(undo.get(("customer", str(cid)), {}))
+                if branch is not None:
+                    row.update({k: v for k, v in undo.get(("customer_branch", f"{cid}|{branch}"), {}).items()
+                                if k == "stage"})
+                row["uscc"] = row["uscc"] or uscc
+                rows.append(row)
+        order = ["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]
+        return typed(pd.DataFrame(rows, columns=order), CUSTOMERS.columns, order)
+
     def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1), wanted: list[int] | None = None,
                   entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
         """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included); of these,

@@ -163,3 +163,13 @@ def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted
     from ..reports.monthly import read_part, summary_part as figures
     with Archive(Path(path), read_only=True) as archive:
         return figures(read_part(archive, period, bounds, wanted), config, period)
+
+
+def new_customers(path: str, period: str):
+    """``Archive.new_customers`` of the archive the main process writes (and has committed), read by this
+    worker while the main process works out the rest of the monthly summary."""
+    from pathlib import Path
+
+    from ..archive.store import Archive
+    with Archive(Path(path), read_only=True) as archive:
+        return archive.new_customers(period)

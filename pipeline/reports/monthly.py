@@ -66,15 +66,21 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
 
     Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
-    (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
+    (the run's validation workers, ``intake.worker.Workers``) read the month's new customers and work out a
+    share of the parts meanwhile.
     """
+    from ..intake import worker
+    pool = workers.pool if workers is not None else None
+    asked = _ask(pool, worker.new_customers, str(archive.path), period) if pool is not None else None
     subs = archive.submissions(period)
     status = submission_status(subs, config, period)
     files = _files(subs)
     with archive.reading():
         parts = _parts(archive, config, period, workers)
-    new, duties, plans, complaints = zip(*parts)
-    new_customers = _joined(new).sort_values(["branch", "name"], kind="stable")
+        new = _answer(asked)  # read by a worker meanwhile, or here
+        new = new if new is not None else archive.new_customers(period)
+    duties, plans, complaints = zip(*parts)
+    new_customers = new.sort_values(["branch", "name"], kind="stable")
     contacts = contacts_due(_joined(duties), _joined(plans), period)
     return MonthlyData(period, status, files, new_customers.reset_index(drop=True), archive.history(period=period),
                        archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
@@ -86,7 +92,7 @@ def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple
     from ..intake import worker
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
-    wanted = archive.customers_where(period, summary_customers(config, period))
+    wanted = archive.customers_where(period, summary_customers(config))
     bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=wanted)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
     asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b, wanted) for b in bounds[mine:]]
@@ -95,11 +101,12 @@ def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple
         for b, future in zip(bounds[mine:], asked)]
 
 
-def summary_customers(config: Config, period: str) -> list[dict[str, list]]:
-    """Who the summary's figures can name (``Archive.customers_where``): the customers new in the month,
-    the strategic ones (visit duties) and those that may be A (the A-class visit plan). Open complaints
-    are every customer's: their records are read for all (``read_part``)."""
-    return [{"first_period": [period]}, {"strategic": [YES]}, {"official_grade": ["A"]}, a_requirements(config)]
+def summary_customers(config: Config) -> list[dict[str, list]]:
+    """Whom the summary's parts grade and name (``Archive.customers_where``): the strategic customers (visit
+    duties) and those that may be A (the A-class visit plan). Open complaints are every customer's: their
+    records are read for all (``read_part``); the month's new customers are read by themselves
+    (``Archive.new_customers``)."""
+    return [{"strategic": [YES]}, {"official_grade": ["A"]}, a_requirements(config)]
 
 
 def read_part(archive: Archive, period: str, bounds: tuple[int, int], wanted: list[int]) -> dict[str, pd.DataFrame]:
@@ -125,20 +132,11 @@ def _answer(future):
 
 
 def summary_part(snap: dict[str, pd.DataFrame], config: Config, period: str) -> tuple:
-    """The figures of one part of the archive: its new customers, strategic visit duties, A-class visit plans
-    and open complaints."""
+    """The figures of one part of the archive: its strategic visit duties, A-class visit plans and open
+    complaints."""
     as_of = month_end(period)
     grades = official_grades(rule_grades(snap, config, period))
-    return (_new_customers(snap, period), visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of),
-            open_complaints(snap, config, as_of))
-
-
-def _new_customers(snap: dict[str, pd.DataFrame], period: str) -> pd.DataFrame:
-    """The customers first archived in the month, a row per branch that reported them that month."""
-    customers, links = snap["customers"], snap["customer_branches"]
-    new = customers[customers["first_period"] == period].merge(
-        links[links["first_period"] == period][["customer_id", "branch", "stage"]], on="customer_id", how="left")
-    return new[["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]]
+    return visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of), open_complaints(snap, config, as_of)
 
 
 def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -60,7 +60,8 @@ class _FailingPool:
 
 @pytest.mark.parametrize("real", [True, False])
 def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkeypatch, real):
-    """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
+    """The workers read their parts of the archive (and the new customers) themselves; what they fail on is
+    done in this process."""
     from types import SimpleNamespace
 
     from pipeline.intake import worker
@@ -72,8 +73,12 @@ def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkey
         monkeypatch.setattr(worker, "SHARED_FROM", 2)
         monkeypatch.setattr(Archive, "SNAPSHOT_PART", 5)
         answered = []
-        monkeypatch.setattr(monthly, "_answer", lambda future, done=monthly._answer: answered.append(done(future))
-                            or answered[-1])
+
+        def answer(future, done=monthly._answer):
+            result = done(future)
+            answered.append(result is not None)
+            return result
+        monkeypatch.setattr(monthly, "_answer", answer)
         with Workers() as workers:
             if real:
                 workers.start(PARALLEL_FROM)
@@ -82,7 +87,7 @@ def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkey
             shared = monthly_summary(archive, config, "2026-09", workers)
             if not real:
                 assert workers.pool.asked > 1  # half the parts were asked for
-    assert len(answered) > 1 and all(answered) == real  # the workers' figures were used, or none were
+    assert len(answered) > 1 and answered == [real] * len(answered)  # the workers' figures were used, or none were
     for name in FIGURES:
         pd.testing.assert_frame_equal(getattr(shared, name), getattr(alone, name), obj=name)
 
@@ -104,9 +109,10 @@ def test_the_parts_are_even_and_shared_only_when_worth_it(sample_year):
 @pytest.mark.parametrize("period", ["2026-03", "2026-09", "2026-12"])
 def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(sample_year, tmp_path, monkeypatch,
                                                                                 period):
-    """The summary reads in full only the customers new in the month, the strategic ones and those that may be A
-    (every complaint besides): its figures are those of reading every customer, also for a customer a half-yearly
-    adjustment made A whose fields are not A's, and for one whose fields were A's then but changed later."""
+    """The summary reads in full only the strategic customers and those that may be A (every complaint besides),
+    and of the month's new customers only what it shows: its figures are those of reading every customer, also
+    for a customer a half-yearly adjustment made A whose fields are not A's, for one whose fields were A's then
+    but changed later, and for a new customer renamed later (shown by its name then)."""
     import json
     import shutil
 
@@ -123,22 +129,36 @@ def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(
         names = {cid: json.loads(data)["name"] for cid, data in archive.conn.execute("SELECT id, data FROM customers")}
         ids = {name: cid for cid, name in names.items()}
         changed = ids[planned.iloc[0]]  # A then; a later month's file says its integrity is bad
+        renamed = archive.conn.execute("SELECT id, json_extract(data, '$.name') FROM customers WHERE first_period = ? "
+                                       "ORDER BY id DESC", (period,)).fetchone()  # new in the month; renamed later
         with archive.transaction():
             archive.conn.execute("UPDATE customers SET data = json_set(data, '$.integrity', '不良') WHERE id = ?",
                                  (changed,))
-            archive.conn.execute("INSERT INTO history (entity, entity_key, customer_id, branch, field, old, new, "
-                                 "period) VALUES ('customer', ?, ?, NULL, 'integrity', '\"良好\"', '\"不良\"', "
-                                 "'2027-01')", (str(changed), changed))
+            archive.conn.execute("UPDATE customers SET data = json_set(data, '$.name', '后来改的名字') WHERE id = ?",
+                                 (renamed[0],))
+            archive.conn.executemany(
+                "INSERT INTO history (entity, entity_key, customer_id, branch, field, old, new, period) "
+                "VALUES ('customer', ?, ?, NULL, ?, ?, ?, '2027-01')",
+                [(str(changed), changed, "integrity", '"良好"', '"不良"'),
+                 (str(renamed[0]), renamed[0], "name", json.dumps(renamed[1], ensure_ascii=False), '"后来改的名字"')])
         rules = rule_grades(archive.snapshot(period), config, period)
         made_a = int(rules.loc[(rules["rule_grade"] == "C") & (rules["integrity"] == "不良"), "customer_id"].iloc[0])
         archive.record_grade_adjustments([{"customer_id": made_a, "period": "2025-H2", "effective_period": "2026-01",
                                            "old_grade": "C", "new_grade": "A"}])
-        wanted = archive.customers_where(period, summary_customers(config, period))
+        wanted = archive.customers_where(period, summary_customers(config))
         archived = archive.conn.execute("SELECT COUNT(*) FROM customers WHERE first_period <= ?", (period,)).fetchone()[0]
         read_some = monthly_summary(archive, config, period)
-        monkeypatch.setattr(monthly, "summary_customers", lambda config, period: [{}])  # every customer
-        assert archive.customers_where(period, monthly.summary_customers(config, period)) != wanted
+        monkeypatch.setattr(monthly, "summary_customers", lambda config: [{}])  # every customer
+        assert archive.customers_where(period, monthly.summary_customers(config)) != wanted
         read_all = monthly_summary(archive, config, period)
+        full = archive.snapshot(period)
+    customers, links = full["customers"], full["customer_branches"]  # the month's new customers, from every customer
+    expected = customers[customers["first_period"] == period].merge(
+        links[links["first_period"] == period][["customer_id", "branch", "stage"]], on="customer_id", how="left")[
+        ["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]].sort_values(
+        ["branch", "name"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(read_some.new_customers, expected)
+    assert renamed[1] in set(expected["name"]) and "后来改的名字" not in set(expected["name"])
     assert 0 < len(wanted) < archived and {changed, made_a} <= set(wanted)
     planned_now = set(read_some.contacts.loc[read_some.contacts["reminder"] == REMINDERS["a_plan"], "name"])
     assert planned.iloc[0] in planned_now
