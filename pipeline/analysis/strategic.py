@@ -145,11 +145,14 @@ def contacts_due(duties: pd.DataFrame, plan: pd.DataFrame, month: str) -> pd.Dat
             owner = d.liaison_leader if d.duty == labels.DUTIES[LIAISON_LEADER] else MAIN_LEADER
             rows.append({"branch": d.branch, "name": d.name, "reminder": d.duty, "owner": owner,
                          "detail": f"{d.duty_state}：{d.detail}"})
-    for p in plan[plan["overdue"]].itertuples():
-        last = p.last_visit.strftime("%Y-%m-%d") if pd.notna(p.last_visit) else "从未拜访"
-        rows.append({"branch": p.branch, "name": p.name, "reminder": labels.REMINDERS["a_plan"], "owner": None,
-                     "detail": f"应{p.frequency}拜访一次；最近拜访：{last}"})
-    out = pd.DataFrame(rows, columns=["branch", "name", "reminder", "owner", "detail"])
+    columns = ["branch", "name", "reminder", "owner", "detail"]
+    due = plan[plan["overdue"]]  # a first month's A customers are all still to visit: tens of thousands of rows
+    texts: dict[tuple, str] = {}  # one text object for each frequency and last visit
+    details = [texts.setdefault((frequency, last), f"应{frequency}拜访一次；最近拜访：{last}") for frequency, last in
+               zip(due["frequency"], [v.strftime("%Y-%m-%d") if pd.notna(v) else "从未拜访" for v in due["last_visit"]])]
+    planned = {"branch": due["branch"].tolist(), "name": due["name"].tolist(),
+               "reminder": [labels.REMINDERS["a_plan"]] * len(due), "owner": [None] * len(due), "detail": details}
+    out = pd.DataFrame({c: [r[c] for r in rows] + planned[c] for c in columns}, columns=columns)
     order = {text: i for i, text in enumerate([labels.REMINDERS["specialist"], *labels.DUTIES.values(),
                                                labels.REMINDERS["a_plan"]])}
     return (out.assign(_order=out["reminder"].map(order)).sort_values(["_order", "branch", "name"], kind="stable")
