@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS customers (
     first_period TEXT, first_submission INTEGER);
 CREATE INDEX IF NOT EXISTS customers_by_uscc ON customers(uscc);
 CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name_key);
+CREATE INDEX IF NOT EXISTS customers_by_first_period ON customers(first_period);
 CREATE TABLE IF NOT EXISTS customer_branches (
     {CUSTOMER_BRANCHES});
 CREATE INDEX IF NOT EXISTS customer_branches_by_branch ON customer_branches(branch);

@@ -603,28 +603,44 @@ class Archive:
             return [cid for (cid,) in self.conn.execute(
                 f"SELECT id FROM customers WHERE first_period <= ? AND ({' OR '.join(terms)}) ORDER BY id", args)]
 
-    def new_customers(self, period: str) -> pd.DataFrame:
-        """The customers first archived in month ``period``, a row per branch that reported them that month, as
-        they stood at the month's end: customer_id, name, uscc, branch, nature, stage, region (only these fields
-        are read: a first month's tens of thousands of customers are not decoded whole)."""
-        undo = self._undo_map(period)
-        fields = ("name", "uscc", "nature", "region")
-        rows = []
+    def first_archived(self, period: str) -> list[int]:
+        """The ids, in order, of the customers first archived in month ``period``."""
         with self.reading():
-            for cid, uscc, values, branch, stage in self.conn.execute(
-                    "SELECT c.id, c.uscc, json_array(" + ", ".join(f"json_extract(c.data, '$.{f}')" for f in fields) +
-                    "), l.branch, json_extract(l.data, '$.stage') FROM customers c LEFT JOIN customer_branches l "
-                    "ON l.customer_id = c.id AND l.first_period = c.first_period WHERE c.first_period = ? "
-                    "ORDER BY c.id, l.branch", (period,)):
-                row = dict(zip(fields, loads(values)), customer_id=cid, branch=branch, stage=stage)
-                row.update(undo.get(("customer", str(cid)), {}))
-                if branch is not None:
-                    row.update({k: v for k, v in undo.get(("customer_branch", f"{cid}|{branch}"), {}).items()
-                                if k == "stage"})
-                row["uscc"] = row["uscc"] or uscc
-                rows.append(row)
+            return [cid for (cid,) in self.conn.execute(
+                "SELECT id FROM customers WHERE first_period = ? ORDER BY id", (period,))]
+
+    def new_customers(self, period: str, bounds: tuple[int, int] = (-2**63, 2**63 - 1)) -> pd.DataFrame:
+        """The customers first archived in month ``period`` (with ids within ``bounds``), a row per branch that
+        reported them that month, as they stood at the month's end: customer_id, name, uscc, branch, nature,
+        stage, region (only these fields are read: a first month's tens of thousands of customers are not decoded
+        whole)."""
+        undo = self._undo_map(period)
+        fields = ["name", "uscc", "nature", "region"]
         order = ["customer_id", "name", "uscc", "branch", "nature", "stage", "region"]
-        return typed(pd.DataFrame(rows, columns=order), CUSTOMERS.columns, order)
+        parts = []
+        with self.reading():
+            cursor = self.conn.execute(
+                "SELECT c.id, c.uscc, json_array(" + ", ".join(f"json_extract(c.data, '$.{f}')" for f in fields) +
+                "), l.branch, json_extract(l.data, '$.stage') FROM customers c LEFT JOIN customer_branches l "
+                "ON l.customer_id = c.id AND l.first_period = c.first_period WHERE c.first_period = ? "
+                "AND c.id BETWEEN ? AND ? ORDER BY c.id, l.branch", (period, *bounds))
+            while found := cursor.fetchmany(self.SNAPSHOT_CHUNK):  # as the snapshot: a chunk decoded at a time
+                values = loads("[" + ",".join(r[2] for r in found) + "]")
+                if undo:  # values changed after the month: as they were then
+                    for (cid, _, _, branch, stage), row in zip(found, values):
+                        then = undo.get(("customer", str(cid)), {})
+                        row[:] = [then.get(f, v) for f, v in zip(fields, row)]
+                    found = [(cid, uscc, data, branch, undo.get(("customer_branch", f"{cid}|{branch}"), {}).get(
+                        "stage", stage)) for cid, uscc, data, branch, stage in found]
+                frame = pd.DataFrame(values, columns=fields)
+                frame["uscc"] = [code or uscc for code, (_, uscc, *_) in zip(frame["uscc"], found)]
+                frame["customer_id"] = [r[0] for r in found]
+                frame["branch"] = [r[3] for r in found]
+                frame["stage"] = [r[4] for r in found]
+                parts.append(typed(frame, CUSTOMERS.columns, order))
+        if not parts:
+            return typed(pd.DataFrame(columns=order), CUSTOMERS.columns, order)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
     def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1), wanted: list[int] | None = None,
                   entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:

@@ -157,21 +157,11 @@ def validate(path, config, known: str):
 
 
 def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted: list[int]):
-    """A share of the monthly summary: ``reports.monthly.summary_part`` of the customers within ``bounds``
-    (the ``wanted`` ones), read by this worker from the archive the main process writes (and has committed)."""
+    """A share of the monthly summary: ``reports.monthly.part_figures`` of the customers within ``bounds``,
+    read by this worker from the archive the main process writes (and has committed)."""
     from pathlib import Path
 
     from ..archive.store import Archive
-    from ..reports.monthly import read_part, summary_part as figures
+    from ..reports.monthly import part_figures
     with Archive(Path(path), read_only=True) as archive:
-        return figures(read_part(archive, period, bounds, wanted), config, period)
-
-
-def new_customers(path: str, period: str):
-    """``Archive.new_customers`` of the archive the main process writes (and has committed), read by this
-    worker while the main process works out the rest of the monthly summary."""
-    from pathlib import Path
-
-    from ..archive.store import Archive
-    with Archive(Path(path), read_only=True) as archive:
-        return archive.new_customers(period)
+        return part_figures(archive, config, period, bounds, wanted)

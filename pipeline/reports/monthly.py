@@ -66,46 +66,47 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
 
     Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
-    (the run's validation workers, ``intake.worker.Workers``) read the month's new customers and work out a
-    share of the parts meanwhile.
+    (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
     """
-    from ..intake import worker
-    pool = workers.pool if workers is not None else None
-    asked = _ask(pool, worker.new_customers, str(archive.path), period) if pool is not None else None
     subs = archive.submissions(period)
     status = submission_status(subs, config, period)
     files = _files(subs)
     with archive.reading():
         parts = _parts(archive, config, period, workers)
-        new = _answer(asked)  # read by a worker meanwhile, or here
-        new = new if new is not None else archive.new_customers(period)
-    duties, plans, complaints = zip(*parts)
-    new_customers = new.sort_values(["branch", "name"], kind="stable")
+    new, duties, plans, complaints = zip(*parts)
+    new_customers = _joined(new).sort_values(["branch", "name"], kind="stable", ignore_index=True)
     contacts = contacts_due(_joined(duties), _joined(plans), period)
-    return MonthlyData(period, status, files, new_customers.reset_index(drop=True), archive.history(period=period),
+    return MonthlyData(period, status, files, new_customers, archive.history(period=period),
                        archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
 
 
 def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple]:
-    """``summary_part`` of every part of the archive, in order: the first share here, the others by the
+    """``part_figures`` of every part of the archive, in order: the first share here, the others by the
     workers (each reads its parts itself; a part a worker fails on is done here)."""
     from ..intake import worker
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
     wanted = archive.customers_where(period, summary_customers(config))
-    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=wanted)
+    counted = sorted(set(wanted).union(archive.first_archived(period)))  # a part holds at most so many of either
+    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=counted)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
     asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b, wanted) for b in bounds[mine:]]
-    return [summary_part(read_part(archive, period, b, wanted), config, period) for b in bounds[:mine]] + [
-        _answer(future) or summary_part(read_part(archive, period, b, wanted), config, period)
-        for b, future in zip(bounds[mine:], asked)]
+    return [part_figures(archive, config, period, b, wanted) for b in bounds[:mine]] + [
+        _answer(future) or part_figures(archive, config, period, b, wanted) for b, future in zip(bounds[mine:], asked)]
+
+
+def part_figures(archive: Archive, config: Config, period: str, bounds: tuple[int, int], wanted: list[int]) -> tuple:
+    """The figures of the part of the archive within ``bounds``: its new customers (only the fields shown are
+    read, ``Archive.new_customers``) and ``summary_part`` of the ``wanted`` customers (``read_part``)."""
+    return (archive.new_customers(period, bounds),
+            *summary_part(read_part(archive, period, bounds, wanted), config, period))
 
 
 def summary_customers(config: Config) -> list[dict[str, list]]:
     """Whom the summary's parts grade and name (``Archive.customers_where``): the strategic customers (visit
     duties) and those that may be A (the A-class visit plan). Open complaints are every customer's: their
-    records are read for all (``read_part``); the month's new customers are read by themselves
-    (``Archive.new_customers``)."""
+    records are read for all (``read_part``); of the month's new customers only the fields shown are read
+    (``part_figures``)."""
     return [{"strategic": [YES]}, {"official_grade": ["A"]}, a_requirements(config)]
 
 

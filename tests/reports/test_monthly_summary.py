@@ -60,8 +60,7 @@ class _FailingPool:
 
 @pytest.mark.parametrize("real", [True, False])
 def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkeypatch, real):
-    """The workers read their parts of the archive (and the new customers) themselves; what they fail on is
-    done in this process."""
+    """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
     from types import SimpleNamespace
 
     from pipeline.intake import worker
