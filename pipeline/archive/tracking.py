@@ -58,9 +58,9 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
             rows.append(_row(branch, RETURNED, rejected[-1], len(mine)))
         else:
             rows.append({"branch": branch, "state": NOT_DUE if waiting else MISSING, "received_at": pd.NaT,
-                         "file_name": None, "rows": None, "files": 0})
+                         "file_name": None, "rows": None, "files": 0, "counts": None})
     out = pd.DataFrame(rows, columns=["branch", "state", "received_at", "file_name", "rows", "files",
-                                      "note"])
+                                      "note", "counts"])
     out["deadline"] = pd.Timestamp(due)
     return out
 
@@ -72,4 +72,4 @@ def _received(sub: dict) -> pd.Timestamp:
 def _row(branch: str, state: str, sub: dict, files: int) -> dict:
     text = "，".join(f"{k} {v} 行" for k, v in (sub["counts"] or {}).items()) or EMPTY
     return {"branch": branch, "state": state, "received_at": pd.Timestamp(sub["received_at"]),
-            "file_name": sub["file_name"], "rows": text, "files": files}
+            "file_name": sub["file_name"], "rows": text, "files": files, "counts": dict(sub["counts"] or {})}

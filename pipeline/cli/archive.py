@@ -134,13 +134,26 @@ def documents_text(frame, half: str) -> str:
 
 
 def status_text(frame, period: str) -> str:
-    rows = [[r.branch, r.state, _when(r.received_at), shown(r.file_name), shown(r.rows)]
+    """The month's submission status for the screen: the rows of each sheet as numbers only, in the template's
+    order and named once below the table (the workbook's “客户信息 505 行，合作项目 300 行，…” made a line of some
+    160 columns, wider than a console window)."""
+    from schemas.columns import DATA_SHEETS
+    rows = [[r.branch, r.state, _when(r.received_at), shown(r.file_name), _counts(r.counts, DATA_SHEETS)]
             for r in frame.itertuples()]
     due = frame["deadline"].iloc[0].strftime("%Y-%m-%d") if len(frame) else ""
     head = f"{period} 报送情况（截止 {due}）"
     text = head + "\n" + table([label(k) for k in ("branch", "state", "received_at", "file_name", "rows")], rows)
+    if any(isinstance(r.counts, dict) and r.counts for r in frame.itertuples()):
+        text += "\n" + f"{label('rows')}依次为：" + " / ".join(sheet.name for sheet in DATA_SHEETS) + "（— 为没有这张表）"
     notes = [f"  {r.branch}：{r.note}" for r in frame.itertuples() if isinstance(r.note, str) and r.note]
     return text + ("\n说明：\n" + "\n".join(notes) if notes else "")
+
+
+def _counts(counts, sheets) -> str:
+    """505 / 300 / 50 / 20 / 100: a file's rows in each sheet, in the template's order."""
+    if not isinstance(counts, dict) or not counts:
+        return EMPTY
+    return " / ".join(str(counts[sheet.name]) if sheet.name in counts else EMPTY for sheet in sheets)
 
 
 def _when(value) -> str:

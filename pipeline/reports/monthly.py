@@ -167,7 +167,7 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
     styles = Styles(book)
     as_of = month_end(data.period)
     sheets = [
-        (SHEETS["status"], data.status.drop(columns=["deadline"]), None),
+        (SHEETS["status"], data.status.drop(columns=["deadline", "counts"]), None),
         (SHEETS["files"], data.files, None),
         (SHEETS["new_customers"], data.new_customers.drop(columns=["customer_id"]), "customers"),
         (SHEETS["changes"], data.changes, None),

@@ -76,3 +76,21 @@ def test_every_roster_problem_at_once(tmp_path):
     except Exception as exc:  # noqa: BLE001
         message = str(exc)
     assert "重复出现" in message and "不能用作单位名称" in message
+
+
+def test_the_status_on_screen_fits_a_console_window(tmp_path):
+    """Each sheet's rows as numbers in the template's order, the sheets named once below: the line of a branch
+    that sent a file stays within a console window (the workbook's wording made it some 160 columns)."""
+    from pipeline.widths import display_width
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx",
+                     customers=[example_row("customers"), example_row("customers", uscc=None, name="另一家客户有限公司")],
+                     projects=[example_row("projects")])
+    crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    output = crm("--workspace", ws.root, "status", "--period", "2026-10").output
+    [line] = [line for line in output.splitlines() if line.startswith("华东分公司")]
+    counts = line.split("  ")[-1].strip()
+    assert counts.split(" / ")[:2] == ["2", "1"] and len(counts.split(" / ")) == 5, line
+    assert "行数依次为：客户信息 / 合作项目 / 满意度调查 / 投诉记录 / 拜访记录" in output
+    assert max(display_width(line) for line in output.splitlines()) <= 110
