@@ -60,7 +60,7 @@ def ingest(obj: Context, inbox: Path | None, received_at, keep: bool, recheck: b
             outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
                                     progress=progress, keep=keep or is_samples(folder), recheck=recheck,
                                     workers=workers)
-    click.echo(outcome_table(outcomes, folder))
+    click.echo(outcome_table(outcomes, folder, ws.root))
     _exit_if_stopped(outcomes)
 
 
@@ -85,17 +85,30 @@ def is_samples(folder: Path) -> bool:
     return (folder / MANIFEST).exists() or (folder.parent / MANIFEST).exists()
 
 
+def _note(outcome, root: Path | None) -> str | None:
+    note = outcome.note or (outcome.findings[0].message if outcome.errors else None)
+    if outcome.errors and outcome.feedback is not None:
+        where = outcome.feedback
+        if root is not None and where.is_relative_to(root):
+            where = where.relative_to(root)
+        more = f"共 {outcome.errors} 处错误，" if outcome.errors > 1 else ""
+        note = f"{note}\n{more}反馈表：{where}"
+    return note
+
+
 def _exit_if_stopped(outcomes) -> None:
     if any(o.status == "left" for o in outcomes):
         raise click.exceptions.Exit(1)
 
 
-def outcome_table(outcomes, folder: Path | None = None) -> str:
+def outcome_table(outcomes, folder: Path | None = None, root: Path | None = None) -> str:
+    """A line for each file; under it what to know: the note, or a returned file's first error and where its
+    feedback workbook is (``root``: the workspace, the path is shown from there)."""
     if not outcomes:
         return f"收件箱 {folder or ''} 中没有待处理的文件。".replace("  ", " ")
-    rows = [[o.file, o.branch or EMPTY, o.period or EMPTY, OUTCOMES[o.status], o.errors,
-             o.note or (o.findings[0].message if o.errors else "")] for o in outcomes]
-    text = table([label(k) for k in ("file_name", "branch", "period", "outcome", "errors", "note")], rows)
+    rows = [[o.file, o.branch or EMPTY, o.period or EMPTY, OUTCOMES[o.status], o.errors] for o in outcomes]
+    text = table([label(k) for k in ("file_name", "branch", "period", "outcome", "errors")], rows,
+                 notes=[_note(o, root) for o in outcomes])
     counts = {k: sum(o.status == k for o in outcomes) for k in OUTCOMES}
     parts = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
     return f"{text}\n本次收件 {len(outcomes)} 个：{parts}。"
@@ -192,7 +205,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
         click.echo(f"收件箱 {folder} 是空的，没有新的报送文件；以下为 {data.period} 的报送情况"
                    + ("（可用 --period 指定其他月份）。" if period is None else "。"))
     else:
-        click.echo(outcome_table(outcomes, folder))
+        click.echo(outcome_table(outcomes, folder, ws.root))
     click.echo("")
     click.echo(status_text(data.status, data.period))
     click.echo(f"\n{data.period}：新增客户 {data.new_customer_count} 家，信息变更 {len(data.changes)} 项，"

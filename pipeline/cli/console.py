@@ -8,14 +8,18 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - text_width(text))
 
 
-def table(headers: list[str], rows: list[list], max_width: int = 90) -> str:
-    """Rows under headers, columns padded to their widest cell."""
+def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list[str | None] | None = None) -> str:
+    """Rows under headers, columns padded to their widest cell. ``notes``: a text for each row (or None), shown
+    on a line of its own under the row, so a long remark does not widen every line of the table."""
     cells = [[_clip(str("" if v is None else v), max_width) for v in row] for row in rows]
     widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
               for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(),
              "  ".join("─" * w for w in widths)]
-    lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    for row, note in zip(cells, notes or [None] * len(cells)):
+        lines.append("  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip())
+        for i, line in enumerate((note or "").splitlines()):
+            lines.append(("  └ " if i == 0 else "    ") + line)
     return "\n".join(lines)
 
 

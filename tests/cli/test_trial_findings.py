@@ -94,3 +94,20 @@ def test_the_status_on_screen_fits_a_console_window(tmp_path):
     assert counts.split(" / ")[:2] == ["2", "1"] and len(counts.split(" / ")) == 5, line
     assert "行数依次为：客户信息 / 合作项目 / 满意度调查 / 投诉记录 / 拜访记录" in output
     assert max(display_width(line) for line in output.splitlines()) <= 110
+
+
+def test_a_returned_file_s_first_error_and_feedback_are_under_its_line(tmp_path):
+    """The file's own line stays short; under it the first error, how many there are, and where the feedback
+    workbook is, from the workspace (the department sends it back)."""
+    from pipeline.widths import display_width
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx",
+                     customers=[example_row("customers", uscc="123"),
+                                example_row("customers", uscc="456", name="另一家客户有限公司")])
+    lines = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("华东分公司_2026-10"))
+    assert "已退回" in lines[at] and display_width(lines[at]) < 100
+    assert lines[at + 1].startswith("  └ ") and "统一社会信用代码" in lines[at + 1]
+    more, where = lines[at + 2].strip().split("反馈表：")
+    assert more == "共 2 处错误，" and (ws.root / where).is_file() and where.startswith("rejected")
