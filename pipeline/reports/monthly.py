@@ -137,7 +137,8 @@ def summary_part(snap: dict[str, pd.DataFrame], config: Config, period: str) -> 
     complaints."""
     as_of = month_end(period)
     grades = official_grades(rule_grades(snap, config, period))
-    return visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of), open_complaints(snap, config, as_of)
+    return (visit_duties(snap, config, period), a_visit_plan(snap, grades, config, as_of),
+            open_complaints(snap, config, as_of))
 
 
 def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -145,7 +145,8 @@ def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(
         archive.record_grade_adjustments([{"customer_id": made_a, "period": "2025-H2", "effective_period": "2026-01",
                                            "old_grade": "C", "new_grade": "A"}])
         wanted = archive.customers_where(period, summary_customers(config))
-        archived = archive.conn.execute("SELECT COUNT(*) FROM customers WHERE first_period <= ?", (period,)).fetchone()[0]
+        [archived] = archive.conn.execute("SELECT COUNT(*) FROM customers WHERE first_period <= ?",
+                                          (period,)).fetchone()
         read_some = monthly_summary(archive, config, period)
         monkeypatch.setattr(monthly, "summary_customers", lambda config: [{}])  # every customer
         assert archive.customers_where(period, monthly.summary_customers(config)) != wanted
