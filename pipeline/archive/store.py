@@ -546,7 +546,7 @@ class Archive:
         """The customer ids (first, last) of each part of ``snapshot_parts``: parts as even as can be (one
         customer apart), at most ``customers`` each; a multiple of ``shares`` of them (to share them between processes) when
         each share would hold at least ``least`` customers. Together they cover every id, the records' too.
-        ``among``: only these customers are counted (the ``wanted`` ones of ``snapshot_part``), in order."""
+        ``among``: only these customers are counted (those the parts are to read), in order."""
         if among is not None:
             ids = among
         else:
@@ -568,7 +568,7 @@ class Archive:
 
         ``wanted`` (ids from ``customers_where``): only these customers, their views and their records are
         read, but for the record kinds in ``whole``, read for every customer within ``bounds``. ``entities``:
-        the kinds of records read (each an empty table or none)."""
+        the kinds of records read (the others are not in the part)."""
         with self.reading():
             return self._snapshot(as_of or "9999-12", bounds, wanted, entities, whole)
 
@@ -576,20 +576,16 @@ class Archive:
         """The ids, in order, of the customers archived by the end of month ``as_of`` that may meet one of
         ``any_of`` then: each maps fields to the values they may have, and all of them must hold.
 
-        Two fields are not the customer's data: ``first_period``, the month first archived, and
-        ``official_grade``, a grade a half-yearly adjustment effective by then gave (perhaps changed since).
-        A customer whose values changed after the month is among them whatever its values now (they were
-        others then): a customer left out meets none of ``any_of``."""
+        One field is not the customer's data: ``official_grade``, a grade a half-yearly adjustment effective by
+        then gave (perhaps changed since). A customer whose values changed after the month is among them whatever
+        its values now (they were others then): a customer left out meets none of ``any_of``."""
         limit = as_of or "9999-12"
         terms, args = [], [limit]
         for condition in any_of:
             parts = []
             for name, values in condition.items():
                 values = json.dumps(list(values), ensure_ascii=False)
-                if name == "first_period":
-                    parts.append("first_period IN (SELECT value FROM json_each(?))")
-                    args.append(values)
-                elif name == "official_grade":
+                if name == "official_grade":
                     parts.append("id IN (SELECT customer_id FROM grade_adjustments WHERE effective_period <= ? "
                                  "AND new_grade IN (SELECT value FROM json_each(?)))")
                     args += [limit, values]
