@@ -142,7 +142,18 @@ def _ingest_files(ws: Workspace, archive: Archive, config: Config, files: list[P
         except Exception as exc:  # noqa: BLE001 — the guard: one file never stops the others
             outcome = _guard_failure(ws, archive, path, received_at, exc, keep)
         outcomes.append(outcome)
+    _note_standing(outcomes)
     return outcomes
+
+
+def _note_standing(outcomes: list[FileOutcome]) -> None:
+    """A file that stands over another of its branch-month processed after it in this run says so too (one
+    processed before it says “更正重报” already)."""
+    by_id = {o.merge.submission_id: o for o in outcomes if o.merge is not None}
+    for outcome in outcomes:
+        standing = by_id.get(outcome.merge.superseded_by) if outcome.merge is not None else None
+        if standing is not None and standing.merge.stands and not standing.note:
+            standing.note = f"本单位本月另有一份报送 {outcome.file}，采用本文件"
 
 
 def _vanished(path: Path) -> FileOutcome:
@@ -287,7 +298,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
             meta.compared_with = None
             outcome.merge = archive.record_submission(meta, result.frames, result.rows)
         if not outcome.merge.stands:
-            outcome.note = "本单位本月已有更晚收到的报送，本文件已存档、不采用"
+            name, why = archive.standing_over(outcome.merge.submission_id, outcome.merge.superseded_by)
+            outcome.note = f"本单位本月采用的是 {display_name(name)}（{why}），本文件已存档、不采用"
         elif outcome.merge.superseded:
             outcome.note = "更正重报，已替换本单位本月先前的报送"
         outcome.moved_to = _file_away(path, target, sha, stamp, keep)

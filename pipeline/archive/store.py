@@ -90,6 +90,17 @@ def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: 
     return (received_at or "", filled_on or "", correction, file_name or "", sid)
 
 
+def standing_reason(this: tuple, other: tuple) -> str:
+    """Why ``other`` stands over ``this`` (both ``_standing_key``s), as a clerk would say it."""
+    if other[0] != this[0]:
+        return "它收到得更晚"
+    if other[1] != this[1]:
+        return "两份收件时间相同，它的封面填报日期更晚"
+    if other[2] != this[2]:
+        return "两份收件时间与封面填报日期都相同，它的文件名注明了更正"
+    return "两份收件时间与封面填报日期都相同，按文件名的顺序"
+
+
 WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default
 
 
@@ -446,6 +457,12 @@ class Archive:
         return self.conn.execute("SELECT seq, row_hash FROM sub_rows WHERE submission_id = ? AND entity = "
                                  "'customers' AND seq IN (SELECT seq FROM repeated WHERE entity = 'customers') "
                                  "ORDER BY seq", (sid,)).fetchall()
+
+    def standing_over(self, sid: int, other: int) -> tuple[str, str]:
+        """The file name of submission ``other``, which stands over ``sid`` in their branch-month, and why."""
+        keys = {i: (_standing_key(received, filled, name, i), name) for i, received, filled, name in self.conn.execute(
+            "SELECT id, received_at, filled_on, file_name FROM submissions WHERE id IN (?, ?)", (sid, other))}
+        return keys[other][1], standing_reason(keys[sid][0], keys[other][0])
 
     def known_rows(self, only: int | None = None) -> dict[str, tuple[int, dict]]:
         """Per branch: its last accepted submission and the raw hashes of its rows, by sheet (for validation

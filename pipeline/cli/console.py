@@ -18,9 +18,32 @@ def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list
              "  ".join("─" * w for w in widths)]
     for row, note in zip(cells, notes or [None] * len(cells)):
         lines.append("  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip())
-        for i, line in enumerate((note or "").splitlines()):
+        for i, line in enumerate(part for text in (note or "").splitlines() for part in _wrapped(text)):
             lines.append(("  └ " if i == 0 else "    ") + line)
     return "\n".join(lines)
+
+
+NOTE_WIDTH = 100  # a note's lines, within a console window of 120 columns with room to spare
+_BREAKS = "，。；、）)"
+
+
+def _wrapped(text: str, width: int = NOTE_WIDTH) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, each broken after a punctuation mark (a text with none
+    where it is needed, such as a file path, is left whole: it is copied, not read)."""
+    out = []
+    while text_width(text) > width:
+        used, cut = 0, None
+        for i, ch in enumerate(text):
+            used += text_width(ch)
+            if used > width:
+                break
+            if ch in _BREAKS:
+                cut = i + 1
+        if cut is None or cut == len(text):
+            break
+        out.append(text[:cut])
+        text = text[cut:]
+    return out + [text]
 
 
 def _clip(text: str, limit: int) -> str:

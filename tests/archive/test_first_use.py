@@ -48,8 +48,8 @@ def test_the_correction_stands_whatever_the_processing_order(ws, runs):
         at(write_submission(correction, branch="西南分公司", customers=customers(stage="签约客户")), "2026-10-22T09:00")
         assert crm(ws.root, "monthly", "--period", "2026-10").exit_code == 0
         at(write_submission(original, branch="西南分公司", customers=customers(stage="意向客户")), "2026-10-20T09:00")
-        result = crm(ws.root, "monthly", "--period", "2026-10")
-        assert "已有更晚收到的报送" in result.output
+        said = crm(ws.root, "monthly", "--period", "2026-10").output.replace("\n    ", "")
+        assert f"本单位本月采用的是 {correction.name}（它收到得更晚），本文件已存档、不采用" in said
     with Archive(ws.archive_path) as archive:
         assert archive.snapshot()["customer_branches"]["stage"].tolist() == ["签约客户"]
     files = {r["文件"]: r["是否采用"] for r in summary_rows(ws, "2026-10", "校验结果")}
@@ -64,10 +64,29 @@ def test_same_received_time_falls_back_to_the_cover_date_then_a_correction_name(
     book = openpyxl.load_workbook(second)
     book["封面"]["B5"] = "2026-10-25"  # filled in a day later than the other (2026-10-24)
     book.save(second)
-    assert crm(ws.root, "ingest", "--received-at", "2026-10-25T10:00").exit_code == 0
+    result = crm(ws.root, "ingest", "--received-at", "2026-10-25T10:00")
+    assert result.exit_code == 0
     with Archive(ws.archive_path) as archive:
         assert archive.snapshot()["customer_branches"]["stage"].tolist() == ["签约客户"]
     assert first.name != second.name
+    # on screen: the file processed first (…_a) stands, and both say which one the month takes and why
+    said = result.output.replace("\n    ", "")  # a note's lines, joined
+    assert f"本单位本月另有一份报送 {first.name}，采用本文件" in said
+    assert f"本单位本月采用的是 {second.name}（两份收件时间相同，它的封面填报日期更晚），本文件已存档、不采用" in said
+
+
+def test_same_time_and_cover_date_a_correction_processed_first_says_it_stands(ws):
+    """Received together, the same cover date: the file named as a correction stands, even when it is processed
+    first; the original's note says so, not that something was received later."""
+    original = write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=customers(stage="意向客户"))
+    correction = write_submission(ws.inbox / "华东分公司 2026年10月 客户信息（更正）.xlsx",
+                                  customers=customers(stage="签约客户"))
+    assert sorted([original.name, correction.name])[0] == correction.name  # processed first
+    output = crm(ws.root, "ingest", "--received-at", "2026-10-20T10:00").output.replace("\n    ", "")
+    assert f"本单位本月另有一份报送 {original.name}，采用本文件" in output
+    assert (f"本单位本月采用的是 {correction.name}（两份收件时间与封面填报日期都相同，它的文件名注明了更正），"
+            "本文件已存档、不采用") in output
+    assert "更晚收到" not in output
 
 
 def test_a_file_identical_to_a_rejected_one_is_judged_again(ws):

@@ -111,3 +111,21 @@ def test_a_returned_file_s_first_error_and_feedback_are_under_its_line(tmp_path)
     assert lines[at + 1].startswith("  └ ") and "统一社会信用代码" in lines[at + 1]
     more, where = lines[at + 2].strip().split("反馈表：")
     assert more == "共 2 处错误，" and (ws.root / where).is_file() and where.startswith("rejected")
+
+
+def test_a_long_note_is_broken_after_punctuation_to_fit_the_window(tmp_path):
+    from pipeline.widths import display_width
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    (ws.inbox / "坏文件.xlsx").write_text("hello", encoding="utf-8")
+    output = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output
+    lines = output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("坏文件.xlsx"))
+    note = []
+    for line in lines[at + 1:]:
+        if not line.startswith("  "):
+            break
+        note.append(line[4:])
+    assert len(note) >= 3 and max(display_width(line) for line in lines) <= 110, output
+    assert note[0].endswith("。") and "".join(note[:-1]).startswith("文件已损坏或不是用 Excel/WPS 保存的工作簿")
+    assert note[-1].startswith("反馈表：rejected")
