@@ -333,11 +333,13 @@ class Styles:
         return self.body(column_kind(column))
 
 
-_NUMBER_FORMATS = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0"},
-                   "count": {"num_format": "#,##0"}, "money": {"num_format": "#,##0.00"},
-                   "score": {"num_format": "0"}, "decimal": {"num_format": "0.0"},
-                   "percent": {"num_format": "0.0%"}, "date": {"num_format": "yyyy-mm-dd"},
-                   "datetime": {"num_format": "yyyy-mm-dd hh:mm"}}
+# Numbers and dates stand right in their cells; "_ " keeps a space's width after them, so that a value is not
+# read together with the text of the next cell ("2026-10-20 10:00华东分公司", "543.0是").
+_NUMBER_FORMATS = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0_ "},
+                   "count": {"num_format": "#,##0_ "}, "money": {"num_format": "#,##0.00_ "},
+                   "score": {"num_format": "0_ "}, "decimal": {"num_format": "0.0_ "},
+                   "percent": {"num_format": "0.0%_ "}, "date": {"num_format": "yyyy-mm-dd_ "},
+                   "datetime": {"num_format": "yyyy-mm-dd hh:mm_ "}}
 
 
 def column_kind(column: Column) -> str:
@@ -407,7 +409,7 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
         values, width = _cells(df.iloc[:, c])
         width = max(display_width(columns[c]) + 2, width)
         if kind in ("date", "datetime") and values:
-            width = max(width, 12 if kind == "date" else 17)
+            width = max(width, 13 if kind == "date" else 18)  # with the space after the value
         shown = max(min_width, min(width, max_width), used.get(col, 0))
         used[col] = shown
         ws.set_column(col, col, shown)
