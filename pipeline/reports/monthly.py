@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.columns import YES
-from schemas.labels import COMPLAINT_STATES, EMPTY, REPLACED, REMINDERS, SHEETS, STANDS, VERDICTS, WHOLE_FILE
+from schemas.labels import (COMPLAINT_STATES, EMPTY, NOT_DUE, REPLACED, REMINDERS, SHEETS, STANDS, SUBMISSION_STATES,
+                            VERDICTS, WHOLE_FILE)
 
 from ..analysis.grading import a_requirements, official_grades, rule_grades
 from ..analysis.service import most_urgent_first, open_complaints
@@ -172,11 +173,12 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
         (SHEETS["files"], data.files, None),
         (SHEETS["new_customers"], data.new_customers.drop(columns=["customer_id"]), "customers"),
         (SHEETS["changes"], data.changes, None),
-        (SHEETS["conflicts"], data.conflicts, None),
+        (SHEETS["conflicts"], data.conflicts.drop(columns=["conflict_id", "left_id", "right_id"]), None),
         (SHEETS["complaint_deadlines"], data.complaints, "complaints"),
         (SHEETS["contact_reminders"], data.contacts, None),
     ]
     notes = {
+        SHEETS["status"]: _status_note(data.status),
         SHEETS["files"]: "本月收到 {} 份：{}。同一单位同月有多份时，最晚收到的一份“采用”，其余“已被替换”。".format(
             len(data.files), "，".join(f"{k} {v}" for k, v in data.file_counts.items()) or "无"),
         SHEETS["new_customers"]: (f"本月新增客户 {data.new_customer_count} 家（按客户去重）；"
@@ -198,6 +200,16 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
         set_print_landscape(ws, repeat_rows=(2, 2), title=f"{data.period} {title}")
     book.close()
     return path
+
+
+def _status_note(status: pd.DataFrame) -> str:
+    """截止日期 and how many branches are in each state (those with none left out)."""
+    if status.empty:
+        return "花名册中没有分子公司（crm.toml [roster]）。"
+    counts = status["state"].value_counts()
+    states = [s for s in (*SUBMISSION_STATES, NOT_DUE) if s in counts.index]
+    return (f"截止 {status['deadline'].iloc[0]:%Y-%m-%d}，共 {len(status)} 个单位："
+            + "，".join(f"{state} {int(counts[state])}" for state in states) + "。")
 
 
 def _complaint_note(data: MonthlyData, as_of) -> str:
