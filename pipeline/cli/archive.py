@@ -111,7 +111,11 @@ def outcome_table(outcomes, folder: Path | None = None, root: Path | None = None
                  notes=[_note(o, root) for o in outcomes])
     counts = {k: sum(o.status == k for o in outcomes) for k in OUTCOMES}
     parts = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
-    return f"{text}\n本次收件 {len(outcomes)} 个：{parts}。"
+    from ..archive.workspace import UNKNOWN_MONTH
+    unplaced = sum(o.status == "rejected" and not o.period for o in outcomes)
+    aside = (f"其中 {unplaced} 个看不出是哪个月的报送，不计入任何月份的月度汇总（退回件在 rejected/{UNKNOWN_MONTH}/）。"
+             if unplaced else "")
+    return f"{text}\n本次收件 {len(outcomes)} 个：{parts}。" + (f"\n{aside}" if aside else "")
 
 
 @click.command()

@@ -129,3 +129,4 @@ def test_a_long_note_is_broken_after_punctuation_to_fit_the_window(tmp_path):
     assert len(note) >= 3 and max(display_width(line) for line in lines) <= 110, output
     assert note[0].endswith("。") and "".join(note[:-1]).startswith("文件已损坏或不是用 Excel/WPS 保存的工作簿")
     assert note[-1].startswith("反馈表：rejected")
+    assert "其中 1 个看不出是哪个月的报送，不计入任何月份的月度汇总" in output  # the month's sheet counts one fewer
