@@ -104,6 +104,7 @@ def _exit_if_stopped(outcomes) -> None:
 def outcome_table(outcomes, folder: Path | None = None, root: Path | None = None) -> str:
     """A line for each file; under it what to know: the note, or a returned file's first error and where its
     feedback workbook is (``root``: the workspace, the path is shown from there)."""
+    from ..archive.workspace import UNKNOWN_MONTH
     if not outcomes:
         return f"收件箱 {folder or ''} 中没有待处理的文件。".replace("  ", " ")
     rows = [[o.file, o.branch or EMPTY, o.period or EMPTY, OUTCOMES[o.status], o.errors] for o in outcomes]
@@ -111,11 +112,11 @@ def outcome_table(outcomes, folder: Path | None = None, root: Path | None = None
                  notes=[_note(o, root) for o in outcomes])
     counts = {k: sum(o.status == k for o in outcomes) for k in OUTCOMES}
     parts = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
-    from ..archive.workspace import UNKNOWN_MONTH
-    unplaced = sum(o.status == "rejected" and not o.period for o in outcomes)
-    aside = (f"其中 {unplaced} 个看不出是哪个月的报送，不计入任何月份的月度汇总（退回件在 rejected/{UNKNOWN_MONTH}/）。"
-             if unplaced else "")
-    return f"{text}\n本次收件 {len(outcomes)} 个：{parts}。" + (f"\n{aside}" if aside else "")
+    text += f"\n本次收件 {len(outcomes)} 个：{parts}。"
+    if unplaced := sum(o.status == "rejected" and not o.period for o in outcomes):
+        text += (f"\n其中 {unplaced} 个看不出是哪个月的报送，不计入任何月份的月度汇总"
+                 f"（退回件在 rejected/{UNKNOWN_MONTH}/）。")
+    return text
 
 
 @click.command()

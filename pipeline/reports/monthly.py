@@ -203,9 +203,7 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
 
 
 def _status_note(status: pd.DataFrame) -> str:
-    """截止日期 and how many branches are in each state (those with none left out)."""
-    if status.empty:
-        return "花名册中没有分子公司（crm.toml [roster]）。"
+    """截止日期 and how many branches are in each state (those with none left out; the roster has at least one)."""
     counts = status["state"].value_counts()
     states = [s for s in (*SUBMISSION_STATES, NOT_DUE) if s in counts.index]
     return (f"截止 {status['deadline'].iloc[0]:%Y-%m-%d}，共 {len(status)} 个单位："
