@@ -105,6 +105,8 @@ def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], 
             workers: worker.Workers, received_at: dt.datetime | None, progress, keep: bool,
             recheck: bool) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
+    if documents:
+        archive.verified()  # (the archive's quick check, when still running: nothing is written before it passed)
     for path, doc in documents:  # analysis reports and work summaries: filed, not parsed
         try:
             outcomes.append(ingest_document(ws, archive, path, doc, config, received_at, keep=keep))
@@ -131,6 +133,7 @@ def _ingest_files(ws: Workspace, archive: Archive, config: Config, files: list[P
         if stopped:
             outcomes.append(FileOutcome(file=display_name(path.name), status=LEFT, note=stopped))
             continue
+        archive.verified()  # the quick check ran while the first files were validated: a damaged archive stops the run
         try:
             outcome = ingest_file(ws, archive, path, config, received_at, result, keep=keep, known_rows=known_rows,
                                   numbers=numbers)
@@ -142,6 +145,7 @@ def _ingest_files(ws: Workspace, archive: Archive, config: Config, files: list[P
         except Exception as exc:  # noqa: BLE001 — the guard: one file never stops the others
             outcome = _guard_failure(ws, archive, path, received_at, exc, keep)
         outcomes.append(outcome)
+    archive.verified()  # (no file to merge: what follows, the month's summary, still reads a checked archive)
     _note_standing(outcomes)
     return outcomes
 

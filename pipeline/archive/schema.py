@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -99,6 +100,8 @@ CREATE TABLE IF NOT EXISTS grade_adjustments (
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);
 """.replace("{SUB_ROWS}", SUB_ROWS).replace("{CUSTOMER_BRANCHES}", CUSTOMER_BRANCHES).replace(
     "{RECORD_BRANCHES}", RECORD_BRANCHES)
+# What SCHEMA creates: an archive holding all of it needs no statement of SCHEMA run (nothing written at open).
+SCHEMA_OBJECTS = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
 # Upgrades of an older archive file, by the version they upgrade from. Each runs in one transaction.
 MIGRATIONS = {
     # v1 → v2: a file identical to a rejected one may be sent again (sha256 no longer unique);

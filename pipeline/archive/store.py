@@ -50,7 +50,7 @@ from ..identity import normalize_name
 from . import merge
 from .journal import Journal
 from .merge import MergeResult
-from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA,
+from .schema import (BRANCH_FIELDS, CUSTOMER_FIELDS, MIGRATIONS, RECORD_ENTITIES, SCHEMA, SCHEMA_OBJECTS,
                      SCHEMA_VERSION, as_stored, loads, rows_in, rows_outside_texts, typed)
 from .workspace import read_only_uri
 
@@ -109,12 +109,13 @@ class Archive:
 
     ``journal`` (the workspace's received/归档日志.jsonl) receives every write that the filed
     workbooks cannot reproduce; ``check`` runs SQLite's quick check at open and refuses a
-    damaged file. ``read_only`` opens an archive this run already opened for writing, to read it in a
+    damaged file (``check="before-writing"``: the check runs on a thread of its own from the open, and the
+    first write, or ``verified``, waits for it and refuses a damaged file then; reading stays the caller's). ``read_only`` opens an archive this run already opened for writing, to read it in a
     helper process (no schema check or upgrade, no writes).
     """
 
     def __init__(self, path: Path, *, similarity_threshold: float = 85.0,
-                 journal: Journal | None = None, check: bool = False, read_only: bool = False,
+                 journal: Journal | None = None, check: bool | str = False, read_only: bool = False,
                  upgrading: Callable[[int, int], None] | None = None):
         self.path = Path(path)
         self.similarity_threshold = float(similarity_threshold)
@@ -122,6 +123,8 @@ class Archive:
         self._names = None  # customer names for the look-alike search, kept between submissions of a run
         self._snapshots: dict[tuple, dict[str, pd.DataFrame]] = {}  # by snapshot_key, the last few
         self._checkpoint = None  # the thread copying the write-ahead log (checkpoints_later)
+        self._checking = None  # the thread running the quick check (check="before-writing")
+        self._damage = None  # what it found
         if read_only:  # a helper process reading what this run's main process committed: no schema work
             self.conn = sqlite3.connect(read_only_uri(self.path), uri=True, isolation_level=None, timeout=30)
             return
@@ -130,19 +133,56 @@ class Archive:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-            if check:
+            if check == "before-writing":
+                self._check_in_background()
+            elif check:
                 self._quick_check()
-            self.conn.executescript(SCHEMA)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                              (str(SCHEMA_VERSION),))
+            if not self._schema_complete():  # tables or indexes to create: never written onto a damaged file
+                self.verified()
+                self.conn.executescript(SCHEMA)
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                                  (str(SCHEMA_VERSION),))
             self._migrate(upgrading)
         except sqlite3.DatabaseError as exc:
             raise damaged(self.path, exc) from None
 
+    def _schema_complete(self) -> bool:
+        """Whether every table and index of SCHEMA exists and the schema version is recorded."""
+        present = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master")}
+        if not SCHEMA_OBJECTS <= present:
+            return False
+        return self.conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
+
     def _quick_check(self) -> None:
-        rows = self.conn.execute("PRAGMA quick_check(5)").fetchall()
-        if rows != [("ok",)]:
-            raise damaged(self.path, "; ".join(str(r[0]) for r in rows))
+        problem = _quick_check(self.conn)
+        if problem:
+            raise damaged(self.path, problem)
+
+    def _check_in_background(self) -> None:
+        """The quick check on a connection of its own (SQLite lets go of Python while it reads the whole file):
+        a run reads what it needs and validates its first files meanwhile, and ``verified`` waits for it."""
+        path = str(self.path)
+
+        def check() -> None:
+            try:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+                try:
+                    self._damage = _quick_check(conn)
+                finally:
+                    conn.close()
+            except sqlite3.DatabaseError as exc:
+                self._damage = str(exc) or type(exc).__name__
+
+        self._checking = threading.Thread(target=check, name="crm-quick-check")
+        self._checking.start()
+
+    def verified(self) -> None:
+        """Wait for the quick check started at open (if any) and refuse a damaged archive: nothing written yet."""
+        if self._checking is not None:
+            self._checking.join()
+            self._checking = None
+        if self._damage:
+            raise damaged(self.path, self._damage)
 
     def _migrate(self, upgrading: Callable[[int, int], None] | None = None) -> None:
         """Upgrade an archive of an older schema, step by step (``upgrading`` is told first: from, to)."""
@@ -161,6 +201,7 @@ class Archive:
                 version += 1
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
         if compact:
+            self.verified()
             try:
                 self.conn.execute("VACUUM")
             except sqlite3.OperationalError:
@@ -173,6 +214,9 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        if self._checking is not None:
+            self._checking.join()
+            self._checking = None
         if self._checkpoint is not None:
             self._checkpoint.join()
             self._checkpoint = None
@@ -224,6 +268,7 @@ class Archive:
     @contextmanager
     def transaction(self):
         """One write transaction: all of it is committed, or none of it."""
+        self.verified()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -254,6 +299,7 @@ class Archive:
         if self.conn.in_transaction:
             yield
             return
+        self.verified()
         self.conn.execute("BEGIN")
         try:
             yield
@@ -1060,6 +1106,12 @@ def archive_number(entity: str, number: int) -> str:
 
 class RepeatedRowsMissing(ArchiveError):
     """A file repeats rows that are not in the branch's last file after all: validate it in full."""
+
+
+def _quick_check(conn: sqlite3.Connection) -> str | None:
+    """What SQLite's quick check finds wrong with an archive (None: nothing)."""
+    rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+    return None if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows)
 
 
 def damaged(path: Path, detail) -> ArchiveError:

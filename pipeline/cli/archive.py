@@ -55,7 +55,7 @@ def ingest(obj: Context, inbox: Path | None, received_at, keep: bool, recheck: b
     """
     with _early_workers(obj, inbox) as workers:
         from ..archive.ingest import ingest_inbox
-        with open_workspace(obj) as (ws, archive):
+        with open_workspace(obj, check_later=True) as (ws, archive):
             folder = inbox or ws.inbox
             outcomes = ingest_inbox(ws, archive, obj.config, inbox=inbox, received_at=received_at,
                                     progress=progress, keep=keep or is_samples(folder), recheck=recheck,
@@ -201,7 +201,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
     """
     with _early_workers(obj, inbox, summary=True) as workers:
         from ..routine import run_monthly
-        with open_workspace(obj, create=True) as (ws, archive):
+        with open_workspace(obj, create=True, check_later=True) as (ws, archive):
             folder = inbox or ws.inbox
             outcomes, data, path = run_monthly(ws, archive, obj.config, period=period, inbox=inbox,
                                                received_at=received_at, progress=progress,

@@ -35,8 +35,10 @@ READ_WAIT_SECONDS = 600  # how long a reading command waits for a running ingest
 
 
 @contextmanager
-def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
-    """The workspace (created only when ``create``), its lock and its checked archive.
+def open_workspace(obj: Context, *, lock: bool = True, create: bool = False, check_later: bool = False):
+    """The workspace (created only when ``create``), its lock and its checked archive (``check_later``: checked
+    on a thread of its own, and refused, if damaged, before anything is written or read in a transaction; for the
+    ingest, which reads the branches' last rows and validates its first files meanwhile).
 
     Writing commands (``lock=True``) refuse to wait for another run; reading commands wait
     for it (with a message) and then read one consistent state in a single read transaction,
@@ -66,7 +68,7 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False):
         if missing and (filed := len(ws.filed_files())):
             raise ArchiveError(_missing_archive(ws, filed))
         with Archive(ws.archive_path, similarity_threshold=threshold, journal=ws.journal,
-                     check=True, upgrading=upgrading) as archive:
+                     check="before-writing" if check_later else True, upgrading=upgrading) as archive:
             if archive.count_submissions() == 0 and (filed := len(ws.filed_files())):
                 raise ArchiveError(_missing_archive(ws, filed))
             if lock:

@@ -267,12 +267,17 @@ def test_a_damaged_archive_is_refused_with_what_to_do(ws, damage):
         middle = (len(data) // 4096 // 2) * 4096
         ws.archive_path.write_bytes(data[:middle] + os.urandom(4096) + data[middle + 4096:])
     good(ws, "华南分公司")
-    for args in (["ingest"], ["status", "--period", "2026-10"]):
+    empty = ws.root / "空收件箱"
+    empty.mkdir()
+    # (ingest and monthly check the archive while they validate the first files: still refused before any write)
+    for args in (["ingest"], ["monthly"], ["monthly", "--inbox", str(empty), "--period", "2026-10"],
+                 ["status", "--period", "2026-10"]):
         result = crm(ws.root, *args)
         assert result.exit_code == 1, (damage, args, result.output)
         assert "损坏" in result.output and "crm archive rebuild" in result.output
         assert "Traceback" not in result.output
     assert (ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx").exists()
+    assert not list(ws.received.rglob("华南*")) and not list(ws.root.rglob("月度汇总*"))
 
 
 @pytest.mark.parametrize("empty", [False, True])
