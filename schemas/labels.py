@@ -375,6 +375,7 @@ COMPLAINT_STATES = ("未响应", "未反馈", "处理中")
 DUTY_STATES = ("已完成", "待完成", "逾期")
 DUTIES = {"公司主要领导": "公司主要领导拜访", "联点领导": "联点领导拜访", "营销专员": "营销专员每月联系"}
 REMINDERS = {"specialist": "本月应联系而未联系", "a_plan": "A类客户拜访逾期"}
+NO_SPECIALIST = "未填营销专员"  # who visits an A customer whose 营销专员 the branch left blank
 THIS_MONTH_PENDING = "本月尚未联系"
 NOT_DUE = "未到截止日"
 

@@ -111,9 +111,10 @@ def duty_shares(duties: pd.DataFrame, branches: list[str]) -> pd.DataFrame:
 
 def a_visit_plan(snapshot: dict[str, pd.DataFrame], grades: pd.DataFrame, config: Config,
                  as_of: dt.datetime) -> pd.DataFrame:
-    """A customers (official grade) × branch: visit frequency, last visit, days since, overdue first."""
+    """A customers (official grade) × branch: who visits (the customer's 营销专员), visit frequency, last visit,
+    days since, overdue first."""
     frequencies = config.get("visits", "a_frequency")
-    values = snapshot["customers"][["customer_id", "social_value"]]
+    values = snapshot["customers"][["customer_id", "social_value", "specialist"]]
     a_ids = grades.loc[grades["official_grade"] == "A", ["customer_id", "name"]].merge(values, on="customer_id")
     links = snapshot["customer_branches"][["customer_id", "branch", "first_period"]]
     plan = a_ids.merge(links, on="customer_id")
@@ -128,7 +129,10 @@ def a_visit_plan(snapshot: dict[str, pd.DataFrame], grades: pd.DataFrame, config
     plan["days_since"] = (stamp - pd.to_datetime(since)).dt.days
     plan["overdue"] = plan["last_visit"].isna() | (plan["days_since"] > plan["interval_days"])
     plan["next_due"] = pd.to_datetime(since) + pd.to_timedelta(plan["interval_days"], unit="D")
-    out = plan[["name", "branch", "social_value", "frequency", "last_visit", "days_since", "next_due", "overdue"]]
+    plan["owner"] = plan["specialist"].where(plan["specialist"].notna() & (plan["specialist"] != ""),
+                                             labels.NO_SPECIALIST)
+    out = plan[["name", "branch", "owner", "social_value", "frequency", "last_visit", "days_since", "next_due",
+                "overdue"]]
     return out.sort_values(["overdue", "days_since"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 
@@ -151,7 +155,7 @@ def contacts_due(duties: pd.DataFrame, plan: pd.DataFrame, month: str) -> pd.Dat
     details = [texts.setdefault((frequency, last), f"应{frequency}拜访一次；最近拜访：{last}") for frequency, last in
                zip(due["frequency"], [v.strftime("%Y-%m-%d") if pd.notna(v) else "从未拜访" for v in due["last_visit"]])]
     planned = {"branch": due["branch"].tolist(), "name": due["name"].tolist(),
-               "reminder": [labels.REMINDERS["a_plan"]] * len(due), "owner": [None] * len(due), "detail": details}
+               "reminder": [labels.REMINDERS["a_plan"]] * len(due), "owner": due["owner"].tolist(), "detail": details}
     out = pd.DataFrame({c: [r[c] for r in rows] + planned[c] for c in columns}, columns=columns)
     order = {text: i for i, text in enumerate([labels.REMINDERS["specialist"], *labels.DUTIES.values(),
                                                labels.REMINDERS["a_plan"]])}

@@ -205,6 +205,7 @@ def test_the_october_summary_and_the_period_reports_show_them(sample_year, desig
     with Archive(sample_year.archive_path) as archive:
         data = monthly_summary(archive, config, "2026-10")
         path = write_monthly_report(data, tmp_path / "月度汇总_2026-10.xlsx")
+        specialists = dict(archive.snapshot("2026-10")["customers"][["name", "specialist"]].itertuples(index=False))
         reports = {p: period_report(archive, config, p, tmp_path, today=dt.date(2026, 12, 31))
                    for p in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-H1", "2026-H2", "2026")}
     book = openpyxl.load_workbook(path)
@@ -217,6 +218,8 @@ def test_the_october_summary_and_the_period_reports_show_them(sample_year, desig
         assert [branch, customer, "本月应联系而未联系"] in [r[:3] for r in reminders]
     for branch, customer in designed["a_visit_overdue"].items():
         assert [branch, customer, "A类客户拜访逾期"] in [r[:3] for r in reminders]
+    planned = [r for r in reminders if r[2] == "A类客户拜访逾期"]
+    assert planned and all(r[3] == (specialists[r[1]] or "未填营销专员") for r in planned)  # who is to visit
     for period, report in reports.items():
         names = openpyxl.load_workbook(report, read_only=True).sheetnames
         assert {"满意度分析", "投诉处理", "战略客户维护"} <= set(names), period
