@@ -173,9 +173,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "median_feedback_hours": ("反馈用时中位数（小时）", DECIMAL),
     "complaint_state": ("处理状态", TEXT),
     "age_days": ("已过天数", DECIMAL),
-    "waited_hours": ("已等待（小时）", DECIMAL),
+    "waited_hours": ("已等待（小时）", COUNT),
     "overdue": ("是否超时", TEXT),
-    "overdue_hours": ("超时（小时）", DECIMAL),
+    "overdue_hours": ("超时（小时）", COUNT),
     # strategic customers and visits
     "contacts": ("本年联系次数", COUNT),
     "last_contact": ("最近联系", DATE),

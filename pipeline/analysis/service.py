@@ -17,6 +17,7 @@ Every function reads an archive snapshot and returns a DataFrame.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -217,9 +218,10 @@ def open_complaints(snapshot: dict[str, pd.DataFrame], config: Config, as_of: dt
                          "complaint_type": r.complaint_type, "content": r.content,
                          "complained_at": r.complained_at, "complaint_state": state,
                          "age_days": round((stamp - r.complained_at).total_seconds() / 86400, 1),
-                         "waited_hours": round(waited, 1),
+                         "waited_hours": math.floor(waited),  # whole hours; an hour begun past the limit counts
                          "overdue": bool(limit is not None and waited > limit),
-                         "overdue_hours": round(max(0.0, waited - limit), 1) if limit is not None else np.nan})
+                         "overdue_hours": (math.ceil(waited - limit) if waited > limit else 0) if limit is not None
+                         else np.nan})
     out = pd.DataFrame(rows, columns=["branch", "complaint_no", "customer_name", "complaint_type", "content",
                                       "complained_at", "complaint_state", "age_days", "waited_hours", "overdue",
                                       "overdue_hours"])

@@ -97,7 +97,9 @@ def test_an_unanswered_complaint_ages_across_the_report_date(archive, tmp_path):
     early = service.open_complaints(snap, config, dt.datetime(2026, 10, 31, 9, 0)).set_index("complaint_no")
     assert early.loc["T9", "complaint_state"] == "未响应" and not early.loc["T9", "overdue"]  # 23 h so far
     late = service.open_complaints(snap, config, dt.datetime(2026, 10, 31, 10, 1)).set_index("complaint_no")
-    assert late.loc["T9", "overdue"] and late.loc["T9", "overdue_hours"] == pytest.approx(0.0, abs=0.1)
+    assert early.loc["T9", "waited_hours"] == 23
+    assert late.loc["T9", "overdue"] and late.loc["T9", "overdue_hours"] == 1  # a minute past: the hour begun counts
+    assert late.loc["T9", "waited_hours"] == 24
     assert late.loc["T8", "complaint_state"] == "未反馈" and late.loc["T8", "overdue"]
     assert late.loc["T7", "complaint_state"] == "处理中" and not late.loc["T7", "overdue"]
     assert list(late.index[:2]) in (["T8", "T9"], ["T9", "T8"])  # overdue first
