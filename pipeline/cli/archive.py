@@ -86,7 +86,9 @@ def is_samples(folder: Path) -> bool:
 
 
 def _note(outcome, root: Path | None) -> str | None:
-    note = outcome.note or (outcome.findings[0].message if outcome.errors else None)
+    from ..findings import ERROR
+    note = outcome.note or (_located(next(f for f in outcome.findings if f.severity == ERROR))
+                            if outcome.errors else None)
     if outcome.errors and outcome.feedback is not None:
         where = outcome.feedback
         if root is not None and where.is_relative_to(root):
@@ -94,6 +96,12 @@ def _note(outcome, root: Path | None) -> str | None:
         more = f"共 {outcome.errors} 处错误，" if outcome.errors > 1 else ""
         note = f"{note}\n{more}反馈表：{where}"
     return note
+
+
+def _located(finding) -> str:
+    """A finding with where it is: “客户信息 D34：…” (the sheet alone, or nothing, when it has no cell)."""
+    where = " ".join(filter(None, (finding.sheet, finding.cell.rpartition("!")[2])))
+    return f"{where}：{finding.message}" if where else finding.message
 
 
 def _exit_if_stopped(outcomes) -> None:

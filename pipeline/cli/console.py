@@ -1,6 +1,8 @@
 """Plain-text tables for the terminal, aligned for Chinese (wide) characters."""
 from __future__ import annotations
 
+import re
+
 from ..widths import display_width as text_width
 
 
@@ -23,19 +25,23 @@ def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list
     return "\n".join(lines)
 
 
+_PATH = re.compile(r"[/\\].*(\.[A-Za-z0-9]{1,5}|[/\\])$")  # a folder and a file name (or a folder) to the end
 NOTE_WIDTH = 100  # a note's lines, within a console window of 120 columns with room to spare
 _BREAKS = "，。；、）)"
 
 
 def _wrapped(text: str, width: int = NOTE_WIDTH) -> list[str]:
     """``text`` in lines of at most ``width`` columns, each broken after a punctuation mark (a text with none
-    where it is needed, such as a file path, is left whole: it is copied, not read)."""
+    where it is needed is left whole). A file path ending the text (after its last “：”) is never broken: it is
+    copied, not read, and its name may hold a “）”."""
     out = []
     while text_width(text) > width:
+        head, colon, tail = text.rpartition("：")
+        path = len(head) + len(colon) if colon and _PATH.search(tail) else len(text)
         used, cut = 0, None
         for i, ch in enumerate(text):
             used += text_width(ch)
-            if used > width:
+            if used > width or i >= path:
                 break
             if ch in _BREAKS:
                 cut = i + 1

@@ -97,20 +97,27 @@ def test_the_status_on_screen_fits_a_console_window(tmp_path):
 
 
 def test_a_returned_file_s_first_error_and_feedback_are_under_its_line(tmp_path):
-    """The file's own line stays short; under it the first error, how many there are, and where the feedback
-    workbook is, from the workspace (the department sends it back)."""
+    """The file's own line stays short; under it the first error (not a warning before it) and its cell, how many
+    errors there are, and where the feedback workbook is, from the workspace (the department sends it back): the
+    path whole, though the name is long and holds a “）”."""
+    import re
     from pipeline.widths import display_width
     ws = Workspace(tmp_path / "ws")
     ws.init()
-    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx",
-                     customers=[example_row("customers", uscc="123"),
+    name = "华东分公司_2026-10_客户信息统计表（第二次修改，以此为准）（经营部张明）.xlsx"
+    write_submission(ws.inbox / name,
+                     customers=[example_row("customers", uscc=None, name="没有代码的客户有限公司"),
+                                example_row("customers", uscc="123"),
                                 example_row("customers", uscc="456", name="另一家客户有限公司")])
     lines = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("华东分公司_2026-10"))
-    assert "已退回" in lines[at] and display_width(lines[at]) < 100
-    assert lines[at + 1].startswith("  └ ") and "统一社会信用代码" in lines[at + 1]
-    more, where = lines[at + 2].strip().split("反馈表：")
+    assert "已退回" in lines[at]
+    assert re.match(r"  └ 客户信息 [A-Z]+\d+：统一社会信用代码“123”", lines[at + 1]), lines[at + 1]
+    note = [line[4:] for line in lines[at + 2:] if line.startswith("    ")]
+    more, where = "".join(note).split("反馈表：")
     assert more == "共 2 处错误，" and (ws.root / where).is_file() and where.startswith("rejected")
+    assert note[-1] == f"反馈表：{where}"  # on one line, to be copied
+    assert max(display_width(line) for line in note[:-1]) <= 104
 
 
 def test_a_long_note_is_broken_after_punctuation_to_fit_the_window(tmp_path):
