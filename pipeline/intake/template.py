@@ -160,9 +160,20 @@ def _write_cover(ws, styles: Styles, list_ranges: dict, prefill: Prefill | None 
             ws.data_validation(r, 1, r, 1, rule)
 
 
+def prefilled_columns(sheet: Sheet) -> tuple[Column, ...]:
+    """A pre-filled workbook's columns of ``sheet``: 档案编号 first where the sheet's rows are numbered."""
+    return (ARCHIVE_NO, *sheet.columns) if sheet.numbered else tuple(sheet.columns)
+
+
+def prefilled_cell(sheet: Sheet, key: str, position: int) -> str:
+    """Where a pre-filled workbook holds column ``key`` of its ``position``-th row (from 0) of ``sheet``: 客户信息 D5."""
+    keys = [column.key for column in prefilled_columns(sheet)]
+    return f"{sheet.name} {column_letter(keys.index(key))}{position + 2}"
+
+
 def _write_data_sheet(ws, sheet: Sheet, styles: Styles, list_ranges: dict, prefill: Prefill | None = None) -> None:
     numbered = prefill is not None and bool(sheet.numbered)
-    columns = (ARCHIVE_NO, *sheet.columns) if numbered else sheet.columns
+    columns = prefilled_columns(sheet) if prefill is not None else sheet.columns
     for c, column in enumerate(columns):
         fmt = styles.required_header if column.required else styles.header
         ws.write_string(0, c, column.header, fmt)

@@ -21,8 +21,8 @@ from ..archive.access import edition
 from ..archive.store import Archive, archive_number
 from ..config import Config
 from ..errors import ReportError
-from ..findings import WARNING
-from ..intake.template import Prefill, write_template
+from ..findings import make_finding
+from ..intake.template import Prefill, prefilled_cell, write_template
 from ..periods import add_months, month_end
 from . import names
 
@@ -45,7 +45,7 @@ def gather_prefill(archive: Archive, config: Config, branch: str, period: str) -
     snap = edition(archive.snapshot(as_of), branch)
     rows = {"customers": _customers(snap), "projects": _projects(archive, snap),
             "complaints": _complaints(archive, snap)}
-    return Prefill(branch, period, as_of, rows, _reminders(archive, config, snap, branch, as_of, subs))
+    return Prefill(branch, period, as_of, rows, _reminders(config, snap, branch, as_of, rows))
 
 
 def _clean(value):
@@ -111,28 +111,30 @@ def _numbered(archive: Archive, entity: str, frame: pd.DataFrame, sheet, uscc: d
     return out
 
 
-def _reminders(archive: Archive, config: Config, snap: dict, branch: str, as_of: str,
-               subs: pd.DataFrame) -> pd.DataFrame:
-    """What is due: strategic-customer contacts, overdue complaint replies, last month's warnings (of the
-    branch's last accepted file among ``subs``, every file received, as ``Archive.submissions`` lists them)."""
+def _reminders(config: Config, snap: dict, branch: str, as_of: str, rows: dict[str, list[dict]]) -> pd.DataFrame:
+    """What is due: strategic-customer contacts, A customers' visits, overdue complaint replies, and what the
+    pre-filled ``rows`` still lack (a credit code, a project department outside the branch's list), at their
+    cells in this workbook."""
     grades = official_grades(rule_grades(snap, config, as_of))
     end = month_end(as_of)
     due = contacts_due(visit_duties(snap, config, as_of), a_visit_plan(snap, grades, config, end), as_of)
-    rows = [{"reminder": r.reminder, "name": r.name, "detail": r.detail or ""} for r in due.itertuples()]
+    out = [{"reminder": r.reminder, "name": r.name, "detail": r.detail or ""} for r in due.itertuples()]
     complaints = open_complaints(snap, config, end)
     for r in complaints[complaints["overdue"]].itertuples():
-        rows.append({"reminder": f"投诉{r.complaint_state}（已超时）", "name": r.customer_name,
-                     "detail": f"{labels.label('complaint_no')}：{r.complaint_no}，投诉于 {r.complained_at:%Y-%m-%d}，"
-                               f"已超过时限 {r.overdue_hours:.0f} 小时；答复或反馈后请在本表中填写时间"})
-    mine = subs[(subs["branch"] == branch) & (subs["status"] == "accepted")].sort_values(["period", "received_at"])
-    if len(mine):
-        last = mine.iloc[-1]
-        for f in archive.findings_of(int(last["id"])):
-            if f.get("severity") == WARNING:
-                where = (f.get("cell") or f.get("sheet") or "").replace("!", " ")
-                rows.append({"reminder": f"{last['period']} 报送的提示", "name": "",
-                             "detail": f"{where}：{f.get('message', '')}" if where else f.get("message", "")})
-    return pd.DataFrame(rows, columns=["reminder", "name", "detail"])
+        out.append({"reminder": f"投诉{r.complaint_state}（已超时）", "name": r.customer_name,
+                    "detail": f"{labels.label('complaint_no')}：{r.complaint_no}，投诉于 {r.complained_at:%Y-%m-%d}，"
+                              f"已超过时限 {r.overdue_hours:.0f} 小时；答复或反馈后请在本表中填写时间"})
+    for i, row in enumerate(rows.get("customers", [])):
+        if not row.get("uscc"):
+            out.append({"reminder": labels.PREFILL_REMINDERS["missing_uscc"], "name": row.get("name"),
+                        "detail": f"{prefilled_cell(CUSTOMERS, 'uscc', i)}：{make_finding('missing-uscc', '').message}"})
+    if known := config.departments(branch):
+        for i, row in enumerate(rows.get("projects", [])):
+            if (department := row.get("department")) and department not in known:
+                found = make_finding("unknown-department", "", value=department, allowed=known)
+                out.append({"reminder": labels.PREFILL_REMINDERS["unknown_department"], "name": row.get("customer_name"),
+                            "detail": f"{prefilled_cell(PROJECTS, 'department', i)}：{found.message}"})
+    return pd.DataFrame(out, columns=["reminder", "name", "detail"])
 
 
 def write_prefilled(archive: Archive, config: Config, branch: str, period: str, out_root: Path) -> tuple[Path, Prefill]:

@@ -192,3 +192,21 @@ def test_a_new_row_without_a_number_is_a_new_customer(prefilled):
         new = archive.snapshot()["customers"]
         assert (new["name"] == "杭州全新客户发展有限公司").sum() == 1
         assert (new["first_period"] == PERIOD).sum() == 1
+
+
+def test_its_reminders_point_at_this_workbook_s_cells(prefilled):
+    """A customer still without a credit code is named, and its cell is the blank code of that customer's row in
+    this workbook (not a cell of last month's file, whose rows stood elsewhere)."""
+    root, path = prefilled
+    book = load(path)
+    customers = book["客户信息"]
+    name_col, code_col = column(customers, "客户单位名称"), column(customers, "统一社会信用代码")
+    blank = {customers.cell(r, name_col).value: f"客户信息 {customers.cell(r, code_col).column_letter}{r}"
+             for r in range(2, customers.max_row + 1) if not customers.cell(r, code_col).value}
+    rows = [[c.value for c in row] for row in book["本月提醒"].iter_rows()]
+    header = next(i for i, row in enumerate(rows) if "提醒事项" in row)
+    at = {key: rows[header].index(text) for key, text in (("reminder", "提醒事项"), ("name", "客户单位名称"),
+                                                           ("detail", "说明"))}
+    missing = {row[at["name"]]: row[at["detail"]].split("：")[0] for row in rows[header + 1:]
+               if row[at["reminder"]] == "待补统一社会信用代码"}
+    assert blank and missing == blank
