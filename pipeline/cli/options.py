@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -122,19 +124,39 @@ def check_period(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+_RECEIVED = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:(?:\s+|T|日)(\d{1,2})\s*[:：时]\s*(\d{2})分?)?")
+
+
 def check_received(ctx, param, value):
+    """Click callback: a time as a clerk writes it (2026-10-24T15:30, 2026-10-24 15:30, 2026/10/24, 2026年10月24日)."""
     if value is None:
         return None
     try:
-        return dt.datetime.fromisoformat(value)
+        return dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"“{value}”不是有效时间，请写成 2026-10-24T15:30。") from None
+        found = _RECEIVED.fullmatch(unicodedata.normalize("NFKC", value).strip())
+    try:
+        if found is None:
+            raise ValueError(value)
+        year, month, day, hour, minute = (int(v) if v else 0 for v in found.groups())
+        return dt.datetime(year, month, day, hour, minute)
+    except ValueError:
+        raise click.BadParameter(f"“{value}”不是有效时间，请写成 2026-10-24T15:30 或 2026-10-24"
+                                 "（带时间又用空格分隔时，整个值加引号：\"2026-10-24 15:30\"）。") from None
+
+
+def check_inbox(ctx, param, value: Path | None):
+    """Click callback: the inbox folder must exist (a mistyped path is not an empty inbox)."""
+    if value is not None and not value.is_dir():
+        raise click.BadParameter(f"文件夹“{value}”{'不是文件夹' if value.exists() else '不存在'}。请检查路径"
+                                 "（路径中有空格时整个路径加引号）。")
+    return value
 
 
 received_option = click.option(
     "--received-at", callback=check_received,
     help="指定本次所有文件的收件时间（默认取文件修改时间），如 2026-10-24T15:30。")
-inbox_option = click.option("--inbox", type=click.Path(file_okay=False, path_type=Path),
+inbox_option = click.option("--inbox", type=click.Path(path_type=Path), callback=check_inbox,
                             help="收件箱文件夹（默认为工作目录下的 inbox/）。")
 
 

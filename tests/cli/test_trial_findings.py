@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from builders import example_row, sheet_grid, write_grid, write_submission, cover_grid
@@ -137,3 +138,21 @@ def test_a_long_note_is_broken_after_punctuation_to_fit_the_window(tmp_path):
     assert note[0].endswith("。") and "".join(note[:-1]).startswith("文件已损坏或不是用 Excel/WPS 保存的工作簿")
     assert note[-1].startswith("反馈表：rejected")
     assert "其中 1 个看不出是哪个月的报送，不计入任何月份的月度汇总" in output  # the month's sheet counts one fewer
+
+
+@pytest.mark.parametrize("text", ["2026-10-24T15:30", "2026-10-24 15:30", "2026/10/24 15:30", "2026年10月24日15:30",
+                                  "2026年10月24日 15时30分", "２０２６/10/24 15：30"])
+def test_a_received_time_is_read_as_a_clerk_writes_it(text):
+    from pipeline.cli.options import check_received
+    assert check_received(None, None, text) == dt.datetime(2026, 10, 24, 15, 30)
+    assert check_received(None, None, "2026/9/5") == dt.datetime(2026, 9, 5)
+
+
+def test_a_mistyped_inbox_or_time_is_an_error_not_an_empty_month(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    for args, expected in ((["--inbox", str(tmp_path / "收件箱（打错）")], "不存在"),
+                           (["--received-at", "2026-13-01"], "不是有效时间")):
+        result = crm("--workspace", ws.root, "monthly", "--period", "2026-10", *args)
+        assert result.exit_code == 2 and expected in result.output, result.output
+        assert not (ws.root / "output" / "2026-10").exists()
