@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import secrets
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -112,9 +112,15 @@ def _open_copy(original: Path):
 
 def _save(book, target: Path) -> None:
     """Save through a temporary file so a failed save never leaves half a workbook."""
-    # hidden and named *.part like every half-written file, so a killed run's leftover is swept
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PARTIAL, dir=target.parent)
-    os.close(fd)
+    # hidden and named *.part like every half-written file, so a killed run's leftover is swept; made by open(),
+    # not mkstemp, so that it gets the permissions of every other file written (mkstemp's are the owner's only)
+    while True:
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}{PARTIAL}"
+        try:
+            open(tmp, "xb").close()
+            break
+        except FileExistsError:
+            continue
     try:
         book.save(tmp)
         os.replace(tmp, target)

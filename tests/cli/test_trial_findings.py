@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import stat
 
 import pytest
 from click.testing import CliRunner
@@ -156,3 +158,16 @@ def test_a_mistyped_inbox_or_time_is_an_error_not_an_empty_month(tmp_path):
         result = crm("--workspace", ws.root, "monthly", "--period", "2026-10", *args)
         assert result.exit_code == 2 and expected in result.output, result.output
         assert not (ws.root / "output" / "2026-10").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_feedback_workbook_can_be_read_by_whoever_reads_the_other_files(tmp_path):
+    """Written through a temporary file: it has the permissions every written file has, not the owner's only."""
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers", uscc="123")])
+    crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    [feedback] = ws.rejected.rglob("*校验结果.xlsx")
+    probe = feedback.parent / "probe.txt"
+    probe.write_text("")
+    assert stat.S_IMODE(feedback.stat().st_mode) == stat.S_IMODE(probe.stat().st_mode)
