@@ -154,7 +154,7 @@ class Standing:
         if self.suspended_until:
             parts.append(f"考核为差，暂停查询至 {self.suspended_until:%Y-%m-%d}（含当天）")
         if self.owing:
-            parts.append(f"{labels.SUSPENDED}：尚未提交" + "、".join(self.owing))
+            parts.append(f"{labels.SUSPENDED}：尚未提交 " + "、".join(self.owing))
         return "；".join(parts)
 
 
@@ -185,7 +185,7 @@ def standings(archive: Archive, config: Config, on: dt.date) -> list[Standing]:
             owing.append(f"{month} 月报")
         for half, frame in docs.items():
             late = frame[(frame["branch"] == branch) & (frame["document_state"] == DOC_MISSING)]
-            owing += [f"{half}{d}" for d in late["document"]]
+            owing += [f"{half} {d}" for d in late["document"]]
         out.append(Standing(branch, until, owing))
     return out
 

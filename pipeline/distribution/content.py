@@ -259,18 +259,19 @@ def _own_line(data: PeriodData, branch: str) -> tuple[str, str]:
             f"在 {len(data.ranking)} 个单位中排名第 {int(row['rank'])}{move}。", STRONG)
 
 
-def _standing_block(standing: Standing | None, withheld: bool) -> Paragraph | None:
+def _standing_block(standing: Standing | None, withheld: str | None) -> Paragraph | None:
+    """Why the branch cannot query the archive, when it cannot; ``withheld``: what this mail leaves out for it."""
     if standing is None or standing.allowed:
         return None
     text = f"贵单位目前不能查询客户档案（{standing.reason()}）。"
     when = []
     if standing.owing:
-        when.append(f"提交{'、'.join(standing.owing)}后即恢复")
+        when.append(f"提交 {'、'.join(standing.owing)} 后即恢复")
     if standing.suspended_until:
         when.append(f"暂停期 {standing.suspended_until:%Y-%m-%d} 结束后恢复")
     text += "；".join(when) + "。"
     if withheld:
-        text += "因此本邮件不附本单位客户明细（分子公司版报表），恢复后可向市场营销部申请补发。"
+        text += f"因此本邮件不附{withheld}，恢复后可向市场营销部申请补发。"
     return Paragraph(text, BAD)
 
 
@@ -279,7 +280,8 @@ def branch_report(fig: Figures, branch: str, attachments: list[str], standing: S
     data, period = fig.data, fig.period
     withheld = standing is not None and not standing.allowed
     doc = Document(f"{branch} · {period.title}客户分级报告", f"{fig.as_of_text} · 分子公司版 · {fig.on:%Y-%m-%d}")
-    doc.add("本单位", _standing_block(standing, withheld), Paragraph(*_own_line(data, branch)))
+    doc.add("本单位", _standing_block(standing, "本单位客户明细（分子公司版报表）" if withheld else None),
+            Paragraph(*_own_line(data, branch)))
     doc.add("全集团等级排名", ranking_table(data, fig.weights, highlight=branch))
     doc.add("本单位满意度", satisfaction_table(data, branch))
     own = overdue_list(data, branch)
@@ -297,7 +299,9 @@ def branch_report(fig: Figures, branch: str, attachments: list[str], standing: S
 
 
 def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejected: list[str], sender: str,
-                   attachments: list[str] | None = None) -> Document:
+                   attachments: list[str] | None = None, withheld: bool = False) -> Document:
+    """A branch's mail of the month; ``withheld``: next month's pre-filled workbook is written but not attached (the
+    branch cannot query the archive)."""
     m, period = fig.monthly, fig.period
     doc = Document(f"{branch} · {period.title}客户信息报送情况", f"集团公司市场营销部 · {fig.on:%Y-%m-%d}")
     row = m.status[m.status["branch"] == branch].iloc[0]
@@ -313,7 +317,7 @@ def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejecte
     if rejected:
         lines.append((f"本月有 {len(rejected)} 个文件被退回（{'、'.join(rejected)}），退回原因与标注好的工作簿另函发送。",
                       BAD))
-    doc.add(SHEETS["status"], _standing_block(standing, False), Bullets(lines))
+    doc.add(SHEETS["status"], _standing_block(standing, "下月预填表" if withheld else None), Bullets(lines))
     c = m.complaints
     mine = c[(c["branch"] == branch) & c["overdue"]]
     if len(mine):

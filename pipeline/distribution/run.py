@@ -163,7 +163,8 @@ class _Planner:
                 nxt = names.prefilled(self.out, add_months(self.text, 1), r.branch)
                 withheld = standing is not None and not standing.allowed
                 files = [nxt] if nxt.exists() and not withheld else []
-                doc = branch_monthly(fig, r.branch, standing, rejected, self.sender, [p.name for p in files])
+                doc = branch_monthly(fig, r.branch, standing, rejected, self.sender, [p.name for p in files],
+                                     withheld=nxt.exists() and withheld)
                 mail = Mail(r, kind, f"{PREFIX}{self.period.title}报送情况（{r.branch}）", doc, files)
                 if nxt.exists() and withheld:
                     mail.note = f"不能查询档案，未附下月预填表（{standing.reason()}）"

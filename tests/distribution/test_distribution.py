@@ -191,6 +191,20 @@ def test_a_dry_run_writes_the_outbox_the_brief_and_the_send_list(prepared, tmp_p
     assert "分发日期 2026-10-20 早于本期最后一个月的报送截止日（2026-10-25）" in early.output
 
 
+def test_a_branch_that_cannot_query_is_told_why_its_pre_filled_workbook_is_not_attached(prepared, tmp_path):
+    ws = workspace(prepared, tmp_path)
+    assert crm(ws, "template", "--all", "--period", "2026-11").exit_code == 0
+    result = crm(ws, "distribute", "--period", "2026-10", "--date", "2026-12-05")
+    assert result.exit_code == 0, result.output
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-10" / "outbox").glob("月度报送情况_*分公司经营部.eml")]
+    told = {m["To"]: "因此本邮件不附下月预填表" in m.get_body(("plain",)).get_content() for m in mails}
+    attached = {m["To"]: any("预填" in name for name in attachments(m)) for m in mails}
+    assert len(mails) == len(BRANCHES) and any(told.values()) and any(attached.values())
+    assert all(told[to] != attached[to] for to in told), (told, attached)
+    assert "尚未提交 2026-H1 客户关系维护工作总结" in result.output  # (a space after 提交, as before a month)
+
+
 def test_nothing_without_recipients_and_no_sending_without_a_server(prepared, tmp_path):
     bare = tmp_path / "bare"
     shutil.copytree(prepared, bare)
