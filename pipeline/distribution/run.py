@@ -199,9 +199,11 @@ class _Planner:
         return [self.held(mail, files, f"crm assess --period {self.text}")]
 
     def rejected(self) -> list[dict]:
+        """The month's returned files, each content once: the same bytes sent again (and returned again) are the
+        first one's feedback, sent once."""
         subs = self.archive.submissions(self.text)
-        rows = subs[subs["status"] == "rejected"].sort_values("received_at", kind="stable")
-        return rows.to_dict("records")
+        rows = subs[subs["status"] == "rejected"].sort_values(["received_at", "id"], kind="stable")
+        return rows.drop_duplicates(["branch", "sha256"], keep="first").to_dict("records")
 
     def feedback_mails(self, r: Recipient) -> list[Mail]:
         subs = self.archive.submissions(self.text)

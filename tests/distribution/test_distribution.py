@@ -191,6 +191,17 @@ def test_a_dry_run_writes_the_outbox_the_brief_and_the_send_list(prepared, tmp_p
     assert "分发日期 2026-10-20 早于本期最后一个月的报送截止日（2026-10-25）" in early.output
 
 
+def test_the_same_returned_file_sent_again_is_fed_back_once(prepared, tmp_path):
+    ws = workspace(prepared, tmp_path)
+    [returned] = [p for p in (ws / "rejected" / "2026-10").glob("华中分公司*.xlsx") if "校验结果" not in p.name]
+    shutil.copy2(returned, ws / "inbox" / "华中分公司_2026-10_客户信息统计表_补充.xlsx")  # the branch sends it again
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-26T09:00").output
+    assert crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-27").exit_code == 0
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-10" / "outbox").glob("*.eml")]
+    assert len([m for m in mails if m["Subject"].startswith("【退回】")]) == 1
+
+
 def test_a_branch_that_cannot_query_is_told_why_its_pre_filled_workbook_is_not_attached(prepared, tmp_path):
     ws = workspace(prepared, tmp_path)
     assert crm(ws, "template", "--all", "--period", "2026-11").exit_code == 0
