@@ -84,8 +84,9 @@ def ingest_inbox(ws: Workspace, archive: Archive, config: Config, *, inbox: Path
     Rows a branch sends again exactly as in its last accepted file are not cleaned or validated
     again (``recheck`` turns that off, e.g. after the rules in crm.toml changed).
     """
+    folder = ws.check_inbox(inbox or ws.inbox)  # never the workspace's own files
     ws.sweep_partial()  # what a killed run left half-written
-    files, ignored = list_inbox([inbox or ws.inbox])
+    files, ignored = list_inbox([folder])
     files.sort(key=lambda path: _received_or_last(path, received_at))  # name order among files received together
     outcomes = [FileOutcome(file=display_name(i.path.name), status="ignored", findings=i.findings,
                             note=i.findings[0].message if i.findings else "")

@@ -100,6 +100,24 @@ class Workspace:
                                  f"crm --workspace \"{self.root}\" init 创建，或用 --workspace 指定已有的工作目录。")
         return self
 
+    def check_inbox(self, folder: Path) -> Path:
+        """``folder`` as an inbox, or a WorkspaceError: never one holding the workspace's own files (its archive, the
+        filed and returned submissions, the reports), which an inbox's files are moved away from."""
+        def real(path: Path) -> Path:  # (Windows: one path in any letter case)
+            return Path(os.path.normcase(Path(path).resolve()))
+
+        inbox, root = real(folder), real(self.root)
+        if inbox.is_relative_to(real(self.inbox)):
+            return Path(folder)
+        if root.is_relative_to(inbox):
+            raise WorkspaceError(f"收件箱文件夹 {folder} 包含了工作目录 {self.root} 本身（档案库、已归档和退回的文件）。"
+                                 "请指定只放本次报送文件的文件夹，或把文件放进工作目录的 inbox/。")
+        for kept in (self.received, self.rejected, self.output, self.quarantine):
+            if inbox.is_relative_to(real(kept)):
+                raise WorkspaceError(f"收件箱文件夹 {folder} 在工作目录的 {kept.name}/ 中，那里存放的是已处理的文件。"
+                                     "请把报送文件放进工作目录的 inbox/，或放在别的文件夹中。")
+        return Path(folder)
+
     def sweep_partial(self) -> list[Path]:
         """Remove what a killed run was writing (hidden ``.….part`` files under received/ and rejected/):
         the run that follows redoes that file. Call with the lock held."""

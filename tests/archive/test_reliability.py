@@ -248,6 +248,22 @@ def test_a_symlink_is_filed_as_the_bytes_it_points_to(ws, tmp_path):
     assert "快捷方式" in result.output
 
 
+@pytest.mark.parametrize("inbox", ["the folder holding the workspace", "the workspace", "its received/"])
+def test_an_inbox_holding_or_inside_the_workspace_is_refused_and_nothing_moves(ws, inbox):
+    """An inbox's files are moved away: pointed at the workspace's parent, it took the archive itself, crm.toml and
+    every filed submission as new files and moved them."""
+    good(ws, "华东分公司")
+    assert crm(ws.root, "ingest").exit_code == 0
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*") if p.is_file() and p.suffix != ".lock")
+    folder = {"the folder holding the workspace": ws.root.parent, "the workspace": ws.root,
+              "its received/": ws.received}[inbox]
+    for command in ("ingest", "monthly"):
+        result = crm(ws.root, command, "--inbox", str(folder))
+        assert result.exit_code == 1 and "工作目录" in result.output and "inbox/" in result.output, result.output
+    after = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*") if p.is_file() and p.suffix != ".lock")
+    assert after == before and ws.archive_path.exists()
+
+
 # -- the archive guards itself -------------------------------------------------------------------
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "random-page"])
