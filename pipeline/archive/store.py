@@ -47,6 +47,7 @@ from schemas.columns import CUSTOMERS, DATA_SHEETS, SHEETS_BY_KEY
 
 from ..errors import ArchiveError
 from ..identity import normalize_name
+from ..periods import add_months
 from . import merge
 from .journal import Journal
 from .merge import MergeResult
@@ -346,9 +347,23 @@ class Archive:
     def submissions(self, period: str | None = None, *, findings: bool = True) -> pd.DataFrame:
         """Every file received (or one month's), in the order received. ``findings=False`` leaves out each file's
         findings, the bulk of the table (some 5 KB a file: 60 MB after ten years of a hundred branches)."""
-        frame = self._read("SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, "
-                           f"warnings, errors, {'findings, ' if findings else ''}stored_path, ingested_at, filled_on "
-                           "FROM submissions", period)
+        return self._submissions(self._read("SELECT id, sha256, file_name, branch, period, received_at, status, "
+                                            f"no_change, counts, warnings, errors, {'findings, ' if findings else ''}"
+                                            "stored_path, ingested_at, filled_on FROM submissions", period), findings)
+
+    def returned_without_month(self, month: str) -> pd.DataFrame:
+        """The files returned without a month to file them under (rejected/未识别月份/) that were received in calendar
+        month ``month``, as ``submissions`` lists them."""
+        start = f"{month}-01"
+        frame = pd.read_sql_query(
+            "SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, warnings, errors, "
+            "findings, stored_path, ingested_at, filled_on FROM submissions WHERE status = 'rejected' AND period = '' "
+            "AND received_at >= ? AND received_at < ? ORDER BY id", self.conn,
+            params=(start, f"{add_months(month, 1)}-01"))
+        return self._submissions(frame, True)
+
+    @staticmethod
+    def _submissions(frame: pd.DataFrame, findings: bool) -> pd.DataFrame:
         frame["received_at"] = pd.to_datetime(frame["received_at"])
         frame["no_change"] = frame["no_change"].astype(bool)
         frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]

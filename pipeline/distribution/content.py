@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from schemas import labels
+from schemas.columns import COVER
 from schemas.labels import (ASSESSMENT_RESULTS, COMPLAINT_STATES, EXCELLENT, GRADES, LATE, MISSING, NO_CHANGE,
                             NOT_DUE, ON_TIME, POOR_RESULT, RETURNED, SHEETS, WHOLE_FILE, label)
 
@@ -377,18 +378,24 @@ def assessment_notice(fig: Figures, half: str, results: pd.DataFrame, branch: st
 # -- feedback on a rejected file ----------------------------------------------------------------------
 
 def feedback_notice(sub: dict, replaced_by: str | None, deadline: dt.datetime, on: dt.date, attachments: list[str],
-                    sender: str) -> Document:
+                    sender: str, month: str | None = None) -> Document:
+    """The mail that returns a file; ``month``: the month it is fed back in (a file that showed none is named after
+    it in the example of a file name)."""
     errors = [f for f in sub["findings"] if f.get("severity") == "error"]
     doc = Document(f"{sub['branch']} · 报送文件被退回：{sub['file_name']}",
                    f"{pd.Timestamp(sub['received_at']):%Y-%m-%d %H:%M} 收到 · 集团公司市场营销部")
     steps = [("打开附件中的校验结果工作簿：首页“校验结果”逐条列出问题，点击单元格位置可跳到标红的单元格。", NORMAL),
              ("在贵单位的原表上逐一改正（不要在校验结果工作簿上改），保存后重新发送。", NORMAL),
-             (f"文件名请保持“单位_月份_客户信息统计表”的格式，如 {sub['branch']}_{sub['period']}_客户信息统计表.xlsx。", NORMAL)]
+             (f"文件名请保持“单位_月份_客户信息统计表”的格式，如 {sub['branch']}_{sub['period'] or month}_客户信息统计表.xlsx。",
+              NORMAL)]
     if deadline.date() >= on:
         steps.append((f"本月截止时间 {deadline:%Y-%m-%d %H:%M}，请在此之前重报。", WARN))
     elif not replaced_by:
         steps.append((f"本月截止时间 {deadline:%Y-%m-%d %H:%M} 已过，请尽快改正重报（将计为逾期报送）。", BAD))
     lines = [(f"该文件有 {len(errors)} 处错误，未能归档。", BAD)]
+    if not sub["period"]:
+        lines.append((f"从文件中看不出是哪个月的报送，因此也未计入任何月份；请在模板封面填写“{COVER.column('period').header}”。",
+                      NORMAL))
     if replaced_by:
         lines.append((f"贵单位本月已有通过的报送（{replaced_by}），档案按那份文件记录；如本文件是补充内容，请改正后重报。",
                       NORMAL))

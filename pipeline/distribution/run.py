@@ -199,10 +199,15 @@ class _Planner:
         return [self.held(mail, files, f"crm assess --period {self.text}")]
 
     def rejected(self) -> list[dict]:
-        """The month's returned files, each content once: the same bytes sent again (and returned again) are the
+        """The month's returned files, and those of no month received in it (a branch whose file showed no month
+        still hears why it was returned), each content once: the same bytes sent again (and returned again) are the
         first one's feedback, sent once."""
         subs = self.archive.submissions(self.text)
-        rows = subs[subs["status"] == "rejected"].sort_values(["received_at", "id"], kind="stable")
+        parts = [subs[subs["status"] == "rejected"]]
+        if self.period.kind == "month":
+            parts.append(self.archive.returned_without_month(self.text))
+        rows = pd.concat(parts)
+        rows = rows.sort_values(["received_at", "id"], kind="stable")
         return rows.drop_duplicates(["branch", "sha256"], keep="first").to_dict("records")
 
     def feedback_mails(self, r: Recipient) -> list[Mail]:
@@ -220,7 +225,7 @@ class _Planner:
             mine = accepted[accepted["branch"] == sub["branch"]]
             replaced = mine.iloc[-1]["file_name"] if len(mine) else None
             shown = f"{Path(sub['file_name']).stem}_校验结果.xlsx"  # as the branch named its file
-            doc = feedback_notice(sub, replaced, due, self.on, [shown], self.sender)
+            doc = feedback_notice(sub, replaced, due, self.on, [shown], self.sender, self.text)
             mail = Mail(r, "feedback", f"【退回】{sub['branch']} {self.text} 报送文件未通过校验，请改正后重报："
                                        f"{sub['file_name']}", doc, [feedback], item=str(sub["id"]),
                         shown_names={feedback: shown})

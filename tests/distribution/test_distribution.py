@@ -202,6 +202,29 @@ def test_the_same_returned_file_sent_again_is_fed_back_once(prepared, tmp_path):
     assert len([m for m in mails if m["Subject"].startswith("【退回】")]) == 1
 
 
+def test_a_returned_file_that_shows_no_month_is_fed_back_in_the_month_it_arrived(prepared, tmp_path):
+    ws = workspace(prepared, tmp_path)
+    (ws / "inbox" / "华北分公司 十月 报表.xlsx").write_text("客户名单见附件", encoding="utf-8")  # a renamed text file
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-24T10:00").output
+    assert crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-27").exit_code == 0
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-10" / "outbox").glob("*.eml")]
+    [returned] = [m for m in mails if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
+    body = returned.get_body(("plain",)).get_content()
+    assert "看不出是哪个月" in body and "华北分公司_2026-10_客户信息统计表.xlsx" in body
+    assert list(attachments(returned)) == ["华北分公司 十月 报表_校验结果.xlsx"]
+    [status] = [m for m in mails if m["Subject"].startswith("【客户档案】") and address("华北分公司") in m["To"]]
+    assert "华北分公司 十月 报表.xlsx" in status.get_body(("plain",)).get_content()
+    # a month later it is not fed back again
+    (tmp_path / "空收件箱").mkdir()
+    assert crm(ws, "monthly", "--period", "2026-11", "--inbox", str(tmp_path / "空收件箱")).exit_code == 0
+    result = crm(ws, "distribute", "--period", "2026-11", "--date", "2026-11-27")
+    assert result.exit_code == 0, result.output
+    later = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-11" / "outbox").glob("*.eml")]
+    assert not [m for m in later if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
+
+
 def test_a_branch_that_cannot_query_is_told_why_its_pre_filled_workbook_is_not_attached(prepared, tmp_path):
     ws = workspace(prepared, tmp_path)
     assert crm(ws, "template", "--all", "--period", "2026-11").exit_code == 0
