@@ -83,8 +83,10 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
             outcomes, data, path = run_monthly(ws, archive, config, period=month.name)
             counts = {key: sum(o.status == key for o in outcomes) for key in OUTCOMES}
             shown = "，".join(f"{OUTCOMES[k]} {n}" for k, n in counts.items() if n)
+            ignored = "；".join(f"{o.file}：{o.note.removeprefix('已忽略：').rstrip('。')}" for o in outcomes
+                               if o.status == "ignored")
             echo(f"{month.name}：收到 {len(outcomes)} 个文件（{shown}），"
-                 f"新增客户 {data.new_customer_count} 家")
+                 f"新增客户 {data.new_customer_count} 家" + (f"；忽略的是 {ignored}" if ignored else ""))
             if design:
                 from .prefill_demo import check
                 problems = check(archive, month.name, design[0])
@@ -94,6 +96,12 @@ def run_demo(samples: Path, out: Path, echo=print) -> dict[str, list[Path]]:
             reports["monthly"].append(path)
         reports.update(_year_end(ws, archive, config, months[-1].name if months else None, samples, echo))
     return reports
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user can open it: from the folder the command was run in, when it lies within."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _prefilled_month(ws: Workspace, archive, config, month: Path, samples: Path, times: dict, echo,
@@ -195,7 +203,7 @@ def _distribution(ws: Workspace, archive, config, year: int, echo) -> list[Path]
                 period_report(archive, config, period, ws.output, today=dt.date(year, 12, 31), branch=branch)
         result = distribute(ws, archive, config, period, on=day)
         kinds = "、".join(f"{k} {n}" for k, n in _counts(result).items())
-        echo(f"{period} 邮件演练（{day}）：{kinds}，写入 {result.outbox.relative_to(ws.root)}")
+        echo(f"{period} 邮件演练（{day}）：{kinds}，写入 {shown_path(result.outbox)}")
         out.append(result.outbox)
     return out
 

@@ -38,7 +38,8 @@ class Design:
 
 def write_all(ws: Workspace, archive: Archive, config: Config, period: str, echo) -> list[Path]:
     paths = [write_prefilled(archive, config, branch, period, ws.output)[0] for branch in config.branches]
-    echo(f"{period}：已为 {len(paths)} 个分子公司生成预填表（output/{period}/预填模板/）")
+    from .demo import shown_path
+    echo(f"{period}：已为 {len(paths)} 个分子公司生成预填表（{shown_path(paths[0].parent) if paths else ''}）")
     return paths
 
 
