@@ -67,9 +67,9 @@ class Period:
     def parse(cls, text: str) -> "Period":
         raw = str(text)
         text = unicodedata.normalize("NFKC", raw).strip().upper()
-        if m := re.fullmatch(r"(\d{4})-?Q([1-4])", text):
+        if m := re.fullmatch(r"(\d{4})\s*[-/.]?\s*Q([1-4])", text):
             return cls("quarter", int(m[1]), int(m[2]))
-        if m := re.fullmatch(r"(\d{4})-?H([12])", text):
+        if m := re.fullmatch(r"(\d{4})\s*[-/.]?\s*H([12])", text):
             return cls("half", int(m[1]), int(m[2]))
         if m := re.fullmatch(r"(\d{4})年?", text):
             return cls("year", int(m[1]))

@@ -171,3 +171,10 @@ def test_a_feedback_workbook_can_be_read_by_whoever_reads_the_other_files(tmp_pa
     probe = feedback.parent / "probe.txt"
     probe.write_text("")
     assert stat.S_IMODE(feedback.stat().st_mode) == stat.S_IMODE(probe.stat().st_mode)
+
+
+@pytest.mark.parametrize("text, period", [("2026/Q3", "2026-Q3"), ("2026 q3", "2026-Q3"), ("2026Q3", "2026-Q3"),
+                                          ("2026/H1", "2026-H1"), ("2026.H2", "2026-H2")])
+def test_a_quarter_or_half_is_read_with_any_separator(text, period):
+    from pipeline.periods import Period
+    assert str(Period.parse(text)) == period
