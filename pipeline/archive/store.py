@@ -111,7 +111,8 @@ class Archive:
     ``journal`` (the workspace's received/归档日志.jsonl) receives every write that the filed
     workbooks cannot reproduce; ``check`` runs SQLite's quick check at open and refuses a
     damaged file (``check="before-writing"``: the check runs on a thread of its own from the open, and the
-    first write, or ``verified``, waits for it and refuses a damaged file then; reading stays the caller's). ``read_only`` opens an archive this run already opened for writing, to read it in a
+    first write or read transaction, or ``verified``, waits for it and refuses a damaged file then).
+    ``read_only`` opens an archive this run already opened for writing, to read it in a
     helper process (no schema check or upgrade, no writes).
     """
 

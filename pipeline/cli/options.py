@@ -124,7 +124,8 @@ def check_period(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-_RECEIVED = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:(?:\s+|T|日)(\d{1,2})\s*[:：时]\s*(\d{2})分?)?")
+_RECEIVED = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"  # the day,
+                       r"(?:(?:\s+|T|日)(\d{1,2})\s*[:：时]\s*(\d{2})分?)?")       # the time, if given
 
 
 def check_received(ctx, param, value):

@@ -132,7 +132,8 @@ def _reminders(config: Config, snap: dict, branch: str, as_of: str, rows: dict[s
         for i, row in enumerate(rows.get("projects", [])):
             if (department := row.get("department")) and department not in known:
                 found = make_finding("unknown-department", "", value=department, allowed=known)
-                out.append({"reminder": labels.PREFILL_REMINDERS["unknown_department"], "name": row.get("customer_name"),
+                out.append({"reminder": labels.PREFILL_REMINDERS["unknown_department"],
+                            "name": row.get("customer_name"),
                             "detail": f"{prefilled_cell(PROJECTS, 'department', i)}：{found.message}"})
     return pd.DataFrame(out, columns=["reminder", "name", "detail"])
 

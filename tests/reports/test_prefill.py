@@ -210,3 +210,26 @@ def test_its_reminders_point_at_this_workbook_s_cells(prefilled):
     missing = {row[at["name"]]: row[at["detail"]].split("：")[0] for row in rows[header + 1:]
                if row[at["reminder"]] == "待补统一社会信用代码"}
     assert blank and missing == blank
+
+
+def test_a_project_department_outside_the_branch_s_list_is_pointed_at(prefilled):
+    """With the branch's project departments listed in crm.toml, a pre-filled project under another one is named,
+    at its 项目部 cell in this workbook."""
+    root, _ = prefilled
+    book = load(next((root / "output" / PERIOD / "预填模板").glob("*.xlsx")))
+    projects = book["合作项目"]
+    at = column(projects, "所属项目部")
+    listed = sorted({projects.cell(r, at).value for r in range(2, projects.max_row + 1)} - {None})
+    assert len(listed) >= 2
+    config = root / "crm.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[roster]", f'[roster]\ndepartments = {{ "{BRANCH}" = ["{listed[0]}"] }}', 1), encoding="utf-8")
+    result = crm(root, "template", "--for", BRANCH, "--period", PERIOD)
+    assert result.exit_code == 0, result.output
+    book = load(next((root / "output" / PERIOD / "预填模板").glob("*.xlsx")))
+    projects = book["合作项目"]
+    outside = sorted(f"合作项目 {projects.cell(r, at).column_letter}{r}" for r in range(2, projects.max_row + 1)
+                     if projects.cell(r, at).value not in (None, listed[0]))
+    rows = [[c.value for c in row] for row in book["本月提醒"].iter_rows()]
+    pointed = sorted(row[2].split("：")[0] for row in rows if row[0] == "项目部待核对")
+    assert outside and pointed == outside
