@@ -338,6 +338,7 @@ class Styles:
 _NUMBER_FORMATS = {"text": {}, "code": {"num_format": "@"}, "integer": {"num_format": "0_ "},
                    "count": {"num_format": "#,##0_ "}, "money": {"num_format": "#,##0.00_ "},
                    "score": {"num_format": "0_ "}, "decimal": {"num_format": "0.0_ "},
+                   "fine": {"num_format": "0.000_ "},
                    "percent": {"num_format": "0.0%_ "}, "date": {"num_format": "yyyy-mm-dd_ "},
                    "datetime": {"num_format": "yyyy-mm-dd hh:mm_ "}}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from .columns import DATA_SHEETS, SHEETS_BY_KEY
 
 # -- value kinds of report columns (how excel.write_frame formats a body cell) ------------------
-TEXT, CODE, INTEGER, COUNT, MONEY, PERCENT, DATE, DATETIME, SCORE, DECIMAL = (
-    "text", "code", "integer", "count", "money", "percent", "date", "datetime", "score", "decimal")
+TEXT, CODE, INTEGER, COUNT, MONEY, PERCENT, DATE, DATETIME, SCORE, DECIMAL, FINE = (
+    "text", "code", "integer", "count", "money", "percent", "date", "datetime", "score", "decimal", "fine")
 
 # -- report columns: key → (label, kind) ----------------------------------------------------------
 # Keys that are submission columns take their header from the column dictionary instead.
@@ -119,7 +119,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "trend": ("趋势", MONEY),
     "stability": ("等级稳定性", PERCENT),
     "grade_changes": ("等级变动次数", INTEGER),
-    "loyalty_score": ("忠诚度得分", MONEY),
+    "loyalty_score": ("忠诚度得分", DECIMAL),
     "segment": ("忠诚度分群", TEXT),
     "customers": ("客户数", INTEGER),
     # profit and product
@@ -203,7 +203,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "files_rejected": ("退回文件数", COUNT),
     "rows_submitted": ("报送行数", COUNT),
     "error_cells": ("错误单元格", COUNT),
-    "errors_per_row": ("每行错误数", DECIMAL),
+    "errors_per_row": ("每行错误数", FINE),  # (two errors in 500 rows: 0.004)
     "customers_held": ("累计客户数", COUNT),
     "customer_standard": ("客户数标准", COUNT),
     "score_reporting": ("上报得分", DECIMAL),
@@ -249,7 +249,8 @@ CONTEXTS: dict[str, dict[str, str]] = {
 }
 CONTEXT_KINDS: dict[str, dict[str, str]] = {
     "ranking": {"score": COUNT},
-    "loyalty": {"score": MONEY},
+    "loyalty": {"score": DECIMAL},
+    "assessment": {"total": DECIMAL},
     "grades": {"amount": MONEY, "profit": MONEY},
     "adjustment": {"amount": MONEY, "profit": MONEY},
     "profit": {"amount": MONEY, "profit": MONEY},

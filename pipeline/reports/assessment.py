@@ -52,7 +52,7 @@ def write_assessment_workbook(results: pd.DataFrame, config: Config, half: str, 
     ws = book.add_worksheet(SHEET)
     title = f"{half} {labels.TITLES['assessment']}"
     ws.write_string(0, 0, title, styles.title)
-    ws.write_string(1, 0, f"黄色列由市场营销部填写（报告质量、抽查扣分、最终结果、说明），得分与总分随之重算；"
+    ws.write_string(1, 0, f"黄底的单元格由市场营销部填写（报告质量、抽查扣分、最终结果、说明，表头为红色），得分与总分随之重算；"
                           f"总分 ≥ {a['excellent_score']:g} 为{EXCELLENT}，≥ {a['qualified_score']:g} 为{QUALIFIED}，"
                           f"其余为{POOR_RESULT}；半年内从未报送的单位一律为{POOR_RESULT}。填好后运行 "
                           f"crm assess apply 本文件 --notified 通报日期。", styles.note)

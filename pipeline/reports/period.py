@@ -695,8 +695,12 @@ def _complaints_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
     ws = book.add_worksheet(name)
     group = sv.complaints.iloc[-1]
     overdue = int(sv.open_complaints["overdue"].sum())
+    received = f"本期共收到投诉 {int(group['received'])} 件"
+    if data.branch:  # an edition: the branch's own, beside the group's total row
+        own = sv.complaints.loc[sv.complaints["branch"] == data.branch, "received"]
+        received = f"本单位本期收到投诉 {int(own.sum())} 件（全集团 {int(group['received'])} 件）"
     _heading(ws, styles, f"{data.period.title} 客户投诉处理",
-             f"本期共收到投诉 {int(group['received'])} 件；截至 {sv.as_of:%Y-%m-%d} 未结束 {len(sv.open_complaints)} 件，"
+             f"{received}；截至 {sv.as_of:%Y-%m-%d} 未结束 {len(sv.open_complaints)} 件，"
              f"其中超时 {overdue} 件（红色）。按时响应 = 投诉后 24 小时内首次响应；按时反馈 = 处理完成后 "
              "48 小时内反馈结果（时限见 crm.toml [complaints]）。")
     main = ["branch", "received", "responded_in_time", "response_rate", "fed_back_in_time", "feedback_rate",
@@ -723,10 +727,18 @@ def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None
     ws = book.add_worksheet(name)
     shares = sv.duty_shares
     group = shares.iloc[-1]
-    met = group["met_share"]
+
+    def share(row) -> str:  # as the table shows it
+        return labels.EMPTY if row["met_share"] != row["met_share"] else f"{row['met_share']:.1%}"
+
+    figures = f"战略客户 {int(group['customers'])} 家次，维护职责完成率 {share(group)}"
+    if data.branch:  # an edition: the branch's own, beside the group's total row
+        own = shares[shares["branch"] == data.branch]
+        if len(own):
+            figures = (f"本单位战略客户 {int(own.iloc[0]['customers'])} 家次，维护职责完成率 {share(own.iloc[0])}"
+                       f"（全集团 {share(group)}）")
     _heading(ws, styles, f"{data.period.title} {name}",
-             f"截至 {data.period.end} 月末：战略客户 {int(group['customers'])} 家次，维护职责完成率 "
-             f"{labels.EMPTY if met != met else f'{met:.0%}'}。职责：公司主要领导每年至少拜访 1 次、联点领导每年至少 2 次"
+             f"截至 {data.period.end} 月末：{figures}。职责：公司主要领导每年至少拜访 1 次、联点领导每年至少 2 次"
              "（年底前为待完成，过年底为逾期），营销专员每月联系（缺月即逾期）。")
     _, _, last, _ = write_frame(ws, shares, styles=styles, start_row=3, freeze=False, autofilter=False)
     row = last + 2

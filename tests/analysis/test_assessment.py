@@ -230,3 +230,44 @@ def test_demo_like_workspace_copy_keeps_its_journal(sample_year, tmp_path):
     shutil.copytree(sample_year.root, copy)
     events = Workspace(copy).journal.events()
     assert any(e["type"] == "document" and e["kind"] == "analysis_report" for e in events)
+
+
+def test_an_edition_says_which_figures_are_its_own_and_which_the_group_s(sample_year, tmp_path):
+    """The complaint and strategic-customer sheets of a branch's edition head their tables with the branch's own
+    figures beside the group's (they read the group's as the branch's), as the tables show them."""
+    from pipeline.reports.period import period_report
+    import openpyxl
+    with Archive(sample_year.archive_path) as archive:
+        report = period_report(archive, load_config(None), "2026-Q3", tmp_path, today=dt.date(2026, 11, 23),
+                               branch="华东分公司")
+    book = openpyxl.load_workbook(report)
+    complaints = book["投诉处理"]
+    own = next(r for r in complaints.iter_rows(min_row=5, values_only=True) if r[0] == "华东分公司")
+    total = next(r for r in complaints.iter_rows(min_row=5, values_only=True) if r[0] and "集团" in r[0])
+    assert complaints["A2"].value.startswith(f"本单位本期收到投诉 {own[1]} 件（全集团 {total[1]} 件）")
+    duties = book["战略客户维护"]
+    header = [c.value for c in duties[4]]
+    own = next(r for r in duties.iter_rows(min_row=5, values_only=True) if r[0] == "华东分公司")
+    share = own[header.index("完成率")]
+    assert f"本单位战略客户 {own[1]} 家次，维护职责完成率 {share:.1%}" in duties["A2"].value
+
+
+def test_the_total_score_keeps_its_decimal_and_the_error_rate_its_thousandths(sample_year, tmp_path):
+    """91.7 and 91.5 are not both shown as 92 (ranks that look tied); two errors in 500 rows are not 0.0."""
+    import openpyxl
+    from pipeline.reports.assessment import bulletin_frame, write_assessment_workbook, write_bulletin
+    config = load_config(None)
+    with Archive(sample_year.archive_path) as archive:
+        results = assess(archive, config, "2026-H1")
+        sheet = write_assessment_workbook(results, config, "2026-H1", tmp_path / "考核.xlsx")
+        notice = write_bulletin(bulletin_frame(results, archive.assessments("2026-H1")), "2026-H1",
+                                tmp_path / "通报.xlsx", official=False)
+    formats = {}
+    for path in (sheet, notice):
+        ws = openpyxl.load_workbook(path).worksheets[0]
+        header = next(r for r in ws.iter_rows(max_row=8) if any(c.value == "总分" for c in r))
+        for cell in header:
+            if cell.value in ("总分", "每行错误数"):
+                formats[(path.name, cell.value)] = ws.cell(cell.row + 1, cell.column).number_format
+    assert formats[("考核.xlsx", "每行错误数")].startswith("0.000")
+    assert formats[("通报.xlsx", "总分")].startswith("0.0") and "0.0" in formats[("考核.xlsx", "总分")]
