@@ -26,7 +26,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from schemas import labels
 
 from ..excel import (ERROR_FILL, FONT, GRID_GREY, HEADER_BLUE, LINK_BLUE, NOTE_GREY, OK_GREEN,
-                     REQUIRED_RED, WARNING_FILL, argb)
+                     LINE_HEIGHT, REQUIRED_RED, WARNING_FILL, WRAP_FILL, argb)
 from ..filenames import PARTIAL, display_name, safe_name, unique_path
 from ..findings import ERROR, WARNING, Finding
 from ..widths import display_width
@@ -318,8 +318,15 @@ def _result_sheet(book, label: str, findings: list[Finding], places: dict[int, _
             link.hyperlink = Hyperlink(ref=link.coordinate, location=_location(place))
             link.font = link_font
 
-    for c, ((_title, low, high, _wrap), width) in enumerate(zip(_COLUMNS, widths), 1):
-        ws.column_dimensions[get_column_letter(c)].width = min(high, max(low, width + 2))
+    shown = [min(high, max(low, width + 2)) for (_title, low, high, _wrap), width in zip(_COLUMNS, widths)]
+    for c, width in enumerate(shown, 1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for r in range(_HEADER_ROW + 1, _HEADER_ROW + len(findings) + 1):  # a wrapped text's lines all shown
+        lines = max((math.ceil(display_width(value) / (shown[c - 1] * WRAP_FILL))
+                     for c, (*_, wrap) in enumerate(_COLUMNS, 1)
+                     if wrap and isinstance(value := ws.cell(row=r, column=c).value, str)), default=1)
+        if lines > 1:
+            ws.row_dimensions[r].height = LINE_HEIGHT * lines + 3  # (as excel.write_frame sets them)
     last = _HEADER_ROW + len(findings)
     ws.freeze_panes = f"A{_HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{_HEADER_ROW}:H{last}"

@@ -112,6 +112,18 @@ def test_cjk_widths_count_double(submission, tmp_path):
     assert widths["H"].width <= 70
 
 
+def test_a_message_longer_than_its_column_gets_the_lines_it_needs(submission, tmp_path):
+    """A wrapped 问题说明 wider than the column's 70 characters: its row is made tall enough to show every line (a
+    renderer does not grow a row openpyxl wrote; the second line was cut off)."""
+    from pipeline.widths import display_width
+    long = make_finding("bad-uscc", FILE, sheet=CUSTOMERS.name, row=2, col_letter="C", column="统一社会信用代码",
+                        value="9151010784F67ARE0X", detail="中的组织机构代码（第 9–17 位）校验码不正确（GB 11714-1997）")
+    short = make_finding("missing-uscc", FILE, sheet=CUSTOMERS.name, row=3, col_letter="C", column="统一社会信用代码")
+    result = openpyxl.load_workbook(write_feedback(submission, [long, short], tmp_path))[RESULT_SHEET]
+    assert display_width(result["H5"].value) > result.column_dimensions["H"].width
+    assert result.row_dimensions[5].height >= 2 * 13.5 and result.row_dimensions[6].height is None
+
+
 def test_sheet_titles_needing_quotes_link_correctly(submission, tmp_path):
     odd = "附表 说明-1"
     findings = [make_finding("required", FILE, sheet=odd, row=2, col_letter="A", column="说明"),
