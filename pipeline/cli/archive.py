@@ -278,7 +278,7 @@ def archive_export(obj: Context, as_of: str | None, branch: str | None, approved
         with open_workspace(obj, lock=False) as (ws, arch):
             suffix = f"_{as_of}" if as_of else ""
             out = output_path(out, ws.output / f"客户档案总表{suffix}.xlsx")
-            export_archive(arch, out, as_of=as_of)
+            export_archive(arch, out, as_of=as_of, config=obj.config)
         click.echo(f"已导出：{out}")
         return
     if branch not in obj.config.branches:
@@ -291,7 +291,7 @@ def archive_export(obj: Context, as_of: str | None, branch: str | None, approved
         if not state.allowed:
             raise click.ClickException(f"{branch} 当前不能查询客户档案：{state.reason()}。")
         out = output_path(out, ws.output / "查询" / f"{branch}_客户档案_{day:%Y%m%d}.xlsx")
-        path, rows = export_archive(arch, out, as_of=as_of, branch=branch, scope=scope)
+        path, rows = export_archive(arch, out, as_of=as_of, branch=branch, scope=scope, config=obj.config)
         arch.record_access({"branch": branch, "approved_by": approved_by, "scope": scope, "rows": rows,
                             "file": path.relative_to(ws.root).as_posix() if path.is_relative_to(ws.root)
                             else str(path), "on_date": day.isoformat()})

@@ -154,7 +154,7 @@ def _assessments(ws: Workspace, archive, config, year: int, samples: Path, echo)
                 echo(f"{day}：{poor} 申请查询客户档案，被拒绝：{state.reason()}")
                 continue
             path, rows = export_archive(archive, ws.output / "查询" / f"{poor}_客户档案_{day:%Y%m%d}.xlsx",
-                                        branch=poor, scope="own")
+                                        branch=poor, scope="own", config=config)
             archive.record_access({"branch": poor, "approved_by": "集团公司分管领导", "scope": "own", "rows": rows,
                                    "file": path.relative_to(ws.root).as_posix(), "on_date": day.isoformat()})
             echo(f"{day}：{poor} 经批准查询客户档案，导出 {rows} 行（已记入查询记录）")
@@ -170,7 +170,7 @@ def _year_end(ws: Workspace, archive, config, last_period: str | None, samples: 
     out: dict[str, list[Path]] = {}
     if last_period is None:
         return out
-    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx")[0]]
+    out["archive"] = [export_archive(archive, ws.output / "客户档案总表.xlsx", config=config)[0]]
     out["review"] = [export_review(archive, ws.output / "疑似重复客户.xlsx")]
     year = int(last_period[:4])
     out["grades"] = _half_year_adjustments(ws, archive, config, year)

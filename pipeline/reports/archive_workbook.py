@@ -10,6 +10,7 @@ from schemas.columns import CUSTOMERS, SHEETS_BY_KEY
 
 from ..archive.schema import BRANCH_FIELDS
 from ..archive.store import Archive
+from ..config import Config
 from ..excel import Styles, new_workbook, set_print_landscape, write_frame
 
 ENTITY_SHEETS = ("projects", "surveys", "complaints", "visits")
@@ -29,16 +30,26 @@ def customer_table(snap: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def export_archive(archive: Archive, path: Path, as_of: str | None = None, *, branch: str | None = None,
-                   scope: str = "own") -> tuple[Path, int]:
+                   scope: str = "own", config: Config | None = None) -> tuple[Path, int]:
     """Write the archive workbook: 客户, 合作项目, 满意度调查, 投诉记录, 拜访记录, 变更记录.
 
     With ``branch`` it is that branch's extract: its own customers (``scope="own"``), or every
-    customer with other branches' contacts masked (``scope="all"``). Returns (path, customer rows).
+    customer with other branches' contacts masked (``scope="all"``). With ``config`` 正式等级 is every customer's
+    official grade as of the month (the half-yearly decision, else the rules', graded over the whole group); without
+    it only the decisions. Returns (path, customer rows).
     """
     from ..archive.access import edition, mask
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     snap = archive.snapshot(as_of)
+    if config is not None:
+        from ..analysis.grading import official_grades, rule_grades
+        from ..periods import current_month
+        official = official_grades(rule_grades(snap, config, as_of or current_month()))
+        customers = snap["customers"].copy()  # (the archive keeps the snapshot it read: never changed in place)
+        customers["official_grade"] = customers["customer_id"].map(
+            dict(zip(official["customer_id"], official["official_grade"])))
+        snap = {**snap, "customers": customers}
     if branch is not None:
         snap = edition(snap, branch) if scope == "own" else mask(snap, branch)
     book = new_workbook(path)

@@ -224,6 +224,23 @@ def test_export_as_of_a_past_month(archive, tmp_path):
     assert names == ["上海浦江城市建设投资有限公司"]
 
 
+def test_export_gives_every_customer_its_official_grade(archive, tmp_path):
+    """正式等级 is the half-yearly decision where there is one, else the rules' grade (it was blank but for the few
+    customers a decision had regraded)."""
+    from pipeline.analysis.grading import official_grades, rule_grades
+    from pipeline.config import load_config
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer(), customer(name="乙公司", uscc=None,
+                                                                                    near_term_need="无")])
+    config = load_config(None)
+    path, _ = export_archive(archive, tmp_path / "x.xlsx", as_of="2026-09", config=config)
+    ws = openpyxl.load_workbook(path)["客户"]
+    headers = [c.value for c in ws[3]]
+    shown = {r[headers.index("客户单位名称")]: r[headers.index("正式等级")]
+             for r in ws.iter_rows(min_row=4, values_only=True) if r[0]}
+    graded = official_grades(rule_grades(archive.snapshot("2026-09"), config, "2026-09"))
+    assert shown == dict(zip(graded["name"], graded["official_grade"])) and set(shown.values()) <= {"A", "B", "C"}
+
+
 @pytest.mark.parametrize("keep, expected", [("右", "上海浦江城投集团有限公司"), ("左", "上海浦江城市建设投资有限公司")])
 def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expected):
     ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
