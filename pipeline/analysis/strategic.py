@@ -127,7 +127,9 @@ def a_visit_plan(snapshot: dict[str, pd.DataFrame], grades: pd.DataFrame, config
     plan["interval_days"] = plan["frequency"].map(FREQUENCY_DAYS)
     since = plan["last_visit"].fillna(plan["first_period"].map(lambda p: month_start(p) if isinstance(p, str) else stamp))
     plan["days_since"] = (stamp - pd.to_datetime(since)).dt.days
-    plan["overdue"] = plan["last_visit"].isna() | (plan["days_since"] > plan["interval_days"])
+    # Due one interval after the last visit, or, never visited, after the month it was first archived: overdue once
+    # that has passed (a customer archived this month is not overdue at once, its first visit is due next month).
+    plan["overdue"] = plan["days_since"] > plan["interval_days"]
     plan["next_due"] = pd.to_datetime(since) + pd.to_timedelta(plan["interval_days"], unit="D")
     plan["owner"] = plan["specialist"].where(plan["specialist"].notna() & (plan["specialist"] != ""),
                                              labels.NO_SPECIALIST)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from builders import example_row, ingest, write_submission
@@ -161,6 +162,20 @@ def test_an_a_customer_visited_quarterly_100_days_ago_is_overdue(archive, tmp_pa
     assert (row.frequency, row.days_since, row.overdue) == ("每季", 100, True)
     recent = strategic.a_visit_plan(snap, grades_as_of(archive, config, "2026-10"), config, dt.datetime(2026, 9, 1))
     assert not recent.iloc[0]["overdue"]
+
+
+def test_an_a_customer_never_visited_is_due_one_interval_after_it_was_archived(archive, tmp_path):
+    """Not overdue in the month it was first archived (its first visit is due a month later, as 下次应拜访 says),
+    overdue once that date has passed; overdue exactly when 下次应拜访 lies before the day."""
+    config = load_config(None)
+    ingest(archive, tmp_path, "a", period="2026-10", customers=[example_row("customers")],
+           projects=[example_row("projects")])
+    grades = grades_as_of(archive, config, "2026-10")
+    assert grades.iloc[0]["official_grade"] == "A"
+    for day, overdue in ((dt.datetime(2026, 10, 31), False), (dt.datetime(2026, 11, 30), True)):
+        [row] = strategic.a_visit_plan(archive.snapshot("2026-10"), grades, config, day).itertuples()
+        assert (row.frequency, pd.isna(row.last_visit), row.overdue) == ("每月", True, overdue), day
+        assert row.overdue == (row.next_due < pd.Timestamp(day))
 
 
 # -- the sample year's designed outcomes ----------------------------------------------------

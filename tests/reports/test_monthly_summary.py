@@ -140,10 +140,16 @@ def test_reading_only_the_customers_the_figures_can_name_gives_the_same_figures(
                 "VALUES ('customer', ?, ?, NULL, ?, ?, ?, '2027-01')",
                 [(str(changed), changed, "integrity", '"良好"', '"不良"'),
                  (str(renamed[0]), renamed[0], "name", json.dumps(renamed[1], ensure_ascii=False), '"后来改的名字"')])
-        rules = rule_grades(archive.snapshot(period), config, period)
-        made_a = int(rules.loc[(rules["rule_grade"] == "C") & (rules["integrity"] == "不良"), "customer_id"].iloc[0])
+        snap = archive.snapshot(period)
+        rules = rule_grades(snap, config, period)
+        january = set(snap["customers"].loc[snap["customers"]["first_period"] == "2026-01", "customer_id"])
+        made_a = int(rules.loc[(rules["rule_grade"] == "C") & (rules["integrity"] == "不良")
+                               & rules["customer_id"].isin(january), "customer_id"].iloc[0])
         archive.record_grade_adjustments([{"customer_id": made_a, "period": "2025-H2", "effective_period": "2026-01",
                                            "old_grade": "C", "new_grade": "A"}])
+        with archive.transaction():  # to be visited monthly since January: overdue by the month, never visited
+            archive.conn.execute("UPDATE customers SET data = json_set(data, '$.social_value', '高') WHERE id = ?",
+                                 (made_a,))
         wanted = archive.customers_where(period, summary_customers(config))
         [archived] = archive.conn.execute("SELECT COUNT(*) FROM customers WHERE first_period <= ?",
                                           (period,)).fetchone()
