@@ -7,6 +7,8 @@ Mirrors the duplicate review (archive/review.py).
 """
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +86,11 @@ def read_adjustment_decisions(path: Path, period: str) -> tuple[list[dict], list
         raise WrongWorkbook(f"{path.name} 的工作表“{SHEET}”第 {HEADER_ROW + 1} 行不是调整表的表头"
                             f"（应有“{label('customer_id')}”“{label('decision')}”列）。"
                             "请使用 crm grades adjust 生成的文件，不要删除或移动表头。")
+    title = str(rows[0][0]) if rows and rows[0] else ""
+    if (written := re.match(r"\d{4}-H[12]", title)) and written[0] != period:
+        from ..errors import WrongWorkbook
+        raise WrongWorkbook(f"{path.name} 是 {written[0]} 的调整表，不是 {period} 的。请用该半年度的调整表，"
+                            f"或把 --period 写成 {written[0]}。未作任何改动。")
     out, findings = [], []
     for r in range(HEADER_ROW + 1, len(rows)):
         row = {keys[t]: rows[r][i] for t, i in col.items() if t in keys and i < len(rows[r])}

@@ -73,7 +73,8 @@ def rebuild_archive(ws: Workspace, config: Config, progress=None) -> RebuildRepo
                 archive.record_review(event["decisions"], event["decided_by"], decided_at=event["decided_at"])
                 report.decisions += 1
             elif kind == "grades":
-                archive.record_grade_adjustments(event["rows"], decided_at=event["decided_at"])
+                archive.record_grade_adjustments(event["rows"], decided_at=event["decided_at"],
+                                                 replacing=event.get("replacing"))
                 report.decisions += 1
             else:
                 if kind == "document":

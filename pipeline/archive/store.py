@@ -896,10 +896,14 @@ class Archive:
             merge.replay(self.conn, self.similarity_threshold)
         self._journal({"type": "review", "decisions": decisions, "decided_by": decided_by, "decided_at": now})
 
-    def record_grade_adjustments(self, rows: list[dict], decided_at: str | None = None) -> int:
-        """Store half-yearly grade decisions in one transaction."""
+    def record_grade_adjustments(self, rows: list[dict], decided_at: str | None = None,
+                                 replacing: str | None = None) -> int:
+        """Store half-yearly grade decisions in one transaction; ``replacing``: a half year whose decisions these are,
+        all of them (those recorded for it before are replaced: the same workbook applied twice is recorded once)."""
         now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         with self.transaction():
+            if replacing:
+                self.conn.execute("DELETE FROM grade_adjustments WHERE period = ?", (replacing,))
             for r in rows:
                 self.conn.execute(
                     "INSERT INTO grade_adjustments (customer_id, period, effective_period, old_grade, "
@@ -907,7 +911,7 @@ class Archive:
                     (r["customer_id"], r["period"], r["effective_period"], r.get("old_grade"),
                      r["new_grade"], r.get("decision"), r.get("remark"), r.get("decided_by", labels.DEPARTMENT),
                      now))
-        self._journal({"type": "grades", "rows": rows, "decided_at": now})
+        self._journal({"type": "grades", "rows": rows, "decided_at": now, "replacing": replacing})
         return len(rows)
 
     def replay_event(self, event: dict) -> int:

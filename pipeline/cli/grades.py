@@ -51,9 +51,11 @@ def grades_apply(obj: Context, file: Path, period: str | None):
             click.echo(f"  {f.cell}  {f.message}", err=True)
         raise click.ClickException("调整表有错误，未作任何改动。")
     with open_workspace(obj) as (ws, archive):
-        archive.record_grade_adjustments(rows)
+        replaced = len(archive.grade_adjustments([period]))
+        archive.record_grade_adjustments(rows, replacing=period)
     changed = sum(r["old_grade"] != r["new_grade"] for r in rows)
-    click.echo(f"{period}：已记录 {len(rows)} 家客户的正式等级，其中 {changed} 家等级变动。")
+    click.echo(f"{period}：已记录 {len(rows)} 家客户的正式等级，其中 {changed} 家等级变动"
+               + (f"（取代此前记录的本半年度 {replaced} 条决定）。" if replaced else "。"))
 
 
 @grades.command("changes")

@@ -226,7 +226,7 @@ def _half_year_adjustments(ws: Workspace, archive, config, year: int) -> list[Pa
         path, _ = write_adjustment_proposal(archive, config, half,
                                             ws.output / half / f"等级调整建议_{half}.xlsx")
         rows, _ = read_adjustment_decisions(path, half)
-        archive.record_grade_adjustments(rows)
+        archive.record_grade_adjustments(rows, replacing=half)
         paths.append(path)
     end = f"{year}-12"
     paths.append(write_grade_lists(archive, config, end, ws.output / end / f"客户分级清单_{end}.xlsx")[0])

@@ -178,3 +178,24 @@ def test_a_feedback_workbook_can_be_read_by_whoever_reads_the_other_files(tmp_pa
 def test_a_quarter_or_half_is_read_with_any_separator(text, period):
     from pipeline.periods import Period
     assert str(Period.parse(text)) == period
+
+
+def test_a_grade_adjustment_applied_twice_is_recorded_once_and_never_to_another_half(tmp_path):
+    """Each apply added every customer's decision again (a report then listed a change twice); a workbook of one
+    half applied with --period of another wrote its grades into that half."""
+    from pipeline.archive import Archive
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-05_客户信息统计表.xlsx", period="2026-05",
+                     customers=[example_row("customers"), example_row("customers", name="乙公司", uscc=None)])
+    assert crm("--workspace", ws.root, "ingest", "--received-at", "2026-05-20T10:00").exit_code == 0
+    assert crm("--workspace", ws.root, "grades", "adjust", "--period", "2026-H1").exit_code == 0
+    [workbook] = (ws.output / "2026-H1").glob("等级调整建议_2026-H1.xlsx")
+    outputs = [crm("--workspace", ws.root, "grades", "apply", workbook).output for _ in range(2)]
+    assert "取代此前记录的本半年度 2 条决定" in outputs[1]
+    with Archive(ws.archive_path) as archive:
+        assert len(archive.grade_adjustments()) == 2
+    wrong = crm("--workspace", ws.root, "grades", "apply", workbook, "--period", "2026-H2")
+    assert wrong.exit_code == 1 and "是 2026-H1 的调整表，不是 2026-H2 的" in wrong.output
+    with Archive(ws.archive_path) as archive:
+        assert archive.grade_adjustments()["period"].tolist() == ["2026-H1", "2026-H1"]
