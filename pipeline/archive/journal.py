@@ -14,10 +14,23 @@ appends when it finishes that file.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 JOURNAL_FILE = "归档日志.jsonl"
+
+
+def _plain(value):
+    """``value`` as JSON has it: NaN and the infinities (a blank read by pandas) become null, which is what SQLite
+    stored for them; Python's json would write a bare NaN, which is not JSON and other readers refuse."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 class Journal:
@@ -28,7 +41,7 @@ class Journal:
 
     def append(self, event: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(event, ensure_ascii=False, sort_keys=True, default=str) + "\n"
+        line = json.dumps(_plain(event), ensure_ascii=False, sort_keys=True, default=str) + "\n"
         with open(self.path, "a", encoding="utf-8", newline="\n") as handle:
             handle.write(line)
             handle.flush()

@@ -501,6 +501,18 @@ def test_the_journal_records_every_filed_file(ws):
     assert all((ws.root / e["stored_path"]).exists() for e in events)
 
 
+def test_the_journal_is_json_every_reader_takes(tmp_path):
+    """A blank read by pandas (NaN) is written as null: a bare NaN is not JSON (other tools refused the lines)."""
+    from pipeline.archive.journal import Journal
+    journal = Journal(tmp_path / "log.jsonl")
+    journal.append({"type": "assessment", "rows": [{"remark": float("nan"), "score": 80.5,
+                                                     "figures": {"due": float("inf")}}]})
+    line = journal.path.read_text(encoding="utf-8")
+    assert "NaN" not in line and "Infinity" not in line
+    assert json.loads(line, parse_constant=lambda name: pytest.fail(name))["rows"] == [
+        {"remark": None, "score": 80.5, "figures": {"due": None}}]
+
+
 def test_after_a_month_the_archive_file_alone_holds_everything(ws, tmp_path):
     """The files of a run are committed without checkpoints and copied into the archive file afterwards (in the
     background while the report is written): when crm ends there is no write-ahead log left to lose, and a
