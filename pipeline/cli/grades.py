@@ -36,7 +36,7 @@ def grades_adjust(obj: Context, period: str, force: bool, out: Path | None):
 
 
 @grades.command("apply")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="调整表")
 @click.option("--period", callback=check_half, help="半年度（默认从文件名读取）。")
 @click.pass_obj
 def grades_apply(obj: Context, file: Path, period: str | None):

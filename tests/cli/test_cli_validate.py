@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import openpyxl
 from click.testing import CliRunner
 
@@ -18,6 +19,9 @@ def test_every_command_has_help():
     def walk(group, prefix=()):
         for name, cmd in group.commands.items():
             assert cmd.help, f"crm {' '.join(prefix + (name,))} has no help text"
+            for param in cmd.params:  # an argument's name is shown in usage and errors: “FILE” is not for a clerk
+                if isinstance(param, click.Argument):
+                    assert param.metavar and not param.metavar.isascii(), (prefix + (name,), param.name)
             if hasattr(cmd, "commands"):
                 walk(cmd, prefix + (name,))
     walk(main)
