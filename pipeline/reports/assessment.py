@@ -78,7 +78,7 @@ def write_assessment_workbook(results: pd.DataFrame, config: Config, half: str, 
         ws.write_number(row, COLUMNS.index("report_quality"), float(r.report_quality), editable)
         ws.write_number(row, COLUMNS.index("spot_check_deduction"), float(r.spot_check_deduction), editable)
         ws.write_string(row, COLUMNS.index("result"), r.result, editable_text)
-        if r.remark:
+        if isinstance(r.remark, str) and r.remark:  # (a column of texts and blanks holds NaN for a blank)
             ws.write_string(row, COLUMNS.index("remark"), r.remark, editable_text)
         else:
             ws.write_blank(row, COLUMNS.index("remark"), None, editable_text)
@@ -252,7 +252,7 @@ def read_assessment_decisions(path: Path) -> tuple[dict[str, dict], list]:
                     raise ValueError
                 entry[key] = number
             except (TypeError, ValueError):
-                findings.append(make_finding("bad-number", Path(path).name, sheet=SHEET, row=r + 1,
+                findings.append(make_finding("bad-score", Path(path).name, sheet=SHEET, row=r + 1,
                                              col_letter=column_letter(col[wanted[key]]), column=wanted[key],
                                              value=value))
         result = get("result")

@@ -142,6 +142,27 @@ def test_apply_records_results_summaries_and_a_suspension(ws):
     assert "逾期" in crm(ws.root, "status", "--period", "2026-H1").output
 
 
+def test_a_score_out_of_range_is_named_as_such(ws):
+    """120 in 报告质量（%）is a number out of range, not “不是有效数字…（单位：万元）”. (乙分公司 never submits: the
+    workbook of a half where one branch has a remark and another none was an internal error.)"""
+    for month in range(1, 7):
+        month_file(ws, "甲分公司", month, f"2026-{month:02d}-20T10:00")
+    crm(ws.root, "ingest")
+    assert crm(ws.root, "assess", "--period", "2026-H1").exit_code == 0
+    path = ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["考核"]
+    header = [c.value for c in sheet[5]]
+    row = next(r for r in sheet.iter_rows(min_row=6) if r[header.index("报送单位")].value == "甲分公司")
+    row[header.index("报告质量（%）")].value = 120
+    row[header.index("抽查扣分")].value = "五分"
+    book.save(path)
+    result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05")
+    assert result.exit_code == 1 and "未作任何改动" in result.output
+    assert "“报告质量（%）”的值“120”不是 0 到 100 之间的数" in result.output
+    assert "“抽查扣分”的值“五分”不是 0 到 100 之间的数" in result.output and "万元" not in result.output
+
+
 def test_a_suspended_branch_is_refused_on_the_last_day_and_allowed_the_day_after(ws):
     _applied(ws, {"甲分公司": "优良", "乙分公司": "差"})
     document(ws, "乙分公司_2026-H1_客户关系维护工作总结.pdf", "2026-07-10T09:00")
