@@ -44,6 +44,7 @@ CODES: dict[str, tuple[str, str]] = {
     "bad-number": (ERROR, "“{column}”的值“{value}”不是有效数字。请填写数字（单位：万元），如 1234.5。"),
     "amount-too-large": (ERROR, "“{column}”的值“{value}”超出合理范围（上限 {detail} 万元）。请核对金额和单位（万元）。"),
     "negative-number": (ERROR, "“{column}”不能为负数（当前为 {value}）。请核对。"),
+    "review-merged": (ERROR, "这一对客户已于 {detail} 合并为一家，不能再改为“{value}”。如确属不同客户，请联系系统维护人员拆分。"),
     "bad-score": (ERROR, "“{column}”的值“{value}”不是 0 到 100 之间的数。请填写 0–100 的数，如 85 或 92.5。"),
     "bad-date": (ERROR, "“{column}”的值“{value}”不是有效日期。请填写如 2026-03-05 或 2026年3月5日。"),
     "bad-year": (ERROR, "“{column}”的值“{value}”不是有效年份。请填写 1949 年至今年之间的四位年份。"),

@@ -43,11 +43,14 @@ class ReviewResult:
     distinct: int = 0
     pending: int = 0
     renamed: int = 0
+    kept_names: int = 0
+    repeated: int = 0      # decisions recorded before, exactly so: not applied again
     findings: list[Finding] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，采用新名称 {self.renamed} 家，"
-                f"待定 {self.pending} 对。")
+        text = (f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，采用新名称 {self.renamed} 家，"
+                f"维持原名称 {self.kept_names} 家，待定 {self.pending} 对。")
+        return text + (f"另有 {self.repeated} 条与此前记录的决定相同，未重复处理。" if self.repeated else "")
 
 
 def _pairs(archive: Archive) -> pd.DataFrame:
@@ -158,11 +161,14 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
             if side not in KEEP:
                 findings.append(make_finding("conditional-required", path.name,
                                              col_letter=column_letter(col["keep"]), column=label("keep"),
-                                             detail="选择“合并”时须选择保留左或右", **where))
+                                             detail="选择“合并”时须选择保留左或右", **where) if side in ("", None)
+                                else make_finding("not-allowed", path.name, col_letter=column_letter(col["keep"]),
+                                                  column=label("keep"), value=side, allowed=KEEP, **where))
                 continue
             keep = left if side == LEFT else right
         decisions.append({"left_id": min(left, right), "right_id": max(left, right),
-                          "decision": decision, "keep_id": keep, "remark": get("remark") or None})
+                          "decision": decision, "keep_id": keep, "remark": get("remark") or None,
+                          "row": r + 1, "letter": column_letter(col["decision"])})
     return decisions, findings, pending
 
 
@@ -170,11 +176,26 @@ def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     """Apply the decisions in one transaction; nothing is applied if any cell is wrong."""
     decisions, findings, pending = read_decisions(Path(path))
     result = ReviewResult(pending=pending, findings=findings)
-    if findings:
+    recorded = archive.review_decided()
+    new = []
+    for d in decisions:
+        before = recorded.get((d["left_id"], d["right_id"])) if not d.get("other_name") else None
+        if before is not None and before[:2] == (d["decision"], d.get("keep_id")):
+            result.repeated += 1  # (applied again it would only lose where the pair was raised)
+            continue
+        if before is not None and before[0] == MERGE:  # merged already: the two are one customer now
+            result.findings.append(make_finding(
+                "review-merged", Path(path).name, sheet=SHEET, row=d["row"], col_letter=d["letter"],
+                column=label("decision"), value=d["decision"], detail=str(before[2])[:10]))
+            continue
+        new.append(d)
+    if result.findings:
         return result
-    archive.record_review(decisions, decided_by)
-    result.merged = sum(d["decision"] == MERGE and not d.get("other_name") for d in decisions)
-    result.distinct = sum(d["decision"] == DISTINCT and not d.get("other_name") for d in decisions)
-    result.renamed = sum(d.get("keep_side") == RIGHT and d["decision"] == MERGE for d in decisions
-                         if d.get("other_name"))
+    if new:  # (the cell a decision came from is not part of it)
+        archive.record_review([{k: v for k, v in d.items() if k not in ("row", "letter")} for d in new], decided_by)
+    result.merged = sum(d["decision"] == MERGE and not d.get("other_name") for d in new)
+    result.distinct = sum(d["decision"] == DISTINCT and not d.get("other_name") for d in new)
+    renames = [d for d in new if d.get("other_name")]
+    result.renamed = sum(d["decision"] == MERGE and d.get("keep_side") == RIGHT for d in renames)
+    result.kept_names = len(renames) - result.renamed
     return result

@@ -861,6 +861,11 @@ class Archive:
 
     # -- review and grades ----------------------------------------------------
 
+    def review_decided(self) -> dict[tuple[int, int], tuple[str, int | None, str]]:
+        """The review decisions recorded: (left id, right id) → (decision, kept id, when)."""
+        return {(left, right): (decision, keep, at) for left, right, decision, keep, at in self.conn.execute(
+            "SELECT left_id, right_id, decision, keep_id, decided_at FROM review_decisions")}
+
     def record_review(self, decisions: list[dict], decided_by: str, decided_at: str | None = None) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
         now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")

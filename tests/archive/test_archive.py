@@ -178,6 +178,30 @@ def test_review_round_trip_merges_and_remembers(archive, tmp_path):
     ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-11",
            customers=[customer(name="华东建材有限公司", uscc=None)])
     assert archive.conflicts().empty
+    # the same file applied again changes nothing; a file that says 不同客户 for the merged pair is refused
+    decided = archive.review_decided()
+    again = apply_review(archive, path, decided_by="张三")
+    assert (again.merged, again.distinct, again.repeated, again.findings) == (0, 0, 2, [])
+    assert archive.review_decided() == decided and "未重复处理" in str(again)
+    ws.cell(merge_row, col["处理决定"], "不同客户")
+    book.save(path)
+    late = apply_review(archive, path, decided_by="李四")
+    assert [f.code for f in late.findings] == ["review-merged"] and "已于" in late.findings[0].message
+    assert archive.review_decided() == decided and len(archive.snapshot()["customers"]) == 3
+
+
+def test_a_kept_side_that_is_neither_left_nor_right_is_named_as_such(archive, tmp_path):
+    ingest(archive, tmp_path, "a", customers=[customer(name="华东建材有限公司", uscc=None),
+                                               customer(name="华东建材股份公司", uscc=None)])
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("处理决定") + 1, "合并")
+    ws.cell(4, headers.index("保留记录") + 1, "中")
+    book.save(path)
+    [finding] = apply_review(archive, path, decided_by="张三").findings
+    assert finding.code == "not-allowed" and "“中”" in finding.message and "必填" not in finding.message
 
 
 def test_review_with_a_bad_decision_applies_nothing(archive, tmp_path):
@@ -256,7 +280,7 @@ def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expect
     ws.cell(4, col["保留记录"], keep)
     book.save(path)
     result = apply_review(archive, path, decided_by="张三")
-    assert result.findings == [] and result.renamed == (keep == "右")
+    assert result.findings == [] and (result.renamed, result.kept_names) == (keep == "右", keep == "左")
     assert archive.snapshot()["customers"]["name"].tolist() == [expected]
     assert archive.conflicts().empty
     # the decision holds for later months too
