@@ -79,8 +79,11 @@ class Period:
 
     @classmethod
     def parse_half(cls, text: str) -> "Period":
-        period = cls.parse(text)
-        if period.kind != "half":
+        try:
+            period = cls.parse(text)
+        except PeriodError:
+            period = None
+        if period is None or period.kind != "half":
             raise PeriodError(f"“{text}”不是有效的半年度，请写成 2026-H1 或 2026-H2。")
         return period
 

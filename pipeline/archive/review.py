@@ -1,6 +1,7 @@
 """Duplicate review in Excel: export candidate pairs, read the department's decisions back."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,9 +137,13 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
             value = row[i] if i is not None and i < len(row) else ""
             return value.strip() if isinstance(value, str) else value
 
+        def choice(key):  # a listed value as typed: “合 并”, full-width letters
+            value = get(key)
+            return "".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else value
+
         if get("left_id") in ("", None):
             continue
-        decision = get("decision") or PENDING
+        decision = choice("decision") or PENDING
         where = {"sheet": SHEET, "row": r + 1}
         if decision not in DECISIONS:
             findings.append(make_finding("not-allowed", path.name, col_letter=column_letter(col["decision"]),
@@ -150,14 +155,14 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
             continue
         left, right = int(get("left_id")), int(get("right_id"))
         if left == right:
-            side = get("keep")
+            side = choice("keep")
             decisions.append({"left_id": left, "right_id": right, "decision": decision,
                               "keep_side": side if side in KEEP else LEFT, "other_name": get("right_name"),
                               "remark": get("remark") or None})
             continue
         keep = None
         if decision == MERGE:
-            side = get("keep")
+            side = choice("keep")
             if side not in KEEP:
                 findings.append(make_finding("conditional-required", path.name,
                                              col_letter=column_letter(col["keep"]), column=label("keep"),

@@ -65,6 +65,8 @@ def grades_apply(obj: Context, file: Path, period: str | None):
 @click.pass_obj
 def grades_changes(obj: Context, start: str, end: str, out: Path | None):
     """两个月末之间正式等级的升级与降级，附前后评级依据。"""
+    if start > end:
+        raise click.UsageError(f"起始月份 {start} 晚于截止月份 {end}：请把较早的月份写在 --from。")
     from ..analysis.grading import grade_changes, grades_as_of
     from ..reports.grade_lists import write_grade_changes
     with open_workspace(obj, lock=False) as (ws, archive):

@@ -199,3 +199,35 @@ def test_a_grade_adjustment_applied_twice_is_recorded_once_and_never_to_another_
     assert wrong.exit_code == 1 and "是 2026-H1 的调整表，不是 2026-H2 的" in wrong.output
     with Archive(ws.archive_path) as archive:
         assert archive.grade_adjustments()["period"].tolist() == ["2026-H1", "2026-H1"]
+
+
+def test_a_half_year_or_a_month_range_given_wrong_says_what_is_expected(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    result = crm("--workspace", ws.root, "assess", "--period", "2026-H3")
+    assert result.exit_code == 2 and "请写成 2026-H1 或 2026-H2" in result.output and "2026-Q3" not in result.output
+    result = crm("--workspace", ws.root, "grades", "changes", "--from", "2026-12", "--to", "2026-01")
+    assert result.exit_code == 2 and "晚于截止月份" in result.output
+
+
+def test_a_review_decision_is_read_as_typed(tmp_path):
+    """“合 并” with a space inside and “ 左 ” with spaces around are the listed values (as 调整表 reads 采 纳)."""
+    from pipeline.archive import Archive
+    from pipeline.archive.review import export_review, read_decisions
+    import openpyxl
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx",
+                     customers=[example_row("customers", name="华东建材有限公司", uscc=None),
+                                example_row("customers", name="华东建材股份公司", uscc=None)])
+    crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    with Archive(ws.archive_path) as archive:
+        path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    sheet = book["疑似重复客户"]
+    headers = [c.value for c in sheet[3]]
+    sheet.cell(4, headers.index("处理决定") + 1, "合 并")
+    sheet.cell(4, headers.index("保留记录") + 1, " 左 ")
+    book.save(path)
+    decisions, findings, _ = read_decisions(path)
+    assert findings == [] and [d["decision"] for d in decisions] == ["合并"] and decisions[0]["keep_id"]
