@@ -97,12 +97,14 @@ def test_the_work_summary_deadline_on_its_edge():
     assert consequences("优良", dt.date(2026, 7, 5), config)["summary_due"] is None
 
 
-def _applied(ws: Workspace, results: dict[str, str]):
-    """Ingest a first half for both branches and apply the given results, notified 2026-07-05."""
-    for branch in ("甲分公司", "乙分公司"):
+def _assessed(ws: Workspace, branches: tuple[str, ...], cells: dict[str, dict]) -> Path:
+    """A first half ingested for ``branches`` (with their analysis reports when both report), its assessment
+    workbook written, and the given cells filled in (branch → header → value)."""
+    for branch in branches:
         for month in range(1, 7):
             month_file(ws, branch, month, f"2026-{month:02d}-20T10:00")
-        document(ws, f"{branch}_2026-H1_客户分析报告.pdf", "2026-05-20T09:00")
+        if len(branches) > 1:
+            document(ws, f"{branch}_2026-H1_客户分析报告.pdf", "2026-05-20T09:00")
     crm(ws.root, "ingest")
     assert crm(ws.root, "assess", "--period", "2026-H1").exit_code == 0
     path = ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
@@ -110,11 +112,16 @@ def _applied(ws: Workspace, results: dict[str, str]):
     sheet = book["考核"]
     header = [c.value for c in sheet[5]]
     for row in sheet.iter_rows(min_row=6):
-        branch = row[header.index("报送单位")].value
-        if branch in results:
-            row[header.index("最终结果")].value = results[branch]
-            row[header.index("抽查扣分")].value = 10
+        for key, value in cells.get(row[header.index("报送单位")].value, {}).items():
+            row[header.index(key)].value = value
     book.save(path)
+    return path
+
+
+def _applied(ws: Workspace, results: dict[str, str]):
+    """Ingest a first half for both branches and apply the given results, notified 2026-07-05."""
+    path = _assessed(ws, ("甲分公司", "乙分公司"),
+                     {branch: {"最终结果": result, "抽查扣分": 10} for branch, result in results.items()})
     result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05", "--by", "张总")
     assert result.exit_code == 0, result.output
     return result
@@ -145,18 +152,7 @@ def test_apply_records_results_summaries_and_a_suspension(ws):
 def test_a_score_out_of_range_is_named_as_such(ws):
     """120 in 报告质量（%）is a number out of range, not “不是有效数字…（单位：万元）”. (乙分公司 never submits: the
     workbook of a half where one branch has a remark and another none was an internal error.)"""
-    for month in range(1, 7):
-        month_file(ws, "甲分公司", month, f"2026-{month:02d}-20T10:00")
-    crm(ws.root, "ingest")
-    assert crm(ws.root, "assess", "--period", "2026-H1").exit_code == 0
-    path = ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
-    book = openpyxl.load_workbook(path)
-    sheet = book["考核"]
-    header = [c.value for c in sheet[5]]
-    row = next(r for r in sheet.iter_rows(min_row=6) if r[header.index("报送单位")].value == "甲分公司")
-    row[header.index("报告质量（%）")].value = 120
-    row[header.index("抽查扣分")].value = "五分"
-    book.save(path)
+    path = _assessed(ws, ("甲分公司",), {"甲分公司": {"报告质量（%）": 120, "抽查扣分": "五分"}})
     result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05")
     assert result.exit_code == 1 and "未作任何改动" in result.output
     assert "“报告质量（%）”的值“120”不是 0 到 100 之间的数" in result.output

@@ -190,29 +190,28 @@ def test_review_round_trip_merges_and_remembers(archive, tmp_path):
     assert archive.review_decided() == decided and len(archive.snapshot()["customers"]) == 3
 
 
-def test_a_kept_side_that_is_neither_left_nor_right_is_named_as_such(archive, tmp_path):
+def _one_pair_decided(archive, tmp_path, **cells) -> Path:
+    """Two look-alike customers, and the review file with its one pair's cells filled (by header)."""
     ingest(archive, tmp_path, "a", customers=[customer(name="华东建材有限公司", uscc=None),
                                                customer(name="华东建材股份公司", uscc=None)])
     path = export_review(archive, tmp_path / "r.xlsx")
     book = openpyxl.load_workbook(path)
     ws = book["疑似重复客户"]
     headers = [c.value for c in ws[3]]
-    ws.cell(4, headers.index("处理决定") + 1, "合并")
-    ws.cell(4, headers.index("保留记录") + 1, "中")
+    for header, value in cells.items():
+        ws.cell(4, headers.index(header) + 1, value)
     book.save(path)
+    return path
+
+
+def test_a_kept_side_that_is_neither_left_nor_right_is_named_as_such(archive, tmp_path):
+    path = _one_pair_decided(archive, tmp_path, 处理决定="合并", 保留记录="中")
     [finding] = apply_review(archive, path, decided_by="张三").findings
     assert finding.code == "not-allowed" and "“中”" in finding.message and "必填" not in finding.message
 
 
 def test_review_with_a_bad_decision_applies_nothing(archive, tmp_path):
-    ingest(archive, tmp_path, "a", customers=[customer(name="华东建材有限公司", uscc=None),
-                                               customer(name="华东建材股份公司", uscc=None)])
-    path = export_review(archive, tmp_path / "r.xlsx")
-    book = openpyxl.load_workbook(path)
-    ws = book["疑似重复客户"]
-    headers = [c.value for c in ws[3]]
-    ws.cell(4, headers.index("处理决定") + 1, "删除")
-    book.save(path)
+    path = _one_pair_decided(archive, tmp_path, 处理决定="删除")
     result = apply_review(archive, path, decided_by="张三")
     assert [f.code for f in result.findings] == ["not-allowed"]
     assert result.findings[0].cell.startswith("疑似重复客户!") and "合并、不同客户、待定" in result.findings[0].message
