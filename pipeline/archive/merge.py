@@ -162,6 +162,7 @@ class Merger:
         self.touched: list[int] = []          # customers whose code or name key this submission changed
         self.registry: dict[str, int | None] = {}  # identity keys looked up in this submission
         self.identities: dict[int, tuple] = {}  # customer id → (code, name key), as the archive holds them
+        self.merged_here: set[int] = set()  # customers a row of this submission stood for already
 
     def prefetch(self, data: dict[str, list[dict]]) -> None:
         """Look up the identity keys of all these rows at once, instead of one query per row."""
@@ -315,7 +316,9 @@ class Merger:
         """Note the customers of repeated rows as reported; returns the positions of rows this branch's
         last rows do not match (they go through ``customer`` like any other)."""
         sent = self._sent()
-        self.reported += [sent[digest] for _, digest in rows if digest in sent]
+        known = [sent[digest] for _, digest in rows if digest in sent]
+        self.reported += known
+        self.merged_here.update(known)
         return [seq for seq, digest in rows if digest not in sent]
 
     def customer(self, row: dict, text: tuple | None = None) -> None:
@@ -329,12 +332,20 @@ class Merger:
             if row.get("name"):
                 self.local_names[normalize_name(row["name"])] = cid
             self.reported.append(cid)
+            self.merged_here.add(cid)
             return
         numbered = self._numbered_customer(row.get("archive_no"))
         created = self.result.new_customers
         cid = numbered or self.resolve(row.get("uscc"), row.get("name"), create=row)
         if row.get("name"):
             self.local_names[normalize_name(row["name"])] = cid
+        if cid in self.merged_here:
+            # Another row of this file stood for this customer already: two look-alikes the review merged into one
+            # (the branch still lists both). The first row speaks for it; the second would undo it field by field,
+            # every month, and the history would hold changes nobody made.
+            self.reported.append(cid)
+            return
+        self.merged_here.add(cid)
         # A customer this row created holds the row's own values: nothing to compare, no view of it yet.
         link = self._update_customer(cid, row, numbered) if self.result.new_customers == created else None
         per_branch = {f: row.get(f) for f in BRANCH_FIELDS}

@@ -210,6 +210,29 @@ def test_a_kept_side_that_is_neither_left_nor_right_is_named_as_such(archive, tm
     assert finding.code == "not-allowed" and "“中”" in finding.message and "必填" not in finding.message
 
 
+def test_two_rows_the_review_merged_do_not_undo_each_other_every_month(archive, tmp_path):
+    """The branch still lists both look-alikes after they were merged: each month its file held the two rows of one
+    customer, the second undid the first field by field, and the history filled with changes nobody made."""
+    rows = [customer(name="华东建材有限公司", uscc=None, contact="朱超芳"),
+            customer(name="华东建材股份公司", uscc=None, contact="何明洋")]
+    ingest(archive, tmp_path, "a", period="2026-09", customers=rows)
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("处理决定") + 1, "合并")
+    ws.cell(4, headers.index("保留记录") + 1, "左")
+    book.save(path)
+    assert apply_review(archive, path, decided_by="张三").merged == 1
+    for n, month in enumerate(("2026-10", "2026-11", "2026-12")):
+        ingest(archive, tmp_path, f"m{n}", period=month, customers=rows)
+    snap = archive.snapshot()
+    assert len(snap["customers"]) == 1
+    history = archive.history()
+    assert history[history["period"] > "2026-09"].empty, history
+    assert snap["customer_branches"]["contact"].tolist() == ["朱超芳"]  # the first row speaks for it
+
+
 def test_review_with_a_bad_decision_applies_nothing(archive, tmp_path):
     path = _one_pair_decided(archive, tmp_path, 处理决定="删除")
     result = apply_review(archive, path, decided_by="张三")
