@@ -190,10 +190,11 @@ def test_review_round_trip_merges_and_remembers(archive, tmp_path):
     assert archive.review_decided() == decided and len(archive.snapshot()["customers"]) == 3
 
 
-def _one_pair_decided(archive, tmp_path, **cells) -> Path:
-    """Two look-alike customers, and the review file with its one pair's cells filled (by header)."""
-    ingest(archive, tmp_path, "a", customers=[customer(name="华东建材有限公司", uscc=None),
-                                               customer(name="华东建材股份公司", uscc=None)])
+def _one_pair_decided(archive, tmp_path, rows: list[dict] | None = None, period: str = "2026-10", **cells) -> Path:
+    """Two look-alike customers (``rows``) sent in ``period``, and the review file with its one pair's cells filled
+    (by header)."""
+    ingest(archive, tmp_path, "a", period=period, customers=rows or [
+        customer(name="华东建材有限公司", uscc=None), customer(name="华东建材股份公司", uscc=None)])
     path = export_review(archive, tmp_path / "r.xlsx")
     book = openpyxl.load_workbook(path)
     ws = book["疑似重复客户"]
@@ -215,14 +216,7 @@ def test_two_rows_the_review_merged_do_not_undo_each_other_every_month(archive, 
     customer, the second undid the first field by field, and the history filled with changes nobody made."""
     rows = [customer(name="华东建材有限公司", uscc=None, contact="朱超芳"),
             customer(name="华东建材股份公司", uscc=None, contact="何明洋")]
-    ingest(archive, tmp_path, "a", period="2026-09", customers=rows)
-    path = export_review(archive, tmp_path / "r.xlsx")
-    book = openpyxl.load_workbook(path)
-    ws = book["疑似重复客户"]
-    headers = [c.value for c in ws[3]]
-    ws.cell(4, headers.index("处理决定") + 1, "合并")
-    ws.cell(4, headers.index("保留记录") + 1, "左")
-    book.save(path)
+    path = _one_pair_decided(archive, tmp_path, rows, "2026-09", 处理决定="合并", 保留记录="左")
     assert apply_review(archive, path, decided_by="张三").merged == 1
     for n, month in enumerate(("2026-10", "2026-11", "2026-12")):
         ingest(archive, tmp_path, f"m{n}", period=month, customers=rows)
