@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -124,24 +122,19 @@ def check_period(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-_RECEIVED = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"  # the day,
-                       r"(?:(?:\s+|T|日)(\d{1,2})\s*[:：时]\s*(\d{2})分?)?")       # the time, if given
-
-
 def check_received(ctx, param, value):
-    """Click callback: a time as a clerk writes it (2026-10-24T15:30, 2026-10-24 15:30, 2026/10/24, 2026年10月24日)."""
+    """Click callback: a time as a clerk writes it (2026-10-24T15:30, 2026-10-24 15:30, 2026/10/24, 2026年10月24日),
+    read as a date cell of a submission is (``cleaning.parse_datetime``), and 15时30分 with its 分."""
     if value is None:
         return None
     try:
         return dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        found = _RECEIVED.fullmatch(unicodedata.normalize("NFKC", value).strip())
+        pass
+    from ..intake.cleaning import Unparseable, parse_datetime
     try:
-        if found is None:
-            raise ValueError(value)
-        year, month, day, hour, minute = (int(v) if v else 0 for v in found.groups())
-        return dt.datetime(year, month, day, hour, minute)
-    except ValueError:
+        return parse_datetime(value.strip().removesuffix("分"), with_time=True).to_pydatetime()
+    except Unparseable:
         raise click.BadParameter(f"“{value}”不是有效时间，请写成 2026-10-24T15:30 或 2026-10-24"
                                  "（带时间又用空格分隔时，整个值加引号：\"2026-10-24 15:30\"）。") from None
 
