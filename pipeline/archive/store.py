@@ -348,23 +348,20 @@ class Archive:
     def submissions(self, period: str | None = None, *, findings: bool = True) -> pd.DataFrame:
         """Every file received (or one month's), in the order received. ``findings=False`` leaves out each file's
         findings, the bulk of the table (some 5 KB a file: 60 MB after ten years of a hundred branches)."""
-        return self._submissions(self._read("SELECT id, sha256, file_name, branch, period, received_at, status, "
-                                            f"no_change, counts, warnings, errors, {'findings, ' if findings else ''}"
-                                            "stored_path, ingested_at, filled_on FROM submissions", period), findings)
+        return self._submissions("period = ?" if period else "1", (period,) if period else (), findings)
 
     def returned_without_month(self, month: str) -> pd.DataFrame:
         """The files returned without a month to file them under (rejected/未识别月份/) that were received in calendar
         month ``month``, as ``submissions`` lists them."""
-        start = f"{month}-01"
+        return self._submissions("status = 'rejected' AND period = '' AND received_at >= ? AND received_at < ?",
+                                 (f"{month}-01", f"{add_months(month, 1)}-01"), True)
+
+    def _submissions(self, where: str, args: tuple, findings: bool) -> pd.DataFrame:
+        """The submissions ``where`` holds, as ``submissions`` lists them."""
         frame = pd.read_sql_query(
             "SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, warnings, errors, "
-            "findings, stored_path, ingested_at, filled_on FROM submissions WHERE status = 'rejected' AND period = '' "
-            "AND received_at >= ? AND received_at < ? ORDER BY id", self.conn,
-            params=(start, f"{add_months(month, 1)}-01"))
-        return self._submissions(frame, True)
-
-    @staticmethod
-    def _submissions(frame: pd.DataFrame, findings: bool) -> pd.DataFrame:
+            f"{'findings, ' if findings else ''}stored_path, ingested_at, filled_on FROM submissions "
+            f"WHERE {where} ORDER BY id", self.conn, params=args)
         frame["received_at"] = pd.to_datetime(frame["received_at"])
         frame["no_change"] = frame["no_change"].astype(bool)
         frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]
