@@ -48,6 +48,17 @@ SERIES_COLOURS = ("#2E75B6", "#ED7D31", "#70AD47", "#A5A5A5", "#FFC000", "#5B9BD
 LINE_HEIGHT = 13.5  # points: one line of the 10-point body font
 WRAP_FILL = 1.1     # narrow characters a line holds per unit of column width (measured in LibreOffice)
 
+
+def wrapped_lines(text_width: int, column_width: float) -> int:
+    """The lines a wrapped text of ``text_width`` narrow characters takes in a column ``column_width`` wide."""
+    return math.ceil(text_width / (column_width * WRAP_FILL))
+
+
+def row_height(lines: int) -> float:
+    """The height (points) of a row that shows ``lines`` lines of body text: neither Excel nor LibreOffice grows a
+    row of a written file to fit its wrapped text."""
+    return LINE_HEIGHT * lines + 3
+
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                 "nan_inf_to_errors": True}
 
@@ -424,10 +435,10 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
             formats = [styles.wrapped(colours[n] if fills else None) if n in long
                        else (formats[n] if formats else base) for n in range(len(values))]
             for n, text_width in long.items():
-                row, count = start_row + 1 + n, math.ceil(text_width / (shown * WRAP_FILL))
+                row, count = start_row + 1 + n, wrapped_lines(text_width, shown)
                 if count > lines.get(row, 1):
                     lines[row] = count
-                    ws.set_row(row, LINE_HEIGHT * count + 3)
+                    ws.set_row(row, row_height(count))
         _put(ws, start_row + 1, col, values, formats if formats is not None else base)
     last_row = start_row + max(len(df), 0)
     last_col = start_col + max(len(columns) - 1, 0)

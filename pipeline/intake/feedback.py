@@ -26,7 +26,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from schemas import labels
 
 from ..excel import (ERROR_FILL, FONT, GRID_GREY, HEADER_BLUE, LINK_BLUE, NOTE_GREY, OK_GREEN,
-                     LINE_HEIGHT, REQUIRED_RED, WARNING_FILL, WRAP_FILL, argb)
+                     REQUIRED_RED, WARNING_FILL, argb, row_height, wrapped_lines)
 from ..filenames import PARTIAL, display_name, safe_name, unique_path
 from ..findings import ERROR, WARNING, Finding
 from ..widths import display_width
@@ -322,11 +322,10 @@ def _result_sheet(book, label: str, findings: list[Finding], places: dict[int, _
     for c, width in enumerate(shown, 1):
         ws.column_dimensions[get_column_letter(c)].width = width
     for r in range(_HEADER_ROW + 1, _HEADER_ROW + len(findings) + 1):  # a wrapped text's lines all shown
-        lines = max((math.ceil(display_width(value) / (shown[c - 1] * WRAP_FILL))
-                     for c, (*_, wrap) in enumerate(_COLUMNS, 1)
+        lines = max((wrapped_lines(display_width(value), shown[c - 1]) for c, (*_, wrap) in enumerate(_COLUMNS, 1)
                      if wrap and isinstance(value := ws.cell(row=r, column=c).value, str)), default=1)
         if lines > 1:
-            ws.row_dimensions[r].height = LINE_HEIGHT * lines + 3  # (as excel.write_frame sets them)
+            ws.row_dimensions[r].height = row_height(lines)
     last = _HEADER_ROW + len(findings)
     ws.freeze_panes = f"A{_HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{_HEADER_ROW}:H{last}"
