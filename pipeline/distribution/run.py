@@ -14,6 +14,7 @@ recipient) is sent once (the mail ledger in the archive); ``resend`` names who g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +159,7 @@ class _Planner:
         if r.role == BRANCH_ROLE:
             standing = fig.standings.get(r.branch)
             if monthly:
-                rejected = [s["file_name"] for s in self.rejected() if s["branch"] == r.branch]
+                rejected = [s["file_name"] for s in self.rejected if s["branch"] == r.branch]
                 # next month's pre-filled workbook, when it was written (crm template --all)
                 nxt = names.prefilled(self.out, add_months(self.text, 1), r.branch)
                 withheld = standing is not None and not standing.allowed
@@ -198,6 +199,7 @@ class _Planner:
         mail = Mail(r, "assessment", title + (f"（{branch}）" if branch else ""), doc, files)
         return [self.held(mail, files, f"crm assess --period {self.text}")]
 
+    @functools.cached_property
     def rejected(self) -> list[dict]:
         """The month's returned files, and those of no month received in it (a branch whose file showed no month
         still hears why it was returned), each content once: the same bytes sent again (and returned again) are the
@@ -215,7 +217,7 @@ class _Planner:
         accepted = subs[subs["status"] == "accepted"]
         due = deadline(self.text, self.config)
         out = []
-        for sub in self.rejected():
+        for sub in self.rejected:
             if r.role == BRANCH_ROLE and sub["branch"] != r.branch:
                 continue
             if sub["branch"] not in self.config.branches:
@@ -306,7 +308,7 @@ def distribute(ws: Workspace, archive: Archive, config: Config, period_text: str
     lacking = [b for b in config.branches if b not in covered]
     if lacking:
         notes.append(f"以下单位没有配置收件人，不会收到邮件：{'、'.join(lacking)}。")
-    strays = [s["file_name"] for s in planner.rejected() if s["branch"] not in config.branches]
+    strays = [s["file_name"] for s in planner.rejected if s["branch"] not in config.branches]
     if strays:
         notes.append(f"{len(strays)} 个退回文件的报送单位不在花名册中，无人可收反馈：{'、'.join(strays)}。")
     sent = archive.mail_sent(str(period))
