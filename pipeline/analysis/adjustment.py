@@ -8,7 +8,6 @@ Mirrors the duplicate review (archive/review.py).
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ from schemas.labels import ADJUST_DECISIONS, ADOPT, CHANGE_TO, KEEP, label
 
 from ..archive.store import Archive
 from ..config import Config
+from ..errors import WrongWorkbook
 from ..excel import (Styles, column_letter, new_workbook, read_sheet, set_print_landscape,
                      write_frame)
 from ..findings import Finding, make_finding
@@ -82,13 +82,11 @@ def read_adjustment_decisions(path: Path, period: str) -> tuple[list[dict], list
     col = {title: i for i, title in enumerate(header)}
     keys = {label(key, "adjustment"): key for key in COLUMNS}
     if label("decision") not in col or label("customer_id") not in col:
-        from ..errors import WrongWorkbook
         raise WrongWorkbook(f"{path.name} 的工作表“{SHEET}”第 {HEADER_ROW + 1} 行不是调整表的表头"
                             f"（应有“{label('customer_id')}”“{label('decision')}”列）。"
                             "请使用 crm grades adjust 生成的文件，不要删除或移动表头。")
     title = str(rows[0][0]) if rows and rows[0] else ""
     if (written := re.match(r"\d{4}-H[12]", title)) and written[0] != period:
-        from ..errors import WrongWorkbook
         raise WrongWorkbook(f"{path.name} 是 {written[0]} 的调整表，不是 {period} 的。请用该半年度的调整表，"
                             f"或把 --period 写成 {written[0]}。未作任何改动。")
     out, findings = [], []
