@@ -27,7 +27,7 @@ from ..filenames import hashed_name, safe_name
 from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
-from ..intake.validation import ACCEPTED, REJECTED, Result, readable, validate_file
+from ..intake.validation import ACCEPTED, GROUP, REJECTED, Result, readable, validate_each, validate_file
 from ..intake import worker
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
@@ -166,14 +166,14 @@ def _vanished(path: Path) -> FileOutcome:
                        note="处理前文件已不在收件箱（可能已被另一个工作目录取走），已跳过")
 
 
-WORKER_QUEUE = 2    # files given to each worker at a time: one it works on, one waiting
-HELD = 2            # files this process validates ahead while it waits for a worker
+WORKER_QUEUE = 2    # groups of files given to each worker at a time: one it works on, one waiting
+HELD = 2            # groups this process validates ahead while it waits for a worker
 
 
 def _validated_ahead(workers: worker.Workers, files: list[Path], config: Config, known: set[str],
                      known_rows: dict | None, numbers: dict | None):
     """Validation results in file order, the work shared between this process and the workers while
-    the archive merges (see ``_shared``).
+    the archive merges (see ``_shared``), a group of files at a time (``groups``).
 
     Yields a Result, None (validate inline) or the exception validation raised.
     """
@@ -183,21 +183,36 @@ def _validated_ahead(workers: worker.Workers, files: list[Path], config: Config,
         return
     import tempfile
 
-    def here(path: Path):
-        try:
-            return validate_file(path, config, known_customers=known, known_rows=known_rows, numbers=numbers)
-        except Exception as exc:  # noqa: BLE001 — reported on that file by the guard
-            return exc
+    def here(group: list[Path]) -> list:
+        return validate_each(group, config, known_customers=known, known_rows=known_rows, numbers=numbers)
 
     with tempfile.TemporaryDirectory(prefix="crm-") as tmp:
         saved = Path(tmp) / "known.pickle"
         worker.save_known(saved, known, known_rows, numbers)
-        yield from _shared(files, here, lambda path: pool.submit(worker.validate, path, config, str(saved)),
-                           WORKER_QUEUE * count)
+        grouped = groups(files, count + 1)
+        done = _shared(grouped, here, lambda group: pool.submit(worker.validate, group, config, str(saved)),
+                       WORKER_QUEUE * count)
+        for group, results in zip(grouped, done):
+            if isinstance(results, Exception):  # the worker's answer was lost (e.g. it could not be sent back)
+                results = None
+            yield from (results if results is not None else [None] * len(group))
+
+
+def groups(files: list, processes: int) -> list[list]:
+    """``files`` in groups to validate together (``validate_files``), largest first: big enough that the
+    fixed cost of cleaning and checking is shared, small towards the end so that no process is left with a
+    large group while the other waits (each group is at most a quarter of what is left per process)."""
+    out, start = [], 0
+    while start < len(files):
+        size = max(1, min(GROUP, -(-(len(files) - start) // (4 * processes))))
+        out.append(files[start:start + size])
+        start += size
+    return out
 
 
 def _shared(files: list, here, ask, queue: int = WORKER_QUEUE):
-    """Results for ``files`` in their order, validated by the workers and by this process.
+    """Results for ``files`` in their order, validated by the workers and by this process (a "file" here may
+    be a group of files validated together: ``groups``).
 
     The workers are given the next files as they take them (``queue`` at a time). The first file is
     validated here while they start up; after that, whenever the result needed next is not ready yet,

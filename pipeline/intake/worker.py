@@ -139,9 +139,10 @@ def ready() -> None:
     """A task that does nothing: submitting it starts the workers."""
 
 
-def validate(path, config, known: str):
-    """Validate one file in a worker, against the archive's identities, the branches' last rows and
-    the archive numbers in ``known`` (``save_known``'s file)."""
+def validate(paths: list, config, known: str) -> list:
+    """Validate files together in a worker (``validation.validate_each``: a result, or the exception its
+    validation raised, for each), against the archive's identities, the branches' last rows and the archive
+    numbers in ``known`` (``save_known``'s file)."""
     global _KNOWN, _ROWS, _NUMBERS, _LOADED
     if known != _LOADED:
         import pickle
@@ -149,11 +150,12 @@ def validate(path, config, known: str):
             _KNOWN, _ROWS, _NUMBERS = pickle.load(saved)
         _LOADED = known
     from ..archive.schema import stored_texts
-    from .validation import ACCEPTED, validate_file
-    result = validate_file(path, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
-    if result.status == ACCEPTED:  # the rows as the archive stores them: less for the merging process to do
-        result.stored, result.frames = stored_texts(result.frames), {}
-    return result
+    from .validation import ACCEPTED, validate_each
+    results = validate_each(paths, config, known_customers=_KNOWN, known_rows=_ROWS, numbers=_NUMBERS)
+    for result in results:
+        if getattr(result, "status", None) == ACCEPTED:  # the rows as the archive stores them: less for the
+            result.stored, result.frames = stored_texts(result.frames), {}  # merging process to do
+    return results
 
 
 def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted: list[int]):

@@ -361,3 +361,14 @@ def test_workers_start_early_for_the_summary_of_a_large_archive(tmp_path, monkey
     assert launched == []
     worker.Workers().start_for_summary(4)
     assert launched == [True]
+
+
+@pytest.mark.parametrize("files, processes", [(60, 2), (240, 2), (7, 3), (1, 2), (0, 2)])
+def test_files_are_validated_in_groups_largest_first_and_single_files_at_the_end(files, processes):
+    from pipeline.archive.ingest import groups
+    from pipeline.intake.validation import GROUP
+    made = groups(list(range(files)), processes)
+    assert [f for group in made for f in group] == list(range(files))  # every file once, in order
+    sizes = [len(group) for group in made]
+    assert sizes == sorted(sizes, reverse=True) and all(1 <= size <= GROUP for size in sizes)
+    assert files < 8 or (sizes[0] == GROUP and sizes[-processes:] == [1] * processes)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from builders import example_row, full_example, write_submission
+from builders import example_row, full_example, write_grid, write_submission
 from pipeline.config import load_config
+from schemas.columns import IGNORED, SHEETS_BY_KEY
 from pipeline.intake.validation import validate_file
 
 CONFIG = load_config(None)
@@ -239,3 +241,87 @@ def test_the_column_check_of_credit_codes_agrees_with_the_message_for_each_code(
     valid = valid_usccs(values)
     assert list(valid) == [isinstance(v, str) and uscc_problem(v) is None for v in values]
     assert valid[:3000].all() and not valid[3000 + 1500:].any() and 0 < valid[3000:4500].sum() < 1500
+
+
+def _same_result(alone, together):
+    assert together.as_dict() == alone.as_dict()
+    assert (together.rows, together.reused_from, together.prefilled) == (alone.rows, alone.reused_from,
+                                                                          alone.prefilled)
+    assert together.frames.keys() == alone.frames.keys()
+    for key, frame in alone.frames.items():
+        pd.testing.assert_frame_equal(together.frames[key], frame)
+
+
+def _mixed_month(tmp_path):
+    """Files of one month as branches send them: valid, with errors of every kind, with fewer columns
+    (one required column missing), unreadable, and one repeating most of a branch's last file."""
+    good = full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx")
+    bad = write_submission(
+        tmp_path / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+        customers=[example_row("customers", uscc="91310115ABC", phone="电话待定"),
+                   example_row("customers", uscc=None, name="乙公司", strategic="是", specialist=None,
+                               phone="待定"),
+                   example_row("customers", uscc=None, name="丙公司", first_year="去年", nature="外企")],
+        projects=[example_row("projects", amount="一百万", customer_name="乙公司"),
+                  example_row("projects", contract_no="HT-2", amount=-5, customer_name="丁公司",
+                              started_on=dt.datetime(2026, 9, 1), completed_on=dt.datetime(2026, 1, 1))],
+        complaints=[example_row("complaints", complained_at="昨天")])
+    narrow = {}
+    for key, dropped in (("customers", {"contact"}), ("projects", {"cost", "profit", "net_profit"})):
+        columns = [c for c in SHEETS_BY_KEY[key].columns if c.key not in dropped]
+        narrow[SHEETS_BY_KEY[key].name] = [[c.header for c in columns],
+                                           [1 if c.kind == IGNORED else example_row(key).get(c.key)
+                                            for c in columns]]
+    cover = [["填报单位", "华北分公司"], ["填报月份", "2026-10"], ["填报人", "张明"]]
+    fewer = write_grid(tmp_path / "华北分公司_2026-10_客户信息统计表.xlsx", {"封面": cover, **narrow})
+    broken = tmp_path / "西南分公司_2026-10_客户信息统计表.xlsx"
+    broken.write_bytes(b"not a workbook")
+    last = validate_file(good, CONFIG)
+    known = {"华东分公司": (7, {key: rows.hashes for key, rows in last.rows.items()})}
+    again = write_submission(tmp_path / "华东分公司_2026-11_客户信息统计表.xlsx", period="2026-11",
+                             customers=[example_row("customers"), example_row("customers", name="新客户公司",
+                                                                               uscc=None)],
+                             projects=[example_row("projects")], surveys=[example_row("surveys")],
+                             complaints=[example_row("complaints")], visits=[example_row("visits")])
+    return [good, bad, fewer, broken, again], known
+
+
+def test_files_validated_together_give_each_what_it_gets_alone(tmp_path, monkeypatch):
+    """Validated as a group (the changed rows of all cleaned and given to pandera together), every file gets
+    exactly the findings, frames and row hashes it gets alone: the rows go back to their own file and cells."""
+    from pandera.api.pandas.container import DataFrameSchema
+
+    from pipeline.intake.validation import validate_files
+    files, known = _mixed_month(tmp_path)
+    alone = [validate_file(path, CONFIG, known_rows=known) for path in files]
+    assert [r.status for r in alone] == ["accepted", "rejected", "rejected", "rejected", "accepted"]
+    assert alone[4].rows["customers"].reused == [0]  # the repeated row is taken from the last file
+    assert {"bad-uscc", "bad-phone", "conditional-required", "bad-year", "not-allowed", "bad-number",
+            "negative-number", "date-order", "bad-date"} <= {f.code for f in alone[1].findings}
+    assert any(f.code == "missing-column" for f in alone[2].findings)
+    checked = []
+    original = DataFrameSchema.validate
+    monkeypatch.setattr(DataFrameSchema, "validate",
+                        lambda self, frame, **kw: checked.append(self.name) or original(self, frame, **kw))
+    together = validate_files(files, CONFIG, known_rows=known)
+    assert sorted(checked) == sorted(set(checked))  # each sheet once for the whole group
+    for one, both in zip(alone, together):
+        _same_result(one, both)
+
+
+def test_a_file_that_breaks_validation_leaves_the_others_of_its_group_their_results(tmp_path, monkeypatch):
+    from pipeline.intake import validation
+    files, known = _mixed_month(tmp_path)
+    alone = [validate_file(path, CONFIG, known_rows=known) for path in files]
+    reading = validation.read_workbook
+
+    def read(path, config):
+        if "华南" in str(path):
+            raise RuntimeError("reader bug")
+        return reading(path, config)
+    monkeypatch.setattr(validation, "read_workbook", read)
+    results = validation.validate_each(files, CONFIG, known_rows=known)
+    assert isinstance(results[1], RuntimeError)
+    for index in (0, 2, 3, 4):
+        _same_result(alone[index], results[index])
+    assert isinstance(validation.validate_each(files[1:2], CONFIG)[0], RuntimeError)  # alone, too: not raised
