@@ -1,6 +1,8 @@
 """Merge semantics, history, as-of snapshots, conflicts, review and export of the archive."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import openpyxl
 import pytest
 
