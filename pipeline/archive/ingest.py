@@ -118,8 +118,9 @@ def _ingest(ws: Workspace, archive: Archive, config: Config, files: list[Path], 
         except FileNotFoundError:
             outcomes.append(_vanished(path))
     known_rows = None if recheck else archive.known_rows()
-    numbers = archive.archive_numbers() if files else None
-    results = _validated_ahead(workers, files, config, archive.known_identities(), known_rows, numbers)
+    numbers = worker.FromArchive(archive.path, "archive_numbers", archive.archive_numbers) if files else None
+    known = worker.FromArchive(archive.path, "known_identities", archive.known_identities)
+    results = _validated_ahead(workers, files, config, known, known_rows, numbers)
     with archive.checkpoints_later():
         return outcomes + _ingest_files(ws, archive, config, files, results, received_at, progress, keep, known_rows,
                                         numbers)

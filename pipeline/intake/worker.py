@@ -110,6 +110,40 @@ def watch_parent(poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, name="crm-watch-parent", daemon=True).start()
 
 
+class FromArchive:
+    """What validation may look up in the archive (``Archive.known_identities``, ``Archive.archive_numbers``),
+    read only when a file asks: in a month when every row names a customer of its own workbook and no file is
+    pre-filled, neither is read at all (reading both took 0.15 s before any file could be validated).
+
+    ``read`` reads it in this process (the archive this run writes); sent to a worker, it is read there from
+    the archive file, as committed by then (a superset of what it was when the run began: a customer merged
+    since is known, as the merge finds anyway, ``ingest._refresh_references``)."""
+
+    def __init__(self, path, what: str, read=None):
+        self.path, self.what, self._read, self._value = str(path), what, read, None
+
+    def _loaded(self):
+        if self._value is None:
+            if self._read is not None:
+                self._value = self._read()
+            else:
+                from pathlib import Path
+
+                from ..archive.store import Archive
+                with Archive(Path(self.path), read_only=True) as archive:
+                    self._value = getattr(archive, self.what)()
+        return self._value
+
+    def __contains__(self, item) -> bool:  # as the set of known identities
+        return item in self._loaded()
+
+    def get(self, key, default=None):  # as the archive numbers by sheet
+        return self._loaded().get(key, default)
+
+    def __reduce__(self):  # to a worker: the file and what to read from it, never this process's reader
+        return FromArchive, (self.path, self.what)
+
+
 _KNOWN: set[str] = set()
 _ROWS: dict | None = None
 _NUMBERS: dict | None = None

@@ -372,3 +372,23 @@ def test_files_are_validated_in_groups_largest_first_and_single_files_at_the_end
     sizes = [len(group) for group in made]
     assert sizes == sorted(sizes, reverse=True) and all(1 <= size <= GROUP for size in sizes)
     assert files < 8 or (sizes[0] == GROUP and sizes[-processes:] == [1] * processes)
+
+
+def test_what_validation_looks_up_in_the_archive_is_read_when_first_asked_and_a_worker_reads_the_file(tmp_path):
+    """The archive's identities and numbers are read only when a file refers to them; sent to a worker, the
+    lookup reads the archive file there, not through the main process's reader."""
+    import pickle
+
+    from builders import ingest
+    from pipeline.intake.worker import FromArchive
+    with Archive(tmp_path / "archive.sqlite") as archive:
+        ingest(archive, tmp_path, "a", customers=[example_row("customers")])
+        read = []
+        known = FromArchive(archive.path, "known_identities", lambda: read.append(1) or archive.known_identities())
+        numbers = FromArchive(archive.path, "archive_numbers", lambda: read.append(2) or archive.archive_numbers())
+        assert read == []
+        code = example_row("customers")["uscc"]
+        assert code in known and "9131000000000000XX" not in known and read == [1]
+        assert "K000001" in numbers.get("customers") and read == [1, 2]
+        sent = pickle.loads(pickle.dumps(known))
+        assert code in sent and read == [1, 2]

@@ -154,8 +154,16 @@ def test_a_number_pasted_onto_another_row_is_an_error_at_that_cell(prefilled):
         ("duplicate-archive-no", "客户信息!A4")]
 
 
-def test_a_number_of_another_branch_is_an_error(prefilled):
+@pytest.mark.parametrize("workers", [False, True])
+def test_a_number_of_another_branch_is_an_error(prefilled, workers, monkeypatch):
+    """``workers``: two files ahead of it in the inbox, and the validation workers started for three files, so
+    that it is validated by a worker, which reads the archive numbers from the archive file itself."""
     root, path = prefilled
+    if workers:
+        from pipeline.intake import worker
+        monkeypatch.setattr(worker, "PARALLEL_FROM", 3)
+        for n in (1, 2):
+            shutil.copy2(path, root / "inbox" / f"{n}_{path.name}")
     with archive_of(root) as archive:
         links = archive.snapshot()["customer_branches"]
     foreign = set(links.loc[links["branch"] == "华南分公司", "customer_id"]) - set(
@@ -169,6 +177,7 @@ def test_a_number_of_another_branch_is_an_error(prefilled):
     send(root, path)
     with archive_of(root) as archive:
         findings = archive.submissions(PERIOD).iloc[-1]["findings"]
+        assert archive.submissions(PERIOD)["file_name"].iloc[-1] == path.name
     errors = {(f["code"], f["cell"]) for f in findings if f["severity"] == "error"}
     assert errors == {("foreign-archive-no", "客户信息!A2"), ("unknown-archive-no", "客户信息!A3")}
     message = next(f["message"] for f in findings if f["code"] == "foreign-archive-no")
