@@ -337,14 +337,23 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
     records, row_numbers = [], []
     for r in range(last + 1, len(rows)):
         row = rows[r]
-        first_text = next((str(v).strip() for v in row if v not in ("", None)), "")
-        if not first_text or _FOOTER.match(unicodedata.normalize("NFKC", first_text)):
+        for first in row:  # the row's first cell with something in it
+            if first != "" and first is not None:
+                break
+        else:
             continue
+        if first.__class__ is str:  # (a number, date or TRUE/FALSE is never empty, nor a footer line)
+            text = first.strip()
+            if not text or _FOOTER.match(unicodedata.normalize("NFKC", text)):
+                continue
         if pick is not None and len(row) >= width:
             values = list(pick(row))
         else:
             values = [row[c] if c < len(row) else "" for c in columns]
-        if all(_blank(v) for v in values):
+        for value in values:  # any cell of the sheet's columns not blank (``_blank``)
+            if value is not None and (value.__class__ is not str or value.strip()):
+                break
+        else:
             continue
         records.append(values)
         row_numbers.append(r + 1)

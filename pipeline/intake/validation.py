@@ -181,9 +181,10 @@ def validate_files(paths: list[Path], config: Config, *, known_customers: set[st
     for sheet in DATA_SHEETS:
         held = [(o, o.sheets[sheet.key]) for o in pending if sheet.key in o.sheets]
         checked = _clean_and_check(sheet, [_changed(data, same) for o, (data, same) in held])
-        for (o, (data, same)), (frame, failures, cases) in zip(held, checked):
+        keys = _every_row_keys(sheet, [(data.frame, same) for o, (data, same) in held])
+        for (o, (data, same)), (frame, failures, cases), every in zip(held, checked, keys):
             frame, o.keys[sheet.key], found = _sheet_findings(data, o.name, config, _reference_time(o.result),
-                                                               same, frame, failures, cases)
+                                                               frame, every, failures, cases)
             o.frames[sheet.key] = frame
             o.findings += found
     return [_close_file(o, known_customers, numbers, config) if isinstance(o, _Opened) else o for o in opened]
@@ -325,61 +326,78 @@ def _changed(data: SheetData, same: np.ndarray) -> pd.DataFrame:
     return data.frame[~same] if same.any() else data.frame
 
 
+def _clean_together(raws: list[pd.DataFrame], columns: list[Column]):
+    """``clean_frame`` of each raw frame, by its own index, the frames cleaned as one (the fixed cost of cleaning
+    a column paid once): ([(clean frame, cells that failed to parse)] for each, the clean frame of all of them
+    (None when they have no rows), and where each frame's rows are in it (row ``bounds[n]`` to ``bounds[n + 1]``,
+    ``n`` counting the frames that have rows)).
+
+    A column some frames lack is blank in theirs (NaN), which cleans to what a missing column gets."""
+    filled = [raw for raw in raws if len(raw)]
+    if not filled:
+        return [(clean_frame(raw, columns)[0], []) for raw in raws], None, None
+    batch = pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0].reset_index(drop=True)
+    frame, failures = clean_frame(batch, columns)
+    bounds = np.cumsum([0] + [len(raw) for raw in filled])
+    parts = []
+    for n, raw in enumerate(filled):  # back to each file: its rows, by its own index
+        low, high = bounds[n], bounds[n + 1]
+        own = [(raw.index[i - low], column, value) for i, column, value in failures if low <= i < high]
+        parts.append((frame.iloc[low:high].set_axis(raw.index), own))
+    shared = iter(parts)
+    return [next(shared) if len(raw) else (clean_frame(raw, columns)[0], []) for raw in raws], frame, bounds
+
+
 def _clean_and_check(sheet: Sheet, raws: list[pd.DataFrame]) -> list[tuple[pd.DataFrame, list, pd.DataFrame | None]]:
     """Each raw frame of ``sheet`` cleaned and checked by its pandera schema, all in one go:
     (clean frame, cells that failed to parse, pandera's failure cases or None) for each, by its own index.
 
-    A column some frames lack is blank in theirs (NaN), which cleans to what a missing column gets, and its
-    findings are dropped later as for one file (``_pandera_findings``)."""
-    columns = [c for c in sheet.read_columns if c.kind != IGNORED]
-    filled = [raw for raw in raws if len(raw)]
-    if not filled:
-        return [(clean_frame(raw, columns)[0], [], None) for raw in raws]
-    batch = filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
-    frame, failures = clean_frame(batch, columns)
+    The findings of a column a frame lacks are dropped later, as for one file (``_pandera_findings``)."""
+    parts, frame, bounds = _clean_together(raws, [c for c in sheet.read_columns if c.kind != IGNORED])
     cases = None
-    try:
-        checked_schema(sheet.key).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    if len(filled) == 1:
-        parts = [(frame, failures, cases)]
-    else:  # back to each file: its rows, by its own index
-        bounds = np.cumsum([0] + [len(raw) for raw in filled])
-        if cases is not None:
-            at = pd.to_numeric(cases["index"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            owner = np.searchsorted(bounds, at, side="right") - 1  # (NaN: past the end, no file's)
-        parts = []
-        for n, raw in enumerate(filled):
-            low, high = bounds[n], bounds[n + 1]
-            part = frame.iloc[low:high].set_axis(raw.index)
-            own = [(raw.index[i - low], column, value) for i, column, value in failures if low <= i < high]
-            mine = None
-            if cases is not None and (owner == n).any():
+    if frame is not None:
+        try:
+            checked_schema(sheet.key).validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+    if cases is None:
+        return [(part, failures, None) for part, failures in parts]
+    at = pd.to_numeric(cases["index"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    owner = np.searchsorted(bounds, at, side="right") - 1  # the frame (of those with rows) a case is in; NaN: none
+    out, n = [], 0
+    for raw, (part, failures) in zip(raws, parts):
+        mine = None
+        if len(raw):
+            if (owner == n).any():
                 mine = cases[owner == n].copy()
-                mine["index"] = raw.index[(at[owner == n] - low).astype(int)]
-            parts.append((part, own, mine))
-    shared = iter(parts)
-    return [next(shared) if len(raw) else (clean_frame(raw, columns)[0], [], None) for raw in raws]
+                mine["index"] = raw.index[(at[owner == n] - bounds[n]).astype(int)]
+            n += 1
+        out.append((part, failures, mine))
+    return out
+
+
+def _every_row_keys(sheet: Sheet, raws: list[tuple[pd.DataFrame, np.ndarray]]) -> list[pd.DataFrame | None]:
+    """The key columns (``KEY_COLUMNS``) of every row of each sheet that repeats rows of the branch's last file,
+    cleaned together (None for a sheet that repeats none: its clean frame holds every row)."""
+    columns = [c for c in sheet.read_columns if c.kind != IGNORED and c.key in KEY_COLUMNS.get(sheet.key, ())]
+    wanted = [c.key for c in columns] + ["_row"]
+    repeating = [raw[[k for k in wanted if k in raw]] for raw, same in raws if same.any()]
+    cleaned = iter(_clean_together(repeating, columns)[0])
+    return [next(cleaned)[0] if same.any() else None for raw, same in raws]
 
 
 def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Timestamp | None,
-                    same: np.ndarray, frame: pd.DataFrame, failures: list, cases: pd.DataFrame | None
+                    frame: pd.DataFrame, keys: pd.DataFrame | None, failures: list, cases: pd.DataFrame | None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding]]:
     """The clean frame of the new and changed rows, the key columns of every row, and the findings of a sheet
     whose changed rows ``frame`` are cleaned (``failures``) and checked by pandera (``cases``).
 
-    Rows in ``same`` repeat the branch's last accepted file: only their key columns are cleaned,
-    for the rules that compare rows (duplicates) and sheets (references).
+    ``keys``: the key columns of every row (None: ``frame`` holds every row), for the rules that compare rows
+    (duplicates) and sheets (references); the rows that repeat the branch's last accepted file are not cleaned
+    or checked otherwise.
     """
     sheet = data.sheet
-    if same.any():
-        key_columns = [c for c in sheet.read_columns if c.kind != IGNORED and c.key in KEY_COLUMNS.get(sheet.key, ())]
-        repeated, _ = clean_frame(data.frame[same], key_columns)
-        keys = pd.concat([frame[[c.key for c in key_columns] + ["_row"]], repeated]).sort_index() \
-            if len(frame) else repeated
-    else:
-        keys = frame
+    keys = frame if keys is None else keys
     at = _Locator(data, frame, file)
     findings: list[Finding] = []
     flagged: set[tuple] = set()

@@ -283,7 +283,10 @@ def _mixed_month(tmp_path):
                                                                                uscc=None)],
                              projects=[example_row("projects")], surveys=[example_row("surveys")],
                              complaints=[example_row("complaints")], visits=[example_row("visits")])
-    return [good, bad, fewer, broken, again], known
+    wrong = write_submission(tmp_path / "华东分公司_2026-11_客户信息统计表（更正）.xlsx", period="2026-11",
+                             customers=[example_row("customers"), example_row("customers", name="新客户公司",
+                                                                               uscc=None, phone="12345")])
+    return [good, bad, fewer, broken, again, wrong], known
 
 
 def test_files_validated_together_give_each_what_it_gets_alone(tmp_path, monkeypatch):
@@ -294,8 +297,9 @@ def test_files_validated_together_give_each_what_it_gets_alone(tmp_path, monkeyp
     from pipeline.intake.validation import validate_files
     files, known = _mixed_month(tmp_path)
     alone = [validate_file(path, CONFIG, known_rows=known) for path in files]
-    assert [r.status for r in alone] == ["accepted", "rejected", "rejected", "rejected", "accepted"]
+    assert [r.status for r in alone] == ["accepted", "rejected", "rejected", "rejected", "accepted", "rejected"]
     assert alone[4].rows["customers"].reused == [0]  # the repeated row is taken from the last file
+    assert [(f.code, f.cell) for f in alone[5].errors] == [("bad-phone", "客户信息!L3")]  # in a changed row
     assert {"bad-uscc", "bad-phone", "conditional-required", "bad-year", "not-allowed", "bad-number",
             "negative-number", "date-order", "bad-date"} <= {f.code for f in alone[1].findings}
     assert any(f.code == "missing-column" for f in alone[2].findings)
@@ -322,6 +326,6 @@ def test_a_file_that_breaks_validation_leaves_the_others_of_its_group_their_resu
     monkeypatch.setattr(validation, "read_workbook", read)
     results = validation.validate_each(files, CONFIG, known_rows=known)
     assert isinstance(results[1], RuntimeError)
-    for index in (0, 2, 3, 4):
+    for index in (0, 2, 3, 4, 5):
         _same_result(alone[index], results[index])
     assert isinstance(validation.validate_each(files[1:2], CONFIG)[0], RuntimeError)  # alone, too: not raised
