@@ -252,11 +252,9 @@ class _Bound(_Extent):
             return
         while _rows_of_digits(self.digits + 1).search(body):  # longer row numbers than those seen so far
             self.digits += 1
-        for letters in (3, 2):  # cells past column Z (usually none, so usually two quick searches)
-            refs = set(_REF_LETTERS[letters].findall(body))
-            if refs:
-                self.columns = max(self.columns, *map(_column_number, refs))
-                break
+        refs = set(_WIDE_REFS.findall(body))  # cells past column Z (usually none: one quick search)
+        if refs:
+            self.columns = max(self.columns, *map(_column_number, refs))
 
 
 def _column_number(letters: bytes) -> int:
@@ -279,7 +277,7 @@ def _rows_of_digits(n: int) -> re.Pattern:
     return re.compile(rb' r="[A-Z]{1,3}[0-9]{%d,}"' % n)
 
 
-_REF_LETTERS = {n: re.compile(rb' r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
+_WIDE_REFS = re.compile(rb' r="([A-Z]{2,3})[0-9]')
 
 
 def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
