@@ -202,10 +202,10 @@ def _validated_ahead(workers: worker.Workers, files: list[Path], config: Config,
 def groups(files: list, processes: int) -> list[list]:
     """``files`` in groups to validate together (``validate_files``), largest first: big enough that the
     fixed cost of cleaning and checking is shared, small towards the end so that no process is left with a
-    large group while the other waits (each group is at most a quarter of what is left per process)."""
+    large group while the other waits (each group is at most half of what is left per process)."""
     out, start = [], 0
     while start < len(files):
-        size = max(1, min(GROUP, -(-(len(files) - start) // (4 * processes))))
+        size = max(1, min(GROUP, -(-(len(files) - start) // (2 * processes))))
         out.append(files[start:start + size])
         start += size
     return out
