@@ -192,6 +192,17 @@ def validate(paths: list, config, known: str) -> list:
     return results
 
 
+def summary_customers(path: str, config, period: str) -> list[int]:
+    """The customers the monthly summary grades (``reports.monthly.summary_customers``), found by this worker
+    in the archive the main process has committed, while that process reads the rest of the month's figures."""
+    from pathlib import Path
+
+    from ..archive.store import Archive
+    from ..reports.monthly import summary_customers as whom
+    with Archive(Path(path), read_only=True) as archive:
+        return archive.customers_where(period, whom(config))
+
+
 def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted: list[int]):
     """A share of the monthly summary: ``reports.monthly.part_figures`` of the customers within ``bounds``,
     read by this worker from the archive the main process writes (and has committed)."""

@@ -69,25 +69,32 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
     (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
     """
+    from ..intake import worker
+    pool = workers.pool if workers is not None else None
+    # whom the parts grade: found by a worker (a search of every customer's data) while this reads the rest
+    wanted = _ask(pool, worker.summary_customers, str(archive.path), config, period) if pool is not None else None
     subs = archive.submissions(period)
     status = submission_status(subs, config, period)
     files = _files(subs)
+    changes, conflicts = archive.history(period=period), archive.conflicts(open_only=True)
     with archive.reading():
-        parts = _parts(archive, config, period, workers)
+        parts = _parts(archive, config, period, workers, _answer(wanted))
     new, duties, plans, complaints = zip(*parts)
     new_customers = _joined(new).sort_values(["branch", "name"], kind="stable", ignore_index=True)
     contacts = contacts_due(_joined(duties), _joined(plans), period)
-    return MonthlyData(period, status, files, new_customers, archive.history(period=period),
-                       archive.conflicts(open_only=True), most_urgent_first(_joined(complaints)), contacts)
+    return MonthlyData(period, status, files, new_customers, changes, conflicts,
+                       most_urgent_first(_joined(complaints)), contacts)
 
 
-def _parts(archive: Archive, config: Config, period: str, workers) -> list[tuple]:
+def _parts(archive: Archive, config: Config, period: str, workers, wanted: list[int] | None = None) -> list[tuple]:
     """``part_figures`` of every part of the archive, in order: the first share here, the others by the
-    workers (each reads its parts itself; a part a worker fails on is done here)."""
+    workers (each reads its parts itself; a part a worker fails on is done here). ``wanted``: the customers
+    ``summary_customers`` finds, when a worker found them (else they are found here)."""
     from ..intake import worker
     pool = workers.pool if workers is not None else None
     shares = 1 + (workers.count if pool is not None else 0)
-    wanted = archive.customers_where(period, summary_customers(config))
+    if wanted is None:
+        wanted = archive.customers_where(period, summary_customers(config))
     counted = sorted(set(wanted).union(archive.first_archived(period)))  # a part holds at most so many of either
     bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=counted)
     mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
