@@ -27,6 +27,7 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
         periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
         period = period or (periods[-1] if periods else current_month())
         data = monthly_summary(archive, config, period, workers)
+        workers.stop()  # (they exit while the report is written)
     archive.checkpoint_in_background()  # the files' log goes into the archive file while the report is written
     path = write_monthly_report(data, names.monthly_summary(ws.output, period))
     return outcomes, data, path

@@ -87,6 +87,13 @@ class Workers:
                                         initializer=start)
         self.pool.submit(ready)  # the first task starts the workers
 
+    def stop(self) -> None:
+        """Let the workers go now, without waiting for them to exit (they finish what they were given first):
+        what the run does next (writing the report) does not need them, and they exit meanwhile."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
+            self.pool, self.count = None, 0
+
     def __enter__(self) -> "Workers":
         return self
 
