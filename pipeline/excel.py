@@ -23,6 +23,7 @@ from xlsxwriter.xmlwriter import re_control_chars_1, re_control_chars_2  # what 
 from schemas import labels
 from schemas.columns import CODE, DATE, DATETIME, NUMBER, PHONE, YEAR, Column
 
+from .cells import column_letter  # noqa: F401 — the reports take it from here
 from .widths import display_width
 
 FONT = "等线"
@@ -270,16 +271,6 @@ def new_workbook(path: Path, created: dt.datetime | None = None, **options) -> x
     book = Book(str(path), {**XLSX_OPTIONS, **options})
     book.set_properties({"created": created or FIXED_CREATED, "author": AUTHOR})
     return book
-
-
-def column_letter(index: int) -> str:
-    """0-based column index → Excel letters (0 → A, 26 → AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 class Styles:

@@ -21,7 +21,7 @@ import python_calamine as calamine
 from schemas.columns import COVER, DATA_SHEETS, IGNORED, Column, Sheet
 
 from ..config import Config
-from ..excel import column_letter
+from ..cells import column_letter
 from ..filenames import display_name
 from ..findings import Finding, make_finding
 from ..periods import parse_month

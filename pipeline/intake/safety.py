@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..config import Config
-from ..excel import column_letter
+from ..cells import column_letter
 from ..filenames import display_name, ignore_reason
 from ..findings import Finding, make_finding
 

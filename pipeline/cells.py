@@ -1,0 +1,16 @@
+"""Cell addresses: the column letters of a 0-based column index.
+
+Kept apart from the Excel module so that reading and checking a submission (a validation worker) need
+not import the workbook writer.
+"""
+from __future__ import annotations
+
+
+def column_letter(index: int) -> str:
+    """0-based column index → Excel letters (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
