@@ -498,24 +498,18 @@ class Archive:
         """Note the rows a file repeats from the branch's last file (their stored values are shared, not
         copied); returns (seq, row hash) of the repeated customer rows. Raises RepeatedRowsMissing when a
         row is not there (validate the file again)."""
-        first: dict[tuple[str, int], int] = {}
-        for rowid, entity, digest in self.conn.execute(
-                "SELECT rowid, entity, raw_hash FROM sub_rows WHERE submission_id = ?", (source,)):
-            first.setdefault((entity, digest), rowid)
-        sources = [(entity, seq, first.get((entity, digest))) for entity, seq, digest in repeated]
-        missing = sum(src is None for _, _, src in sources)
+        first: dict[tuple[str, int], tuple] = {}  # (sheet, raw hash) → (text id, row hash) of its first row there
+        for entity, digest, text_id, row_hash in self.conn.execute(
+                "SELECT entity, raw_hash, text_id, row_hash FROM sub_rows WHERE submission_id = ?", (source,)):
+            first.setdefault((entity, digest), (text_id, row_hash))
+        found = [first.get((entity, digest)) for entity, _, digest in repeated]
+        missing = found.count(None)
         if missing:
             raise RepeatedRowsMissing(f"{missing} 行在上次的报送中找不到")
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS repeated (entity TEXT, seq INTEGER, source INTEGER)")
-        self.conn.execute("DELETE FROM repeated")
-        self.conn.executemany("INSERT INTO repeated VALUES (?,?,?)", sources)
-        self.conn.execute(
-            "INSERT INTO sub_rows (submission_id, entity, seq, text_id, raw_hash, row_hash) "
-            "SELECT ?, r.entity, r.seq, s.text_id, s.raw_hash, s.row_hash FROM repeated r JOIN sub_rows s "
-            "ON s.rowid = r.source", (sid,))
-        return self.conn.execute("SELECT seq, row_hash FROM sub_rows WHERE submission_id = ? AND entity = "
-                                 "'customers' AND seq IN (SELECT seq FROM repeated WHERE entity = 'customers') "
-                                 "ORDER BY seq", (sid,)).fetchall()
+        copies = [(sid, entity, seq, *stored, digest) for (entity, seq, digest), stored in zip(repeated, found)]
+        self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, text_id, row_hash, raw_hash) "
+                              "VALUES (?,?,?,?,?,?)", copies)
+        return sorted((seq, row_hash) for _, entity, seq, _, row_hash, _ in copies if entity == "customers")
 
     def standing_over(self, sid: int, other: int) -> tuple[str, str]:
         """The file name of submission ``other``, which stands over ``sid`` in their branch-month, and why."""
