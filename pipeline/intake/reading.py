@@ -8,6 +8,7 @@ its Excel row number so that every finding can name its cell.
 """
 from __future__ import annotations
 
+import functools
 import io
 import operator
 import re
@@ -35,8 +36,10 @@ _FILLED_LINE = re.compile(r"填报日期\s*[:：]\s*(\d{4}\s*[年./\-]\s*\d{1,2}
 _FILE_PERIOD = re.compile(r"(20\d{2})\s*[-年._]?\s*(\d{1,2})(?!\d)")
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def normalize_label(text: object) -> str:
-    """Canonical form of a header or sheet name for matching."""
+    """Canonical form of a header or sheet name for matching (remembered: every workbook repeats the template's
+    headers, and the header search looks at every cell of the rows above the data)."""
     text = unicodedata.normalize("NFKC", str(text or ""))
     text = text.replace("*", "").replace("＊", "")
     text = _UNIT_IN_BRACKETS.sub("", text)
