@@ -124,15 +124,8 @@ def validate_paths(paths: list[Path], config: Config) -> list[Result]:
     files, ignored = safety.list_inbox(paths)
     results = [Result(file=i.path, status=IGNORED_FILE, findings=i.findings) for i in ignored]
     for start in range(0, len(files), GROUP):
-        results += [_raised(r) for r in validate_each(files[start:start + GROUP], config)]
+        results += validate_files(files[start:start + GROUP], config)
     return results
-
-
-def _raised(result):
-    """A result, or the exception its validation raised raised again."""
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 def validate_file(path: Path, config: Config, *, known_customers: set[str] | None = None,
