@@ -200,11 +200,16 @@ class _Planner:
         return [self.held(mail, files, f"crm assess --period {self.text}")]
 
     @functools.cached_property
+    def submissions(self) -> pd.DataFrame:
+        """The period's submissions, read once for every recipient's mails."""
+        return self.archive.submissions(self.text)
+
+    @functools.cached_property
     def rejected(self) -> list[dict]:
         """The month's returned files, and those of no month received in it (a branch whose file showed no month
         still hears why it was returned), each content once: the same bytes sent again (and returned again) are the
         first one's feedback, sent once."""
-        subs = self.archive.submissions(self.text)
+        subs = self.submissions
         parts = [subs[subs["status"] == "rejected"]]
         if self.period.kind == "month":
             parts.append(self.archive.returned_without_month(self.text))
@@ -213,7 +218,7 @@ class _Planner:
         return rows.drop_duplicates(["branch", "sha256"], keep="first").to_dict("records")
 
     def feedback_mails(self, r: Recipient) -> list[Mail]:
-        subs = self.archive.submissions(self.text)
+        subs = self.submissions
         accepted = subs[subs["status"] == "accepted"]
         due = deadline(self.text, self.config)
         out = []
