@@ -323,15 +323,13 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
             outcome.note = f"本单位本月采用的是 {display_name(name)}（{why}），本文件已存档、不采用"
         elif outcome.merge.superseded:
             outcome.note = "更正重报，已替换本单位本月先前的报送"
-        outcome.moved_to = _file_away(path, target, sha, stamp, keep)
     else:
         target = ws.rejected_path(result.period, name, sha)
         ensure_writable(target.parent)
         meta.stored_path = target.relative_to(ws.root).as_posix()
         archive.record_rejected(meta, result.findings)
         outcome.feedback = _feedback(result, target)
-        outcome.moved_to = _file_away(path, target, sha, stamp, keep)
-    return outcome
+    return _filed(outcome, path, target, sha, stamp, keep)
 
 
 def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, config: Config,
@@ -348,13 +346,11 @@ def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, 
     if same and earlier["status"] == ACCEPTED:
         stored = ws.root / earlier["stored_path"]
         if not stored.exists():
-            outcome.moved_to = _file_away(path, stored, sha, received.timestamp(), keep)
             outcome.note = "上次运行中断，已补完归档"
-            return outcome
+            return _filed(outcome, path, stored, sha, received.timestamp(), keep)
         outcome.status = SKIPPED
-        outcome.moved_to = _file_away(path, ws.duplicate_path(name, sha), sha, None, keep)
         outcome.note = f"与已归档的{doc.label}“{earlier['file_name']}”内容完全相同，已跳过"
-        return outcome
+        return _filed(outcome, path, ws.duplicate_path(name, sha), sha, None, keep)
     findings = document_problems(doc, path, config)
     if findings:
         target = ws.rejected_path(doc.period, name, sha)
@@ -370,8 +366,7 @@ def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, 
         from ..intake.feedback import write_feedback
         outcome.feedback = write_feedback(path, findings, target.parent, readable=False, stem=target.stem,
                                           file_label=name)
-    outcome.moved_to = _file_away(path, target, sha, received.timestamp(), keep)
-    return outcome
+    return _filed(outcome, path, target, sha, received.timestamp(), keep)
 
 
 def _file_away(path: Path, target: Path, sha: str, stamp: float, keep: bool) -> Path:
@@ -381,6 +376,21 @@ def _file_away(path: Path, target: Path, sha: str, stamp: float, keep: bool) -> 
         shutil.copy2(path, target)
         return target
     return move_into_place(path, target, sha256=sha, stamp=stamp)
+
+
+def _filed(outcome: FileOutcome, path: Path, target: Path, sha: str, stamp: float | None,
+           keep: bool) -> FileOutcome:
+    """``outcome`` once the file is filed away: the archive already holds what the outcome says, so a file
+    that cannot be moved now (on Windows: open in Excel or WPS) stays in the inbox with a note, and is not
+    judged again as a failure (which recorded it a second time, as rejected). The next run finishes the
+    filing (``_finish``), or skips the leftover as a copy of what is filed (``_duplicate``)."""
+    try:
+        outcome.moved_to = _file_away(path, target, sha, stamp, keep)
+    except OSError as exc:
+        why = "可能正在 Excel/WPS 中打开" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
+        outcome.note = "；".join(filter(None, [outcome.note, f"原文件未能移出收件箱（{why}），结果已记入档案："
+                                                            "关闭该文件后再运行一次即可补完"]))
+    return outcome
 
 
 def _feedback(result: Result, target: Path) -> Path | None:
@@ -404,17 +414,14 @@ def _finish(ws: Workspace, archive: Archive, path: Path, earlier: dict, config: 
     if earlier["status"] == "superseded":
         outcome.status = ACCEPTED
     received = dt.datetime.fromisoformat(earlier["received_at"]) if earlier.get("received_at") else None
-    outcome.moved_to = _file_away(path, stored, earlier["sha256"],
-                                  received.timestamp() if received else None, keep)
-    return outcome
+    return _filed(outcome, path, stored, earlier["sha256"], received.timestamp() if received else None, keep)
 
 
 def _duplicate(ws: Workspace, path: Path, name: str, sha: str, earlier: dict, keep: bool) -> FileOutcome:
     outcome = FileOutcome(file=name, status=SKIPPED, branch=earlier.get("branch"),
                           period=earlier.get("period"))
-    outcome.moved_to = _file_away(path, ws.duplicate_path(name, sha), sha, None, keep)
     outcome.note = f"与已归档的文件“{earlier['file_name']}”内容完全相同，已跳过"
-    return outcome
+    return _filed(outcome, path, ws.duplicate_path(name, sha), sha, None, keep)
 
 
 def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception,

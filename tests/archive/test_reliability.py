@@ -344,6 +344,73 @@ def test_rebuild_after_the_sample_year_restores_every_table(sample_year, tmp_pat
         assert after[table] == before[table], table
 
 
+def _locked_in_inbox(ws, monkeypatch, *, copyable: bool = True):
+    """Files in the inbox behave as on Windows while Excel has them open: they can be read, not renamed or
+    deleted; unless ``copyable``, a copy cannot be made either (the disk is full)."""
+    from pipeline.archive import workspace as workspace_module
+    real_replace, real_unlink, real_copy = os.replace, os.unlink, workspace_module.shutil.copyfileobj
+
+    def locked(path) -> bool:
+        return Path(path).parent == ws.inbox
+
+    def replace(src, dst):
+        if locked(src):
+            raise PermissionError(13, "另一个程序正在使用此文件，进程无法访问。")
+        return real_replace(src, dst)
+
+    def unlink(path, *args, **kwargs):
+        if locked(path):
+            raise PermissionError(13, "另一个程序正在使用此文件，进程无法访问。")
+        return real_unlink(path, *args, **kwargs)
+
+    def copy(src, dst, length):
+        if not copyable:
+            raise OSError(28, "磁盘空间不足。")
+        return real_copy(src, dst, length)
+
+    monkeypatch.setattr(workspace_module.os, "replace", replace)
+    monkeypatch.setattr(workspace_module.os, "unlink", unlink)
+    monkeypatch.setattr(workspace_module.shutil, "copyfileobj", copy)
+
+
+def _filed_files(ws) -> list[str]:
+    return sorted(p.relative_to(ws.root).as_posix() for p in ws.root.rglob("*.xlsx"))
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied-not-deleted", "not-copied"])
+def test_a_file_open_in_excel_is_archived_once_and_filed_on_the_next_run(ws, monkeypatch, copied):
+    """On Windows a workbook open in Excel cannot be moved. Once the archive holds it, that is a note on an
+    accepted file, not an internal error that also recorded it as rejected (and then archived it again, as a
+    correction of itself, on the next run)."""
+    path = good(ws, "华东分公司")
+    _locked_in_inbox(ws, monkeypatch, copyable=copied)
+    result = crm(ws.root, "ingest")
+    assert result.exit_code == 0, result.output
+    why = "可能正在 Excel/WPS 中打开" if copied else "磁盘空间不足。"
+    assert "已归档" in result.output and f"原文件未能移出收件箱（{why}）" in result.output, result.output
+    assert "退回" not in result.output and "隔离" not in result.output and "Traceback" not in result.output
+    assert path.exists()
+    with Archive(ws.archive_path) as archive:
+        assert archive.conn.execute("SELECT status FROM submissions").fetchall() == [("accepted",)]
+    assert [name for name in _filed_files(ws) if not name.startswith("inbox/")] == (
+        [f"received/2026-10/华东分公司/{path.stem}__{archive_sha(ws)}.xlsx"] if copied else [])
+    monkeypatch.undo()  # Excel closed
+    result = crm(ws.root, "ingest")
+    assert result.exit_code == 0 and not path.exists(), result.output
+    assert ("已跳过" if copied else "上次运行中断，已补完归档") in result.output, result.output
+    with Archive(ws.archive_path) as archive:
+        assert archive.conn.execute("SELECT status FROM submissions").fetchall() == [("accepted",)]
+    assert [name for name in _filed_files(ws) if "/重复文件/" not in name] == [
+        f"received/2026-10/华东分公司/{path.stem}__{archive_sha(ws)}.xlsx"]
+
+
+def archive_sha(ws) -> str:
+    """The hash part of the name the archive's one submission is filed under."""
+    with Archive(ws.archive_path) as archive:
+        [(stored,)] = archive.conn.execute("SELECT stored_path FROM submissions").fetchall()
+    return stored.rsplit("__", 1)[1].removesuffix(".xlsx")
+
+
 def test_disk_full_keeps_the_archive_and_the_file(ws, monkeypatch):
     from pipeline.archive import store
     path = good(ws, "华东分公司")
