@@ -9,6 +9,7 @@ its Excel row number so that every finding can name its cell.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import operator
 import re
@@ -16,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import python_calamine as calamine
 
@@ -69,6 +71,7 @@ class SheetData:
     letters: dict[str, str]           # key → column letter
     headers: dict[str, str]           # key → header text as written
     header_row: int                   # Excel row number of the (last) header row
+    hashes: np.ndarray                # a hash of each row of ``frame``, of its raw values (``row_hashes``)
 
 
 @dataclass
@@ -364,7 +367,27 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
     frame["_row"] = pd.array(row_numbers, dtype="int64")
     return SheetData(sheet=sheet, title=title, frame=frame,
                      letters={k: column_letter(positions[k]) for k in keys},
-                     headers={k: headers[k] for k in keys}, header_row=last + 1)
+                     headers={k: headers[k] for k in keys}, header_row=last + 1,
+                     hashes=row_hashes(keys, records))
+
+
+def row_hashes(keys: list[str], records: list[list]) -> np.ndarray:
+    """A 64-bit hash of each row's raw values (as read, before cleaning), the same in every process: of the
+    repr of the tuple of its values by column key in sorted order (what the archive holds for each row, to find
+    the rows a branch sends again unchanged). Hashed here, from the values the frame is built of, not from
+    the frame's columns (a third of the time)."""
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    seed = hashlib.blake2b(digest_size=8, key="|".join(sorted(keys)).encode()[:64])
+    if len(order) > 1:
+        rows = map(operator.itemgetter(*order), records)
+    else:  # (itemgetter of one index gives the value, not a tuple)
+        rows = ((values[order[0]],) for values in records) if order else (() for _ in records)
+    digests = bytearray()
+    for row in rows:
+        h = seed.copy()
+        h.update(repr(row).encode())
+        digests += h.digest()
+    return np.frombuffer(bytes(digests), dtype="<i8").astype(np.int64)
 
 
 def _blank(value) -> bool:

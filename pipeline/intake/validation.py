@@ -5,7 +5,6 @@ cell) and, when accepted, the clean typed frames that the archive merges.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,19 +98,6 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
                "complaints": ("complaint_no", "customer_name", "customer_uscc", "complained_at", "first_response_at",
                               "resolved_at", "feedback_at", "department", "archive_no"),
                "visits": ("customer_name", "customer_uscc", "department")}
-
-
-def raw_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's raw values (as read, before cleaning), the same in every process."""
-    keys = sorted(c for c in frame.columns if c != "_row")
-    seed = hashlib.blake2b(digest_size=8, key="|".join(keys).encode()[:64])
-    digests = bytearray()
-    rows = zip(*(frame[k].tolist() for k in keys)) if keys else [()] * len(frame)
-    for row in rows:  # the repr of the row's tuple, as itertuples would give it
-        h = seed.copy()
-        h.update(repr(row).encode())
-        digests += h.digest()
-    return np.frombuffer(bytes(digests), dtype="<i8").astype(np.int64)
 
 
 def readable(result: "Result") -> bool:
@@ -237,7 +223,7 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
             opened.frames[sheet.key] = opened.keys[sheet.key] = _empty_frame(sheet)
             continue
         result.counts[sheet.name] = len(data.frame)  # by the template's name, whatever the branch called it
-        hashes = raw_hashes(data.frame)
+        hashes = data.hashes
         known = previous[1].get(sheet.key) if previous is not None else None
         same = np.isin(hashes, known) if known is not None and len(known) else np.zeros(len(hashes), dtype=bool)
         opened.sheets[sheet.key] = (data, same)
