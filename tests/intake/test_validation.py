@@ -169,6 +169,27 @@ def test_complaint_date_order_and_deadlines(tmp_path):
     assert late.severity == "warning"
 
 
+def test_blank_codes_and_times_are_never_duplicates_late_or_out_of_order(tmp_path):
+    """The sheet rules compare rows and times as arrays: a blank is never equal to another blank, never late
+    and never before or after anything; only a complaint never answered is, once its 24 hours have passed."""
+    def complaint(number, at, response=None, resolved=None, feedback=None):
+        return example_row("complaints", complaint_no=number, complained_at=at, first_response_at=response,
+                           resolved_at=resolved, feedback_at=feedback)
+
+    customers = [example_row("customers"), example_row("customers", name="甲建设有限公司", uscc=None),
+                 example_row("customers", name="乙建设有限公司", uscc=None)]
+    complaints = [complaint(None, "2026-10-01 09:00", "2026-10-01 10:00"),
+                  complaint(None, "2026-10-02 09:00", "2026-10-02 10:00", None, "2026-10-02 11:00"),
+                  complaint("TS-3", "2026-10-03 09:00", None, "2026-10-04 09:00", "2026-10-09 09:00"),
+                  complaint("TS-4", "2026-10-24 09:00")]  # 14 h 59 min before the file's 填报日期 ends: not late
+    result = check(write_submission(tmp_path / "华东分公司_2026-10_x.xlsx", customers=customers,
+                                    complaints=complaints))
+    assert {finding for finding in located(result) if finding[1] != "missing-uscc"} == {
+        ("投诉记录!H4", "no-response"), ("投诉记录!J4", "late-response")}
+    [waited] = [f for f in result.findings if f.code == "no-response"]
+    assert "（至 2026-10-24 已 22 天）" in waited.message, waited.message
+
+
 def test_unknown_customer_in_dependent_sheet_is_a_warning(tmp_path):
     rows = [example_row("visits", customer_name="不存在的公司")]
     result = check(write_submission(tmp_path / "x_2026-10.xlsx",
