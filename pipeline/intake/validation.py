@@ -518,7 +518,7 @@ def _date_order(frame, later: str, earlier: str, sheet: Sheet, data: SheetData, 
 def _stamps(frame: pd.DataFrame, key: str) -> np.ndarray:
     """A date-and-time column as numpy's datetime64 (blank: NaT). Every row of a sheet is looked at in a few
     array operations: the complaint rules ran a dozen pandas operations on each workbook's few complaints."""
-    return frame[key].to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
+    return frame[key].to_numpy(dtype="datetime64[ns]")  # (as cleaning types every such column, blanks as NaT)
 
 
 def _late(frame, later: str, earlier: str, hours: int, col, at, rule: str) -> list[Finding]:
