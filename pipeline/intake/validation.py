@@ -528,8 +528,7 @@ def _late(frame, later: str, earlier: str, hours: int, col, at, rule: str) -> li
     return [at("late-response", i, col(later), frame.at[i, later], detail=rule) for i in frame.index[bad]]
 
 
-def _duplicates(frame: pd.DataFrame, key: str, column: Column, at, shown: str | None = None,
-                values: list | None = None):
+def _duplicates(frame: pd.DataFrame, key: str, column: Column, at, values: list | None = None):
     """A row whose ``key`` (or ``values``, one per row) is that of an earlier row of the sheet, blank ones aside:
     a finding on it naming the first row's number."""
     values = frame[key].tolist() if values is None else values
@@ -542,7 +541,7 @@ def _duplicates(frame: pd.DataFrame, key: str, column: Column, at, shown: str | 
             first_row[v] = n
             continue
         i = frame.index[n]
-        out.append(at("duplicate-row", i, column, frame.at[i, shown or key],
+        out.append(at("duplicate-row", i, column, frame.at[i, key],
                       detail=int(frame["_row"].iat[first_row[v]])))
     return out
 
