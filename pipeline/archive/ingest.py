@@ -388,7 +388,8 @@ def _filed(outcome: FileOutcome, path: Path, target: Path, sha: str, stamp: floa
         outcome.moved_to = _file_away(path, target, sha, stamp, keep)
     except OSError as exc:
         why = "可能正在 Excel/WPS 中打开" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
-        outcome.note = "；".join(filter(None, [outcome.note, f"原文件未能移出收件箱（{why}），结果已记入档案："
+        what = "未能复制到归档文件夹" if keep else "原文件未能移出收件箱"
+        outcome.note = "；".join(filter(None, [outcome.note, f"{what}（{why}），结果已记入档案："
                                                             "关闭该文件后再运行一次即可补完"]))
     return outcome
 

@@ -404,6 +404,29 @@ def test_a_file_open_in_excel_is_archived_once_and_filed_on_the_next_run(ws, mon
         f"received/2026-10/华东分公司/{path.stem}__{archive_sha(ws)}.xlsx"]
 
 
+def test_with_keep_a_copy_that_fails_is_made_on_the_next_run(ws, monkeypatch):
+    """``--keep`` copies instead of moving: a copy that fails once the archive holds the file is a note too."""
+    import shutil
+    path = good(ws, "华东分公司")
+    real_copy = shutil.copy2
+
+    def full_disk(src, dst, *args, **kwargs):
+        if Path(src) == path:
+            raise OSError(28, "磁盘空间不足。")
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copy2", full_disk)
+    result = crm(ws.root, "ingest", "--keep")
+    assert result.exit_code == 0 and "未能复制到归档文件夹（磁盘空间不足。）" in result.output, result.output
+    assert "已归档" in result.output and not list(ws.received.rglob("*.xlsx"))
+    monkeypatch.undo()
+    result = crm(ws.root, "ingest", "--keep")
+    assert "上次运行中断，已补完归档" in result.output, result.output
+    assert path.exists() and [p.name for p in ws.received.rglob("*.xlsx")] == [f"{path.stem}__{archive_sha(ws)}.xlsx"]
+    with Archive(ws.archive_path) as archive:
+        assert archive.conn.execute("SELECT status FROM submissions").fetchall() == [("accepted",)]
+
+
 def archive_sha(ws) -> str:
     """The hash part of the name the archive's one submission is filed under."""
     with Archive(ws.archive_path) as archive:
