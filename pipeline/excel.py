@@ -79,9 +79,16 @@ class Sheet(Worksheet):
     as xlsxwriter writes cell by cell (a test compares the two). A cell written
     the ordinary way afterwards wins over the column's, as a later write does in
     xlsxwriter.
+
+    A long column of texts that are nearly all different (names, codes) is written
+    in line, as xlsxwriter writes texts in its constant-memory mode, not into the
+    workbook's shared-string table: the table gains nothing from texts that do not
+    repeat, and held 240,000 names and codes in some 16 MiB (the largest part of a
+    first month's summary at its peak).
     """
 
     WINDOW = 4096  # rows whose XML is made at a time
+    IN_LINE_FROM = 10_000  # texts in a column, nearly all different, from which they are written in line
 
     def __init__(self):
         super().__init__()
@@ -107,6 +114,8 @@ class Sheet(Worksheet):
         self._check_dimensions(first_row, col)
         self._check_dimensions(last_row, col)
         index = self.str_table._get_shared_string_index
+        if self._in_line([value for value in values if value.__class__ is str]):
+            index = str  # the text itself (``_Column.xml`` writes it in line)
         stored = [None if value is None else index(value) if value.__class__ is str
                   else float(self._convert_date_time(value)) if isinstance(value, dt.date)
                   else float(value) for value in values]
@@ -117,6 +126,11 @@ class Sheet(Worksheet):
         self._put_rows.setdefault(col, []).append((first_row, last_row))
         self._blocks.setdefault((first_row, len(values)), {})[col] = _Column(stored, formats)
         return True
+
+    def _in_line(self, texts: list[str]) -> bool:
+        """Whether a put column's ``texts`` are written in line: many, nine in ten of them different, and none
+        that only xlsxwriter escapes (``_plain``)."""
+        return len(texts) >= self.IN_LINE_FROM and 10 * len(set(texts)) >= 9 * len(texts) and _plain(texts)
 
     def _write_rows(self) -> None:
         """xlsxwriter's row loop, with each row's runs of put cells written as one string."""
@@ -193,8 +207,21 @@ class Sheet(Worksheet):
         return {block: f"{first + 1}:{last + 1}" for block, (first, last) in bounds.items()}
 
 
+def _plain(texts: list[str]) -> bool:
+    """Whether the XML of every one of ``texts`` is only the text with ``&<>`` escaped: none holds a control
+    character, an ``_xHHHH_`` literal, a non-character or rich text (which xlsxwriter escapes its own way)."""
+    lines = "\n".join(texts)
+    return not (re_control_chars_1.search(lines) or re_control_chars_2.search(lines) or "\ufffe" in lines
+                or "\uffff" in lines or any(s.startswith("<r>") and s.endswith("</r>") for s in texts))
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class _Column:
-    """A put column: shared-string indexes (int), numbers (float) and blanks (None), and formats."""
+    """A put column: shared-string indexes (int), texts written in line (str), numbers (float) and blanks
+    (None), and formats."""
     __slots__ = ("values", "formats")
 
     def __init__(self, values: list, formats):
@@ -213,8 +240,17 @@ class _Column:
         first = first_row + start + 1
         return [f'<c r="{letter}{row}"{s}/>' if value is None
                 else f'<c r="{letter}{row}"{s} t="s"><v>{value}</v></c>' if value.__class__ is int
+                else f'<c r="{letter}{row}"{s} t="inlineStr"><is>{_inline_text(value)}</is></c>' if value.__class__ is str
                 else f'<c r="{letter}{row}"{s}><v>{value:.16G}</v></c>'
                 for row, value, s in zip(range(first, first + len(values)), values, styles)]
+
+
+def _inline_text(text: str) -> str:
+    """A text's ``<t>`` element, as xlsxwriter writes it in line (``xml:space`` where it starts or ends with a
+    space)."""
+    if text[:1].isspace() or text[-1:].isspace():
+        return f'<t xml:space="preserve">{_escaped(text)}</t>'
+    return f"<t>{_escaped(text)}</t>"
 
 
 class _SharedStrings(SharedStrings):
@@ -233,13 +269,11 @@ class _SharedStrings(SharedStrings):
         strings = self.string_table.string_array
         for start in range(0, len(strings), self.CHUNK):
             chunk = strings[start:start + self.CHUNK]
-            lines = "\n".join(chunk)
-            if (re_control_chars_1.search(lines) or re_control_chars_2.search(lines) or "\ufffe" in lines
-                    or "\uffff" in lines or any(s.startswith("<r>") and s.endswith("</r>") for s in chunk)):
+            if not _plain(chunk):
                 for string in chunk:
                     self._write_si(string)
                 continue
-            escaped = "\x01".join(chunk).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            escaped = _escaped("\x01".join(chunk))
             self.fh.write("".join(
                 f'<si><t xml:space="preserve">{text}</t></si>' if original[:1].isspace() or original[-1:].isspace()
                 else f"<si><t>{text}</t></si>" for original, text in zip(chunk, escaped.split("\x01"))))

@@ -55,9 +55,11 @@ def _rows(path) -> list[str]:
         return re.findall(r"<row [^>]*>", z.read("xl/worksheets/sheet1.xml").decode())
 
 
+@pytest.mark.parametrize("in_line", [excel.Sheet.IN_LINE_FROM, 1])  # texts in the shared table, or in line
 @pytest.mark.parametrize("window", [excel.Sheet.WINDOW, 2, 3])  # rows made at a time: whole tables, or pieces
-def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch, window):
+def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch, window, in_line):
     monkeypatch.setattr(excel.Sheet, "WINDOW", window)
+    monkeypatch.setattr(excel.Sheet, "IN_LINE_FROM", in_line)
     _write(tmp_path / "fast.xlsx", fast=True, monkeypatch=monkeypatch)
     _write(tmp_path / "slow.xlsx", fast=False, monkeypatch=monkeypatch)
     fast, slow = _cells(tmp_path / "fast.xlsx"), _cells(tmp_path / "slow.xlsx")
@@ -68,6 +70,44 @@ def test_put_columns_write_the_same_cells_as_xlsxwriter(tmp_path, monkeypatch, w
     assert fast["A4"][5] is True  # the long name wraps
     assert fast["D11"][0] == "后写的格"
     assert _rows(tmp_path / "fast.xlsx") == _rows(tmp_path / "slow.xlsx")  # row spans and heights too
+
+
+def _sheet_xml(path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_a_long_column_of_different_texts_is_written_in_line_as_xlsxwriter_writes_it(tmp_path, monkeypatch):
+    """Texts that do not repeat are written in the cell, not into the shared-string table, in the XML xlsxwriter
+    writes in its constant-memory mode; a column that repeats its texts, or holds one only xlsxwriter escapes,
+    keeps the table."""
+    monkeypatch.setattr(excel.Sheet, "IN_LINE_FROM", 4)
+    names = ["甲&<b>公司", " 前有空格", "后有空格 ", "全角　", "=SUM(A1)", "普通客户名称有限公司"]
+    columns = {0: names, 1: ["华东分公司"] * 3 + ["华北分公司"] * 3, 2: [*names[:5], "控制\x07字符"]}
+
+    book = excel.new_workbook(tmp_path / "fast.xlsx")
+    fmt = book.add_format({"border": 1})
+    ws = book.add_worksheet("表")
+    for col, values in columns.items():
+        assert ws.put_column(0, col, values, fmt)
+    book.close()
+    slow = excel.new_workbook(tmp_path / "slow.xlsx", constant_memory=True)  # xlsxwriter writes every text in line
+    fmt = slow.add_format({"border": 1})
+    ws = slow.add_worksheet("表")
+    for row, text in enumerate(names):
+        ws.write_string(row, 0, text, fmt)
+    slow.close()
+
+    def first_column(xml: str) -> list[str]:
+        return re.findall(r'<c r="A\d+"[^>]*>.*?</c>', xml)
+
+    fast_xml = _sheet_xml(tmp_path / "fast.xlsx")
+    assert first_column(fast_xml) == first_column(_sheet_xml(tmp_path / "slow.xlsx"))
+    assert '<c r="A2" s="1" t="inlineStr"><is><t xml:space="preserve"> 前有空格</t></is></c>' in fast_xml
+    shared = _shared_strings(tmp_path / "fast.xlsx")
+    assert "普通客户名称有限公司" not in shared and "华东分公司" in shared and "控制_x0007_字符" in shared
+    values = list(openpyxl.load_workbook(tmp_path / "fast.xlsx")["表"].iter_rows(values_only=True))
+    assert [row[:2] for row in values] == list(zip(columns[0], columns[1]))
 
 
 def test_a_row_with_wrapped_text_is_tall_enough_for_its_lines(tmp_path, monkeypatch):
