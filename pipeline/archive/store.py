@@ -103,6 +103,13 @@ def standing_reason(this: tuple, other: tuple) -> str:
 
 
 WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default
+EVERY_ID = (-2**63, 2**63 - 1)  # customer-id bounds that hold every customer
+
+
+def _ranges(starts: list[int], within: tuple[int, int] = EVERY_ID) -> list[tuple[int, int]]:
+    """Consecutive id bounds (first, last) covering ``within``, a new one beginning at each of ``starts``."""
+    lows = [within[0], *starts]
+    return [(low, high - 1) for low, high in zip(lows, starts)] + [(lows[-1], within[1])]
 
 
 class Archive:
@@ -612,24 +619,31 @@ class Archive:
                 yield self.snapshot_part(as_of, bounds)
 
     def snapshot_bounds(self, as_of: str | None = None, customers: int | None = None,
-                        shares: int = 1, least: int = 1, among: list[int] | None = None) -> list[tuple[int, int]]:
+                        among: list[int] | None = None, within: tuple[int, int] = EVERY_ID) -> list[tuple[int, int]]:
         """The customer ids (first, last) of each part of ``snapshot_parts``: parts as even as can be (one
-        customer apart), at most ``customers`` each; a multiple of ``shares`` of them (to share them between processes) when
-        each share would hold at least ``least`` customers. Together they cover every id, the records' too.
-        ``among``: only these customers are counted (those the parts are to read), in order."""
-        if among is not None:
-            ids = among
-        else:
-            with self.reading():
-                ids = [cid for (cid,) in self.conn.execute(
-                    "SELECT id FROM customers WHERE first_period <= ? ORDER BY id", (as_of or "9999-12",))]
+        customer apart), at most ``customers`` each. Together they cover every id ``within`` those bounds, the
+        records' too. ``among``: only these customers are counted (those the parts are to read), in order."""
+        ids = among if among is not None else self._archived_ids(as_of, within)
         count = max(1, -(-len(ids) // (customers or self.SNAPSHOT_PART)))
-        if len(ids) >= shares * max(least, 1):
-            count = -(-count // shares) * shares
         count = min(count, max(len(ids), 1))
-        starts = [ids[i * len(ids) // count] for i in range(1, count)]  # the first customer of each later part
-        return [(-2**63 if low is None else low, 2**63 - 1 if high is None else high - 1)
-                for low, high in zip([None, *starts], [*starts, None])]
+        return _ranges([ids[i * len(ids) // count] for i in range(1, count)], within)
+
+    def share_bounds(self, as_of: str | None, weights: list[float], least: int = 1) -> list[tuple[int, int]]:
+        """The customer ids (first, last) of each share of the customers archived by the end of month ``as_of``,
+        in proportion to ``weights`` (one share per process working them out), when each would hold at least
+        ``least`` customers; else one share of them all. Together they cover every id."""
+        ids = self._archived_ids(as_of)
+        if len(ids) < len(weights) * max(least, 1):
+            return [EVERY_ID]
+        total = sum(weights)
+        ends = [sum(weights[:n + 1]) / total for n in range(len(weights) - 1)]
+        return _ranges([ids[int(end * len(ids))] for end in ends])
+
+    def _archived_ids(self, as_of: str | None, within: tuple[int, int] = EVERY_ID) -> list[int]:
+        with self.reading():
+            return [cid for (cid,) in self.conn.execute(
+                "SELECT id FROM customers WHERE first_period <= ? AND id BETWEEN ? AND ? ORDER BY id",
+                (as_of or "9999-12", *within))]
 
     def snapshot_part(self, as_of: str | None, bounds: tuple[int, int], wanted: list[int] | None = None,
                       entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()
@@ -642,9 +656,11 @@ class Archive:
         with self.reading():
             return self._snapshot(as_of or "9999-12", bounds, wanted, entities, whole)
 
-    def customers_where(self, as_of: str | None, any_of: list[dict[str, list]]) -> list[int]:
-        """The ids, in order, of the customers archived by the end of month ``as_of`` that may meet one of
-        ``any_of`` then: each maps fields to the values they may have, and all of them must hold.
+    def customers_where(self, as_of: str | None, any_of: list[dict[str, list]],
+                        within: tuple[int, int] = EVERY_ID) -> list[int]:
+        """The ids, in order, of the customers archived by the end of month ``as_of`` (with ids ``within`` those
+        bounds) that may meet one of ``any_of`` then: each maps fields to the values they may have, and all of
+        them must hold.
 
         One field is not the customer's data: ``official_grade``, a grade a half-yearly adjustment effective by
         then gave (perhaps changed since). A customer whose values changed after the month is among them whatever
@@ -667,13 +683,16 @@ class Archive:
         args.append(limit)
         with self.reading():
             return [cid for (cid,) in self.conn.execute(
-                f"SELECT id FROM customers WHERE first_period <= ? AND ({' OR '.join(terms)}) ORDER BY id", args)]
+                f"SELECT id FROM customers WHERE first_period <= ? AND id BETWEEN ? AND ? AND ({' OR '.join(terms)}) "
+                "ORDER BY id", [args[0], *within, *args[1:]])]
 
-    def first_archived(self, period: str) -> list[int]:
-        """The ids, in order, of the customers first archived in month ``period``."""
+    def first_archived(self, period: str, within: tuple[int, int] = EVERY_ID) -> list[int]:
+        """The ids, in order, of the customers first archived in month ``period`` (with ids ``within`` those
+        bounds)."""
         with self.reading():
             return [cid for (cid,) in self.conn.execute(
-                "SELECT id FROM customers WHERE first_period = ? ORDER BY id", (period,))]
+                "SELECT id FROM customers WHERE first_period = ? AND id BETWEEN ? AND ? ORDER BY id",
+                (period, *within))]
 
     def new_customers(self, period: str, bounds: tuple[int, int] = (-2**63, 2**63 - 1)) -> pd.DataFrame:
         """The customers first archived in month ``period`` (with ids within ``bounds``), a row per branch that

@@ -16,8 +16,8 @@ import threading
 
 
 PARALLEL_FROM = 4   # files; below this a worker costs more than it saves
-SHARED_FROM = 2_000  # customers the monthly summary grades in each process's share; below this, starting on the
-#                      parts costs more than it saves (the bench's 5,000 of 30,000: 0.30 -> 0.25 s shared)
+SHARED_FROM = 2_000  # customers archived in each process's share of the monthly summary; below this, a worker's
+#                      share costs more than it saves
 GC_THRESHOLD = (20_000, 50, 50)  # allocations between young collections (Python's default: 700, 10, 10)
 
 
@@ -67,9 +67,8 @@ class Workers:
 
     def start_for_summary(self, customers: int | None) -> None:
         """Start the pool now if the archive holds enough ``customers`` for the monthly summary to be shared with it:
-        in a month of a few files (a late one, a correction) the summary of the whole archive is most of the run.
-        Only some customers are graded (``reports.monthly.summary_customers``), so on an archive just past the
-        mark the workers may find nothing to share: that costs about what sharing saves (measured on 30,000)."""
+        in a month of a few files (a late one, a correction) the summary of the whole archive is most of the run
+        (``reports.monthly.monthly_summary`` gives each process a share of the customers)."""
         if self.pool is None and customers is not None and customers >= (processes() + 1) * SHARED_FROM:
             self._launch()
 
@@ -199,23 +198,12 @@ def validate(paths: list, config, known: str) -> list:
     return results
 
 
-def summary_customers(path: str, config, period: str) -> list[int]:
-    """The customers the monthly summary grades (``reports.monthly.summary_customers``), found by this worker
-    in the archive the main process has committed, while that process reads the rest of the month's figures."""
+def summary_share(path: str, config, period: str, share: tuple[int, int]) -> list[tuple]:
+    """A share of the monthly summary: ``reports.monthly.share_figures`` of the customers with ids within
+    ``share``, read by this worker from the archive the main process writes (and has committed)."""
     from pathlib import Path
 
     from ..archive.store import Archive
-    from ..reports.monthly import summary_customers as whom
+    from ..reports.monthly import share_figures
     with Archive(Path(path), read_only=True) as archive:
-        return archive.customers_where(period, whom(config))
-
-
-def summary_part(path: str, config, period: str, bounds: tuple[int, int], wanted: list[int]):
-    """A share of the monthly summary: ``reports.monthly.part_figures`` of the customers within ``bounds``,
-    read by this worker from the archive the main process writes (and has committed)."""
-    from pathlib import Path
-
-    from ..archive.store import Archive
-    from ..reports.monthly import part_figures
-    with Archive(Path(path), read_only=True) as archive:
-        return part_figures(archive, config, period, bounds, wanted)
+        return share_figures(archive, config, period, share)

@@ -18,7 +18,7 @@ from schemas.labels import (COMPLAINT_STATES, EMPTY, NOT_DUE, REPLACED, REMINDER
 from ..analysis.grading import a_requirements, official_grades, rule_grades
 from ..analysis.service import most_urgent_first, open_complaints
 from ..analysis.strategic import a_visit_plan, contacts_due, visit_duties
-from ..archive.store import Archive
+from ..archive.store import EVERY_ID, Archive
 from ..archive.tracking import submission_status
 from ..config import Config
 from ..excel import ERROR_FILL
@@ -67,18 +67,24 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
 
     Every figure here looks at one customer at a time (its grade, duties, visits, complaints), so the
     archive is read in parts of customers: memory stays flat however large the archive grows. ``workers``
-    (the run's validation workers, ``intake.worker.Workers``) work out a share of the parts meanwhile.
+    (the run's validation workers, ``intake.worker.Workers``) each work out a share of the customers meanwhile
+    (``share_figures``); this process's share is a little smaller, as it also reads the month's submissions,
+    changes and conflicts.
     """
     from ..intake import worker
     pool = workers.pool if workers is not None else None
-    # whom the parts grade: found by a worker (a search of every customer's data) while this reads the rest
-    wanted = _ask(pool, worker.summary_customers, str(archive.path), config, period) if pool is not None else None
+    shares = archive.share_bounds(period, [MAIN_SHARE] + [1.0] * workers.count, least=worker.SHARED_FROM) \
+        if pool is not None else [EVERY_ID]
+    asked = [_ask(pool, worker.summary_share, str(archive.path), config, period, share) for share in shares[1:]]
     subs = archive.submissions(period)
     status = submission_status(subs, config, period)
     files = _files(subs)
     changes, conflicts = archive.history(period=period), archive.conflicts(open_only=True)
     with archive.reading():
-        parts = _parts(archive, config, period, workers, _answer(wanted))
+        parts = share_figures(archive, config, period, shares[0])
+        for share, future in zip(shares[1:], asked):  # a share a worker failed on is done here
+            answer = _answer(future)
+            parts += answer if answer is not None else share_figures(archive, config, period, share)
     new, duties, plans, complaints = zip(*parts)
     new_customers = _joined(new).sort_values(["branch", "name"], kind="stable", ignore_index=True)
     contacts = contacts_due(_joined(duties), _joined(plans), period)
@@ -86,21 +92,17 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
                        most_urgent_first(_joined(complaints)), contacts)
 
 
-def _parts(archive: Archive, config: Config, period: str, workers, wanted: list[int] | None = None) -> list[tuple]:
-    """``part_figures`` of every part of the archive, in order: the first share here, the others by the
-    workers (each reads its parts itself; a part a worker fails on is done here). ``wanted``: the customers
-    ``summary_customers`` finds, when a worker found them (else they are found here)."""
-    from ..intake import worker
-    pool = workers.pool if workers is not None else None
-    shares = 1 + (workers.count if pool is not None else 0)
-    if wanted is None:
-        wanted = archive.customers_where(period, summary_customers(config))
-    counted = sorted(set(wanted).union(archive.first_archived(period)))  # a part holds at most so many of either
-    bounds = archive.snapshot_bounds(period, shares=shares, least=worker.SHARED_FROM, among=counted)
-    mine = len(bounds) // shares if len(bounds) % shares == 0 else len(bounds)
-    asked = [_ask(pool, worker.summary_part, str(archive.path), config, period, b, wanted) for b in bounds[mine:]]
-    return [part_figures(archive, config, period, b, wanted) for b in bounds[:mine]] + [
-        _answer(future) or part_figures(archive, config, period, b, wanted) for b, future in zip(bounds[mine:], asked)]
+MAIN_SHARE = 0.9  # this process's share of the summary's customers, to a worker's 1
+
+
+def share_figures(archive: Archive, config: Config, period: str, share: tuple[int, int] = EVERY_ID) -> list[tuple]:
+    """``part_figures`` of every part of the customers with ids within ``share``, in order: the customers graded
+    in full are found there (``summary_customers``), and each part holds at most ``Archive.SNAPSHOT_PART`` of
+    them and of the month's new customers."""
+    wanted = archive.customers_where(period, summary_customers(config), within=share)
+    counted = sorted(set(wanted).union(archive.first_archived(period, within=share)))
+    return [part_figures(archive, config, period, bounds, wanted)
+            for bounds in archive.snapshot_bounds(period, among=counted, within=share)]
 
 
 def part_figures(archive: Archive, config: Config, period: str, bounds: tuple[int, int], wanted: list[int]) -> tuple:

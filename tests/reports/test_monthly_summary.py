@@ -60,7 +60,7 @@ class _FailingPool:
 
 @pytest.mark.parametrize("real", [True, False])
 def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkeypatch, real):
-    """The workers read their parts of the archive themselves; a part they fail on is done in this process."""
+    """The workers read their shares of the archive themselves; a share they fail on is done in this process."""
     from types import SimpleNamespace
 
     from pipeline.intake import worker
@@ -85,24 +85,34 @@ def test_parts_shared_with_the_workers_give_the_same_figures(sample_year, monkey
                 workers = SimpleNamespace(pool=_FailingPool(), count=1)
             shared = monthly_summary(archive, config, "2026-09", workers)
             if not real:
-                assert workers.pool.asked > 1  # half the parts were asked for
-    assert len(answered) > 1 and answered == [real] * len(answered)  # the workers' figures were used, or none were
+                assert workers.pool.asked == 1  # the worker's share was asked for
+    assert answered == [real]  # the worker's figures were used, or done here
     for name in FIGURES:
         pd.testing.assert_frame_equal(getattr(shared, name), getattr(alone, name), obj=name)
 
 
-def test_the_parts_are_even_and_shared_only_when_worth_it(sample_year):
+def test_the_parts_are_even_and_the_shares_cover_every_customer(sample_year):
+    """Parts are even and at most so many customers; the summary's shares (one per process) cover every id in
+    proportion to their weights, or are one when there are too few customers to share; parts of a share stay in it."""
+    from pipeline.archive.store import EVERY_ID
     with Archive(sample_year.archive_path) as archive:
         every = [cid for (cid,) in archive.conn.execute("SELECT id FROM customers ORDER BY id")]
-        for customers, shares, least, expected in [(5, 1, 1, -(-len(every) // 5)), (5, 3, 1, None),
-                                                   (len(every), 2, 1, 2), (len(every), 2, len(every), 1)]:
-            bounds = archive.snapshot_bounds(None, customers, shares=shares, least=least)
-            if expected is not None:
-                assert len(bounds) == expected, (customers, shares, least)
-            else:
-                assert len(bounds) % shares == 0
-            sizes = [sum(low <= cid <= high for cid in every) for low, high in bounds]
-            assert sum(sizes) == len(every) and max(sizes) <= customers and max(sizes) - min(sizes) <= 1
+
+        def sizes(bounds):
+            return [sum(low <= cid <= high for cid in every) for low, high in bounds]
+
+        for customers in (5, len(every)):
+            bounds = archive.snapshot_bounds(None, customers)
+            assert len(bounds) == -(-len(every) // customers)
+            assert sum(sizes(bounds)) == len(every) and max(sizes(bounds)) <= customers
+            assert max(sizes(bounds)) - min(sizes(bounds)) <= 1
+        shares = archive.share_bounds(None, [0.9, 1.0])
+        assert shares[0][0] == EVERY_ID[0] and shares[-1][1] == EVERY_ID[1] and shares[0][1] + 1 == shares[1][0]
+        assert sum(sizes(shares)) == len(every) and abs(sizes(shares)[0] - len(every) * 0.9 / 1.9) <= 1
+        assert archive.share_bounds(None, [0.9, 1.0], least=len(every)) == [EVERY_ID]  # too few to share
+        inner = archive.snapshot_bounds(None, 4, within=shares[1])
+        assert inner[0][0] == shares[1][0] and inner[-1][1] == shares[1][1]
+        assert all(a[1] + 1 == b[0] for a, b in zip(inner, inner[1:])) and sum(sizes(inner)) == sizes(shares)[1]
 
 
 @pytest.mark.parametrize("period", ["2026-03", "2026-09", "2026-12"])
