@@ -666,7 +666,7 @@ class Archive:
         then gave (perhaps changed since). A customer whose values changed after the month is among them whatever
         its values now (they were others then): a customer left out meets none of ``any_of``."""
         limit = as_of or "9999-12"
-        terms, args = [], [limit]
+        terms, args = [], [limit, *within]
         for condition in any_of:
             parts = []
             for name, values in condition.items():
@@ -684,7 +684,7 @@ class Archive:
         with self.reading():
             return [cid for (cid,) in self.conn.execute(
                 f"SELECT id FROM customers WHERE first_period <= ? AND id BETWEEN ? AND ? AND ({' OR '.join(terms)}) "
-                "ORDER BY id", [args[0], *within, *args[1:]])]
+                "ORDER BY id", args)]
 
     def first_archived(self, period: str, within: tuple[int, int] = EVERY_ID) -> list[int]:
         """The ids, in order, of the customers first archived in month ``period`` (with ids ``within`` those
@@ -694,7 +694,7 @@ class Archive:
                 "SELECT id FROM customers WHERE first_period = ? AND id BETWEEN ? AND ? ORDER BY id",
                 (period, *within))]
 
-    def new_customers(self, period: str, bounds: tuple[int, int] = (-2**63, 2**63 - 1)) -> pd.DataFrame:
+    def new_customers(self, period: str, bounds: tuple[int, int] = EVERY_ID) -> pd.DataFrame:
         """The customers first archived in month ``period`` (with ids within ``bounds``), a row per branch that
         reported them that month, as they stood at the month's end: customer_id, name, uscc, branch, nature,
         stage, region (only these fields are read: a first month's tens of thousands of customers are not decoded
@@ -727,7 +727,7 @@ class Archive:
             return typed(pd.DataFrame(columns=order), CUSTOMERS.columns, order)
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
-    def _snapshot(self, limit: str, ids: tuple[int, int] = (-2**63, 2**63 - 1), wanted: list[int] | None = None,
+    def _snapshot(self, limit: str, ids: tuple[int, int] = EVERY_ID, wanted: list[int] | None = None,
                   entities: tuple[str, ...] = RECORD_ENTITIES, whole: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
         """The snapshot as of ``limit`` of the customers with ids in ``ids`` (both ends included); of these,
         only the ``wanted`` ones (``snapshot_part``) when given."""
