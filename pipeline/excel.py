@@ -114,7 +114,7 @@ class Sheet(Worksheet):
         self._check_dimensions(first_row, col)
         self._check_dimensions(last_row, col)
         index = self.str_table._get_shared_string_index
-        if self._in_line([value for value in values if value.__class__ is str]):
+        if len(values) >= self.IN_LINE_FROM and self._in_line([value for value in values if value.__class__ is str]):
             index = str  # the text itself (``_Column.xml`` writes it in line)
         stored = [None if value is None else index(value) if value.__class__ is str
                   else float(self._convert_date_time(value)) if isinstance(value, dt.date)
@@ -240,17 +240,23 @@ class _Column:
         first = first_row + start + 1
         return [f'<c r="{letter}{row}"{s}/>' if value is None
                 else f'<c r="{letter}{row}"{s} t="s"><v>{value}</v></c>' if value.__class__ is int
-                else f'<c r="{letter}{row}"{s} t="inlineStr"><is>{_inline_text(value)}</is></c>' if value.__class__ is str
+                else f'<c r="{letter}{row}"{s} t="inlineStr"><is>{_inline_text(value)}</is></c>'
+                if value.__class__ is str
                 else f'<c r="{letter}{row}"{s}><v>{value:.16G}</v></c>'
                 for row, value, s in zip(range(first, first + len(values)), values, styles)]
 
 
 def _inline_text(text: str) -> str:
-    """A text's ``<t>`` element, as xlsxwriter writes it in line (``xml:space`` where it starts or ends with a
-    space)."""
+    """A text's ``<t>`` element, as xlsxwriter writes it in line."""
+    return _text_element(text, _escaped(text))
+
+
+def _text_element(text: str, escaped: str) -> str:
+    """The ``<t>`` element of ``text`` (``escaped`` is its XML), as xlsxwriter writes it in a cell and in the
+    shared-string table: with ``xml:space`` where it starts or ends with a space."""
     if text[:1].isspace() or text[-1:].isspace():
-        return f'<t xml:space="preserve">{_escaped(text)}</t>'
-    return f"<t>{_escaped(text)}</t>"
+        return f'<t xml:space="preserve">{escaped}</t>'
+    return f"<t>{escaped}</t>"
 
 
 class _SharedStrings(SharedStrings):
@@ -274,9 +280,8 @@ class _SharedStrings(SharedStrings):
                     self._write_si(string)
                 continue
             escaped = _escaped("\x01".join(chunk))
-            self.fh.write("".join(
-                f'<si><t xml:space="preserve">{text}</t></si>' if original[:1].isspace() or original[-1:].isspace()
-                else f"<si><t>{text}</t></si>" for original, text in zip(chunk, escaped.split("\x01"))))
+            self.fh.write("".join(f"<si>{_text_element(original, text)}</si>"
+                                  for original, text in zip(chunk, escaped.split("\x01"))))
 
 
 class Book(xlsxwriter.Workbook):
