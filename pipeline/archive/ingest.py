@@ -387,10 +387,12 @@ def _filed(outcome: FileOutcome, path: Path, target: Path, sha: str, stamp: floa
     try:
         outcome.moved_to = _file_away(path, target, sha, stamp, keep)
     except OSError as exc:
-        why = "可能正在 Excel/WPS 中打开" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
+        opened = isinstance(exc, PermissionError)
+        why = "可能正在 Excel/WPS 中打开" if opened else exc.strerror or str(exc)
         what = "未能复制到归档文件夹" if keep else "原文件未能移出收件箱"
-        outcome.note = "；".join(filter(None, [outcome.note, f"{what}（{why}），结果已记入档案："
-                                                            "关闭该文件后再运行一次即可补完"]))
+        then = "关闭该文件后" if opened else "处理好上述问题后"
+        told = f"{what}（{why}），结果已记入档案：{then}再运行一次即可补完"
+        outcome.note = "；".join(filter(None, [outcome.note, told]))
     return outcome
 
 

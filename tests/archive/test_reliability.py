@@ -388,6 +388,7 @@ def test_a_file_open_in_excel_is_archived_once_and_filed_on_the_next_run(ws, mon
     assert result.exit_code == 0, result.output
     why = "可能正在 Excel/WPS 中打开" if copied else "磁盘空间不足。"
     assert "已归档" in result.output and f"原文件未能移出收件箱（{why}）" in result.output, result.output
+    assert ("关闭该文件后" if copied else "处理好上述问题后") + "再运行一次即可补完" in result.output  # what to do
     assert "退回" not in result.output and "隔离" not in result.output and "Traceback" not in result.output
     assert path.exists()
     with Archive(ws.archive_path) as archive:
