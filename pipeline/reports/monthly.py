@@ -95,7 +95,7 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
 MAIN_SHARE = 0.9  # this process's share of the summary's customers, to a worker's 1
 
 
-def share_figures(archive: Archive, config: Config, period: str, share: tuple[int, int] = EVERY_ID) -> list[tuple]:
+def share_figures(archive: Archive, config: Config, period: str, share: tuple[int, int]) -> list[tuple]:
     """``part_figures`` of every part of the customers with ids within ``share``, in order: the customers graded
     in full are found there (``summary_customers``), and each part holds at most ``Archive.SNAPSHOT_PART`` of
     them and of the month's new customers."""
