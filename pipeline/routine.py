@@ -10,7 +10,7 @@ from .archive.store import Archive
 from .archive.workspace import Workspace
 from .config import Config
 from .intake.worker import Workers
-from .periods import current_month
+from .periods import current_month, parse_month
 from .reports import names
 from .reports.monthly import MonthlyData, monthly_summary, write_monthly_report
 
@@ -19,13 +19,15 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
                 inbox: Path | None = None, received_at: dt.datetime | None = None,
                 progress=None, keep: bool = False, recheck: bool = False,
                 workers: Workers | None = None) -> tuple[list[FileOutcome], MonthlyData, Path]:
-    """Ingest, then summarise ``period`` (default: the newest month among this run's files). The validation
-    workers (the caller's, or those the ingest starts) also work out a share of the summary."""
+    """Ingest, then summarise ``period`` (default: the newest month among this run's workbooks; a branch's
+    half-yearly documents name a half, not a month). The validation workers (the caller's, or those the
+    ingest starts) also work out a share of the summary."""
     with Workers() if workers is None else nullcontext(workers) as workers:
         outcomes = ingest_inbox(ws, archive, config, inbox=inbox, received_at=received_at,
                                 progress=progress, keep=keep, recheck=recheck, workers=workers)
-        periods = sorted(o.period for o in outcomes if o.period and o.status != "ignored")
-        period = period or (periods[-1] if periods else current_month())
+        months = sorted(o.period for o in outcomes
+                        if o.status != "ignored" and o.period and parse_month(o.period) == o.period)
+        period = period or (months[-1] if months else current_month())
         data = monthly_summary(archive, config, period, workers)
         workers.stop()  # (they exit while the report is written)
     archive.checkpoint_in_background()  # the files' log goes into the archive file while the report is written

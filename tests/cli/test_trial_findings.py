@@ -231,3 +231,19 @@ def test_a_review_decision_is_read_as_typed(tmp_path):
     book.save(path)
     decisions, findings, _ = read_decisions(path)
     assert findings == [] and [d["decision"] for d in decisions] == ["合并"] and decisions[0]["keep_id"]
+
+
+def test_monthly_with_half_year_documents_summarises_the_workbooks_month(tmp_path):
+    # December's inbox holds the month's workbooks and the second half's analysis reports: the summary is of
+    # 2026-12 (a half is not a month; it used to be taken as the newest "month" and the run stopped).
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-12_客户信息统计表.xlsx", period="2026-12",
+                     customers=[example_row("customers")])
+    (ws.inbox / "华东分公司_2026-H2_客户分析报告.pdf").write_bytes(b"%PDF-1.4 report")
+    result = crm("--workspace", ws.root, "monthly")
+    assert result.exit_code == 0, result.output
+    assert "客户分析报告" in result.output and "程序内部错误" not in result.output
+    from pipeline.reports import names
+    assert names.monthly_summary(ws.output, "2026-12").exists()
+    assert not list(ws.inbox.iterdir())
