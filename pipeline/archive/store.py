@@ -349,6 +349,11 @@ class Archive:
     def count_submissions(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
 
+    def count_filed(self) -> int:
+        """The files recorded as filed under received/ and rejected/: workbooks and branch documents."""
+        return self.conn.execute("SELECT (SELECT COUNT(*) FROM submissions) + (SELECT COUNT(*) FROM documents)"
+                                 ).fetchone()[0]
+
     def stored_paths(self) -> set[str]:
         return {p for (p,) in self.conn.execute("SELECT stored_path FROM submissions") if p}
 

@@ -69,7 +69,7 @@ def open_workspace(obj: Context, *, lock: bool = True, create: bool = False, che
             raise ArchiveError(_missing_archive(ws, filed))
         with Archive(ws.archive_path, similarity_threshold=threshold, journal=ws.journal,
                      check="before-writing" if check_later else True, upgrading=upgrading) as archive:
-            if archive.count_submissions() == 0 and (filed := len(ws.filed_files())):
+            if archive.count_filed() == 0 and (filed := len(ws.filed_files())):
                 raise ArchiveError(_missing_archive(ws, filed))
             if lock:
                 yield ws, archive

@@ -309,6 +309,21 @@ def test_a_deleted_archive_is_refused_not_silently_replaced(ws, empty):
     assert ws.archive_path.exists() == empty
 
 
+def test_an_archive_whose_only_file_is_a_branch_document_is_used_and_its_loss_refused(ws):
+    """A branch's analysis report may be the first file ever filed: the archive that records it is not "empty"."""
+    (ws.inbox / "华东分公司_2026-H2_客户分析报告.pdf").write_bytes(b"%PDF-1.4 report")
+    assert crm(ws.root, "ingest").exit_code == 0
+    result = crm(ws.root, "status", "--period", "2026-10")
+    assert result.exit_code == 0 and "华东分公司" in result.output, result.output
+    ws.archive_path.unlink()
+    result = crm(ws.root, "status", "--period", "2026-10")
+    assert result.exit_code == 1 and "1 份已处理的报送文件" in result.output
+    assert crm(ws.root, "archive", "rebuild").exit_code == 0
+    assert crm(ws.root, "status", "--period", "2026-10").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        assert archive.documents()["file_name"].tolist() == ["华东分公司_2026-H2_客户分析报告.pdf"]
+
+
 def _tables(path: Path) -> dict[str, list]:
     conn = sqlite3.connect(path)
     names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
