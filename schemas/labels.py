@@ -403,13 +403,13 @@ NEVER_SUBMITTED = "本半年度从未报送，按规定评为差"
 NEW_CUSTOMER, CHURN_RISK, LOYAL, STABLE, VOLATILE = "新客户", "流失风险", "忠诚", "稳定", "波动"
 SEGMENTS = (LOYAL, STABLE, VOLATILE, CHURN_RISK, NEW_CUSTOMER)
 BIG_HIGH, BIG_LOW, SMALL_HIGH, SMALL_LOW, NO_AMOUNT = (
-    "规模大利润高", "规模大利润低", "规模小利润高", "规模小利润低", "无合同额")
+    "规模大利润高", "规模大利润低", "规模小利润高", "规模小利润低", "未报合同额或利润")
 QUADRANT_HINTS = {
     BIG_HIGH: "重点维护，提高拜访层级，争取培养为A类",
     BIG_LOW: "控制成本、改善回款，提升项目利润率",
     SMALL_HIGH: "扩大合作规模，争取更多项目",
     SMALL_LOW: "观察评估，不合格者调回C类",
-    NO_AMOUNT: "尚无已报合同额：补报合同额后再分析",
+    NO_AMOUNT: "合同额或利润尚未填报：补报后再分析",
 }
 
 # -- sheet names of the workbooks the pipeline writes --------------------------------------------

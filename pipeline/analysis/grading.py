@@ -4,7 +4,8 @@ The rules (seed 001 三(一)3), every threshold in crm.toml [grading]:
 - C: a stranger (no cooperation history); or a history with a bad integrity
   record; demanding terms; unreasonable complaints (the 无理投诉记录 flag, or a
   complaint marked unreasonable within the last N years); low profit (the
-  margin of the customer's awarded projects below x %); poor credit (资信 差);
+  margin of the customer's awarded projects below x %, over the projects whose profit is filled in: a blank
+  profit is unknown, not 0); poor credit (资信 差);
   problems of its own; arrears (付款 拖欠) on a project.
 - A: a history, integrity 良好, credit 良好, social value 高, a near-term need.
 - B: everyone else.
@@ -21,6 +22,7 @@ from schemas.labels import (DOWNGRADE, GRADE_RANK, GRADES, REASONS, SOURCE_ADJUS
                             UPGRADE)
 
 from ..config import Config
+from .profit import money_sums
 
 
 def _year(as_of: str) -> int:
@@ -34,8 +36,9 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     complaints = snapshot["complaints"]
     history_statuses = config.get("grading", "history_statuses")
     awarded = projects[projects["status"].isin(history_statuses)]
-    money = awarded.groupby("customer_id").agg(project_count=("project_id", "size"),
-                                               amount=("amount", "sum"), profit=("profit", "sum"))
+    money = money_sums(awarded, "customer_id").rename(columns={"projects": "project_count",
+                                                               "scale_profit_ratio": "margin"})
+    money = money[["customer_id", "project_count", "amount", "profit", "margin"]]
     arrears = projects[projects["payment"] == ARREARS].groupby("customer_id").size().rename("arrears")
     years = int(config.get("grading", "complaint_years"))
     since = pd.Timestamp(_year(as_of) - years + 1, 1, 1)
@@ -48,9 +51,6 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     out = out.merge(money, on="customer_id", how="left").merge(arrears, on="customer_id", how="left")
     out["project_count"] = out["project_count"].fillna(0).astype(int)
     out["arrears"] = out["arrears"].fillna(0).astype(int)
-    amount, profit = out["amount"].to_numpy(dtype="float64"), out["profit"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["margin"] = np.where(amount > 0, profit / amount, np.nan)  # no amount: no margin
     first_ok = out["first_year"].notna() & (out["first_year"].fillna(9999) <= _year(as_of))
     out["has_history"] = first_ok | (out["project_count"] > 0)
     years_of: dict = {}

@@ -1,7 +1,9 @@
 """Profit (seed 001 三(三)2), the B-class scale–profit split (三(二)Ⅱ1②) and product analysis (三(三)5).
 
 Amounts are in 万元 and only projects in an awarded state (crm.toml [projects]
-awarded_statuses) count. A ratio whose denominator is zero is NaN, shown as —.
+awarded_statuses) count. Cost, profit and net profit are optional in the submission: a sum is blank
+where none of its projects has the figure (not 0), and a ratio counts only the projects that have both
+of its figures. A ratio whose denominator is zero or unknown is NaN, shown as —.
 """
 from __future__ import annotations
 
@@ -21,6 +23,25 @@ def _ratio(num, den):
     return (num / den.where(den != 0)).astype("float64").replace([np.inf, -np.inf], np.nan)
 
 
+def money_sums(projects: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per ``key``: projects, the money columns' sums (blank where no project has that figure) and the
+    scale–profit and cost–profit ratios, each over the projects that have both of its figures (a project
+    whose profit is not filled in neither lowers nor raises a margin)."""
+    amount, cost, gain = (projects[c].astype("float64") for c in ("amount", "cost", "profit"))
+    with_amount = gain.notna() & amount.notna()
+    with_cost = gain.notna() & cost.notna()
+    parts = pd.DataFrame({key: projects[key], "projects": 1, "amount": amount, "cost": cost, "profit": gain,
+                          "net_profit": projects["net_profit"].astype("float64"),
+                          "_ratio_profit": gain.where(with_amount), "_ratio_amount": amount.where(with_amount),
+                          "_cost_profit": gain.where(with_cost), "_ratio_cost": cost.where(with_cost)})
+    sums = parts.groupby(key).sum(min_count=1)
+    sums["amount"] = sums["amount"].fillna(0.0)  # (as before: no amount reported is an amount of 0)
+    sums["projects"] = sums["projects"].astype(int)
+    sums["scale_profit_ratio"] = _ratio(sums["_ratio_profit"], sums["_ratio_amount"]).values
+    sums["cost_profit_ratio"] = _ratio(sums["_cost_profit"], sums["_ratio_cost"]).values
+    return sums.drop(columns=["_ratio_profit", "_ratio_amount", "_cost_profit", "_ratio_cost"]).reset_index()
+
+
 def profit(snapshot: dict[str, pd.DataFrame], config: Config, by: str = "customer",
            start: str | None = None, end: str | None = None) -> pd.DataFrame:
     """Amount, cost, profit, net profit and the two ratios, per customer or branch.
@@ -33,11 +54,7 @@ def profit(snapshot: dict[str, pd.DataFrame], config: Config, by: str = "custome
         lo, hi = month_start(start), month_end(end)
         projects = projects[projects["signed_on"].between(lo, hi)]
     key = "customer_id" if by == "customer" else "branch"
-    sums = projects.groupby(key).agg(projects=("project_id", "size"), amount=("amount", "sum"),
-                                     cost=("cost", "sum"), profit=("profit", "sum"),
-                                     net_profit=("net_profit", "sum")).reset_index()
-    sums["scale_profit_ratio"] = _ratio(sums["profit"], sums["amount"]).values
-    sums["cost_profit_ratio"] = _ratio(sums["profit"], sums["cost"]).values
+    sums = money_sums(projects, key)
     if by == "customer":
         names = snapshot["customers"][["customer_id", "name", "branches"]]
         sums = names.merge(sums, on="customer_id", how="inner")
@@ -48,11 +65,12 @@ def scale_profit(b_customers: pd.DataFrame, config: Config) -> tuple[pd.DataFram
     """B customers into four quadrants by amount and margin (≥ threshold = 大 / 高).
 
     ``b_customers`` holds every B customer with its profit figures (NaN where it has no
-    awarded project). Those without a contract amount are their own group, 无合同额, so
-    the groups add up to all B customers; the median thresholds come from the others.
+    awarded project). Those without a contract amount or without a known margin (no profit filled in)
+    are their own group, NO_AMOUNT, so the groups add up to all B customers; the median thresholds
+    come from the others.
     """
     data = b_customers.copy()
-    has_amount = data["amount"].fillna(0) > 0
+    has_amount = (data["amount"].fillna(0) > 0) & data["scale_profit_ratio"].notna()
     priced = data[has_amount]
     amount_t = config.optional("quadrant", "amount_threshold")
     margin_t = config.optional("quadrant", "margin_threshold")
@@ -74,7 +92,6 @@ def product(snapshot: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
     awarded = projects[projects["status"].isin(config.awarded)]
     out = projects.groupby("project_type").agg(projects=("project_id", "size"),
                                                customers=("customer_id", "nunique")).reset_index()
-    money = awarded.groupby("project_type").agg(amount=("amount", "sum"), profit=("profit", "sum")).reset_index()
+    money = money_sums(awarded, "project_type")[["project_type", "amount", "profit", "scale_profit_ratio"]]
     out = out.merge(money, on="project_type", how="left")
-    out["scale_profit_ratio"] = _ratio(out["profit"], out["amount"]).values
     return out.sort_values("amount", ascending=False, kind="stable").reset_index(drop=True)

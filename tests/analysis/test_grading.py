@@ -62,6 +62,27 @@ def test_each_rule_alone_and_in_combination(archive, tmp_path, customer, project
     assert (row.rule_grade, row.reasons) == (reason[0], reason)
 
 
+def test_a_blank_profit_is_unknown_not_a_margin_of_zero(archive, tmp_path):
+    # Cost, profit and net profit are optional in the submission: a project without them says nothing of the
+    # margin (it used to sum to 0 and make a strategic customer C, "毛利率0.0%").
+    row = grade_of(archive, tmp_path, projects=[example_row("projects", cost=None, profit=None, net_profit=None)])
+    assert (row.rule_grade, row.reasons) == ("A", A_REASON)
+    assert math.isnan(row.margin) and math.isnan(row.profit) and row.amount == 12800.5
+
+
+def test_a_margin_counts_only_the_projects_whose_profit_is_filled_in(archive, tmp_path):
+    projects = [example_row("projects"),
+                example_row("projects", project_name="浦江华庭二期", contract_no="HD-2024-0016", amount=90000.0,
+                            cost=None, profit=None, net_profit=None)]
+    row = grade_of(archive, tmp_path, projects=projects)
+    assert row.rule_grade == "A" and row.margin == pytest.approx(1600.5 / 12800.5)
+    assert (row.project_count, row.amount, row.profit) == (2, 102800.5, 1600.5)
+    sums = profit.profit(archive.snapshot("2026-10"), load_config(None)).iloc[0]
+    assert (sums.amount, sums.cost, sums.profit, sums.net_profit) == (102800.5, 11200.0, 1600.5, 980.25)
+    assert sums.scale_profit_ratio == pytest.approx(1600.5 / 12800.5)
+    assert sums.cost_profit_ratio == pytest.approx(1600.5 / 11200.0)
+
+
 def test_arrears_make_c_only_when_configured(archive, tmp_path):
     arrears = [example_row("projects", payment="拖欠")]
     assert grade_of(archive, tmp_path, projects=arrears).rule_grade == "A"  # the rules as written
@@ -214,12 +235,12 @@ def test_quadrant_default_is_the_median():
     assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润高", "规模大利润低"]
 
 
-def test_b_customers_without_an_amount_are_their_own_group():
-    frame = pd.DataFrame({"customer_id": [1, 2, 3, 4], "amount": [1.0, 3.0, float("nan"), 0.0],
-                          "scale_profit_ratio": [0.3, 0.1, float("nan"), float("nan")]})
+def test_b_customers_without_an_amount_or_a_profit_are_their_own_group():
+    frame = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5], "amount": [1.0, 3.0, float("nan"), 0.0, 5.0],
+                          "scale_profit_ratio": [0.3, 0.1, float("nan"), float("nan"), float("nan")]})
     quads, thresholds = profit.scale_profit(frame, load_config(None))
     assert thresholds == {"amount_threshold": 2.0, "margin_threshold": 0.2}  # medians of the priced two
-    assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润低", "无合同额", "无合同额"]
+    assert quads["quadrant"].tolist() == ["规模小利润高", "规模大利润低", *["未报合同额或利润"] * 3]
     assert len(quads) == len(frame)
 
 
