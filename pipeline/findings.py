@@ -15,6 +15,7 @@ CODES: dict[str, tuple[str, str]] = {
     "empty-file": (ERROR, "文件是空的（0 字节），可能是邮件附件没有下载完整。请重新发送该文件。"),
     "encrypted-workbook": (ERROR, "工作簿设置了打开密码，无法读取。请取消密码（文件→信息→保护工作簿）后重新报送。"),
     "csv-not-accepted": (ERROR, "收到的是 CSV 文本文件。请使用《集团公司客户信息统计表》模板（.xlsx）填报。"),
+    "ods-not-accepted": (ERROR, "收到的是 OpenDocument 表格（.ods），不是 Excel 工作簿。请在 WPS 或 LibreOffice 中用“另存为”保存成 Excel 工作簿（.xlsx），再重新报送。"),
     "macro-workbook": (WARNING, "工作簿含宏（.xlsm），已只读取数据、忽略宏。今后请另存为 .xlsx 报送。"),
     "unsafe-workbook": (ERROR, "文件无法安全打开：{detail}。请用 Excel 或 WPS 打开后“另存为”一个新的 .xlsx 文件再报送；仍不行时请用模板重新填写。"),
     "too-many-cells": (ERROR, "工作表“{sheet}”的使用范围达到 {detail}，远超正常表格，多半是在远处的单元格误留了内容。请选中数据下方和右侧多余的行、列删除后保存，再重新报送。"),

@@ -27,6 +27,7 @@ from ..findings import Finding, make_finding
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 READABLE = ("xlsx", "xlsm", "xls")
 _CHUNK = 1 << 20
 
@@ -131,6 +132,16 @@ def _looks_like_csv(path: Path) -> bool:
     return first.count(b",") >= 2 and path.suffix.lower() not in (".xlsx", ".xlsm", ".xls")
 
 
+def _is_ods(archive: zipfile.ZipFile, names: set[str]) -> bool:
+    """An OpenDocument spreadsheet (LibreOffice's, or WPS's "ods"): its first part names its type."""
+    if "mimetype" not in names or archive.getinfo("mimetype").file_size > 256:
+        return False
+    try:
+        return archive.read("mimetype").strip() == ODS_MIMETYPE
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+        return False
+
+
 def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
     max_total = config.get("limits", "max_uncompressed_mib") * 2**20
     max_ratio = config.get("limits", "max_compression_ratio")
@@ -147,6 +158,8 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             if "word/document.xml" in names:
                 return refuse("not-a-workbook", "这是 Word 文档，不是 Excel 表格")
+            if _is_ods(archive, names):
+                return refuse("ods-not-accepted")
             return refuse("not-a-workbook", "这是一个压缩包，不是 Excel 表格")
         declared = sum(i.file_size for i in infos)
         if declared > max_total:

@@ -39,6 +39,27 @@ def test_csv_is_told_to_use_the_template(tmp_path):
     assert codes(inspect_file(path, CONFIG)) == ["csv-not-accepted"]
 
 
+@pytest.mark.parametrize("name", ["华北分公司_2026-01_客户信息统计表.ods", "华北分公司_2026-01_客户信息统计表.xlsx"])
+def test_an_opendocument_spreadsheet_is_told_to_be_saved_as_xlsx(tmp_path, name):
+    # As LibreOffice and WPS write .ods: the uncompressed "mimetype" part first, then content.xml.
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", "<office:document-content/>", compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", "<manifest:manifest/>")
+    result = inspect_file(path, CONFIG)
+    assert (result.kind, codes(result)) == ("rejected", ["ods-not-accepted"])
+    assert "另存为" in result.findings[0].message and ".xlsx" in result.findings[0].message
+
+
+def test_another_zip_is_still_a_zip_not_a_workbook(tmp_path):
+    path = tmp_path / "a.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", "<x/>")
+    assert codes(inspect_file(path, CONFIG)) == ["not-a-workbook"]
+
+
 def _ole(path, stream_names):
     """A minimal compound-file container whose directory names the given streams."""
     header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504
