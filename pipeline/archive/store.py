@@ -565,19 +565,16 @@ class Archive:
         return row[0] if row else None
 
     def known_identities(self) -> set[str]:
-        """Credit codes and normalised names of archived customers (for reference checks)."""
-        out: set[str] = set()
-        for uscc, name_key in self.conn.execute("SELECT uscc, name_key FROM customers"):
-            if uscc:
-                out.add(uscc)
-            if name_key:
-                out.add(name_key)
-        return out
+        """Credit codes and normalised names archived customers are known by (for reference checks): what the
+        merge finds a row's customer by, a customer's former names included (a complaint filed before the
+        customer was renamed names it by the old name, and so does the pre-filled workbook)."""
+        return {key.split(":", 1)[1] for (key,) in self.conn.execute("SELECT key FROM customer_ids")}
 
     def known_of(self, identities: set[str]) -> set[str]:
-        """Which of these credit codes or normalised names archived customers have (indexed lookups)."""
-        return {value for column in ("uscc", "name_key") for (value,) in rows_in(
-            self.conn, f"SELECT {column} FROM customers WHERE {column} IN ({{marks}})", sorted(identities))}
+        """Which of these credit codes or normalised names archived customers are known by (indexed lookups)."""
+        keys = sorted(f"{kind}:{value}" for value in identities for kind in ("uscc", "name"))
+        return {key.split(":", 1)[1] for (key,) in rows_in(
+            self.conn, "SELECT key FROM customer_ids WHERE key IN ({marks})", keys)}
 
     # -- reading ------------------------------------------------------------
 

@@ -408,3 +408,21 @@ def test_name_index_kept_between_files_finds_what_a_new_index_finds():
         assert pairs == list(NameIndex.load(conn).similar(new + renamed, 80.0))
         found += len(pairs)
     assert kept._fresh and found > 100  # the kept index was searched with fresh names, and found pairs
+
+
+def test_a_customer_is_known_by_its_former_name_after_a_rename(tmp_path):
+    # A complaint filed before the rename names the customer by its old name, in the archive and in the branch's
+    # pre-filled workbook: that reference is to a known customer, not an unknown one.
+    from schemas.labels import MERGE, RIGHT
+    from pipeline.identity import normalize_name
+    old, new = example_row("customers")["name"], "上海浦江新城建设集团有限公司"
+    with Archive(tmp_path / "a.sqlite") as archive:
+        ingest(archive, tmp_path, "x", customers=[example_row("customers")])
+        ingest(archive, tmp_path, "y", period="2026-11", when="2026-11-20T10:00",
+               customers=[example_row("customers", name=new)])
+        archive.record_review([{"left_id": 1, "right_id": 1, "other_name": new, "decision": MERGE,
+                                "keep_side": RIGHT}], "市场营销部")
+        assert archive.snapshot()["customers"]["name"].tolist() == [new]
+        known = archive.known_identities()
+        assert {normalize_name(old), normalize_name(new), example_row("customers")["uscc"]} <= known
+        assert archive.known_of({normalize_name(old), "上海别的公司"}) == {normalize_name(old)}

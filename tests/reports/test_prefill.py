@@ -78,6 +78,8 @@ def test_sent_back_untouched_it_changes_nothing(prefilled):
         assert archive.history(period=PERIOD).empty
         sub = archive.submissions(PERIOD).iloc[-1]
         assert sub["status"] == "accepted" and bool(sub["no_change"])
+        # A complaint filed before its customer was renamed names it by the former name: a known customer.
+        assert [f for f in sub["findings"] if f["code"] == "unknown-customer"] == []
     status = crm(root, "status", "--period", PERIOD)
     assert "无变化" in status.output
 
