@@ -15,7 +15,7 @@ from .options import Context, check_month, open_workspace
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="空白模板的保存路径（默认 output/集团公司客户信息统计表（模板）.xlsx）。")
+              help="空白模板的保存路径（默认工作目录下的 output/集团公司客户信息统计表（模板）.xlsx）。")
 @click.option("--for", "branch", metavar="单位", help="为该分子公司生成预填好的下月报送表（带档案编号）。")
 @click.option("--all", "every", is_flag=True, help="为花名册中的每个分子公司生成预填表。")
 @click.option("--period", callback=check_month, help="预填表的报送月份（默认为档案中最新月份的下一个月）。")
@@ -31,7 +31,7 @@ def template(obj: Context, out: Path | None, branch: str | None, every: bool, pe
     if not branch and not every:
         if period:
             raise click.UsageError("--period 只用于预填表：请同时写 --for 单位 或 --all。")
-        path = out or Path("output") / "集团公司客户信息统计表（模板）.xlsx"
+        path = out or Path(obj.workspace) / "output" / "集团公司客户信息统计表（模板）.xlsx"
         path.parent.mkdir(parents=True, exist_ok=True)
         click.echo(f"已生成模板：{write_template(path, obj.config)}")
         return

@@ -247,3 +247,11 @@ def test_monthly_with_half_year_documents_summarises_the_workbooks_month(tmp_pat
     from pipeline.reports import names
     assert names.monthly_summary(ws.output, "2026-12").exists()
     assert not list(ws.inbox.iterdir())
+
+
+def test_the_blank_template_goes_to_the_workspace_s_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = crm("--workspace", tmp_path / "档案", "template")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "档案" / "output" / "集团公司客户信息统计表（模板）.xlsx").exists()
+    assert not (tmp_path / "output").exists()
