@@ -93,7 +93,7 @@ def _note(outcome, root: Path | None) -> str | None:
         where = outcome.feedback
         if root is not None and where.is_relative_to(root):
             where = where.relative_to(root)
-        more = f"共 {outcome.errors} 处错误，" if outcome.errors > 1 else ""
+        more = f"共 {outcome.errors} 处错误，都已在反馈表中标出。" if outcome.errors > 1 else ""
         note = f"{note}\n{more}反馈表：{where}"
     return note
 

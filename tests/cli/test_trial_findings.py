@@ -118,7 +118,7 @@ def test_a_returned_file_s_first_error_and_feedback_are_under_its_line(tmp_path)
     assert re.match(r"  └ 客户信息 [A-Z]+\d+：统一社会信用代码“123”", lines[at + 1]), lines[at + 1]
     note = [line[4:] for line in lines[at + 2:] if line.startswith("    ")]
     more, where = "".join(note).split("反馈表：")
-    assert more == "共 2 处错误，" and (ws.root / where).is_file() and where.startswith("rejected")
+    assert more == "共 2 处错误，都已在反馈表中标出。" and (ws.root / where).is_file() and where.startswith("rejected")
     assert note[-1] == f"反馈表：{where}"  # on one line, to be copied
     assert max(display_width(line) for line in note[:-1]) <= 104
 
