@@ -350,7 +350,7 @@ def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, 
             return _filed(outcome, path, stored, sha, received.timestamp(), keep)
         outcome.status = SKIPPED
         outcome.note = f"与已归档的{doc.label}“{earlier['file_name']}”内容完全相同，已跳过"
-        return _filed(outcome, path, ws.duplicate_path(name, sha), sha, None, keep)
+        return _filed(outcome, path, ws.duplicate_path(name, sha, keep), sha, None, keep)
     findings = document_problems(doc, path, config)
     if findings:
         target = ws.rejected_path(doc.period, name, sha)
@@ -372,6 +372,8 @@ def ingest_document(ws: Workspace, archive: Archive, path: Path, doc: Document, 
 def _file_away(path: Path, target: Path, sha: str, stamp: float, keep: bool) -> Path:
     if keep:  # a samples folder: copy, leave the original where it is
         import shutil
+        if target.is_file() and target.stat().st_size == path.stat().st_size:  # kept before (duplicate_path)
+            return target
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         return target
@@ -424,7 +426,7 @@ def _duplicate(ws: Workspace, path: Path, name: str, sha: str, earlier: dict, ke
     outcome = FileOutcome(file=name, status=SKIPPED, branch=earlier.get("branch"),
                           period=earlier.get("period"))
     outcome.note = f"与已归档的文件“{earlier['file_name']}”内容完全相同，已跳过"
-    return _filed(outcome, path, ws.duplicate_path(name, sha), sha, None, keep)
+    return _filed(outcome, path, ws.duplicate_path(name, sha, keep), sha, None, keep)
 
 
 def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception,

@@ -184,8 +184,11 @@ class Workspace:
     def rejected_path(self, period: str | None, name: str, sha256: str) -> Path:
         return unique_path(self.rejected / (period or UNKNOWN_MONTH) / hashed_name(name, sha256))
 
-    def duplicate_path(self, name: str, sha256: str) -> Path:
-        return unique_path(self.received / DUPLICATES / hashed_name(name, sha256))
+    def duplicate_path(self, name: str, sha256: str, keep: bool = False) -> Path:
+        """Where a copy of a filed file goes. A kept copy (``--keep``, the samples) that is there already, same
+        name and same content hash, is that copy: a folder re-run month after month adds nothing."""
+        plain = self.received / DUPLICATES / hashed_name(name, sha256)
+        return plain if keep and plain.is_file() else unique_path(plain)
 
     def quarantine_path(self, name: str, sha256: str) -> Path:
         return unique_path(self.quarantine / hashed_name(name, sha256 or "0" * 12))

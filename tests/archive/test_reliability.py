@@ -443,6 +443,21 @@ def test_with_keep_a_copy_that_fails_is_made_on_the_next_run(ws, monkeypatch):
         assert archive.conn.execute("SELECT status FROM submissions").fetchall() == [("accepted",)]
 
 
+def test_a_kept_folder_run_again_and_again_keeps_one_copy_of_each_duplicate(ws):
+    """``--keep`` (and the samples) leave the inbox as it is: each run finds the same files again, skips them as
+    copies of what is filed, and the copy it keeps of each in 重复文件/ is the one kept the first time."""
+    path = good(ws, "华东分公司")
+    (ws.inbox / "华东分公司_2026-H2_客户分析报告.pdf").write_bytes(b"%PDF-1.4 report")
+    assert crm(ws.root, "ingest", "--keep").exit_code == 0
+    for _ in range(3):
+        result = crm(ws.root, "ingest", "--keep")
+        assert result.exit_code == 0 and "本次收件 2 个：已跳过 2。" in result.output, result.output
+    duplicates = sorted(p.name for p in (ws.received / "重复文件").iterdir())
+    assert len(duplicates) == 2 and f"{path.stem}__{archive_sha(ws)}.xlsx" in duplicates, duplicates
+    assert not [name for name in duplicates if "(" in name]  # no “(2)” copies
+    assert path.exists() and len(list(ws.inbox.iterdir())) == 2
+
+
 def archive_sha(ws) -> str:
     """The hash part of the name the archive's one submission is filed under."""
     with Archive(ws.archive_path) as archive:
