@@ -62,8 +62,13 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+# Amounts are in 万元: 6 decimals are a hundredth of a yuan. Rounded to them, a figure a spreadsheet recalculated
+# (LibreOffice saves 1000.5 − 10.13 as 990.370000000001) is the figure typed (990.37), and is no change.
+MONEY_DECIMALS = 6
+
+
 def parse_number(value) -> float:
-    """1234.5, '1,234.5', '１２３', '12万', '12万元', '(5)' → float (amounts stay in 万元)."""
+    """1234.5, '1,234.5', '１２３', '12万', '12万元', '(5)' → float (amounts stay in 万元), to MONEY_DECIMALS."""
     if isinstance(value, bool):
         raise Unparseable(value)
     if isinstance(value, (int, float)):
@@ -79,7 +84,7 @@ def parse_number(value) -> float:
         number = -number if negative else number
     if not math.isfinite(number):
         raise Unparseable(value)
-    return number
+    return round(number, MONEY_DECIMALS)
 
 
 def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
@@ -239,7 +244,7 @@ def _whole_column(raw_values: list, column: Column, index):
     if kind == NUMBER:
         if not all(v.__class__ is float or v.__class__ is int or v == "" for v in raw_values):
             return None
-        values = [blank if v == "" else float(v) for v in raw_values]
+        values = [blank if v == "" else round(float(v), MONEY_DECIMALS) for v in raw_values]
         return values if all(v is blank or math.isfinite(v) for v in values) else None
     if kind in (DATE, DATETIME):
         if blank is not None or not all(v == "" or (v.__class__ is dt.datetime and v.tzinfo is None)

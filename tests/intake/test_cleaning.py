@@ -72,3 +72,25 @@ def test_no_rows_give_the_frame_cleaning_gives(sheet):
         frame["extra"] = 1  # the caller's copy: the next sheet's frame is not changed by it
         frame.loc[len(frame), columns[0].key] = "z"
     assert list(cleaning.clean_frame(raw.iloc[:0], columns)[0].columns) == [c.key for c in columns] + ["_row"]
+
+
+def test_a_figure_a_spreadsheet_recalculated_is_the_figure_typed(monkeypatch):
+    # LibreOffice saves 1000.5 − 10.13 as 990.370000000001: the archive keeps 990.37 either way, to a hundredth of
+    # a yuan (amounts are in 万元).
+    number = next(c for c in COLUMNS if c.kind == NUMBER)
+    raw = pd.DataFrame({number.key: [990.370000000001, 1000.5 - 10.13, 0.000001, 12.3456789], "_row": [2, 3, 4, 5]})
+    fast, _ = cleaning.clean_frame(raw, [number])
+    assert fast[number.key].tolist() == [990.37, 990.37, 0.000001, 12.345679]
+    assert cleaning.clean_value("990.370000000001", number) == 990.37
+
+
+def test_a_recalculated_figure_sent_again_is_no_change(tmp_path):
+    from builders import example_row, ingest
+    from pipeline.archive import Archive
+    with Archive(tmp_path / "a.sqlite") as archive:
+        ingest(archive, tmp_path, "x", customers=[example_row("customers")],
+               projects=[example_row("projects", cost=10.13, amount=1000.5, profit=990.37)])
+        ingest(archive, tmp_path, "y", period="2026-11", when="2026-11-20T10:00", customers=[example_row("customers")],
+               projects=[example_row("projects", cost=10.13, amount=1000.5, profit=990.370000000001)])
+        assert archive.history().empty
+        assert archive.snapshot()["projects"]["profit"].tolist() == [990.37]
