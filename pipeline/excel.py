@@ -60,6 +60,17 @@ def row_height(lines: int) -> float:
     row of a written file to fit its wrapped text."""
     return LINE_HEIGHT * lines + 3
 
+def write_paragraph(ws, row: int, first_col: int, last_col: int, text: str, fmt, font_size: float = 10) -> None:
+    """A line of text across a table's columns (``write_frame`` set their widths), wrapped within them and its row
+    made tall enough: a long line written in one cell runs on beyond the table, under what stands beside it
+    (a chart), and off the printed page."""
+    widths = ws.__dict__.get("_crm_widths", {})
+    across = sum(widths.get(col, 8.43) for col in range(first_col, last_col + 1))
+    count = wrapped_lines(display_width(text) * font_size / 10, across)
+    ws.merge_range(row, first_col, row, last_col, text, fmt)
+    ws.set_row(row, max(row_height(count) * font_size / 10, 16))
+
+
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                 "nan_inf_to_errors": True}
 
@@ -350,6 +361,12 @@ class Styles:
     @property
     def section(self):
         return self.get("section", bold=True, font_size=12, font_color=HEADER_BLUE)
+
+    @property
+    def section_wrapped(self):
+        """A section line that wraps within the columns it is merged across (``write_paragraph``)."""
+        return self.get("section_wrapped", bold=True, font_size=12, font_color=HEADER_BLUE, text_wrap=True,
+                        valign="top")
 
     @property
     def total(self):

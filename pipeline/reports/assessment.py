@@ -19,7 +19,7 @@ from schemas.labels import ASSESSMENT_RESULTS, DOC_LATE, DOC_ON_TIME, EXCELLENT,
 from ..analysis.assessment import INDICATORS
 from ..config import Config
 from ..excel import (ERROR_FILL, FONT, GRADE_COLOURS, OK_FILL, WARNING_FILL, Styles, column_letter, new_workbook,
-                     set_print_landscape, write_frame)
+                     set_print_landscape, write_frame, write_paragraph)
 
 SHEET = labels.SHEETS["assessment"]
 HEADER_ROW = 4  # 0-based: group labels on row 3, column labels on row 4
@@ -182,19 +182,20 @@ def write_bulletin(results: pd.DataFrame, half: str, path: Path, official: bool)
     ws.insert_chart(3, len(shown.columns) + 1, chart)
     row = last + 2
     praise = ranking[ranking["result"] == EXCELLENT]["branch"].tolist()
-    ws.write_string(row, 0, f"表扬（{EXCELLENT}）：" + ("、".join(praise) or "无"), styles.section)
-    row += 1
+    lines = [f"表扬（{EXCELLENT}）：" + ("、".join(praise) or "无")]
     owed = ranking[ranking["result"].isin([QUALIFIED, POOR_RESULT])]
     due = owed["summary_due"].iloc[0] if "summary_due" in owed and len(owed) and owed["summary_due"].notna().any() else None
-    ws.write_string(row, 0, f"须提交《客户关系维护工作总结》（{'截止 ' + str(due) if due else '通报后一周内'}）："
-                            + ("、".join(owed["branch"]) or "无"), styles.section)
-    row += 1
+    lines.append(f"须提交《客户关系维护工作总结》（{'截止 ' + str(due) if due else '通报后一周内'}）："
+                 + ("、".join(owed["branch"]) or "无"))
     poor = ranking[ranking["result"] == POOR_RESULT]
     if len(poor):
         until = poor["suspended_until"].iloc[0] if "suspended_until" in poor and poor["suspended_until"].notna().any() \
             else None
-        ws.write_string(row, 0, f"暂停查询客户档案（{POOR_RESULT}）：" + "、".join(poor["branch"])
-                        + (f"，至 {until}" if until else "，自通报之日起一个月"), styles.section)
+        lines.append(f"暂停查询客户档案（{POOR_RESULT}）：" + "、".join(poor["branch"])
+                     + (f"，至 {until}" if until else "，自通报之日起一个月"))
+    for line in lines:  # within the table's width: the chart stands beside it
+        write_paragraph(ws, row, 0, len(shown.columns) - 1, line, styles.section_wrapped, font_size=12)
+        row += 1
     set_print_landscape(ws, title=title)
     ws.fit_to_pages(1, 1)
     book.close()

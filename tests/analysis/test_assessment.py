@@ -288,3 +288,22 @@ def test_the_total_score_keeps_its_decimal_and_the_error_rate_its_thousandths(sa
                 formats[(path.name, cell.value)] = ws.cell(cell.row + 1, cell.column).number_format
     assert formats[("考核.xlsx", "每行错误数")].startswith("0.000")
     assert formats[("通报.xlsx", "总分")].startswith("0.0") and "0.0" in formats[("考核.xlsx", "总分")]
+
+
+def test_the_bulletin_s_consequences_wrap_within_the_table_beside_the_chart(sample_year, tmp_path):
+    """Who owes a work summary is a long line: it wraps within the table's columns, its row tall enough, and never
+    runs on under the chart beside the table (where it was cut off when printed)."""
+    import openpyxl
+    from pipeline.reports.assessment import bulletin_frame, write_bulletin
+    with Archive(sample_year.archive_path) as archive:
+        results = assess(archive, load_config(None), "2026-H1")
+        notice = write_bulletin(bulletin_frame(results, archive.assessments("2026-H1")), "2026-H1",
+                                tmp_path / "通报.xlsx", official=False)
+    ws = openpyxl.load_workbook(notice).worksheets[0]
+    header = next(r for r in ws.iter_rows(max_row=8) if any(c.value == "总分" for c in r))
+    table_end = max(c.column for c in header if c.value)
+    owed = next(c for row in ws.iter_rows() for c in row if str(c.value or "").startswith("须提交《客户关系维护工作总结》"))
+    [merged] = [m for m in ws.merged_cells.ranges if m.min_row == owed.row]
+    assert (merged.min_col, merged.max_col) == (1, table_end)
+    assert owed.alignment.wrap_text and ws.row_dimensions[owed.row].height >= 2 * 13.5
+    assert owed.value.count("分公司") >= 6  # long enough to need two lines in the sample half
