@@ -265,12 +265,14 @@ def _standing_block(standing: Standing | None, withheld: str | None) -> Paragrap
     if standing is None or standing.allowed:
         return None
     text = f"贵单位目前不能查询客户档案（{standing.reason()}）。"
-    when = []
-    if standing.owing:
-        when.append(f"提交 {'、'.join(standing.owing)} 后即恢复")
-    if standing.suspended_until:
-        when.append(f"暂停期 {standing.suspended_until:%Y-%m-%d} 结束后恢复")
-    text += "；".join(when) + "。"
+    owing = "、".join(standing.owing)
+    until = f"{standing.suspended_until:%Y-%m-%d}" if standing.suspended_until else None
+    if owing and until:  # both must be over
+        text += f"须提交{owing}，并且暂停期（至 {until}）结束后，才能恢复。"
+    elif owing:
+        text += f"提交{owing}后即恢复。"
+    else:
+        text += f"暂停期（至 {until}）结束后恢复。"
     if withheld:
         text += f"因此本邮件不附{withheld}，恢复后可向市场营销部申请补发。"
     return Paragraph(text, BAD)

@@ -430,3 +430,19 @@ def test_recipients_are_checked_with_the_entry_and_its_line(tmp_path):
     assert "“领导@example.com”不是有效的邮箱地址" in result.output
     bad_date = crm(root, "distribute", "--period", "2026-Q3", "--date", "2026-13-01")
     assert bad_date.exit_code == 2 and "不是有效日期" in bad_date.output
+
+
+@pytest.mark.parametrize("until, owing, says", [
+    (None, ["2026-09 月报"], "提交2026-09 月报后即恢复。"),
+    ("2026-08-04", [], "暂停期（至 2026-08-04）结束后恢复。"),
+    ("2026-08-04", ["2026-H1 客户关系维护工作总结"],
+     "须提交2026-H1 客户关系维护工作总结，并且暂停期（至 2026-08-04）结束后，才能恢复。"),
+])
+def test_a_suspended_branch_is_told_the_one_way_back(until, owing, says):
+    """Owing a document and serving a suspension are both to be over: not two ways back that contradict."""
+    import datetime as dt
+    from pipeline.archive.access import Standing
+    from pipeline.distribution.content import _standing_block
+    standing = Standing("东北分公司", dt.date.fromisoformat(until) if until else None, owing)
+    text = _standing_block(standing, None).text
+    assert text.startswith("贵单位目前不能查询客户档案（") and text.endswith(says), text
