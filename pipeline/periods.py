@@ -30,6 +30,16 @@ def parse_month(value) -> str | None:
     return None
 
 
+def hours_text(hours: float) -> str:
+    """A time past a limit in hours, as a reader counts it: '5 小时', '2 天 3 小时', '233 天' (from 10 days on, in
+    days only: 5,607 hours is not a figure anyone pictures)."""
+    whole = max(0, int(round(hours)))
+    if whole < 48:
+        return f"{whole} 小时"
+    days, rest = divmod(whole, 24)
+    return f"{days} 天" if days >= 10 or not rest else f"{days} 天 {rest} 小时"
+
+
 def month_index(month: str) -> int:
     """'2026-10' → a month count (year × 12 + month − 1), for month arithmetic."""
     return int(month[:4]) * 12 + int(month[5:7]) - 1

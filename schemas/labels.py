@@ -176,6 +176,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "waited_hours": ("已等待（小时）", COUNT),
     "overdue": ("是否超时", TEXT),
     "overdue_hours": ("超时（小时）", COUNT),
+    "overdue_for": ("超时", TEXT),  # the same, as a reader counts it (periods.hours_text: "233 天")
     # strategic customers and visits
     "contacts": ("本年联系次数", COUNT),
     "last_contact": ("最近联系", DATE),

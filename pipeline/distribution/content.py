@@ -18,7 +18,7 @@ from schemas.labels import (ASSESSMENT_RESULTS, COMPLAINT_STATES, EXCELLENT, GRA
                             NOT_DUE, ON_TIME, POOR_RESULT, RETURNED, SHEETS, WHOLE_FILE, label)
 
 from ..archive.access import Standing
-from ..periods import Period
+from ..periods import Period, hours_text
 from ..reports.period import PeriodData
 from .document import (BAD, GOOD, MUTED, NORMAL, STRONG, WARN, Bullets, Cell, Document, Paragraph, Table, arrow,
                        number, percent, signed, unit)
@@ -140,11 +140,11 @@ def overdue_list(data: PeriodData, branch: str | None = None) -> Table | None:
         return None
     shown = c.head(MAX_LISTED)
     rows = [[*([] if branch else [unit(r.branch)]), r.complaint_no, r.customer_name,
-             Cell(r.complaint_state, BAD), Cell(number(r.overdue_hours, 0), BAD, align="right")]
+             Cell(r.complaint_state, BAD), Cell(hours_text(r.overdue_hours), BAD, align="right")]
             for r in shown.itertuples()]
     more = f"另有 {len(c) - len(shown)} 件，见附件。" if len(c) > len(shown) else ""
     return Table([*([] if branch else [_h("branch")]), label("complaint_no"), label("customer_name"),
-                  label("complaint_state"), label("overdue_hours")], rows, note=more)
+                  label("complaint_state"), label("overdue_for")], rows, note=more)
 
 
 def duties_table(data: PeriodData, branch: str | None = None) -> Table | Paragraph:
@@ -325,9 +325,9 @@ def branch_monthly(fig: Figures, branch: str, standing: Standing | None, rejecte
     mine = c[(c["branch"] == branch) & c["overdue"]]
     if len(mine):
         doc.add("超时未结投诉", Table([label("complaint_no"), label("customer_name"), label("complaint_state"),
-                                      label("overdue_hours")],
+                                      label("overdue_for")],
                                      [[r.complaint_no, r.customer_name, Cell(r.complaint_state, BAD),
-                                       Cell(number(r.overdue_hours, 0), BAD, align="right")]
+                                       Cell(hours_text(r.overdue_hours), BAD, align="right")]
                                       for r in mine.head(MAX_LISTED).itertuples()]))
     contacts = m.contacts
     mine = contacts[contacts["branch"] == branch] if len(contacts) else contacts

@@ -23,7 +23,7 @@ from ..config import Config
 from ..errors import ReportError
 from ..findings import make_finding
 from ..intake.template import Prefill, prefilled_cell, write_template
-from ..periods import add_months, month_end
+from ..periods import add_months, hours_text, month_end
 from . import names
 
 FINISHED_PROJECTS = ("竣工", "结算完成", "终止")
@@ -123,7 +123,7 @@ def _reminders(config: Config, snap: dict, branch: str, as_of: str, rows: dict[s
     for r in complaints[complaints["overdue"]].itertuples():
         out.append({"reminder": f"投诉{r.complaint_state}（已超时）", "name": r.customer_name,
                     "detail": f"{labels.label('complaint_no')}：{r.complaint_no}，投诉于 {r.complained_at:%Y-%m-%d}，"
-                              f"已超过时限 {r.overdue_hours:.0f} 小时；答复或反馈后请在本表中填写时间"})
+                              f"已超过时限 {hours_text(r.overdue_hours)}；答复或反馈后请在本表中填写时间"})
     for i, row in enumerate(rows.get("customers", [])):
         if not row.get("uscc"):
             out.append({"reminder": labels.PREFILL_REMINDERS["missing_uscc"], "name": row.get("name"),

@@ -18,7 +18,7 @@ from pipeline.analysis.grading import grades_as_of
 from pipeline.archive import Archive
 from pipeline.config import load_config
 from pipeline.intake.validation import validate_file
-from pipeline.periods import month_end
+from pipeline.periods import hours_text, month_end
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "上海浦江城市建设投资有限公司"
@@ -245,3 +245,9 @@ def test_the_october_summary_and_the_period_reports_show_them(sample_year, desig
     assert designed["dissatisfied"]["note"] in texts
     about = " ".join(str(c.value) for row in q4["说明"].iter_rows() for c in row if c.value)
     assert "满意率" in about and "按时响应率" in about and "战略客户维护" in about
+
+
+@pytest.mark.parametrize("hours, text", [(0, "0 小时"), (23.6, "24 小时"), (47, "47 小时"), (48, "2 天"),
+                                         (50, "2 天 2 小时"), (239, "9 天 23 小时"), (240, "10 天"), (5607, "233 天")])
+def test_a_wait_past_the_limit_reads_in_hours_then_days(hours, text):
+    assert hours_text(hours) == text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import re
 import shutil
 import socket
 import ssl
@@ -180,6 +181,10 @@ def test_a_dry_run_writes_the_outbox_the_brief_and_the_send_list(prepared, tmp_p
     assert "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in raw
     book = cells(attachments(feedback[0])[names[0]])
     assert any("电子邮箱" in c for c in book)
+    # an overdue complaint is said to be days late, not thousands of hours
+    overdue = [m.get_body(("plain",)).get_content() for m in messages]
+    overdue = [body.split("超时未结投诉】", 1)[1].split("【", 1)[0] for body in overdue if "超时未结投诉】" in body]
+    assert overdue and all(re.search(r"\s\d+ 天\s", table) for table in overdue), overdue
     # the send list has a row per message and says it was a dry run
     rows = cells((outbox / "发送清单.xlsx").read_bytes())
     assert sum(r == "待发送（演练）" for r in rows) == len(messages)

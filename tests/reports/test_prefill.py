@@ -1,6 +1,7 @@
 """Pre-filled workbooks: generated from the archive, edited by a clerk, saved by Excel-like tools, sent back."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import warnings
@@ -221,6 +222,9 @@ def test_its_reminders_point_at_this_workbook_s_cells(prefilled):
     missing = {row[at["name"]]: row[at["detail"]].split("：")[0] for row in rows[header + 1:]
                if row[at["reminder"]] == "待补统一社会信用代码"}
     assert blank and missing == blank
+    overdue = [row[at["detail"]] for row in rows[header + 1:] if "已超时" in str(row[at["reminder"]])]
+    assert overdue and all(re.search(r"已超过时限 \d+ (天|小时)", text) for text in overdue), overdue
+    assert not [text for text in overdue if re.search(r"\d{3,} 小时", text)]  # long waits in days, not 5607 hours
 
 
 def test_a_project_department_outside_the_branch_s_list_is_pointed_at(prefilled):
