@@ -12,8 +12,8 @@ from schemas.columns import (ARCHIVE_NO, COVER, DATA_SHEETS, ENUM, IGNORED, INST
 from schemas.labels import label
 
 from ..config import Config, load_config
-from ..excel import (Styles, column_kind, column_letter, display_width, new_workbook, set_print_landscape,
-                    write_cell)
+from ..excel import (Styles, column_kind, column_letter, display_width, new_workbook, row_height,
+                    set_print_landscape, wrapped_lines, write_cell)
 
 DATA_ROWS = 5000          # rows prepared with validation and formats
 LIST_LIMIT = 255          # Excel's limit for an inline drop-down list
@@ -234,17 +234,20 @@ def _write_reminders(ws, styles: Styles, prefill: Prefill) -> None:
             write_cell(ws, r, c, "" if value is None else str(value), styles.wrap)
 
 
+KIND_WIDTH, HINT_WIDTH = 44, 50  # the 填报说明 columns of a column's format (with its allowed values) and its hint
+
+
 def _write_instructions(ws, styles: Styles, deadline_day: int) -> None:
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 12)
-    ws.set_column(2, 2, 44)
-    ws.set_column(3, 3, 50)
+    ws.set_column(2, 2, KIND_WIDTH)
+    ws.set_column(3, 3, HINT_WIDTH)
     ws.write_string(0, 0, f"《{WORKBOOK_TITLE}》填报说明", styles.title)
     row = 2
     for line in INSTRUCTIONS:
         line = line.format(deadline_day=deadline_day)
         ws.merge_range(row, 0, row, 3, line, styles.get("instruction", text_wrap=True, valign="top"))
-        ws.set_row(row, 30 if display_width(line) > 110 else 18)
+        ws.set_row(row, max(18, row_height(wrapped_lines(display_width(line), 22 + 12 + KIND_WIDTH + HINT_WIDTH))))
         row += 1
     row += 1
     for sheet in DATA_SHEETS:
@@ -257,8 +260,14 @@ def _write_instructions(ws, styles: Styles, deadline_day: int) -> None:
         for column in sheet.columns:
             ws.write_string(row, 0, column.header, styles.body())
             ws.write_string(row, 1, "必填" if column.required else "", styles.body())
-            ws.write_string(row, 2, _column_kind_text(column), styles.wrap)
+            kind_text = _column_kind_text(column)
+            ws.write_string(row, 2, kind_text, styles.wrap)
             ws.write_string(row, 3, column.hint, styles.wrap)
+            # Tall enough for the wrapped list of allowed values: a row of a written file is not grown to fit.
+            count = max(wrapped_lines(display_width(kind_text), KIND_WIDTH),
+                        wrapped_lines(display_width(column.hint or ""), HINT_WIDTH))
+            if count > 1:
+                ws.set_row(row, row_height(count))
             row += 1
         ws.write_string(row, 0, "示例：", styles.get("example_label", italic=True, font_color="#595959"))
         row += 1
