@@ -57,6 +57,7 @@ class PeriodData:
     assessment: pd.DataFrame | None = None       # the half-yearly branch assessment (half and year reports)
     extracts: pd.DataFrame | None = None         # archive extracts made for branches in the period
     previous_total: dict | None = None           # the group's counts at the previous period's end
+    settings: dict | None = None                 # the department's settings the 说明 page states (``_settings``)
 
 
 @dataclass
@@ -216,7 +217,24 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
                       config.get("grading", "arrears_is_c"),
                       service_data(full_snap, snap, grades, config, period, as_of, branches),
                       branch, _assessment(archive, config, period, branch), _extracts(archive, period, branch),
-                      previous_total)
+                      previous_total, _settings(config))
+
+
+LOYALTY_PARTS = {"tenure": "合作年限", "volume": "项目数量", "recency": "近期性", "continuity": "连续性",
+                 "trend": "合同额趋势", "stability": "等级稳定性"}
+
+
+def number_text(value) -> str:
+    """A setting as a reader writes it: 3, 0.5 (not 3.0)."""
+    return f"{value:g}"
+
+
+def _settings(config: Config) -> dict:
+    """The figures of crm.toml a report's reader is told as figures (never as configuration keys)."""
+    return {"ranking": {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES},
+            "loyalty": {name: config.get("loyalty", f"weight_{key}") for key, name in LOYALTY_PARTS.items()},
+            "response_hours": config.get("complaints", "response_hours"),
+            "feedback_hours": config.get("complaints", "feedback_hours")}
 
 
 def _extracts(archive: Archive, period: Period, branch: str | None) -> pd.DataFrame:
@@ -363,7 +381,7 @@ def _adjustment_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
 def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
     ws = book.add_worksheet(SHEETS["about"])
     ws.write_string(0, 0, title, styles.title)
-    total = data.group_total
+    total, settings = data.group_total, data.settings
     lines = [
         ("报告期", f"{data.period.title}（{data.period.start} 至 {data.period.end}）"),
         ("数据截至", f"{data.as_of} 月末的档案状态（按变更历史还原，不是当前状态）"
@@ -376,22 +394,24 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
         ("数据来源", f"报告期内归档的报送文件 {int(data.sources['files'].sum()) if len(data.sources) else 0} 份"
                      "（各单位明细见下表；被更正替换或退回的文件不计）"),
         (labels.label("official_grade"), "半年度等级调整确定的等级；尚未经过调整的新客户暂按规则等级计。"),
-        (labels.label("rule_grade"), "按集团《客户关系管理办法》三(一)3 与 crm.toml [grading] 计算，理由见“评级依据”。"
-                                     + ("项目付款拖欠也计为 C 类条件（[grading] arrears_is_c = true，集团规则中没有这一条）。"
-                                        if data.arrears_is_c else "项目付款拖欠不计入（集团规则中没有这一条；"
-                                        "如需计入，设 [grading] arrears_is_c = true）。")),
+        (labels.label("rule_grade"), "按集团《客户关系管理办法》三(一)3 计算，理由见“评级依据”。"
+                                     + ("项目付款拖欠也计为 C 类条件（市场营销部的设置；集团规则原文没有这一条）。"
+                                        if data.arrears_is_c else "项目付款拖欠不计入（集团规则原文没有这一条）。")),
         ("分公司计数", "同一客户由两个分公司报送时，在两个分公司各计一次；集团合计按客户去重，只计一次。"),
-        (labels.label("score", "ranking"), "A 类数 × A 权重 + B 类数 × B 权重 + C 类数 × C 权重（crm.toml [ranking]），得分相同名次并列。"),
+        (labels.label("score", "ranking"), " + ".join(f"{g} 类数 × {number_text(w)}" for g, w in settings["ranking"].items())
+                                           + "，得分相同名次并列。"),
         (labels.label("rank_change"), "上期排名 − 本期排名，正数为上升（↑），负数为下降（↓）。"),
-        ("忠诚度", "合作年限、项目数量、近期性、连续性、合同额趋势、等级稳定性的加权得分（0–100），权重见 crm.toml [loyalty]。"),
+        ("忠诚度", "加权得分（0–100），权重："
+                 + "、".join(f"{name} {number_text(w)}" for name, w in settings["loyalty"].items()) + "。"),
         ("利润指标", "规模利润比 = 利润 ÷ 合同额；成本利润比 = 利润 ÷ 成本；分母为 0 时显示“—”。金额单位：万元。"),
         (labels.label("satisfaction_rate"), "满意度调查四个项目（客户服务、工程质量、服务质量、竣工后服务）中回答"
-                                            "“满意”或“基本满意”（crm.toml [satisfaction] satisfied_answers）的项数 ÷ 已回答项数；目标 ≥ 90%。"
-                                            "不满意项数是分子公司考核指标。"),
-        (labels.label("response_rate"), "投诉后 24 小时内（含）首次响应的投诉 ÷ 收到的投诉；按时反馈率 = 处理完成后 48 小时内（含）"
+                                            f"“{'”或“'.join(data.service.satisfied_answers)}”的项数 ÷ 已回答项数；"
+                                            f"目标 ≥ {data.service.goal:.0%}。不满意项数是分子公司考核指标。"),
+        (labels.label("response_rate"), f"投诉后 {settings['response_hours']} 小时内（含）首次响应的投诉 ÷ 收到的投诉；"
+                                        f"按时反馈率 = 处理完成后 {settings['feedback_hours']} 小时内（含）"
                                         "反馈结果的投诉 ÷ 已处理完成的投诉；超时未响应、超时未反馈按报告期末计。"),
         (SHEETS["strategic"], "战略客户 × 维护单位的三项职责（公司主要领导年度拜访、联点领导年度拜访、营销专员每月联系）；"
-                              "完成率 = 已完成项 ÷ 职责项数。A类客户拜访频率按社会价值（crm.toml [visits] a_frequency）。"),
+                              "完成率 = 已完成项 ÷ 职责项数。A类客户的拜访频率按其社会价值确定。"),
         ("档案查询", _extracts_line(data)),
         (SHEETS["quadrants"], f"分界：合同额 {data.thresholds['amount_threshold']:,.2f} 万元、规模利润比 "
                        f"{data.thresholds['margin_threshold']:.1%}（默认为 B 类客户中位数），达到分界即为“大/高”。"),
@@ -414,10 +434,10 @@ def _about(book, styles: Styles, data: PeriodData, title: str) -> None:
 def _extracts_line(data: PeriodData) -> str:
     log = data.extracts
     if log is None or log.empty:
-        return "本期没有为分子公司导出客户档案（crm access log 可查全部记录）。"
+        return "本期没有为分子公司导出客户档案（全部记录见市场营销部的档案查询台账）。"
     per_branch = "，".join(f"{b} {n} 次" for b, n in log.groupby("branch").size().items())
     return (f"本期经批准为分子公司导出客户档案 {len(log)} 次（{per_branch}），共 {int(log['rows'].sum())} 行；"
-            "明细见 crm access log。")
+            "明细见市场营销部的档案查询台账。")
 
 
 def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -474,7 +494,7 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
 def _loyalty(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["loyalty"]
     ws = book.add_worksheet(name)
-    _heading(ws, styles, f"{data.period.title} 客户忠诚度分析", "分群规则与权重见“说明”页及 crm.toml [loyalty]。")
+    _heading(ws, styles, f"{data.period.title} 客户忠诚度分析", "分群规则与权重见“说明”页。")
     summary = data.loyalty.groupby("segment").agg(customers=("customer_id", "size"),
                                                   score=("loyalty_score", "mean")).reset_index()
     _, _, last, _ = write_frame(ws, summary, styles=styles, start_row=3, context="loyalty",
@@ -604,8 +624,9 @@ def _assessment_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
     results = data.assessment
     state = "；".join(f"{half}：{'正式结果' if part['official'].iloc[0] else '建议结果（尚未通报）'}"
                      for half, part in results.groupby("half"))
-    _heading(ws, styles, f"{data.period.title} 分子公司客户关系维护成效考核", f"{state}。计分方法见 crm assess 生成的考核表"
-             "“说明”页；优良、合格、差的后果见集团《客户关系管理办法》三(二)Ⅱ4。")
+    _heading(ws, styles, f"{data.period.title} 分子公司客户关系维护成效考核", f"{state}。五项指标（上报、投诉、满意度、"
+             "分析报告、真实性）合计满分 100，计分细则见市场营销部的考核表；优良、合格、差的后果见集团《客户关系管理办法》"
+             "三(二)Ⅱ4。")
     shown = results[["half", "rank", "branch", "total", "result", *(f"score_{k}" for k in
                                                                  ("reporting", "complaints", "satisfaction",
                                                                   "analysis_report", "authenticity"))]]
@@ -701,8 +722,8 @@ def _complaints_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
         received = f"本单位本期收到投诉 {int(own.sum())} 件（全集团 {int(group['received'])} 件）"
     _heading(ws, styles, f"{data.period.title} 客户投诉处理",
              f"{received}；截至 {sv.as_of:%Y-%m-%d} 未结束 {len(sv.open_complaints)} 件，"
-             f"其中超时 {overdue} 件（红色）。按时响应 = 投诉后 24 小时内首次响应；按时反馈 = 处理完成后 "
-             "48 小时内反馈结果（时限见 crm.toml [complaints]）。")
+             f"其中超时 {overdue} 件（红色）。按时响应 = 投诉后 {data.settings['response_hours']} 小时内首次响应；"
+             f"按时反馈 = 处理完成后 {data.settings['feedback_hours']} 小时内反馈结果（集团《客户投诉管理办法》5.3）。")
     main = ["branch", "received", "responded_in_time", "response_rate", "fed_back_in_time", "feedback_rate",
             "unreasonable_count", "handling_satisfaction", "median_response_hours", "median_feedback_hours"]
     _, _, last, _ = write_frame(ws, sv.complaints[main], styles=styles, start_row=3, freeze=False,

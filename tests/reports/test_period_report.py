@@ -103,3 +103,22 @@ def test_about_sheet_says_arrears_are_not_a_c_rule(tmp_path):
         path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
     about = " ".join(str(c.value) for row in openpyxl.load_workbook(path)["说明"].iter_rows() for c in row if c.value)
     assert "付款拖欠不计入" in about
+
+
+def test_the_report_states_the_department_s_settings_as_figures_not_configuration_keys(tmp_path):
+    """Leaders and branches read the report: the weights and time limits in force, not crm.toml sections, keys or
+    crm commands they cannot run."""
+    config = load_config(None)
+    config.data["ranking"]["weight_a"] = 5
+    config.data["complaints"]["response_hours"] = 12
+    config.data["satisfaction"]["satisfied_answers"] = ["满意"]
+    with small_archive(tmp_path) as archive:
+        path = period_report(archive, config, "2026-Q3", tmp_path / "out", today=TODAY)
+    book = openpyxl.load_workbook(path)
+    every = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows(max_row=3) for c in row if c.value)
+    about = " ".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
+    for text in (every, about):
+        assert "crm.toml" not in text and "crm " not in text and "arrears_is_c" not in text and "[" not in text
+    assert "A 类数 × 5 + B 类数 × 1 + C 类数 × 0" in about and "投诉后 12 小时内（含）" in about
+    assert "“满意”的项数" in about and "合作年限 20" in about
+    assert "投诉后 12 小时内首次响应" in every
