@@ -566,11 +566,33 @@ def _text_width(values: list) -> int:
     return best + 2 if texts else 0
 
 
-def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title: str = "") -> None:
-    """A4 landscape, one page wide, header rows repeated, page numbers in the footer."""
+PAGE_WIDTH_UNITS = 140  # column-width units across an A4 landscape page at 100 % (0.4-inch margins)
+MIN_PRINT_SCALE = 0.6   # smaller, a printed table's 10-point text is under 6 points: unreadable on paper
+
+
+def print_pages_wide(widths: list[float], kept: float = 0.0) -> int:
+    """How many pages wide a table of column ``widths`` prints so that it is at least MIN_PRINT_SCALE of its size,
+    each page repeating ``kept`` units of columns on its left (the column that names the row)."""
+    per_page = PAGE_WIDTH_UNITS / MIN_PRINT_SCALE
+    total = sum(widths)
+    if total <= per_page:
+        return 1
+    return math.ceil((total - kept) / max(per_page - kept, per_page / 2))
+
+
+def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title: str = "",
+                        repeat_cols: tuple[int, int] = (0, 0)) -> None:
+    """A4 landscape, page numbers in the footer, header rows repeated; one page wide, or, for a table too wide to be
+    read on one page (``print_pages_wide`` of the widths ``write_frame`` set), as many pages wide as it takes, each
+    repeating the columns ``repeat_cols`` that name the row."""
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    widths = ws.__dict__.get("_crm_widths", {})
+    kept = sum(widths.get(col, 0) for col in range(repeat_cols[0], repeat_cols[1] + 1))
+    pages = print_pages_wide(list(widths.values()), kept)
+    ws.fit_to_pages(pages, 0)
+    if pages > 1:
+        ws.repeat_columns(*repeat_cols)
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     if repeat_rows:
         ws.repeat_rows(*repeat_rows)

@@ -202,3 +202,27 @@ def test_plain_shared_strings_take_the_fast_way(tmp_path, monkeypatch):
         ws.write_string(r, 0, f" 客户{r} & <公司>")
     book.close()
     assert openpyxl.load_workbook(tmp_path / "x.xlsx")["表"]["A3"].value == " 客户2 & <公司>"
+
+
+@pytest.mark.parametrize("columns, across", [(6, False), (12, False), (40, True)])
+def test_a_table_too_wide_to_read_on_one_page_prints_across_pages_naming_its_rows(tmp_path, columns, across):
+    """Fitted to one page, a 40-column table printed at a third of its size (2.5-point text); across pages, each
+    repeats the first column (the name of the row) so that a page can be read on its own."""
+    frame = pd.DataFrame({f"第{c}列": [f"单位{r}" if c == 0 else r * 1.5 for r in range(30)] for c in range(columns)})
+    path = tmp_path / "w.xlsx"
+    book = excel.new_workbook(path)
+    ws = book.add_worksheet("表")
+    excel.write_frame(ws, frame, styles=excel.Styles(book))
+    excel.set_print_landscape(ws, repeat_rows=(0, 0))
+    widths = list(ws._crm_widths.values())
+    book.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sheet = openpyxl.load_workbook(path)["表"]
+    pages = sheet.page_setup.fitToWidth or 1
+    assert (pages > 1) == across and pages == excel.print_pages_wide(widths, widths[0])
+    assert sheet.print_title_cols == ("$A:$A" if across else None)
+    # each page at no less than the smallest readable scale, and no more pages than that takes
+    per_page = excel.PAGE_WIDTH_UNITS / excel.MIN_PRINT_SCALE
+    assert (sum(widths) - widths[0]) / pages + widths[0] <= per_page
+    assert pages == 1 or (sum(widths) - widths[0]) / (pages - 1) + widths[0] > per_page
