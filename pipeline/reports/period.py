@@ -476,9 +476,10 @@ def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
 
 
 def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
+    # The ratio of the amount and profit shown beside it (the grading's, over every branch's projects of the customer;
+    # a branch's own profit analysis counts its own projects only).
     frame = data.grades.merge(data.loyalty[["customer_id", "loyalty_score", "segment"]], on="customer_id",
-                              how="left").merge(data.profit[["customer_id", "scale_profit_ratio"]],
-                                                on="customer_id", how="left")
+                              how="left").rename(columns={"margin": "scale_profit_ratio"})
     columns = ["name", "uscc", "branches", "official_grade", "rule_grade", "reasons", "loyalty_score",
                "segment", "amount", "profit", "scale_profit_ratio"]
     for g in GRADES:

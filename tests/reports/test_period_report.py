@@ -122,3 +122,21 @@ def test_the_report_states_the_department_s_settings_as_figures_not_configuratio
     assert "A 类数 × 5 + B 类数 × 1 + C 类数 × 0" in about and "投诉后 12 小时内（含）" in about
     assert "“满意”的项数" in about and "合作年限 20" in about
     assert "投诉后 12 小时内首次响应" in every
+
+
+def test_a_grade_list_s_ratio_is_that_of_the_amount_and_profit_beside_it(tmp_path):
+    """In 华南's edition a B customer it shares with 华东 shows the grading's amount and profit (华东's project): its
+    规模利润比 is theirs, not blank because 华南 has no project of its own with the customer."""
+    b_customer = example_row("customers", near_term_need="无")
+    with Archive(tmp_path / "a.sqlite") as archive:
+        ingest(archive, tmp_path, "hd", period="2026-08", when="2026-08-20T10:00", customers=[b_customer],
+               projects=[example_row("projects")])
+        ingest(archive, tmp_path, "hn", branch="华南分公司", period="2026-08", when="2026-08-21T10:00",
+               customers=[b_customer])
+        path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY, branch="华南分公司")
+    ws = openpyxl.load_workbook(path)["B类客户"]
+    header = next(r for r in ws.iter_rows(values_only=True) if r and "客户单位名称" in r)
+    [row] = [r for r in ws.iter_rows(values_only=True) if r and r[0] == b_customer["name"]]
+    shown = dict(zip(header, row))
+    amount, profit = (next(v for k, v in shown.items() if k and k.startswith(key)) for key in ("累计合同额", "累计利润"))
+    assert (amount, profit) == (12800.5, 1600.5) and shown["规模利润比"] == pytest.approx(1600.5 / 12800.5)
