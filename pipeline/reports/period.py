@@ -443,8 +443,10 @@ def _extracts_line(data: PeriodData) -> str:
 def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["ranking"]
     ws = book.add_worksheet(name)
+    compared = (f"对比 {data.previous.title}" if data.previous_total is not None else
+                f"档案中没有 {data.previous.title}末的客户，增减、上期排名与名次变化空缺")
     _heading(ws, styles, f"{data.period.title} 各单位 A/B/C 类客户排名",
-             f"截至 {data.as_of} 月末；对比 {data.previous.title}。同一客户由多个单位报送时各计一次。")
+             f"截至 {data.as_of} 月末；{compared}。同一客户由多个单位报送时各计一次。")
     frame = data.ranking[["branch", "A", "B", "C", "total", "score", "rank", "A_change", "B_change",
                           "C_change", "prev_rank", "rank_change"]]
     first, _, last, last_col = _table(ws, frame, styles, 3, "ranking")

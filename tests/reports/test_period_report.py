@@ -140,3 +140,12 @@ def test_a_grade_list_s_ratio_is_that_of_the_amount_and_profit_beside_it(tmp_pat
     shown = dict(zip(header, row))
     amount, profit = (next(v for k, v in shown.items() if k and k.startswith(key)) for key in ("累计合同额", "累计利润"))
     assert (amount, profit) == (12800.5, 1600.5) and shown["规模利润比"] == pytest.approx(1600.5 / 12800.5)
+
+
+def test_a_ranking_with_nothing_to_compare_with_says_so(tmp_path):
+    with small_archive(tmp_path) as archive:
+        first = period_report(archive, load_config(None), "2026-Q2", tmp_path / "out", today=TODAY)
+        later = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
+    notes = {path: openpyxl.load_workbook(path)["等级排名"]["A2"].value for path in (first, later)}
+    assert "档案中没有 2026年第一季度末的客户，增减、上期排名与名次变化空缺" in notes[first]
+    assert "对比 2026年第二季度" in notes[later] and "空缺" not in notes[later]
