@@ -245,6 +245,8 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "loyalty": {"segment": "分群", "score": "平均得分"},
     "sources": {"files": "归档文件数"},
     "assessment": {"total": "总分", "remark": "说明", "received": "收到投诉"},
+    # the period report's summary of both halves: a half not yet notified shows its proposed results
+    "assessment_summary": {"total": "总分", "result": "考核结果"},
     "mail": {"branch": "单位名称", "score": "得分", "rank": "名次", "total": "总分", "rank_change": "较上期",
              "received": "本期投诉", "overdue": "超时未结", "result": "结果"},
 }
@@ -252,6 +254,7 @@ CONTEXT_KINDS: dict[str, dict[str, str]] = {
     "ranking": {"score": COUNT},
     "loyalty": {"score": DECIMAL},
     "assessment": {"total": DECIMAL},
+    "assessment_summary": {"total": DECIMAL},
     "grades": {"amount": MONEY, "profit": MONEY},
     "adjustment": {"amount": MONEY, "profit": MONEY},
     "profit": {"amount": MONEY, "profit": MONEY},

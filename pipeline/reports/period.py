@@ -636,8 +636,8 @@ def _assessment_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
     shown = shown.sort_values(["half", "rank", "branch"], kind="stable")
     fills = [OK_FILL if r == labels.EXCELLENT else (ERROR_FILL if r == labels.POOR_RESULT else None)
              for r in shown["result"]]
-    first, _, last, _ = write_frame(ws, shown, styles=styles, start_row=3, context="assessment", freeze=False,
-                                    autofilter=False, fills=fills)
+    first, _, last, _ = write_frame(ws, shown, styles=styles, start_row=3, context="assessment_summary",
+                                    freeze=False, autofilter=False, fills=fills)
     if data.branch is None and len(shown):
         latest = shown["half"].max()
         rows = [i for i, h in enumerate(shown["half"]) if h == latest]
