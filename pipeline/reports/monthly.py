@@ -156,11 +156,16 @@ def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
 
 
+TOP_FINDINGS = 3  # a file's findings quoted in the summary's list of files
+
+
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
         top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message'].rstrip('。')}"
-                       for f in s.findings[:3])
+                       for f in s.findings[:TOP_FINDINGS])
+        if len(s.findings) > TOP_FINDINGS:  # the rest are in the file's feedback workbook
+            top += f"（共 {len(s.findings)} 处，只列前 {TOP_FINDINGS} 处）"
         stands = {"accepted": STANDS, "superseded": REPLACED}.get(s.status, EMPTY)
         rows.append({"branch": s.branch or EMPTY, "file_name": s.file_name,
                      "received_at": s.received_at, "filled_on": s.filled_on,

@@ -195,3 +195,18 @@ def test_parts_of_some_customers_are_even_in_those_and_still_cover_every_id(samp
     sizes = [sum(low <= cid <= high for cid in some) for low, high in bounds]
     assert max(sizes) <= 4 and max(sizes) - min(sizes) <= 1
     assert sum(sum(low <= cid <= high for cid in every) for low, high in bounds) == len(every)
+
+
+def test_a_file_s_findings_beyond_the_first_three_are_counted(tmp_path):
+    """The list of files quotes three findings of a file; when it has more, it says how many."""
+    from builders import crm, example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_x.xlsx",
+                     customers=[example_row("customers", name=f"客户{n}有限公司", uscc=str(n)) for n in range(5)])
+    assert crm(ws.root, "monthly", "--period", "2026-10").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        files = monthly_summary(archive, load_config(None), "2026-10").files
+    [top] = files["top"].tolist()
+    assert top.count("；") == 2 and top.endswith("（共 5 处，只列前 3 处）"), top
