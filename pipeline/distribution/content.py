@@ -404,8 +404,8 @@ def feedback_notice(sub: dict, replaced_by: str | None, deadline: dt.datetime, o
     doc.add("结论", Bullets(lines))
     shown = errors[:MAX_LISTED * 2]
     doc.add("问题清单", Table([label("sheet"), label("cell"), label("message")],
-                            [[Cell(f.get("sheet") or WHOLE_FILE, nowrap=True), (f.get("cell") or "").split("!")[-1],
-                              Cell(f["message"], BAD)]
+                            [[Cell(f.get("sheet") or WHOLE_FILE, nowrap=True),
+                              Cell((f.get("cell") or "").split("!")[-1], BAD, nowrap=True), f["message"]]
                              for f in shown],
                             note=f"另有 {len(errors) - len(shown)} 处，见附件。" if len(errors) > len(shown) else ""))
     doc.add("如何处理", Bullets(steps))

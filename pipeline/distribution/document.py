@@ -135,7 +135,8 @@ def _bar(share: float, tone: str) -> str:
 
 def _table_html(table: Table) -> str:
     head = "".join(f'<th style="text-align:left;padding:5px 5px;border-bottom:2px solid #c9d3df;'
-                   f'color:#42505e;font-weight:600;font-size:12px;">{_e(h)}</th>' for h in table.headers)
+                   f'color:#42505e;font-weight:600;font-size:12px;white-space:nowrap;">{_e(h)}</th>'
+                   for h in table.headers)  # (short labels: a header broken in two, 单元/格, reads badly)
     body = []
     for index, row in enumerate(table.rows):
         marked = index in table.highlight
