@@ -19,6 +19,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.columns import COVER
+
 from ..config import Config
 from ..errors import ArchiveError, WorkspaceError
 from ..findings import Finding, make_finding
@@ -296,6 +298,9 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                                numbers=numbers if numbers is not None else archive.archive_numbers())
     else:
         result = _refresh_references(result, archive)
+    if result.period and result.period > f"{received:%Y-%m}":  # a report of a month not yet begun: a typo?
+        result.findings.append(make_finding("period-ahead", name, sheet=COVER.name, value=result.period,
+                                            column=COVER.column("period").header, detail=f"{received:%Y-%m-%d}"))
     filled = result.cover.get("filled_on")
     meta = SubmissionMeta(sha256=sha, file_name=name, branch=result.branch or "",
                           period=result.period or "", received_at=received,

@@ -255,3 +255,21 @@ def test_the_blank_template_goes_to_the_workspace_s_output(tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert (tmp_path / "档案" / "output" / "集团公司客户信息统计表（模板）.xlsx").exists()
     assert not (tmp_path / "output").exists()
+
+
+def test_a_report_of_a_month_not_yet_begun_is_archived_with_a_warning_to_check_the_cover(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-12_客户信息统计表.xlsx", period="2026-12",
+                     customers=[example_row("customers")])
+    write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司", period="2026-10",
+                     customers=[example_row("customers", name="华南客户有限公司", uscc=None)])
+    result = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    assert result.exit_code == 0 and "已归档 2" in result.output, result.output
+    from pipeline.archive import Archive
+    with Archive(ws.archive_path) as archive:
+        subs = archive.submissions().set_index("branch")
+    ahead = [f for f in subs.loc["华东分公司", "findings"] if f["code"] == "period-ahead"]
+    assert len(ahead) == 1 and "填报月份为 2026-12，文件却在 2026-10-20 就已收到" in ahead[0]["message"]
+    assert ahead[0]["sheet"] == "封面" and not [f for f in subs.loc["华南分公司", "findings"]
+                                               if f["code"] == "period-ahead"]
