@@ -246,7 +246,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "sources": {"files": "归档文件数"},
     "assessment": {"total": "总分", "remark": "说明", "received": "收到投诉"},
     # the period report's summary of both halves: a half not yet notified shows its proposed results
-    "assessment_summary": {"total": "总分", "result": "考核结果"},
+    "assessment_summary": {"total": "总分", "result": "结果"},
     "mail": {"branch": "单位名称", "score": "得分", "rank": "名次", "total": "总分", "rank_change": "较上期",
              "received": "本期投诉", "overdue": "超时未结", "result": "结果"},
 }

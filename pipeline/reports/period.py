@@ -220,8 +220,8 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
                       previous_total, _settings(config))
 
 
-LOYALTY_PARTS = {"tenure": "合作年限", "volume": "项目数量", "recency": "近期性", "continuity": "连续性",
-                 "trend": "合同额趋势", "stability": "等级稳定性"}
+LOYALTY_PARTS = {"tenure": "合作年限", "volume": "项目数量", "recency": "近期性", "continuity": labels.label("continuity"),
+                 "trend": "合同额趋势", "stability": labels.label("stability")}
 
 
 def number_text(value) -> str:

@@ -311,12 +311,12 @@ def test_the_bulletin_s_consequences_wrap_within_the_table_beside_the_chart(samp
 
 def test_the_period_report_s_assessment_heads_proposals_and_results_alike(sample_year, tmp_path):
     """The year's sheet shows both halves: the second, not yet notified, holds proposals, so its column is
-    考核结果 (the heading says which half is official), never 最终结果."""
+    结果 (the heading says which half is official), never 最终结果."""
     from pipeline.reports.period import period_report
     import openpyxl
     with Archive(sample_year.archive_path) as archive:
         report = period_report(archive, load_config(None), "2026", tmp_path, today=dt.date(2027, 1, 20))
     ws = openpyxl.load_workbook(report)["分子公司考核"]
     header = [c.value for c in ws[4]]
-    assert "考核结果" in header and "最终结果" not in header
+    assert "结果" in header and "最终结果" not in header
     assert "建议结果（尚未通报）" in ws["A2"].value
