@@ -158,6 +158,7 @@ def _write_cover(ws, styles: Styles, list_ranges: dict, prefill: Prefill | None 
         rule = _validation(column, COVER.key, list_ranges)
         if rule:
             ws.data_validation(r, 1, r, 1, rule)
+    set_print_landscape(ws, title=f"{WORKBOOK_TITLE} {COVER.name}")  # the hints beside the fields, on one page
 
 
 def prefilled_columns(sheet: Sheet) -> tuple[Column, ...]:
