@@ -88,13 +88,16 @@ def _results_table(results) -> str:
     out = [table([label(k) for k in ("file_name", "branch", "period", "verdict", "errors", "warnings")],
                  rows)]
     for r in results:
-        shown = r.errors[:10] or (r.warnings[:5] if r.status == "ignored" else [])
-        if not shown:
+        errors, warnings = r.errors[:10], r.warnings[:5]
+        if not errors and not warnings:
             continue
         out.append(f"\n{r.file.name}（{VERDICTS[r.status]}）：")
-        out += [f"  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in shown]
-        if len(r.errors) > len(shown):
-            out.append(f"  …… 另有 {len(r.errors) - len(shown)} 个错误，详见反馈工作簿。")
+        out += [f"  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in errors]
+        if len(r.errors) > len(errors):
+            out.append(f"  …… 另有 {len(r.errors) - len(errors)} 个错误，详见反馈工作簿。")
+        out += [f"  提示  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in warnings]
+        if len(r.warnings) > len(warnings):
+            out.append(f"  …… 另有 {len(r.warnings) - len(warnings)} 条提示，详见反馈工作簿。")
     accepted = sum(r.status == "accepted" for r in results)
     rejected = sum(r.status == "rejected" for r in results)
     out.append(f"\n共 {len(results)} 个文件：通过 {accepted}，退回 {rejected}，"

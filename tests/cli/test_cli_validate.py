@@ -47,6 +47,16 @@ def test_validate_clean_file_exits_zero_with_chinese_table(tmp_path):
     assert "通过" in result.output and "共 1 个文件：通过 1，退回 0" in result.output
 
 
+def test_validate_lists_an_accepted_file_s_warnings_too(tmp_path):
+    """A clerk checking a file before sending it sees what the department will be warned of, not just a count."""
+    path = write_submission(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx",
+                            customers=[example_row("customers", uscc=None, name="没有代码的客户有限公司")])
+    result = run("validate", path)
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("  提示")]
+    assert "客户信息!C2" in line and "未填写统一社会信用代码" in line
+
+
 def test_validate_folder_json_and_exit_one(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
