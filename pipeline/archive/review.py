@@ -12,6 +12,7 @@ from schemas.labels import DISTINCT, KEEP_SIDES, LEFT, MERGE, PENDING, REVIEW_DE
 
 from ..excel import Styles, column_letter, new_workbook, read_sheet, set_print_landscape, write_cell
 from ..findings import Finding, make_finding
+from ..identity import normalize_name
 from .store import Archive
 
 SHEET = labels.SHEETS["review"]
@@ -177,13 +178,22 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
     return decisions, findings, pending
 
 
+def _adopts(decision: dict) -> bool:
+    """A decision on a customer's other name adopts it (as ``Archive.record_review`` records it)."""
+    return decision["decision"] == MERGE and decision.get("keep_side") == RIGHT
+
+
 def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     """Apply the decisions in one transaction; nothing is applied if any cell is wrong."""
     decisions, findings, pending = read_decisions(Path(path))
     result = ReviewResult(pending=pending, findings=findings)
-    recorded = archive.review_decided()
+    recorded, named = archive.review_decided(), archive.names_decided()
     new = []
     for d in decisions:
+        if d.get("other_name"):  # one code, two names: the same choice recorded before is not made again
+            if named.get((d["left_id"], normalize_name(d["other_name"]))) == _adopts(d):
+                result.repeated += 1
+                continue
         before = recorded.get((d["left_id"], d["right_id"])) if not d.get("other_name") else None
         if before is not None and before[:2] == (d["decision"], d.get("keep_id")):
             result.repeated += 1  # (applied again it would only lose where the pair was raised)
@@ -201,6 +211,6 @@ def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     result.merged = sum(d["decision"] == MERGE and not d.get("other_name") for d in new)
     result.distinct = sum(d["decision"] == DISTINCT and not d.get("other_name") for d in new)
     renames = [d for d in new if d.get("other_name")]
-    result.renamed = sum(d["decision"] == MERGE and d.get("keep_side") == RIGHT for d in renames)
+    result.renamed = sum(_adopts(d) for d in renames)
     result.kept_names = len(renames) - result.renamed
     return result

@@ -878,6 +878,11 @@ class Archive:
         return {(left, right): (decision, keep, at) for left, right, decision, keep, at in self.conn.execute(
             "SELECT left_id, right_id, decision, keep_id, decided_at FROM review_decisions")}
 
+    def names_decided(self) -> dict[tuple[int, str], bool]:
+        """The decisions on a customer's other name recorded: (customer id, normalised name) → adopted."""
+        return {(cid, key): bool(adopt) for cid, key, adopt in self.conn.execute(
+            "SELECT customer_id, name_key, adopt FROM name_decisions")}
+
     def record_review(self, decisions: list[dict], decided_by: str, decided_at: str | None = None) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
         now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")

@@ -426,3 +426,15 @@ def test_a_customer_is_known_by_its_former_name_after_a_rename(tmp_path):
         known = archive.known_identities()
         assert {normalize_name(old), normalize_name(new), example_row("customers")["uscc"]} <= known
         assert archive.known_of({normalize_name(old), "上海别的公司"}) == {normalize_name(old)}
+
+
+@pytest.mark.parametrize("keep, renamed", [("右", 1), ("左", 0)])
+def test_a_name_decision_applied_again_is_a_repeat_not_a_new_decision(archive, tmp_path, keep, renamed):
+    """One code, two names: the review file applied a second time reports the choice as made before."""
+    ingest(archive, tmp_path, "a", customers=[customer()])
+    path = _one_pair_decided(archive, tmp_path, [customer(name="浦江城投（改名）有限公司")], period="2026-11",
+                             处理决定="合并", 保留记录=keep)
+    first = apply_review(archive, path, decided_by="张三")
+    assert (first.renamed, first.kept_names, first.repeated, first.findings) == (renamed, 1 - renamed, 0, [])
+    again = apply_review(archive, path, decided_by="张三")
+    assert (again.renamed, again.kept_names, again.repeated) == (0, 0, 1) and "未重复处理" in str(again)
