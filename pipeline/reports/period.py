@@ -513,8 +513,9 @@ def _loyalty(book, styles: Styles, data: PeriodData, title: str) -> None:
     detail = data.loyalty.drop(columns=["customer_id"]).sort_values("loyalty_score", ascending=False,
                                                                     kind="stable")
     ws.write_string(row + 2, 0, "各客户忠诚度", styles.section)
-    _table(ws, detail, styles, row + 3, "loyalty", freeze=False)
-    set_print_landscape(ws, title=f"{title} {name}")
+    header, _, _, _ = _table(ws, detail, styles, row + 3, "loyalty", freeze=False)
+    # The list of every customer runs over pages: its header repeats on those after the one it starts on.
+    set_print_landscape(ws, repeat_rows=(header, header), title=f"{title} {name}")
 
 
 def _profit(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -580,7 +581,7 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 760, "height": 400})
         ws.insert_chart(chart_row, 0, chart)
-    set_print_landscape(ws, title=f"{title} {name}")
+    set_print_landscape(ws, repeat_rows=(first, first), title=f"{title} {name}")  # (the long list of B customers)
 
 
 def _performance_future(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -599,9 +600,9 @@ def _performance_future(book, styles: Styles, data: PeriodData, title: str) -> N
     perf = data.performance.assign(_risk=data.performance["pay_arrears"] * 100 + data.performance["pay_delayed"] * 10
                                    + data.performance["complaints"]).sort_values("_risk", ascending=False,
                                                                                   kind="stable")
-    _table(ws, perf.drop(columns=["customer_id", "_risk"]), styles, row + 3, freeze=False,
-           autofilter=False)
-    set_print_landscape(ws, title=f"{title} {name}")
+    header, _, _, _ = _table(ws, perf.drop(columns=["customer_id", "_risk"]), styles, row + 3, freeze=False,
+                             autofilter=False)
+    set_print_landscape(ws, repeat_rows=(header, header), title=f"{title} {name}")  # (every customer's row)
 
 
 def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:

@@ -149,3 +149,19 @@ def test_a_ranking_with_nothing_to_compare_with_says_so(tmp_path):
     notes = {path: openpyxl.load_workbook(path)["等级排名"]["A2"].value for path in (first, later)}
     assert "档案中没有 2026年第一季度末的客户，增减、上期排名与名次变化空缺" in notes[first]
     assert "对比 2026年第二季度" in notes[later] and "空缺" not in notes[later]
+
+
+def test_the_long_list_under_a_sheet_s_summaries_repeats_its_header_when_printed(tmp_path):
+    """Every customer's loyalty, the B customers' scale–profit and every customer's performance are the last and
+    longest table of their sheets: their header row is the sheet's print title (printed from the page after the
+    one it starts on)."""
+    with small_archive(tmp_path) as archive:
+        path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY)
+    book = openpyxl.load_workbook(path)
+    for sheet, first_header in (("忠诚度分析", "客户单位名称"), ("B类规模利润", "客户单位名称"), ("性能与未来", "客户单位名称")):
+        ws = book[sheet]
+        title = ws.print_title_rows
+        assert title, sheet
+        row = int(title.split(":")[0].lstrip("$"))
+        last_header = max(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == first_header)
+        assert row == last_header, (sheet, title, last_header)
