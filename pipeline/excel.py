@@ -442,6 +442,7 @@ def write_cell(ws, row: int, col: int, value, fmt=None, *, date_fmt=None, dateti
 def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, start_col: int = 0,
                 context: str | None = None, kinds: dict[str, str] | None = None,
                 required: set[str] = frozenset(), min_width: int = 6, max_width: int = 40,
+                widths: dict[str, int] | None = None,
                 autofilter: bool = True, freeze: bool = True,
                 fills: list[str | None] | None = None) -> tuple[int, int, int, int]:
     """A DataFrame as a styled table; returns (first_row, first_col, last_row, last_col).
@@ -449,7 +450,8 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     Column keys become their labels (``schemas.labels.label`` in ``context``) and take their
     kind from there; ``kinds`` (by key) overrides, and unknown columns are inferred from values.
     ``fills`` gives each row a background colour (None = none), e.g. overdue rows in red.
-    Written column by column, each with the one write method its values need (reports have
+    A column is as wide as its widest value, at most ``max_width`` (``widths`` by key: another cap for a long
+    text column); a longer text wraps in it, its row made tall enough. Written column by column, each with the one write method its values need (reports have
     hundreds of thousands of cells).
     """
     kinds = kinds or {}
@@ -469,16 +471,17 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
         width = max(display_width(columns[c]) + 2, width)
         if kind in ("date", "datetime") and values:
             width = max(width, 13 if kind == "date" else 18)  # with the space after the value
-        shown = max(min_width, min(width, max_width), used.get(col, 0))
+        cap = (widths or {}).get(keys[c], max_width)
+        shown = max(min_width, min(width, cap), used.get(col, 0))
         used[col] = shown
         ws.set_column(col, col, shown)
         base = styles.body(kind)
         formats = [styles.fill(kind, colour) if colour else base for colour in colours] if fills else None
-        if width > max_width and kind == "text":
+        if width > cap and kind == "text":
             # Long text wraps inside a capped column instead of widening the page, and its row is made
             # tall enough for its lines (neither Excel nor LibreOffice grows a row of a written file).
             long = {n: wide for n, value in enumerate(values) if isinstance(value, str)
-                    and 2 * len(value) > max_width and (wide := display_width(value)) > max_width}
+                    and 2 * len(value) > cap and (wide := display_width(value)) > cap}
             formats = [styles.wrapped(colours[n] if fills else None) if n in long
                        else (formats[n] if formats else base) for n in range(len(values))]
             for n, text_width in long.items():

@@ -360,8 +360,8 @@ def _changes(book, styles: Styles, data: PeriodData, title: str) -> None:
         ws.write_string(3, 0, "本期没有等级变动（本期内没有生效的半年度调整，或调整未改变任何客户的等级）。",
                         styles.note)
     else:
-        write_frame(ws, changes.drop(columns=["customer_id"]), styles=styles, start_row=3)
-        ws.set_column(len(changes.columns) - 2, len(changes.columns) - 2, 60)
+        write_frame(ws, changes.drop(columns=["customer_id"]), styles=styles, start_row=3,
+                    widths={"reasons": 60})
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 
@@ -489,8 +489,7 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
         ws = book.add_worksheet(grade_sheet(g))
         _heading(ws, styles, f"{data.period.title} {grade_label(g)}客户（{len(part)} 家）",
                  f"截至 {data.as_of} 月末的正式等级，按累计合同额排序。")
-        _table(ws, part[columns], styles, 3, "grades")
-        ws.set_column(5, 5, 48)
+        _table(ws, part[columns], styles, 3, "grades", widths={"reasons": 48})
         set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {grade_sheet(g)}")
 
 
