@@ -151,6 +151,23 @@ def assess(archive: Archive, config: Config, half: str) -> pd.DataFrame:
     return out
 
 
+def decided(archive: Archive, config: Config, half: str) -> pd.DataFrame:
+    """The half's assessment as every output shows it (``official`` says which): once ``crm assess apply`` has
+    recorded it, the recorded figures, total, rank, result and dates, as the department decided them (its report
+    quality and deductions count, and later submissions do not change an assessment already notified); before
+    that, the proposal (``assess``)."""
+    recorded = archive.assessments(half)
+    if not len(recorded):
+        return assess(archive, config, half).assign(official=False)
+    dates = ("notified_on", "summary_due", "suspended_from", "suspended_until")
+    rows = [{**r["figures"], "branch": r["branch"], "total": r["total"], "proposed": r["proposed"],
+             "result": r["result"], "remark": r["remark"], **{key: r[key] for key in dates}}
+            for r in recorded.to_dict("records")]
+    out = pd.DataFrame(rows)
+    out["rank"] = out["total"].rank(method="min", ascending=False).astype(int)
+    return out.assign(official=True)
+
+
 def consequences(result: str, notified: dt.date, config: Config) -> dict:
     """What a result entails from the day the branch is notified: the work summary due, the suspension."""
     out = {"notified_on": notified.isoformat(), "summary_due": None, "suspended_from": None, "suspended_until": None}

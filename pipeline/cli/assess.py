@@ -25,18 +25,22 @@ def assess(ctx, period: str | None, out: Path | None, force: bool):
     if not period:
         raise click.UsageError("请用 --period 指定半年度，如 crm assess --period 2026-H1。")
     unfinished_half(period, force, "对各单位打分")
-    from ..analysis.assessment import assess as assess_branches
+    from ..analysis.assessment import decided
     from ..reports.assessment import bulletin_frame, write_assessment_workbook, write_bulletin
     obj: Context = ctx.obj
     with open_workspace(obj, lock=False) as (ws, archive):
-        results = assess_branches(archive, obj.config, period)
+        results = decided(archive, obj.config, period)  # once recorded, as decided: made again, it changes nothing
         recorded = archive.assessments(period)
         path = write_assessment_workbook(results, obj.config, period, output_path(
             out, names.assessment_workbook(ws.output, period)))
         bulletin = write_bulletin(bulletin_frame(results, recorded), period,
                                   names.bulletin(ws.output, period), official=len(recorded) > 0)
-    click.echo(_summary(results, period))
-    click.echo(f"考核表：{path}\n考核通报（建议结果）：{bulletin}")
+    official = len(recorded) > 0
+    click.echo(_summary(results, period, official=official))
+    if official:
+        click.echo(f"{period} 的考核结果已于 {str(recorded['decided_at'].max())[:10]} 记录：考核表与通报按记录的结果生成；"
+                   "要改变结果，改好考核表后再运行 crm assess apply。")
+    click.echo(f"考核表：{path}\n考核通报（{'正式结果' if official else '建议结果'}）：{bulletin}")
 
 
 @assess.command("apply")
@@ -66,11 +70,21 @@ def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: st
     if unknown:
         raise click.ClickException(f"考核表中的“{'、'.join(unknown)}”不在花名册中，未作任何改动。")
     with open_workspace(obj) as (ws, archive):
+        earlier = archive.assessments(period)
         results = apply_decisions(archive, obj.config, period, decisions, notified.date())
         archive.record_assessment(records(results, period), decided_by)
         bulletin = write_bulletin(bulletin_frame(results, archive.assessments(period)), period,
                                   names.bulletin(ws.output, period), official=True)
     click.echo(_summary(results, period, official=True))
+    if len(earlier):
+        click.echo(f"已替换 {str(earlier['decided_at'].max())[:10]} 记录的 {period} 考核结果。")
+    absent = [b for b in results["branch"] if b not in decisions]
+    if absent:
+        click.echo(f"考核表中没有{'、'.join(absent)}的行：按建议结果记录。")
+    differ = results[results["result"] != results["proposed"]]
+    if len(differ):  # decided against the total: said once more, in case a stale cell decided it
+        click.echo("以下单位的最终结果不是按总分得出的建议结果（以考核表中填写的为准）：" + "；".join(
+            f"{r.branch} 总分 {r.total:.1f}，建议“{r.proposed}”，填写“{r.result}”" for r in differ.itertuples()) + "。")
     owed = results[results["summary_due"].notna()]
     if len(owed):
         click.echo(f"须在 {owed['summary_due'].iloc[0]} 前提交工作总结：{'、'.join(owed['branch'])}")

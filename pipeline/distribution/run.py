@@ -144,12 +144,37 @@ class _Planner:
 
     # the messages -------------------------------------------------------------------------------
 
+    @functools.cached_property
+    def assessed_at(self) -> dt.datetime | None:
+        """When the assessment of a half in the period was last recorded (half and year periods)."""
+        if self.period.kind not in ("half", "year"):
+            return None
+        times = [t for half in self.period.halves for t in self.archive.assessments(str(half))["decided_at"]]
+        return dt.datetime.fromisoformat(max(times)) if times else None
+
+    def _before_assessment(self, path: Path) -> bool:
+        """A period report (or edition) written before the period's assessment was recorded: it shows proposals."""
+        group = names.period_report(self.out, self.text)
+        report = path == group or path.parent == group.parent / names.EDITIONS_FOLDER
+        return (self.assessed_at is not None and report
+                and dt.datetime.fromtimestamp(path.stat().st_mtime) < self.assessed_at)
+
     def held(self, mail: Mail, files: list[Path], command: str) -> Mail:
-        """Hold a mail back when a workbook it must carry is missing, saying which command makes it."""
+        """Hold a mail back when a workbook it must carry is missing, or was written before the assessment it shows
+        was recorded, saying which command makes it."""
         missing = [p for p in files if not p.exists()]
+        stale = [p for p in files if p.exists() and self._before_assessment(p)]
+
+        def shown(paths: list[Path]) -> str:
+            return "、".join(p.relative_to(self.ws.root).as_posix() for p in paths)
+
         if missing:
             mail.status, mail.missing = MAIL_SKIPPED, True
-            mail.reason = f"缺少 {'、'.join(p.relative_to(self.ws.root).as_posix() for p in missing)}：请先运行 {command}"
+            mail.reason = f"缺少 {shown(missing)}：请先运行 {command}"
+        elif stale:
+            mail.status, mail.missing = MAIL_SKIPPED, True
+            mail.reason = (f"{shown(stale)} 生成于考核结果记录（{self.assessed_at:%Y-%m-%d %H:%M}）之前，其中的考核仍是"
+                           f"建议结果：请先运行 {command}")
         return mail
 
     def report_mails(self, r: Recipient, fig: Figures) -> list[Mail]:

@@ -2,9 +2,11 @@
 考核通报_<半年度>.xlsx (one page for leadership).
 
 In the working sheet the department fills in the report quality and the spot-check deduction and
-may change the final result; scores, total and proposed result are live formulas over those cells
-(with their values written too), so the sheet recomputes as it is edited. `crm assess apply`
-reads the department's cells back and recomputes everything itself, never trusting the formulas.
+may decide a final result other than the proposal (left blank, the result is the proposal as the total
+then stands); scores, total and proposed result are live formulas over those cells (with their values
+written too), so the sheet recomputes as it is edited. `crm assess apply` reads the department's cells
+back and recomputes everything itself, never trusting the formulas. A half already recorded is written
+with its recorded inputs and results, so that the sheet made again and applied again changes nothing.
 """
 from __future__ import annotations
 
@@ -52,10 +54,10 @@ def write_assessment_workbook(results: pd.DataFrame, config: Config, half: str, 
     ws = book.add_worksheet(SHEET)
     title = f"{half} {labels.TITLES['assessment']}"
     ws.write_string(0, 0, title, styles.title)
-    ws.write_string(1, 0, f"黄底的单元格由市场营销部填写（报告质量、抽查扣分、最终结果、说明，表头为红色），得分与总分随之重算；"
-                          f"总分 ≥ {a['excellent_score']:g} 为{EXCELLENT}，≥ {a['qualified_score']:g} 为{QUALIFIED}，"
-                          f"其余为{POOR_RESULT}；半年内从未报送的单位一律为{POOR_RESULT}。填好后运行 "
-                          f"crm assess apply 本文件 --notified 通报日期。", styles.note)
+    ws.write_string(1, 0, f"黄底的单元格由市场营销部填写（报告质量填百分数如 80、抽查扣分、最终结果、说明，表头为红色），"
+                          f"得分与总分随之重算；总分 ≥ {a['excellent_score']:g} 为{EXCELLENT}，≥ {a['qualified_score']:g} 为"
+                          f"{QUALIFIED}，其余为{POOR_RESULT}；半年内从未报送的单位一律为{POOR_RESULT}。“最终结果”留空即采用"
+                          f"建议结果，只在要改变结果时填写。填好后运行 crm assess apply 本文件 --notified 通报日期。", styles.note)
     frame = results[COLUMNS]
     first, _, last, _ = write_frame(ws, frame, styles=styles, start_row=HEADER_ROW, context="assessment",
                                     required=set(EDITABLE), freeze=False, autofilter=False)
@@ -77,7 +79,10 @@ def write_assessment_workbook(results: pd.DataFrame, config: Config, half: str, 
         arrival = {DOC_ON_TIME: 1.0, DOC_LATE: a["late_report_credit"]}.get(r.report_status, 0.0)
         ws.write_number(row, COLUMNS.index("report_quality"), float(r.report_quality), editable)
         ws.write_number(row, COLUMNS.index("spot_check_deduction"), float(r.spot_check_deduction), editable)
-        ws.write_string(row, COLUMNS.index("result"), r.result, editable_text)
+        if getattr(r, "official", False):  # recorded: the result decided; else blank, i.e. the proposal
+            ws.write_string(row, COLUMNS.index("result"), r.result, editable_text)
+        else:
+            ws.write_blank(row, COLUMNS.index("result"), None, editable_text)
         if isinstance(r.remark, str) and r.remark:  # (a column of texts and blanks holds NaN for a blank)
             ws.write_string(row, COLUMNS.index("remark"), r.remark, editable_text)
         else:
@@ -249,6 +254,8 @@ def read_assessment_decisions(path: Path) -> tuple[dict[str, dict], list]:
             value = get(key)
             try:
                 number = 0.0 if value in (None, "") and key == "spot_check_deduction" else float(value)
+                if key == "report_quality" and 0 < number <= 1:  # typed as 80%: Excel keeps 0.8
+                    number *= 100
                 if not 0 <= number <= 100:
                     raise ValueError
                 entry[key] = number

@@ -254,18 +254,12 @@ def _assessment(archive: Archive, config: Config, period: Period, branch: str | 
     """The branch assessment of the half years in the period: official results where recorded, else proposed."""
     if period.kind not in ("half", "year"):
         return None
-    from ..analysis.assessment import assess
+    from ..analysis.assessment import decided
     frames = []
     for half in period.halves:
         if half.start > current_month():
             continue
-        results = assess(archive, config, str(half))
-        recorded = archive.assessments(str(half))
-        results["official"] = len(recorded) > 0
-        if len(recorded):
-            results["result"] = results["branch"].map(recorded.set_index("branch")["result"]).fillna(results["result"])
-        results["half"] = str(half)
-        frames.append(results)
+        frames.append(decided(archive, config, str(half)).assign(half=str(half)))
     if not frames:
         return None
     out = pd.concat(frames, ignore_index=True)

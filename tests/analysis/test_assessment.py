@@ -320,3 +320,65 @@ def test_the_period_report_s_assessment_heads_proposals_and_results_alike(sample
     header = [c.value for c in ws[4]]
     assert "结果" in header and "最终结果" not in header
     assert "建议结果（尚未通报）" in ws["A2"].value
+
+
+def test_a_final_result_left_blank_is_the_proposal_of_the_total_as_the_department_changed_it(ws):
+    """The sheet's 最终结果 starts blank: the department's report quality and deduction move the total, and the
+    result recorded is the proposal of that total (it was a value copied from the first proposal, so a branch
+    scoring 53.7 was notified 合格). A result typed against the total is recorded, and said so."""
+    path = _assessed(ws, ("甲分公司", "乙分公司"), {})
+    sheet = openpyxl.load_workbook(path)["考核"]
+    header = [c.value for c in sheet[5]]
+    assert [row[header.index("最终结果")].value for row in sheet.iter_rows(min_row=6)] == [None, None]
+    book = openpyxl.load_workbook(path)
+    for row in book["考核"].iter_rows(min_row=6):
+        branch = row[header.index("报送单位")].value
+        row[header.index("报告质量（%）")].value = 0 if branch == "乙分公司" else 0.8  # 80% typed: Excel keeps 0.8
+        row[header.index("抽查扣分")].value = 100 if branch == "乙分公司" else 0
+        if branch == "甲分公司":
+            row[header.index("最终结果")].value = "优良"
+    book.save(path)
+    result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05")
+    assert result.exit_code == 0, result.output
+    with Archive(ws.archive_path) as archive:
+        recorded = archive.assessments("2026-H1").set_index("branch")
+    assert recorded.loc["甲分公司", "figures"]["report_quality"] == 80.0
+    poor = recorded.loc["乙分公司"]
+    assert poor["figures"]["score_analysis_report"] == 0 and poor["figures"]["score_authenticity"] == 0
+    assert poor["result"] == poor["proposed"] == "差"
+    typed = recorded.loc["甲分公司"]
+    if typed["proposed"] != "优良":
+        assert f"甲分公司 总分 {typed['total']:.1f}，建议“{typed['proposed']}”，填写“优良”" in result.output
+
+
+def test_every_output_shows_the_recorded_assessment_and_making_the_sheet_again_changes_nothing(ws):
+    """After apply: the half's period report, its bulletin made again by crm assess, and the sheet made again show
+    the department's figures (its deduction counts), not a proposal computed afresh."""
+    from pipeline.reports.period import period_report
+    _applied(ws, {"甲分公司": "合格", "乙分公司": "差"})
+    with Archive(ws.archive_path) as archive:
+        recorded = archive.assessments("2026-H1").set_index("branch")
+    assert crm(ws.root, "assess", "--period", "2026-H1").exit_code == 0
+    sheet = openpyxl.load_workbook(ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx", data_only=True)["考核"]
+    header = [c.value for c in sheet[5]]
+    again = {row[header.index("报送单位")].value: row for row in sheet.iter_rows(min_row=6)}
+    for branch in ("甲分公司", "乙分公司"):
+        assert again[branch][header.index("抽查扣分")].value == 10
+        assert again[branch][header.index("最终结果")].value == recorded.loc[branch, "result"]
+        assert again[branch][header.index("总分")].value == pytest.approx(recorded.loc[branch, "total"])
+    bulletin = openpyxl.load_workbook(ws.output / "2026-H1" / "考核通报_2026-H1.xlsx").worksheets[0]
+    assert bulletin["A2"].value.startswith("正式结果")
+    totals = {r[1]: r[2] for r in bulletin.iter_rows(min_row=5, values_only=True) if r[1] in recorded.index}
+    assert totals == pytest.approx(recorded["total"].to_dict())
+    with Archive(ws.archive_path) as archive:
+        report = period_report(archive, load_config(ws.config_path), "2026-H1", ws.output, today=dt.date(2026, 7, 20))
+    summary = openpyxl.load_workbook(report)["分子公司考核"]
+    shown = {r[2]: (r[3], r[4]) for r in summary.iter_rows(min_row=5, values_only=True) if r[2] in recorded.index}
+    assert shown == {b: (pytest.approx(recorded.loc[b, "total"]), recorded.loc[b, "result"]) for b in recorded.index}
+    # applied again as made again: the same record
+    result = crm(ws.root, "assess", "apply", ws.output / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx",
+                 "--notified", "2026-07-05")
+    assert result.exit_code == 0 and "已替换" in result.output
+    with Archive(ws.archive_path) as archive:
+        again = archive.assessments("2026-H1").set_index("branch")
+    assert again[["total", "result"]].equals(recorded[["total", "result"]])

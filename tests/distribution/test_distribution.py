@@ -49,14 +49,13 @@ def prepared(sample_year, tmp_path_factory):
     the October summary."""
     root = tmp_path_factory.mktemp("dist") / "ws"
     shutil.copytree(sample_year.root, root)
-    steps = [("report", "--period", "2026-Q3", "--editions"), ("report", "--period", "2026-H1", "--editions"),
-             ("assess", "--period", "2026-H1"), ("monthly", "--period", "2026-10")]
+    sheet = root / "output" / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
+    steps = [("report", "--period", "2026-Q3", "--editions"), ("assess", "--period", "2026-H1"),
+             ("assess", "apply", sheet, "--notified", "2026-07-05"),  # the half's report shows the official results
+             ("report", "--period", "2026-H1", "--editions"), ("monthly", "--period", "2026-10")]
     for step in steps:
         result = crm(root, *step)
         assert result.exit_code == 0, (step, result.output)
-    sheet = root / "output" / "2026-H1" / "客户关系维护成效考核_2026-H1.xlsx"
-    result = crm(root, "assess", "apply", sheet, "--notified", "2026-07-05")
-    assert result.exit_code == 0, result.output
     return root
 
 
@@ -451,3 +450,17 @@ def test_a_suspended_branch_is_told_the_one_way_back(until, owing, says):
     standing = Standing("东北分公司", dt.date.fromisoformat(until) if until else None, owing)
     text = _standing_block(standing, None).text
     assert text.startswith("贵单位目前不能查询客户档案（") and text.endswith(says), text
+
+
+def test_a_half_s_report_written_before_its_assessment_was_recorded_is_held_back(prepared, tmp_path):
+    """Written before crm assess apply, the half's report still shows the proposals: its mails wait for it to be
+    written again, and say so."""
+    import os
+    ws = workspace(prepared, tmp_path)
+    report = ws / "output" / "2026-H1" / "客户分级报告_2026-H1.xlsx"
+    os.utime(report, (report.stat().st_mtime - 10 * 86400,) * 2)  # as if written before the apply
+    result = crm(ws, "distribute", "--period", "2026-H1", "--date", "2026-07-06")
+    assert "生成于考核结果记录" in result.output and "crm report --period 2026-H1 --editions" in result.output
+    assert crm(ws, "report", "--period", "2026-H1", "--editions").exit_code == 0
+    result = crm(ws, "distribute", "--period", "2026-H1", "--date", "2026-07-06")
+    assert result.exit_code == 0 and "生成于考核结果记录" not in result.output, result.output
