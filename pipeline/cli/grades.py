@@ -41,18 +41,20 @@ def grades_adjust(obj: Context, period: str, force: bool, out: Path | None):
 @click.pass_obj
 def grades_apply(obj: Context, file: Path, period: str | None):
     """应用等级调整建议表中的处理决定（一个事务内完成）。"""
-    from ..analysis.adjustment import read_adjustment_decisions
+    from ..analysis.adjustment import archive_proposal, read_adjustment_decisions
     period = period or (re.search(r"\d{4}-H[12]", file.name) or [None])[0]
     if not period:
         raise click.UsageError("无法从文件名确定半年度，请用 --period 指定，如 2026-H1。")
-    rows, findings = read_adjustment_decisions(file, period)
-    if findings:
-        for f in findings:
-            click.echo(f"  {f.cell}  {f.message}", err=True)
-        raise click.ClickException("调整表有错误，未作任何改动。")
     with open_workspace(obj) as (ws, archive):
+        rows, findings, notes = read_adjustment_decisions(file, period, archive_proposal(archive, obj.config, period))
+        if findings:
+            for f in findings:
+                click.echo(f"  {f.cell}  {f.message}", err=True)
+            raise click.ClickException("调整表有错误，未作任何改动。")
         replaced = len(archive.grade_adjustments([period]))
         archive.record_grade_adjustments(rows, replacing=period)
+    for note in notes:
+        click.echo(note)
     changed = sum(r["old_grade"] != r["new_grade"] for r in rows)
     click.echo(f"{period}：已记录 {len(rows)} 家客户的正式等级，其中 {changed} 家等级变动"
                + (f"（取代此前记录的本半年度 {replaced} 条决定）。" if replaced else "。"))

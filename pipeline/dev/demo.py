@@ -223,9 +223,9 @@ def _half_year_adjustments(ws: Workspace, archive, config, year: int) -> list[Pa
     from ..reports.grade_lists import write_grade_lists
     paths = []
     for half in (f"{year}-H1", f"{year}-H2"):
-        path, _ = write_adjustment_proposal(archive, config, half,
-                                            ws.output / half / f"等级调整建议_{half}.xlsx")
-        rows, _ = read_adjustment_decisions(path, half)
+        path, proposal = write_adjustment_proposal(archive, config, half,
+                                                   ws.output / half / f"等级调整建议_{half}.xlsx")
+        rows, _, _ = read_adjustment_decisions(path, half, proposal)
         archive.record_grade_adjustments(rows, replacing=half)
         paths.append(path)
     end = f"{year}-12"

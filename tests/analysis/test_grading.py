@@ -131,7 +131,7 @@ def test_adjust_apply_round_trip_and_as_of(archive, tmp_path):
         name = ws.cell(r, headers.index("客户单位名称") + 1).value
         ws.cell(r, headers.index("处理决定") + 1, "保持" if name == "乙公司" else "改为B")
     book.save(path)
-    rows, findings = read_adjustment_decisions(path, "2026-H1")
+    rows, findings, _ = read_adjustment_decisions(path, "2026-H1", proposal)
     assert findings == []
     archive.record_grade_adjustments(rows)
     after = grades_as_of(archive, config, "2026-06").set_index("name")
@@ -144,7 +144,7 @@ def test_adjust_apply_round_trip_and_as_of(archive, tmp_path):
     # a bad decision is reported with its cell and nothing is read
     ws.cell(5, headers.index("处理决定") + 1, "升为A")
     book.save(path)
-    rows, findings = read_adjustment_decisions(path, "2026-H1")
+    rows, findings, _ = read_adjustment_decisions(path, "2026-H1", proposal)
     assert [f.code for f in findings] == ["not-allowed"] and findings[0].cell.endswith(
         f"{openpyxl.utils.get_column_letter(headers.index('处理决定') + 1)}5")
 
@@ -158,7 +158,7 @@ def test_applying_the_proposal_unchanged_equals_the_rule_grades(archive, tmp_pat
          "new_grade": "B"}])
     proposal = propose_adjustment(archive.snapshot("2026-06"), config, "2026-H1")
     path = write_adjustment_workbook(proposal, tmp_path / "p.xlsx", "2026-H1")
-    rows, _ = read_adjustment_decisions(path, "2026-H1")
+    rows, _, _ = read_adjustment_decisions(path, "2026-H1", proposal)
     archive.record_grade_adjustments(rows)
     grades = grades_as_of(archive, config, "2026-06")
     assert (grades["official_grade"] == grades["rule_grade"]).all()
@@ -264,3 +264,73 @@ def test_performance_and_future(archive, tmp_path):
     assert (perf.pay_arrears, perf.pay_normal, perf.complaints, perf.unreasonable_count) == (1, 2, 1, 0)
     fut = outlook.future(now, before).iloc[0]
     assert (fut.pipeline_projects, fut.pipeline_amount, fut.pipeline_change) == (2, 500.0, 2)
+
+
+def _adjust_workbook(tmp_path):
+    """A workspace with three customers in May 2026 and its 2026-H1 adjustment workbook: (root, path, sheet
+    header, workbook)."""
+    from builders import crm, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-05_x.xlsx", period="2026-05", customers=[
+        example_row("customers"), example_row("customers", name="乙公司", uscc=None, near_term_need="无"),
+        example_row("customers", name="丙公司", uscc=None, demanding="是")])
+    assert crm(ws.root, "ingest", "--received-at", "2026-05-20T10:00").exit_code == 0
+    assert crm(ws.root, "grades", "adjust", "--period", "2026-H1").exit_code == 0
+    path = ws.output / "2026-H1" / "等级调整建议_2026-H1.xlsx"
+    book = openpyxl.load_workbook(path)
+    return ws.root, path, [c.value for c in book["等级调整建议"][4]], book
+
+
+def _cell(sheet, header, name, column):
+    row = next(r for r in range(5, sheet.max_row + 1) if sheet.cell(r, header.index("客户单位名称") + 1).value == name)
+    return sheet.cell(row, header.index(column) + 1)
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda s, h: setattr(_cell(s, h, "乙公司", "规则等级"), "value", "D"), "档案中该客户的这一等级是“B”"),
+    (lambda s, h: setattr(_cell(s, h, "乙公司", "客户编号"), "value", 99999), "不是档案中的客户编号"),
+    (lambda s, h: [setattr(s.cell(s.max_row + 1, c + 1), "value", s.cell(5, c + 1).value) for c in range(len(h))],
+     "有两行（另见第 5 行）"),
+])
+def test_an_adjustment_workbook_whose_other_cells_were_changed_is_refused(tmp_path, edit, says):
+    """Only a row's customer number, decision and remark are the department's: an edited grade (D, which no
+    list holds), a number the archive does not have, or a row copied twice record nothing."""
+    from builders import crm
+    root, path, header, book = _adjust_workbook(tmp_path)
+    edit(book["等级调整建议"], header)
+    book.save(path)
+    result = crm(root, "grades", "apply", path)
+    assert result.exit_code == 1 and says in result.output and "未作任何改动" in result.output, result.output
+    with Archive(root / "archive.sqlite") as archive:
+        assert archive.grade_adjustments().empty
+
+
+def test_an_adjustment_applied_made_again_and_applied_again_keeps_the_decisions(tmp_path):
+    """The workbook made after an apply shows the half's recorded decisions (not 采纳 over grades that already
+    include them): applied as it is, it records the same grades. A customer number may be typed K000002; a row
+    deleted or a decision left blank is said."""
+    from builders import crm
+    root, path, header, book = _adjust_workbook(tmp_path)
+    sheet = book["等级调整建议"]
+    _cell(sheet, header, "上海浦江城市建设投资有限公司", "处理决定").value = "改为B"
+    _cell(sheet, header, "乙公司", "处理决定").value = None
+    _cell(sheet, header, "乙公司", "客户编号").value = "K000002"
+    sheet.delete_rows(_cell(sheet, header, "丙公司", "客户编号").row)
+    book.save(path)
+    result = crm(root, "grades", "apply", path)
+    assert result.exit_code == 0, result.output
+    assert "1 行的“处理决定”为空，按“采纳”处理" in result.output and "调整表中没有 1 家客户的行（丙公司）" in result.output
+    with Archive(root / "archive.sqlite") as archive:
+        first = archive.grade_adjustments(["2026-H1"])[["customer_id", "old_grade", "new_grade", "decision"]]
+    assert first.to_dict("records") == [{"customer_id": 1, "old_grade": "A", "new_grade": "B", "decision": "改为B"},
+                                        {"customer_id": 2, "old_grade": "B", "new_grade": "B", "decision": "采纳"}]
+    assert crm(root, "grades", "adjust", "--period", "2026-H1").exit_code == 0
+    again = openpyxl.load_workbook(path)["等级调整建议"]
+    assert _cell(again, header, "上海浦江城市建设投资有限公司", "现正式等级").value == "A"
+    assert _cell(again, header, "上海浦江城市建设投资有限公司", "处理决定").value == "改为B"
+    assert crm(root, "grades", "apply", path).exit_code == 0
+    with Archive(root / "archive.sqlite") as archive:
+        recorded = archive.grade_adjustments(["2026-H1"]).set_index("customer_id")
+    assert recorded.loc[1, "new_grade"] == "B" and recorded.loc[1, "decision"] == "改为B"

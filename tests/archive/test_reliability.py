@@ -341,8 +341,8 @@ def test_rebuild_after_the_sample_year_restores_every_table(sample_year, tmp_pat
     shutil.copytree(sample_year.root, ws.root)
     config = load_config(ws.config_path)
     with Archive(ws.archive_path, journal=ws.journal) as archive:
-        path, _ = write_adjustment_proposal(archive, config, "2026-H1", ws.output / "adj.xlsx")
-        archive.record_grade_adjustments(read_adjustment_decisions(path, "2026-H1")[0])
+        path, proposal = write_adjustment_proposal(archive, config, "2026-H1", ws.output / "adj.xlsx")
+        archive.record_grade_adjustments(read_adjustment_decisions(path, "2026-H1", proposal)[0])
         review = export_review(archive, ws.output / "review.xlsx")
         decisions, _, _ = read_decisions(review)
         if decisions:
