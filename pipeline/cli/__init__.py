@@ -65,9 +65,12 @@ class CrmGroup(click.Group):
             if os.environ.get("CRM_DEBUG"):
                 raise
             log = _log_traceback(ctx)
-            raise click.ClickException(
-                f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。已处理完的文件都已完整入库"
-                f"（每个文件在一个事务内处理），未处理的仍在收件箱。详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
+            if ctx.invoked_subcommand in ("monthly", "ingest"):
+                state = "已处理完的文件都已完整入库（每个文件在一个事务内处理），未处理的仍在收件箱。"
+            else:
+                state = "档案没有被改坏（每次写入都在一个事务内完成，出错时整次撤销）。"
+            raise click.ClickException(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
+                                       f"详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
 
 
 def _log_traceback(ctx) -> Path:

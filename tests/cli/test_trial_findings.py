@@ -273,3 +273,20 @@ def test_a_report_of_a_month_not_yet_begun_is_archived_with_a_warning_to_check_t
     assert len(ahead) == 1 and "填报月份为 2026-12，文件却在 2026-10-20 就已收到" in ahead[0]["message"]
     assert ahead[0]["sheet"] == "封面" and not [f for f in subs.loc["华南分公司", "findings"]
                                                if f["code"] == "period-ahead"]
+
+
+@pytest.mark.parametrize("command, says", [(("status", "--period", "2026-10"), "档案没有被改坏"),
+                                           (("ingest",), "未处理的仍在收件箱")])
+def test_an_unexpected_error_says_what_it_means_for_that_command(tmp_path, monkeypatch, command, says):
+    """No traceback; a log named; and the inbox is spoken of only by the commands that read it."""
+    from pipeline.archive import store
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("测试用的意外")
+    monkeypatch.setattr(store.Archive, "submissions", broken)
+    monkeypatch.setattr(store.Archive, "count_filed", broken)
+    result = crm("--workspace", ws.root, *command)
+    assert result.exit_code == 1 and "程序内部错误（测试用的意外）" in result.output and says in result.output
+    assert "Traceback" not in result.output and "crm-错误日志" in result.output
