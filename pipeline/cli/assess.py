@@ -40,7 +40,8 @@ def assess(ctx, period: str | None, out: Path | None, force: bool):
     if official:
         click.echo(f"{period} 的考核结果已于 {str(recorded['decided_at'].max())[:10]} 记录：考核表与通报按记录的结果生成；"
                    "要改变结果，改好考核表后再运行 crm assess apply。")
-    click.echo(f"考核表：{path}\n考核通报（{'正式结果' if official else '建议结果'}）：{bulletin}")
+    state = "正式结果" if official else label("proposed", "assessment")
+    click.echo(f"考核表：{path}\n考核通报（{state}）：{bulletin}")
 
 
 @assess.command("apply")
@@ -84,7 +85,8 @@ def assess_apply(obj: Context, file: Path, notified, decided_by: str, period: st
     differ = results[results["result"] != results["proposed"]]
     if len(differ):  # decided against the total: said once more, in case a stale cell decided it
         click.echo("以下单位的最终结果不是按总分得出的建议结果（以考核表中填写的为准）：" + "；".join(
-            f"{r.branch} 总分 {r.total:.1f}，建议“{r.proposed}”，填写“{r.result}”" for r in differ.itertuples()) + "。")
+            f"{r.branch}：{label('total', 'assessment')} {r.total:.1f}，建议“{r.proposed}”，填写“{r.result}”"
+            for r in differ.itertuples()) + "。")
     owed = results[results["summary_due"].notna()]
     if len(owed):
         click.echo(f"须在 {owed['summary_due'].iloc[0]} 前提交工作总结：{'、'.join(owed['branch'])}")

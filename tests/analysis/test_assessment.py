@@ -336,7 +336,7 @@ def test_a_final_result_left_blank_is_the_proposal_of_the_total_as_the_departmen
         row[header.index("报告质量（%）")].value = 0 if branch == "乙分公司" else 0.8  # 80% typed: Excel keeps 0.8
         row[header.index("抽查扣分")].value = 100 if branch == "乙分公司" else 0
         if branch == "甲分公司":
-            row[header.index("最终结果")].value = "优良"
+            row[header.index("最终结果")].value = "差"
     book.save(path)
     result = crm(ws.root, "assess", "apply", path, "--notified", "2026-07-05")
     assert result.exit_code == 0, result.output
@@ -347,8 +347,8 @@ def test_a_final_result_left_blank_is_the_proposal_of_the_total_as_the_departmen
     assert poor["figures"]["score_analysis_report"] == 0 and poor["figures"]["score_authenticity"] == 0
     assert poor["result"] == poor["proposed"] == "差"
     typed = recorded.loc["甲分公司"]
-    if typed["proposed"] != "优良":
-        assert f"甲分公司 总分 {typed['total']:.1f}，建议“{typed['proposed']}”，填写“优良”" in result.output
+    assert typed["result"] == "差" and typed["proposed"] != "差"
+    assert f"甲分公司：总分 {typed['total']:.1f}，建议“{typed['proposed']}”，填写“差”" in result.output
 
 
 def test_every_output_shows_the_recorded_assessment_and_making_the_sheet_again_changes_nothing(ws):
