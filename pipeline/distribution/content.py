@@ -44,6 +44,7 @@ class Figures:
     weights: dict[str, float]               # the ranking weights of A, B and C
     monthly: object | None = None           # reports.monthly.MonthlyData for a month
     official: pd.DataFrame | None = None    # recorded assessment results of the half
+    summaries: dict | None = None           # branch → when its work summary of the half arrived (by the day)
 
     @property
     def as_of_text(self) -> str:
@@ -356,7 +357,10 @@ def assessment_notice(fig: Figures, half: str, results: pd.DataFrame, branch: st
         if len(mine):
             r = mine.iloc[0]
             lines = [(f"贵单位考核结果：{r['result']}（总分 {number(r['total'], 1)}）。", _RESULT_TONES.get(r["result"], STRONG))]
-            if isinstance(r.get("summary_due"), str):
+            received = (fig.summaries or {}).get(branch)
+            if isinstance(r.get("summary_due"), str) and received:
+                lines.append((f"已于 {received:%Y-%m-%d} 收到贵单位的《{labels.DOCUMENT_KINDS['work_summary']}》。", GOOD))
+            elif isinstance(r.get("summary_due"), str):
                 lines.append((f"请于 {r['summary_due']} 前向市场营销部提交《{labels.DOCUMENT_KINDS['work_summary']}》"
                               f"（文件名如 {branch}_{half}_{labels.DOCUMENT_KINDS['work_summary']}.docx）。", WARN))
             if isinstance(r.get("suspended_from"), str):
@@ -366,8 +370,11 @@ def assessment_notice(fig: Figures, half: str, results: pd.DataFrame, branch: st
     else:
         lines = []
         owing = results[results["summary_due"].map(lambda v: isinstance(v, str))]
-        for due, part in owing.groupby("summary_due"):
+        received = [b for b in owing["branch"] if b in (fig.summaries or {})]
+        for due, part in owing[~owing["branch"].isin(received)].groupby("summary_due"):
             lines.append((f"{'、'.join(part['branch'])}须于 {due} 前提交《{labels.DOCUMENT_KINDS['work_summary']}》。", NORMAL))
+        if received:
+            lines.append((f"已收到《{labels.DOCUMENT_KINDS['work_summary']}》：{'、'.join(received)}。", GOOD))
         for r in results[results["suspended_from"].map(lambda v: isinstance(v, str))].itertuples():
             lines.append((f"{r.branch}考核为差，自 {r.suspended_from} 起至 {r.suspended_until}（含）暂停查询客户档案。", BAD))
         if lines:

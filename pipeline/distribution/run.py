@@ -276,13 +276,17 @@ def _figures(archive: Archive, config: Config, period: Period, on: dt.date) -> F
     if period.kind == "month":
         from ..reports.monthly import monthly_summary
         monthly = monthly_summary(archive, config, str(period))
-    official = None
+    official, summaries = None, {}
     if period.kind == "half":
         recorded = archive.assessments(str(period))
         official = recorded if len(recorded) else None
+        docs = archive.documents(str(period))
+        docs = docs[(docs["kind"] == "work_summary") & (docs["status"] == "accepted")
+                    & (docs["received_at"].dt.date <= on)].sort_values("received_at", ascending=False)
+        summaries = dict(zip(docs["branch"], docs["received_at"]))  # (the first of several)
     weights = {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
     return Figures(period, data, on, {s.branch: s for s in standings(archive, config, on)}, weights, monthly,
-                   official)
+                   official, summaries)
 
 
 # -- the run -------------------------------------------------------------------------------------------

@@ -464,3 +464,22 @@ def test_a_half_s_report_written_before_its_assessment_was_recorded_is_held_back
     assert crm(ws, "report", "--period", "2026-H1", "--editions").exit_code == 0
     result = crm(ws, "distribute", "--period", "2026-H1", "--date", "2026-07-06")
     assert result.exit_code == 0 and "生成于考核结果记录" not in result.output, result.output
+
+
+def test_a_work_summary_received_is_thanked_for_not_asked_for_again(prepared, tmp_path):
+    """东北 (差) sent its work summary on 8 July: the notice of the 10th does not ask it for one by the 12th."""
+    ws = workspace(prepared, tmp_path)
+    summary = ws / "inbox" / "东北分公司_2026-H1_客户关系维护工作总结.docx"
+    summary.write_bytes(b"PK summary")
+    assert crm(ws, "ingest", "--received-at", "2026-07-08T09:00").exit_code == 0
+    assert crm(ws, "distribute", "--period", "2026-H1", "--date", "2026-07-10").exit_code == 0
+    outbox = ws / "output" / "2026-H1" / "outbox"
+    bodies = {p.name: email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_body(
+        ("plain",)).get_content() for p in outbox.glob("*.eml")}
+    mine = next(text for name, text in bodies.items() if "考核通报" in name and "东北分公司" in name)
+    assert "已于 2026-07-08 收到贵单位的《客户关系维护工作总结》" in mine and "请于" not in mine
+    group = next(text for name, text in bodies.items() if "考核通报" in name and "市场营销部" in name)
+    received = next(line for line in group.splitlines() if "已收到《客户关系维护工作总结》：" in line)
+    assert "东北分公司" in received
+    owing = next(line for line in group.splitlines() if "须于" in line)
+    assert "东北分公司" not in owing
