@@ -370,10 +370,21 @@ class Merger:
         the row it last sent), or None when the branch has none yet."""
         uscc, name_key, text, _ = self._existing(cid)
         old = loads(text)
+        link = self.conn.execute("SELECT c.data, t.data FROM customer_branches c LEFT JOIN row_texts t ON "
+                                 "t.id = c.sent_text_id WHERE c.customer_id = ? AND c.branch = ?",
+                                 (cid, self.branch)).fetchone()
+        before = self.baseline.get(identity(row))
+        if before is None and link is not None and link[1]:
+            before = loads(link[1])
         # The name of a coded customer changes only through review, never silently; a row with the
-        # customer's archive number (a pre-filled workbook) renames it: same customer, a recorded change.
+        # customer's archive number (a pre-filled workbook) renames it: same customer, a recorded change
+        # (when the branch changed the name: a name it sends again as it sent it before is no renaming), unless
+        # the department decided the name in review (one it gave up is not taken back from a workbook
+        # pre-filled before the decision).
         new_key = normalize_name(row.get("name")) if row.get("name") else None
-        adopt = bool(new_key and new_key != name_key and (numbered or self._name_decision(cid, new_key)))
+        renamed = numbered and (before is None or row.get("name") != before.get("name"))
+        decided = self._name_decision(cid, new_key) if new_key and new_key != name_key else None
+        adopt = bool(new_key and new_key != name_key and (renamed if decided is None else decided))
         if numbered and row.get("uscc") and row["uscc"] != uscc and self._registry(f"uscc:{row['uscc']}") is None:
             self._set_identity(cid, "uscc", row["uscc"])
             self._register(f"uscc:{row['uscc']}", cid)
@@ -385,12 +396,6 @@ class Merger:
             self._register(f"name:{new_key}", cid)
         if not row.get("uscc"):
             fields = [f for f in fields if f != "uscc"]
-        link = self.conn.execute("SELECT c.data, t.data FROM customer_branches c LEFT JOIN row_texts t ON "
-                                 "t.id = c.sent_text_id WHERE c.customer_id = ? AND c.branch = ?",
-                                 (cid, self.branch)).fetchone()
-        before = self.baseline.get(identity(row))
-        if before is None and link is not None and link[1]:
-            before = loads(link[1])
         if before is not None:
             # Only what this branch changed since its own last row (or, in a correction, since the
             # file it corrects) counts: an unchanged field it re-sends does not undo another

@@ -890,11 +890,19 @@ class Archive:
         with self.transaction():
             for d in decisions:
                 if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
+                    adopt = d["decision"] == labels.MERGE and d.get("keep_side") == labels.RIGHT
                     self.conn.execute(
                         "INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
-                        (d["left_id"], normalize_name(d["other_name"]), d["other_name"],
-                         int(d["decision"] == labels.MERGE and d.get("keep_side") == labels.RIGHT),
+                        (d["left_id"], normalize_name(d["other_name"]), d["other_name"], int(adopt),
                          decided_by, now))
+                    current = self.conn.execute("SELECT name_key, data FROM customers WHERE id = ?",
+                                                (d["left_id"],)).fetchone()
+                    if adopt and current and current[0] != normalize_name(d["other_name"]):
+                        # The name given up is decided too: a row still naming the customer so (a workbook
+                        # pre-filled before the decision) neither renames it back nor raises the pair again.
+                        self.conn.execute("INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                                          (d["left_id"], current[0], json.loads(current[1]).get("name") or current[0],
+                                           0, decided_by, now))
                     continue
                 raised = self.conn.execute(
                     "SELECT s.branch, c.period, c.kind FROM conflicts c LEFT JOIN submissions s ON s.id = c.submission_id "

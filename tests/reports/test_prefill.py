@@ -248,3 +248,37 @@ def test_a_project_department_outside_the_branch_s_list_is_pointed_at(prefilled)
     rows = [[c.value for c in row] for row in book["本月提醒"].iter_rows()]
     pointed = sorted(row[2].split("：")[0] for row in rows if row[0] == "项目部待核对")
     assert outside and pointed == outside
+
+
+def test_a_name_adopted_in_review_is_not_undone_by_a_pre_filled_workbook_sent_before_it(tmp_path):
+    """华东 reported a new name under the customer's code in November (the archive keeps the old one until review);
+    its pre-filled December workbook, sent back untouched, names the customer as the archive did. The department
+    then adopts the new name: the archive, replayed, keeps it (the untouched row renamed it back, and the pair came
+    back to the review reversed)."""
+    from builders import example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    old, new = example_row("customers")["name"], "上海浦江新城建设集团有限公司"
+    write_submission(ws.inbox / "华东分公司_2026-10_x.xlsx", period="2026-10", customers=[example_row("customers")])
+    assert crm(ws.root, "ingest", "--received-at", "2026-10-20T10:00").exit_code == 0
+    write_submission(ws.inbox / "华东分公司_2026-11_x.xlsx", period="2026-11",
+                     customers=[example_row("customers", name=new)])
+    assert crm(ws.root, "ingest", "--received-at", "2026-11-20T10:00").exit_code == 0
+    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-12").exit_code == 0
+    prefilled = ws.output / "2026-12" / "预填模板" / f"{BRANCH}_2026-12_客户信息统计表（预填）.xlsx"
+    shutil.copy2(prefilled, ws.inbox / prefilled.name)
+    assert crm(ws.root, "ingest", "--received-at", "2026-12-20T10:00").exit_code == 0
+    review = ws.output / "疑似重复客户.xlsx"
+    assert crm(ws.root, "review", "export").exit_code == 0
+    book = load(review)
+    sheet = book["疑似重复客户"]
+    header = [c.value for c in sheet[3]]
+    sheet.cell(4, header.index("处理决定") + 1, "合并")
+    sheet.cell(4, header.index("保留记录") + 1, "右")
+    book.save(review)
+    result = crm(ws.root, "review", "apply", review)
+    assert result.exit_code == 0 and "采用新名称 1 家" in result.output, result.output
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["name"].tolist() == [new]
+        assert archive.conflicts().empty
