@@ -284,7 +284,8 @@ def _adjustments(archive: Archive, period: Period) -> pd.DataFrame:
     rank = GRADE_RANK
     rows = []
     for half in halves:
-        part = frame[frame["period"] == half]
+        # one customer, one decision: the one in force (two merged customers' decisions are both the kept one's)
+        part = frame[frame["period"] == half].drop_duplicates("customer_id", keep="last")
         up = sum(rank.get(n, 0) > rank.get(o, 0) for o, n in zip(part["old_grade"], part["new_grade"]))
         down = sum(rank.get(n, 0) < rank.get(o, 0) for o, n in zip(part["old_grade"], part["new_grade"]))
         rows.append({"half": half, "customers": len(part),

@@ -165,3 +165,18 @@ def test_the_long_list_under_a_sheet_s_summaries_repeats_its_header_when_printed
         row = int(title.split(":")[0].lstrip("$"))
         last_header = max(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == first_header)
         assert row == last_header, (sheet, title, last_header)
+
+
+def test_the_adjustment_counts_a_customer_once_after_two_were_merged(tmp_path):
+    """Two customers adjusted in the half and merged by the review since: their decisions are both the kept
+    customer's; the half's summary counts that customer once, as the lists and the ranking do."""
+    from pipeline.reports.period import _adjustments
+    from pipeline.periods import Period
+    with small_archive(tmp_path) as archive:
+        archive.record_grade_adjustments([
+            {"customer_id": 1, "period": "2026-H1", "effective_period": "2026-06", "old_grade": "A", "new_grade": "B",
+             "decision": "改为B"},
+            {"customer_id": 1, "period": "2026-H1", "effective_period": "2026-06", "old_grade": "B", "new_grade": "A",
+             "decision": "采纳"}])  # (as the review's merge leaves the dropped customer's decision)
+        [row] = _adjustments(archive, Period.parse("2026-H1")).to_dict("records")
+    assert (row["customers"], row["to_A"], row["to_B"], row["adopted"], row["overridden"]) == (1, 1, 0, 1, 0)
