@@ -289,7 +289,8 @@ def archive_export(obj: Context, as_of: str | None, branch: str | None, approved
     with open_workspace(obj) as (ws, arch):
         state = standing(arch, obj.config, branch, day)
         if not state.allowed:
-            raise click.ClickException(f"{branch} 当前不能查询客户档案：{state.reason()}。")
+            when = "当前" if on is None else f"{day:%Y-%m-%d}"
+            raise click.ClickException(f"{branch} {when}不能查询客户档案：{state.reason()}。")
         out = output_path(out, ws.output / "查询" / f"{branch}_客户档案_{day:%Y%m%d}.xlsx")
         path, rows = export_archive(arch, out, as_of=as_of, branch=branch, scope=scope, config=obj.config)
         arch.record_access({"branch": branch, "approved_by": approved_by, "scope": scope, "rows": rows,

@@ -166,6 +166,7 @@ def test_a_suspended_branch_is_refused_on_the_last_day_and_allowed_the_day_after
     crm(ws.root, "ingest")
     refused = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-04")
     assert refused.exit_code == 1 and "暂停查询至 2026-08-04" in refused.output
+    assert "乙分公司 2026-08-04不能查询客户档案" in refused.output  # the day asked about, not “当前”
     allowed = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-05",
                   "--scope", "all")
     assert allowed.exit_code == 0, allowed.output
