@@ -165,6 +165,7 @@ def decided(archive: Archive, config: Config, half: str) -> pd.DataFrame:
             for r in recorded.to_dict("records")]
     out = pd.DataFrame(rows)
     out["rank"] = out["total"].rank(method="min", ascending=False).astype(int)
+    out["report_received_at"] = pd.to_datetime(out["report_received_at"])  # (stored as ISO text)
     return out.assign(official=True)
 
 

@@ -365,6 +365,7 @@ def test_every_output_shows_the_recorded_assessment_and_making_the_sheet_again_c
     again = {row[header.index("报送单位")].value: row for row in sheet.iter_rows(min_row=6)}
     for branch in ("甲分公司", "乙分公司"):
         assert again[branch][header.index("抽查扣分")].value == 10
+        assert isinstance(again[branch][header.index("提交时间")].value, dt.datetime)  # a time, as first written
         assert again[branch][header.index("最终结果")].value == recorded.loc[branch, "result"]
         assert again[branch][header.index("总分")].value == pytest.approx(recorded.loc[branch, "total"])
     bulletin = openpyxl.load_workbook(ws.output / "2026-H1" / "考核通报_2026-H1.xlsx").worksheets[0]
