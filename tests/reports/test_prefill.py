@@ -267,6 +267,8 @@ def test_a_name_adopted_in_review_is_not_undone_by_a_pre_filled_workbook_sent_be
     assert crm(ws.root, "ingest", "--received-at", "2026-11-20T10:00").exit_code == 0
     assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-12").exit_code == 0
     prefilled = ws.output / "2026-12" / "预填模板" / f"{BRANCH}_2026-12_客户信息统计表（预填）.xlsx"
+    customers = load(prefilled)["客户信息"]
+    assert customers.cell(2, column(customers, "客户单位名称")).value == old  # the archive's name, before review
     shutil.copy2(prefilled, ws.inbox / prefilled.name)
     assert crm(ws.root, "ingest", "--received-at", "2026-12-20T10:00").exit_code == 0
     review = ws.output / "疑似重复客户.xlsx"
