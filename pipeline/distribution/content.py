@@ -41,7 +41,6 @@ class Figures:
     data: PeriodData
     on: dt.date
     standings: dict[str, Standing]
-    weights: dict[str, float]               # the ranking weights of A, B and C
     monthly: object | None = None           # reports.monthly.MonthlyData for a month
     official: pd.DataFrame | None = None    # recorded assessment results of the half
     summaries: dict | None = None           # branch → when its work summary of the half arrived (by the day)
@@ -69,8 +68,8 @@ def _branch_rows(frame: pd.DataFrame, cells, marked_branch: str | None) -> tuple
     return rows, {i for i, branch in enumerate(frame["branch"]) if branch == marked_branch}
 
 
-def ranking_table(data: PeriodData, weights: dict[str, float], highlight: str | None = None) -> Table:
-    r = data.ranking
+def ranking_table(data: PeriodData, highlight: str | None = None) -> Table:
+    r, weights = data.ranking, data.settings["ranking"]
     top = max(float(r["score"].max()), 1.0) if len(r) else 1.0
     rows, marked = _branch_rows(r, lambda row: [
         Cell(str(row.rank), STRONG, align="center"), unit(row.branch),
@@ -234,7 +233,7 @@ def leadership_brief(fig: Figures, attachments: list[str], sender: str) -> Docum
     doc.add("要点", Bullets(points))
     if fig.monthly is not None:
         doc.add(f"{period.title}{SHEETS['status']}", status_table(fig.monthly.status))
-    doc.add(SHEETS["ranking"], ranking_table(data, fig.weights))
+    doc.add(SHEETS["ranking"], ranking_table(data))
     doc.add("满意度", satisfaction_table(data))
     doc.add(SHEETS["complaints"], complaints_table(data), overdue_list(data))
     doc.add("战略客户维护职责", duties_table(data))
@@ -286,7 +285,7 @@ def branch_report(fig: Figures, branch: str, attachments: list[str], standing: S
     doc = Document(f"{branch} · {period.title}客户分级报告", f"{fig.as_of_text} · 分子公司版 · {fig.on:%Y-%m-%d}")
     doc.add("本单位", _standing_block(standing, "本单位客户明细（分子公司版报表）" if withheld else None),
             Paragraph(*_own_line(data, branch)))
-    doc.add("全集团等级排名", ranking_table(data, fig.weights, highlight=branch))
+    doc.add("全集团等级排名", ranking_table(data, highlight=branch))
     doc.add("本单位满意度", satisfaction_table(data, branch))
     own = overdue_list(data, branch)
     doc.add("本单位超时未结投诉", own if own is not None else Paragraph("没有超时未结的投诉。", GOOD))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.labels import (BRANCH_ROLE, DEPARTMENT, GRADES, MAIL_ALREADY_SENT, MAIL_DRAFT, MAIL_FAILED, MAIL_KINDS,
+from schemas.labels import (BRANCH_ROLE, DEPARTMENT, MAIL_ALREADY_SENT, MAIL_DRAFT, MAIL_FAILED, MAIL_KINDS,
                             MAIL_SENT, MAIL_SKIPPED, MAIL_TOO_LARGE, SEND_LIST)
 
 from ..archive.access import standings
@@ -284,9 +284,8 @@ def _figures(archive: Archive, config: Config, period: Period, on: dt.date) -> F
         docs = docs[(docs["kind"] == "work_summary") & (docs["status"] == "accepted")
                     & (docs["received_at"].dt.date <= on)].sort_values("received_at", ascending=False)
         summaries = dict(zip(docs["branch"], docs["received_at"]))  # (the first of several)
-    weights = {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
-    return Figures(period, data, on, {s.branch: s for s in standings(archive, config, on)}, weights, monthly,
-                   official, summaries)
+    return Figures(period, data, on, {s.branch: s for s in standings(archive, config, on)}, monthly, official,
+                   summaries)
 
 
 # -- the run -------------------------------------------------------------------------------------------

@@ -115,9 +115,14 @@ def _grades(archive: Archive, config: Config, as_of: str, seen: dict | None = No
     return out
 
 
+def ranking_weights(config: Config) -> dict[str, float]:
+    """The weights of A, B and C in a branch's ranking score (crm.toml [ranking])."""
+    return {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
+
+
 def ranking(snapshot: dict, grades: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Per branch counts of official A/B/C grades, weighted score and rank."""
-    weights = {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
+    weights = ranking_weights(config)
     links = snapshot["customer_branches"][["customer_id", "branch"]].merge(
         grades[["customer_id", "official_grade"]], on="customer_id")
     counts = links.pivot_table(index="branch", columns="official_grade", values="customer_id",
@@ -231,7 +236,7 @@ def number_text(value) -> str:
 
 def _settings(config: Config) -> dict:
     """The figures of crm.toml a report's reader is told as figures (never as configuration keys)."""
-    return {"ranking": {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES},
+    return {"ranking": ranking_weights(config),
             "loyalty": {name: config.get("loyalty", f"weight_{key}") for key, name in LOYALTY_PARTS.items()},
             "response_hours": config.get("complaints", "response_hours"),
             "feedback_hours": config.get("complaints", "feedback_hours")}
