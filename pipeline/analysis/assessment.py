@@ -163,8 +163,7 @@ def decided(archive: Archive, config: Config, half: str) -> pd.DataFrame:
     rows = [{**r["figures"], "branch": r["branch"], "total": r["total"], "proposed": r["proposed"],
              "result": r["result"], "remark": r["remark"], **{key: r[key] for key in dates}}
             for r in recorded.to_dict("records")]
-    out = pd.DataFrame(rows)
-    out["rank"] = out["total"].rank(method="min", ascending=False).astype(int)
+    out = pd.DataFrame(rows)  # (the rank is among the recorded figures)
     out["report_received_at"] = pd.to_datetime(out["report_received_at"])  # (stored as ISO text)
     return out.assign(official=True)
 
