@@ -235,20 +235,20 @@ def _write_reminders(ws, styles: Styles, prefill: Prefill) -> None:
             write_cell(ws, r, c, "" if value is None else str(value), styles.wrap)
 
 
-KIND_WIDTH, HINT_WIDTH = 44, 50  # the 填报说明 columns of a column's format (with its allowed values) and its hint
+# The 填报说明 columns: a column's header, required, its format (with its allowed values) and its hint.
+INSTRUCTION_WIDTHS = (22, 12, 44, 50)
+KIND_WIDTH, HINT_WIDTH = INSTRUCTION_WIDTHS[2:]
 
 
 def _write_instructions(ws, styles: Styles, deadline_day: int) -> None:
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 12)
-    ws.set_column(2, 2, KIND_WIDTH)
-    ws.set_column(3, 3, HINT_WIDTH)
+    for col, width in enumerate(INSTRUCTION_WIDTHS):
+        ws.set_column(col, col, width)
     ws.write_string(0, 0, f"《{WORKBOOK_TITLE}》填报说明", styles.title)
     row = 2
     for line in INSTRUCTIONS:
         line = line.format(deadline_day=deadline_day)
         ws.merge_range(row, 0, row, 3, line, styles.get("instruction", text_wrap=True, valign="top"))
-        ws.set_row(row, max(18, row_height(wrapped_lines(display_width(line), 22 + 12 + KIND_WIDTH + HINT_WIDTH))))
+        ws.set_row(row, max(18, row_height(wrapped_lines(display_width(line), sum(INSTRUCTION_WIDTHS)))))
         row += 1
     row += 1
     for sheet in DATA_SHEETS:
