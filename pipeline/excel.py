@@ -60,6 +60,7 @@ def row_height(lines: int) -> float:
     row of a written file to fit its wrapped text."""
     return LINE_HEIGHT * lines + 3
 
+
 def write_paragraph(ws, row: int, first_col: int, last_col: int, text: str, fmt, font_size: float = 10) -> None:
     """A line of text across a table's columns (``write_frame`` set their widths), wrapped within them and its row
     made tall enough: a long line written in one cell runs on beyond the table, under what stands beside it
@@ -451,8 +452,8 @@ def write_frame(ws, df: pd.DataFrame, *, styles: Styles, start_row: int = 0, sta
     kind from there; ``kinds`` (by key) overrides, and unknown columns are inferred from values.
     ``fills`` gives each row a background colour (None = none), e.g. overdue rows in red.
     A column is as wide as its widest value, at most ``max_width`` (``widths`` by key: another cap for a long
-    text column); a longer text wraps in it, its row made tall enough. Written column by column, each with the one write method its values need (reports have
-    hundreds of thousands of cells).
+    text column); a longer text wraps in it, its row made tall enough. Written column by column, each with the
+    one write method its values need (reports have hundreds of thousands of cells).
     """
     kinds = kinds or {}
     keys = list(df.columns)
