@@ -130,25 +130,28 @@ def outcome_table(outcomes, folder: Path | None = None, root: Path | None = None
 @click.command()
 @click.option("--period", help="月份如 2026-10（默认为本月），或半年度如 2026-H1（看客户分析报告与工作总结）。",
               metavar="月份或半年度")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
+              help="按哪一天的情况看（默认今天）：截止日前没报的是“未到截止日”，之后是“未报”。")
 @click.pass_obj
-def status(obj: Context, period: str | None):
+def status(obj: Context, period: str | None, on):
     """各分子公司某月的报送情况（按时 / 逾期 / 未报 / 被退回待重报 / 无变化），或某半年度应交材料的提交情况。"""
     import datetime as dt
 
     from ..archive.tracking import submission_status
     from ..periods import Period, current_month
-    parsed = Period.parse(period) if period else Period.of_month(current_month())
+    parsed = Period.parse(period) if period else Period.of_month(current_month(on.date() if on else None))
     if parsed.kind == "half":
         from ..archive.access import document_status
         with open_workspace(obj, lock=False) as (ws, archive):
-            frame = document_status(archive, obj.config, str(parsed), dt.date.today())
+            frame = document_status(archive, obj.config, str(parsed), on.date() if on else dt.date.today())
         click.echo(documents_text(frame, str(parsed)))
         return
     if parsed.kind != "month":
         raise click.UsageError(f"“{period}”：请写月份（如 2026-10）或半年度（如 2026-H1）。")
     period = str(parsed)
     with open_workspace(obj, lock=False) as (ws, archive):
-        frame = submission_status(archive.submissions(period, findings=False), obj.config, period)
+        now = dt.datetime.combine(on.date(), dt.time(23, 59, 59)) if on else None  # the end of that day
+        frame = submission_status(archive.submissions(period, findings=False), obj.config, period, now)
     click.echo(status_text(frame, period))
 
 

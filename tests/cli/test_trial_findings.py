@@ -71,6 +71,17 @@ def test_a_month_whose_deadline_has_not_passed_is_not_missing(tmp_path):
     assert "未到截止日" in output and "未报" not in output
 
 
+def test_status_on_a_given_date(tmp_path):
+    """--date: before the deadline a branch that sent nothing is not yet due, after it is missing; without
+    --period the month is that date's."""
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    before = crm("--workspace", ws.root, "status", "--date", "2026-10-25").output
+    after = crm("--workspace", ws.root, "status", "--date", "2026-10-26").output
+    assert "2026-10 报送情况" in before and "未到截止日" in before and "未报" not in before
+    assert "2026-10 报送情况" in after and "未报" in after and "未到截止日" not in after
+
+
 def test_every_roster_problem_at_once(tmp_path):
     path = tmp_path / "crm.toml"
     path.write_text('[roster]\nbranches = ["华南/分公司", "甲分公司", "甲分公司"]\n', encoding="utf-8")
