@@ -143,6 +143,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "last": ("最近收件时间", DATETIME),
     "month": ("月份", TEXT),
     "new_customers": ("新增客户", INTEGER),
+    "first_filed": ("首次报送建档", INTEGER),
     "half": ("半年度", TEXT),
     "adopted": ("采纳", INTEGER),
     "kept": ("保持", INTEGER),

@@ -115,6 +115,20 @@ def _grades(archive: Archive, config: Config, as_of: str, seen: dict | None = No
     return out
 
 
+def _first_filed(snap: dict, month: str) -> int:
+    """Customers first archived in ``month`` because a branch reported for the first time then (its whole
+    customer book, not customers it newly won): counted apart from the month's new customers, or the first
+    month of the archive dwarfs every other in the trend."""
+    links = snap["customer_branches"]
+    if not len(links):
+        return 0
+    started = links.groupby("branch")["first_period"].transform("min")  # each branch's first month
+    firsts = links.loc[(links["first_period"] == month) & (started == month), "customer_id"]
+    customers = snap["customers"]
+    new = customers.loc[customers["first_period"] == month, "customer_id"]
+    return int(new.isin(set(firsts)).sum())
+
+
 def ranking_weights(config: Config) -> dict[str, float]:
     """The weights of A, B and C in a branch's ranking score (crm.toml [ranking])."""
     return {g: config.get("ranking", f"weight_{g.lower()}") for g in GRADES}
@@ -197,7 +211,9 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
             m_snap = edition(m_snap, branch)
             m_grades = _own(m_grades, m_snap, branch)
         row = {"month": month, **{g: int((m_grades["official_grade"] == g).sum()) for g in GRADES}}
-        row["new_customers"] = int((m_snap["customers"]["first_period"] == month).sum())
+        first_filed = _first_filed(m_snap, month)
+        row["new_customers"] = int((m_snap["customers"]["first_period"] == month).sum()) - first_filed
+        row["first_filed"] = first_filed
         trend.append(row)
     used = live[(live["period"] >= period.start) & (live["period"] <= period.end)]
     if branch is not None:
@@ -607,8 +623,14 @@ def _performance_future(book, styles: Styles, data: PeriodData, title: str) -> N
 def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["trend"]
     ws = book.add_worksheet(name)
-    _heading(ws, styles, f"{data.period.title} 逐月趋势", "各月末的正式等级客户数与当月新增客户数。")
-    first, _, last, _ = write_frame(ws, data.trend, styles=styles, start_row=3,
+    trend = data.trend
+    note = "各月末的正式等级客户数与当月新增客户数。"
+    if len(trend) and trend["first_filed"].any():
+        note += "新增客户不含分子公司第一次报送时建档的客户（它当时的全部客户，另列为“首次报送建档”，不画入图中）。"
+    else:
+        trend = trend.drop(columns=["first_filed"], errors="ignore")
+    _heading(ws, styles, f"{data.period.title} 逐月趋势", note)
+    first, _, last, _ = write_frame(ws, trend, styles=styles, start_row=3,
                                     kinds={g: "integer" for g in GRADES})
     chart = book.add_chart({"type": "line"})
     for c, series in enumerate((*GRADES, "new_customers"), 1):
@@ -617,7 +639,7 @@ def _trend(book, styles: Styles, data: PeriodData, title: str) -> None:
     chart.set_title({"name": "A/B/C 类客户数与新增客户", "name_font": {"size": 11, "name": FONT}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 330})
-    ws.insert_chart(3, 6, chart)  # beside the table: the sheet stays one page
+    ws.insert_chart(3, trend.shape[1] + 1, chart)  # beside the table, a column apart: the sheet stays one page
     set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {name}")
 
 

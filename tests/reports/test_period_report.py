@@ -180,3 +180,19 @@ def test_the_adjustment_counts_a_customer_once_after_two_were_merged(tmp_path):
              "decision": "采纳"}])  # (as the review's merge leaves the dropped customer's decision)
         [row] = _adjustments(archive, Period.parse("2026-H1")).to_dict("records")
     assert (row["customers"], row["to_A"], row["to_B"], row["adopted"], row["overridden"]) == (1, 1, 0, 1, 0)
+
+
+def test_the_trend_counts_a_branch_s_first_filing_apart_from_new_customers(tmp_path):
+    """A branch's first submission archives its whole book: those customers are listed apart, not as the month's
+    new customers (the archive's first month dwarfed every later one in the chart)."""
+    with small_archive(tmp_path) as archive:
+        ingest(archive, tmp_path, "hb", branch="华北分公司", period="2026-09", when="2026-09-21T10:00",
+               customers=[example_row("customers", name="丁公司", uscc=None)])
+        path = period_report(archive, load_config(None), "2026", tmp_path / "out", today=TODAY)
+    sheet = openpyxl.load_workbook(path)["趋势"]
+    header = [c.value for c in sheet[4]]
+    rows = {r[0]: dict(zip(header, r)) for r in rows_of(sheet, 5)}
+    assert (rows["2026-06"]["新增客户"], rows["2026-06"]["首次报送建档"]) == (0, 2)  # 华东's first file
+    assert (rows["2026-08"]["新增客户"], rows["2026-08"]["首次报送建档"]) == (1, 0)  # 丙公司, newly won
+    assert (rows["2026-09"]["新增客户"], rows["2026-09"]["首次报送建档"]) == (0, 1)  # 华北's first file
+    assert "首次报送建档" in sheet["A2"].value
