@@ -14,6 +14,8 @@ from pathlib import Path
 
 PARTIAL = ".part"             # a file still being written: hidden (".name.part"), swept after a killed run
 MAX_STEM_BYTES = 150          # leaves room for "__<hash>", "(n)", "_校验结果" and the suffix under 255
+MAX_STEM_CHARS = 60           # and keeps a filed copy's whole path well within Windows' 260 characters (Excel
+#                               opens none longer than 218) under a workspace deep in a user's folders
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -46,16 +48,23 @@ def display_name(name: str) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def safe_name(name: str, max_bytes: int = MAX_STEM_BYTES) -> str:
-    """A file or folder name every file system accepts: no reserved characters or names, bounded length."""
+def safe_name(name: str, max_bytes: int = MAX_STEM_BYTES, max_chars: int = MAX_STEM_CHARS) -> str:
+    """A file or folder name every file system accepts: no reserved characters or names, bounded length (in
+    bytes for Linux and macOS, in characters for Windows' paths)."""
     text = unicodedata.normalize("NFC", display_name(name))
     text = _FORBIDDEN.sub("_", text).strip().rstrip(". ") or "_"
     if text.split(".")[0].upper() in _RESERVED:
         text = "_" + text
-    encoded = text.encode("utf-8")
-    if len(encoded) > max_bytes:
-        text = encoded[:max_bytes].decode("utf-8", "ignore").rstrip(". ") + "…"
-    return text
+    hashed = _HASHED.fullmatch(text)  # a filed copy's name (hashed_name) keeps its hash whole
+    tail = hashed[2] if hashed else ""
+    text = hashed[1] if hashed else text
+    if len(text) > max_chars or len(text.encode("utf-8")) > max_bytes:
+        cut = text[:max_chars].encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+        text = cut.rstrip(". ") + "…"
+    return text + tail
+
+
+_HASHED = re.compile(r"(.+)(__[0-9a-f]{12})")
 
 
 def hashed_name(name: str, sha256: str) -> str:

@@ -166,7 +166,7 @@ class _Planner:
         stale = [p for p in files if p.exists() and self._before_assessment(p)]
 
         def shown(paths: list[Path]) -> str:
-            return "、".join(p.relative_to(self.ws.root).as_posix() for p in paths)
+            return "、".join(str(p.relative_to(self.ws.root)) for p in paths)
 
         if missing:
             mail.status, mail.missing = MAIL_SKIPPED, True
@@ -213,7 +213,7 @@ class _Planner:
         results = fig.official
         title = f"【考核通报】{self.period.title}分子公司客户关系维护成效考核"
         if results is None or results.empty:
-            sheet = names.assessment_workbook(self.out, self.text).relative_to(self.ws.root).as_posix()
+            sheet = names.assessment_workbook(self.out, self.text).relative_to(self.ws.root)
             return [Mail(r, "assessment", title, None, [], status=MAIL_SKIPPED,
                          reason=f"{self.text} 的考核结果尚未确定（output 中的考核通报是建议稿）：在 {sheet} 中核定"
                                 f"“最终结果”后运行 crm assess apply {sheet} --notified 通报日期，再分发")]
@@ -263,8 +263,9 @@ class _Planner:
                         shown_names={feedback: shown})
             if not feedback.exists():
                 mail.status, mail.missing = MAIL_SKIPPED, True
-                mail.reason = (f"退回文件的反馈工作簿不存在（{feedback.relative_to(self.ws.root).as_posix()}）："
-                               f"可运行 crm validate --feedback-dir 重新生成")
+                folder = stored.parent.relative_to(self.ws.root)
+                mail.reason = (f"退回文件的反馈工作簿不存在（{feedback.relative_to(self.ws.root)}）：可在工作目录中运行 "
+                               f"crm validate \"{folder / stored.name}\" --feedback-dir \"{folder}\" 重新生成")
             out.append(mail)
         return out
 

@@ -64,8 +64,8 @@ def write_feedback(original: Path, findings: list[Finding], out_dir: Path, *,
     ``readable=False`` (the safety check refused the file, or it is too large to
     copy) means the original is not opened at all; the result then holds the
     校验结果 sheet only. ``file_label`` is the name shown in the title line
-    (default: the file name); ``stem`` names the result (default: the file's,
-    made safe); an existing result is never overwritten.
+    (default: the file name); ``stem`` names the result (default: the file's), made safe: a filed copy's
+    keeps its hash, by which the distribution finds the result; an existing result is never overwritten.
     """
     original, out_dir = Path(original), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -229,6 +229,24 @@ def test_a_returned_file_that_shows_no_month_is_fed_back_in_the_month_it_arrived
     assert not [m for m in later if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
 
 
+def test_a_returned_file_with_a_long_name_is_fed_back_with_its_workbook(prepared, tmp_path):
+    """A long name is shortened when the file is filed, and its feedback keeps the filed copy's hash (the feedback
+    of a name over some 45 characters was cut before the hash, and the mail then found no workbook to send)."""
+    ws = workspace(prepared, tmp_path)
+    name = "华北分公司_2026-10_客户信息统计表_" + "the_long_named_version_" * 6 + "000001.xlsx"
+    (ws / "inbox" / name).write_text("客户名单见附件", encoding="utf-8")  # not a workbook: returned
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-24T10:00").output
+    [filed] = [p for p in (ws / "rejected" / "2026-10").glob("华北分公司*the_long*") if "校验结果" not in p.name]
+    assert len(filed.stem) <= 80 and len(str(filed.relative_to(ws))) <= 120, filed
+    assert filed.with_name(f"{filed.stem}_校验结果.xlsx").exists()
+    result = crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-27")
+    assert result.exit_code == 0 and "反馈工作簿不存在" not in result.output, result.output
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-10" / "outbox").glob("*.eml")]
+    [returned] = [m for m in mails if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
+    assert list(attachments(returned)) == [name.replace(".xlsx", "_校验结果.xlsx")]
+
+
 def test_a_branch_that_cannot_query_is_told_why_its_pre_filled_workbook_is_not_attached(prepared, tmp_path):
     ws = workspace(prepared, tmp_path)
     assert crm(ws, "template", "--all", "--period", "2026-11").exit_code == 0
