@@ -34,6 +34,7 @@ class CrmGroup(click.Group):
     def main(self, *args, **kwargs):
         from ..intake.worker import collect_less
         collect_less()
+        _printable_anywhere()
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx):
@@ -71,6 +72,19 @@ class CrmGroup(click.Group):
                 state = "档案没有被改坏（每次写入都在一个事务内完成，出错时整次撤销）。"
             raise click.ClickException(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
                                        f"详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
+
+
+def _printable_anywhere() -> None:
+    """Output redirected to a file or a pipe on Windows (``crm monthly > log.txt``) is written in the ANSI code
+    page (GBK on a Chinese desktop), which has no 𠮷, emoji or ・: such a character in a file or customer name is
+    shown as “?” there instead of ending the run with an encoding error (the console itself takes any character)."""
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", "strict") == "strict":
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):  # a stream that cannot change now: left as it is
+                pass
 
 
 def _log_traceback(ctx) -> Path:

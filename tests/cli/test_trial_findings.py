@@ -301,3 +301,20 @@ def test_an_unexpected_error_says_what_it_means_for_that_command(tmp_path, monke
     result = crm("--workspace", ws.root, *command)
     assert result.exit_code == 1 and "程序内部错误（测试用的意外）" in result.output and says in result.output
     assert "Traceback" not in result.output and "crm-错误日志" in result.output
+
+
+def test_output_redirected_in_a_code_page_without_the_characters_still_finishes(tmp_path):
+    """On a Chinese Windows desktop, output redirected to a file is GBK: a file name with an emoji (or a customer
+    named with 𠮷) is shown with “?” there, the run is not ended by an encoding error."""
+    import subprocess
+    import sys
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表😀.xlsx",
+                     customers=[example_row("customers", name="上海𠮷祥城市建设投资有限公司", uscc=None, phone="139𠮷")])
+    run = subprocess.run([sys.executable, "-c", "from pipeline.cli import main; main()", "--workspace", str(ws.root),
+                          "ingest", "--received-at", "2026-10-20T10:00"],
+                         capture_output=True, env={**os.environ, "PYTHONIOENCODING": "gbk"})
+    out, err = run.stdout.decode("gbk"), run.stderr.decode("gbk")
+    assert run.returncode == 0 and "内部错误" not in err, err
+    assert "客户信息统计表?.xlsx" in out and "已退回" in out and "139?" in out
