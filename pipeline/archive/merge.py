@@ -401,6 +401,10 @@ class Merger:
             # file it corrects) counts: an unchanged field it re-sends does not undo another
             # branch's newer value.
             fields = [f for f in fields if row.get(f) != before.get(f)]
+        elif link is None:
+            # The branch's first row for a customer another branch reports: a cell it leaves blank is one it does
+            # not know, not one it clears (its blank 营销专员 or 联点领导 erased the other branch's).
+            fields = [f for f in fields if not _blank(row.get(f))]
         new = self._changes("customer", str(cid), cid, old, row, fields)
         if new != old:
             self.conn.execute("UPDATE customers SET data = ?, row_hash = ? WHERE id = ?",
@@ -640,6 +644,10 @@ class NameIndex:
 
 
 _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and value != value)
 
 
 def _stem(name_key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from builders import example_row, ingest
@@ -322,6 +323,22 @@ def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(ar
     # when 华东 itself reports a change, it counts
     ingest(archive, tmp_path, "e", period="2027-01", customers=[customer(integrity="一般", contact="王五")])
     assert archive.snapshot()["customers"].loc[0, "integrity"] == "一般"
+
+
+def test_a_branch_s_first_row_for_a_shared_customer_does_not_blank_what_another_reported(archive, tmp_path):
+    """Cells a branch leaves blank the first time it reports a customer another branch reports are unknown to it,
+    not cleared: 华南's blank 营销专员 and 联点领导 erased 华东's (and a strategic customer lost its owners)."""
+    ingest(archive, tmp_path, "a", period="2026-07", when="2026-07-20T10:00", customers=[customer(
+        strategic="是", specialist="HD专员", liaison_leader="HD领导", integrity="良好")])
+    ingest(archive, tmp_path, "b", branch="华南分公司", period="2026-07", when="2026-07-21T10:00",
+           customers=[customer(strategic="否", specialist=None, liaison_leader=None, integrity="一般", remark="华南")])
+    row = archive.snapshot()["customers"].iloc[0]
+    assert (row["specialist"], row["liaison_leader"]) == ("HD专员", "HD领导")
+    assert (row["strategic"], row["integrity"], row["remark"]) == ("否", "一般", "华南")  # what it reports counts
+    # once it has reported the customer, a value it had and now blanks is cleared
+    ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-08", when="2026-08-21T10:00",
+           customers=[customer(strategic="否", specialist=None, liaison_leader=None, integrity="一般", remark=None)])
+    assert pd.isna(archive.snapshot()["customers"].iloc[0]["remark"])
 
 
 DERIVED_VIEW = {  # the derived tables without the ids of the file a row came from (a correction replaces them)
