@@ -14,3 +14,10 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+class FormulaError(str):
+    """A formula cell whose value a reader takes for a blank: its error (#DIV/0!, #N/A), or NO_RESULT when the file
+    holds no result for it. Never a value: cleaning reports it on its cell, whatever the column."""
+
+    NO_RESULT = "（公式，无计算结果）"

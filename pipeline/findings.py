@@ -51,6 +51,9 @@ CODES: dict[str, tuple[str, str]] = {
     "grade-not-archived": (ERROR, "“{column}”为“{value}”，档案中该客户的这一等级是“{detail}”：表中的等级被改动过，或调整表生成后档案又有变化。请重新运行 crm grades adjust 生成调整表，在“处理决定”列作出决定。"),
     "review-merged": (ERROR, "这一对客户已于 {detail} 合并为一家，不能再改为“{value}”。如确属不同客户，请联系系统维护人员拆分。"),
     "bad-score": (ERROR, "“{column}”的值“{value}”不是 0 到 100 之间的数。请填写 0–100 的数，如 85 或 92.5。"),
+    "formula-error": (ERROR, "“{column}”的公式计算出错（{value}），读不出值。请改正公式，或直接填写数值。"),
+    "formula-no-result": (ERROR, "“{column}”是公式，但文件中没有保存计算结果（可能不是用 Excel/WPS 保存的）。"
+                                 "请用 Excel 或 WPS 打开、保存后再报送，或直接填写数值。"),
     "bad-date": (ERROR, "“{column}”的值“{value}”不是有效日期。请填写如 2026-03-05 或 2026年3月5日。"),
     "bad-year": (ERROR, "“{column}”的值“{value}”不是有效年份。请填写 1949 年至今年之间的四位年份。"),
     "too-long": (ERROR, "“{column}”超过 {detail} 个字符。请精简。"),

@@ -29,8 +29,8 @@ def write_grid(path: Path, sheets: dict[str, list[list]], merges: dict | None = 
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
                 if isinstance(value, str) and value.startswith("=") and "|" in value:
-                    formula, cached = value.split("|", 1)  # "=A1*2|42": formula with cached value
-                    ws.write_formula(r, c, formula, None, float(cached))
+                    formula, cached = value.split("|", 1)  # "=A1*2|42": formula with cached value; "=1/0|#DIV/0!"
+                    ws.write_formula(r, c, formula, None, cached if cached.startswith("#") else float(cached))
                 elif isinstance(value, bool):
                     ws.write_boolean(r, c, value)  # a real TRUE/FALSE cell, as Excel saves it
                 else:

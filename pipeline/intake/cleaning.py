@@ -16,6 +16,7 @@ import pandas as pd
 from schemas.columns import (CODE, DATE, DATETIME, EMAIL, ENUM, NUMBER, PHONE, TEXT, YEAR,
                              Column)
 
+from ..cells import FormulaError
 from ..identity import normalize_uscc
 
 # What submitters write for "nothing".
@@ -68,23 +69,30 @@ MONEY_DECIMALS = 6
 
 
 def parse_number(value) -> float:
-    """1234.5, '1,234.5', '１２３', '12万', '12万元', '(5)' → float (amounts stay in 万元), to MONEY_DECIMALS."""
+    """1234.5, '1,234.5', '１２３', '12万', '12万元', '¥1,000', '(5)' → float in 万元 ('1.2亿' is 12000,
+    '3000000元' is 300), to MONEY_DECIMALS."""
     if isinstance(value, bool):
         raise Unparseable(value)
     if isinstance(value, (int, float)):
         number = float(value)
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
-        text = re.sub(r"[\s,，]", "", text)
-        text = re.sub(r"万元?$", "", text)
+        text = re.sub(r"[\s,，]", "", text).lstrip("¥")
+        unit = _UNIT.search(text)
+        scale = _SCALES[unit[1]] if unit else 1
+        text = text[:unit.start()] if unit else text
         if len(text) > 40 or not _NUMBER.match(text):  # 400 digits would overflow to infinity
             raise Unparseable(value)
         negative = text.startswith("(") and text.endswith(")")
-        number = float(text.strip("()"))
+        number = float(text.strip("()")) * scale
         number = -number if negative else number
     if not math.isfinite(number):
         raise Unparseable(value)
     return round(number, MONEY_DECIMALS)
+
+
+_UNIT = re.compile(r"(亿元?|万元?|元)$")
+_SCALES = {"亿": 10_000, "亿元": 10_000, "万": 1, "万元": 1, "元": 1e-4}  # → 万元
 
 
 def parse_datetime(value, *, with_time: bool) -> pd.Timestamp:
@@ -137,7 +145,9 @@ def parse_year(value) -> int:
 
 
 def clean_value(value, column: Column):
-    """One cell → its typed value (None for empty); raises Unparseable."""
+    """One cell → its typed value (None for empty); raises Unparseable (a formula's error, in any column)."""
+    if value.__class__ is FormulaError:
+        raise Unparseable(value)
     if is_empty(value, column):
         return column.default
     kind = column.kind
@@ -201,10 +211,10 @@ def _cleaned(raw: pd.DataFrame, columns: list[Column]):
             out[column.key] = [column.default] * len(raw)
             continue
         raw_values = raw[column.key].tolist()
-        if column.kind == TEXT and all(isinstance(v, str) and len(v.strip()) > 4 for v in raw_values):
+        if column.kind == TEXT and all(v.__class__ is str and len(v.strip()) > 4 for v in raw_values):
             out[column.key] = [v.strip() for v in raw_values]  # plain text, none of it an empty mark
             continue
-        if column.kind == CODE and all(isinstance(v, str) and len(v) > 4 and v.isascii()
+        if column.kind == CODE and all(v.__class__ is str and len(v) > 4 and v.isascii()
                                        and v.replace("-", "").isalnum() for v in raw_values):
             # plain ASCII codes (the usual case): nothing for NFKC or stripping to change
             uscc = column.key.endswith("uscc")

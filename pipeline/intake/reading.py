@@ -24,7 +24,7 @@ import python_calamine as calamine
 from schemas.columns import COVER, DATA_SHEETS, IGNORED, Column, Sheet
 
 from ..config import Config
-from ..cells import column_letter
+from ..cells import FormulaError, column_letter
 from ..filenames import display_name
 from ..findings import Finding, make_finding
 from ..periods import parse_month
@@ -91,8 +91,9 @@ class Submission:
         return self.cover.get("changed") == "无"
 
 
-def read_workbook(path: Path, config: Config) -> Submission:
-    """Read every recognisable sheet of a workbook (.xlsx, .xlsm, .xls)."""
+def read_workbook(path: Path, config: Config, formulas: dict | None = None) -> Submission:
+    """Read every recognisable sheet of a workbook (.xlsx, .xlsm, .xls); ``formulas``: by sheet title, the
+    formula cells the reader would take for blanks (``safety.Inspection.formulas``), read as ``FormulaError``."""
     sub = Submission(path=Path(path))
     name = display_name(sub.path.name)
     try:
@@ -104,7 +105,7 @@ def read_workbook(path: Path, config: Config) -> Submission:
         sub.findings.append(make_finding("read-failed", name, detail=_short(exc)))
         return sub
     try:
-        _read_sheets(book, sub, config)
+        _read_sheets(book, sub, config, formulas or {})
     except Exception as exc:
         sub.findings.append(make_finding("read-failed", name, detail=_short(exc)))
     finally:
@@ -126,7 +127,7 @@ def _short(exc: Exception) -> str:
     return (str(exc) or type(exc).__name__).splitlines()[0][:120]
 
 
-def _read_sheets(book, sub: Submission, config: Config) -> None:
+def _read_sheets(book, sub: Submission, config: Config, formulas: dict) -> None:
     name = display_name(sub.path.name)
     max_rows = int(config.number("limits", "max_rows", minimum=1))
     grids: dict[str, tuple[list[list], list]] = {}
@@ -171,8 +172,11 @@ def _read_sheets(book, sub: Submission, config: Config) -> None:
                 sub.findings.append(make_finding("too-many-rows", name, sheet=title,
                                                  detail=max_rows))
             else:
-                grids[title] = (sheet.to_python(skip_empty_area=False),
-                                sheet.merged_cell_ranges or [])
+                rows = sheet.to_python(skip_empty_area=False)
+                for row, column, text in formulas.get(title, ()):
+                    if row < len(rows) and column < len(rows[row]):
+                        rows[row][column] = FormulaError(text or FormulaError.NO_RESULT)
+                grids[title] = (rows, sheet.merged_cell_ranges or [])
         return grids[title]
 
     # Sheets whose names are not the template's may still hold a data sheet

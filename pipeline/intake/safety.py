@@ -40,6 +40,9 @@ class Inspection:
     kind: str                      # xlsx / xlsm / xls / ignored / rejected
     findings: list[Finding] = field(default_factory=list)
     inflated: int = 0              # bytes of XML once decompressed (what an in-memory copy costs)
+    formulas: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
+    #                                sheet title → (row, column, error text or None: no result saved), 0-based, of
+    #                                the formula cells a reader would take for blanks (``_Formulas``)
 
     @property
     def readable(self) -> bool:
@@ -170,13 +173,17 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
         # Headers can lie: decompress the XML parts with a running count.
         budget = max_total
         titles = None
+        formulas: dict[str, list] = {}
         for info in infos:
             if not info.filename.endswith((".xml", ".rels", ".vml")):
                 continue
             sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
             extent = _Bound() if sheet else None
+            found = _Formulas() if sheet else None
             try:
-                used, entity = _stream_check(archive, info, budget, extent)
+                used, entity = _stream_check(archive, info, budget, extent, found)
+                if found is not None and found.cells:
+                    formulas[info.filename] = found.cells
                 if extent is not None and extent.cells > max_cells:  # possibly too big: measure exactly
                     extent = _Extent()
                     _stream_check(archive, info, budget, extent)
@@ -196,10 +203,14 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
                     detail=f"{corner}（{extent.rows:,} 行 × {extent.columns:,} 列）")])
             budget -= used
         is_macro = "xl/vbaProject.bin" in names or path.suffix.lower() == ".xlsm"
+        if formulas:
+            titles = titles if titles is not None else _sheet_titles(archive)
+            formulas = {titles.get(part, part): cells for part, cells in formulas.items()}
     inflated = max_total - budget
     if is_macro:
-        return Inspection(path, "xlsm", [make_finding("macro-workbook", display_name(path.name))], inflated)
-    return Inspection(path, "xlsx", inflated=inflated)
+        return Inspection(path, "xlsm", [make_finding("macro-workbook", display_name(path.name))], inflated,
+                          formulas)
+    return Inspection(path, "xlsx", inflated=inflated, formulas=formulas)
 
 
 class _TooBig(Exception):
@@ -270,6 +281,62 @@ class _Bound(_Extent):
             self.columns = max(self.columns, *map(_column_number, refs))
 
 
+class _Formulas:
+    """The formula cells of a worksheet, as it streams by, whose value a reader takes for a blank: an error
+    (#DIV/0!, #N/A: a broken VLOOKUP would pass as a cell left empty) or no saved result at all (a file written
+    by a program, never opened in a spreadsheet). A typed #N/A, without a formula, is what the clerk wrote: a blank.
+    Most sheets have no formula: one byte search per chunk finds that."""
+
+    KEEP = 1 << 20  # bytes of an unfinished cell kept for the next chunk (a formula cell is far shorter)
+
+    def __init__(self):
+        self.cells: list[tuple[int, int, str | None]] = []
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk
+        end = _cell_end(data)  # a cell split across chunks is read whole with the next one
+        body, tail = data[:end], data[end:]
+        self._tail = tail if len(tail) <= self.KEEP else b""
+        self._scan(body)
+
+    def close(self) -> None:
+        data, self._tail = self._tail, b""
+        self._scan(data)
+
+    def _scan(self, body: bytes) -> None:
+        if b"<f" not in body and b":f" not in body:
+            return
+        for attrs, value in _FORMULA_CELL.findall(body):
+            ref = _REF.search(attrs)
+            kind = _TYPE.search(attrs)
+            kind = kind[1] if kind else b"n"
+            if ref is None:
+                continue
+            if kind == b"e" and value:
+                text = value.decode("utf-8", "replace")
+            elif not value and kind != b"str":  # an empty text result is a result
+                text = None
+            else:
+                continue
+            self.cells.append((int(ref[2]) - 1, _column_number(ref[1]) - 1, text))
+
+
+def _cell_end(data: bytes) -> int:
+    """Where the last whole cell (``</c>``, or ``</x:c>`` with a namespace prefix) in ``data`` ends; 0 if none."""
+    end = data.rfind(b"c>")
+    while end >= 0 and not (data[end - 2:end] == b"</" or data[end - 1:end] == b":"):
+        end = data.rfind(b"c>", 0, end)
+    return 0 if end < 0 else end + 2
+
+
+_FORMULA_CELL = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*?)(?<!/)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>")
+_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+
+
 def _column_number(letters: bytes) -> int:
     """b"A" → 1, b"AB" → 28."""
     column = 0
@@ -328,8 +395,10 @@ def _unescape(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, extent: _Extent | None = None):
-    """Bytes this member really inflates to (stopping past ``budget``) and whether it declares entities.
+def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, extent: _Extent | None = None,
+                  formulas: _Formulas | None = None):
+    """Bytes this member really inflates to (stopping past ``budget``) and whether it declares entities; a
+    worksheet's ``extent`` is measured and its ``formulas`` found on the way.
 
     The raw deflate stream is inflated with zlib and counted, not read through
     zipfile (which stops at the declared size and so believes a lying header).
@@ -352,8 +421,12 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, 
                 break
             left -= len(chunk)
             extent.feed(chunk)
+            if formulas is not None:
+                formulas.feed(chunk)
         if extent is not None:
             extent.close()
+        if formulas is not None:
+            formulas.close()
         return info.compress_size, False
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise NotImplementedError(info.compress_type)
@@ -371,9 +444,13 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, 
                 raise _TooBig
             if extent is not None:
                 extent.feed(out)
+            if formulas is not None:
+                formulas.feed(out)
             chunk = inflater.unconsumed_tail
     if extent is not None:
         extent.close()
+    if formulas is not None:
+        formulas.close()
     return used, False
 
 

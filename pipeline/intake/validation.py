@@ -16,6 +16,7 @@ from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NU
                              TEXT, YES, Column, Sheet)
 from schemas.models import checked_schema
 
+from ..cells import FormulaError
 from ..config import Config
 from ..filenames import display_name
 from ..findings import ERROR, WARNING, Finding, has_errors, make_finding
@@ -195,7 +196,7 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
         branch, period = identify_from_name(path, config) if status == REJECTED else (None, None)
         return Result(file=path, status=status, findings=list(inspection.findings), branch=branch,
                       period=period, copyable=False)
-    sub = read_workbook(path, config)
+    sub = read_workbook(path, config, inspection.formulas)
     findings = list(inspection.findings) + sub.findings
     result = Result(file=path, status=REJECTED, branch=sub.branch, period=sub.period,
                     no_change=sub.no_change, cover={k: v for k, v in sub.cover.items()
@@ -381,18 +382,22 @@ def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Ti
     findings: list[Finding] = []
     flagged: set[tuple] = set()
     for index, column, raw in failures:
-        code = {"number": "bad-number", "year": "bad-year", "date": "bad-date",
-                "datetime": "bad-date"}[column.kind]
+        code = ("formula-no-result" if raw == FormulaError.NO_RESULT else "formula-error"
+                ) if isinstance(raw, FormulaError) else FAILED_CODES[column.kind]
         findings.append(at(code, index, column, raw))
         flagged.add((index, column.key))
     if cases is not None:
         findings += _pandera_findings(cases, sheet, data, at, flagged)
-    if len(frame):  # (every row repeats the last file: the rules of one row have nothing to look at)
-        findings += _row_rules(sheet, frame, data, at, config, reference)
+    unread = {f.cell for f in findings}  # a cell that could not be read is not also a blank one
+    more = _row_rules(sheet, frame, data, at, config, reference) if len(frame) else []
+    # (every row repeats the last file: the rules of one row have nothing to look at)
     every_row = _Locator(data, keys, file)
-    findings += _row_warnings(sheet, keys, data, every_row, config, reference)
-    findings += _sheet_duplicates(sheet, keys, every_row)
-    return frame, keys, findings
+    more += _row_warnings(sheet, keys, data, every_row, config, reference)
+    more += _sheet_duplicates(sheet, keys, every_row)
+    return frame, keys, findings + [f for f in more if not f.cell or f.cell not in unread]
+
+
+FAILED_CODES = {"number": "bad-number", "year": "bad-year", "date": "bad-date", "datetime": "bad-date"}
 
 
 def _sheet_duplicates(sheet: Sheet, keys: pd.DataFrame, at: "_Locator") -> list[Finding]:

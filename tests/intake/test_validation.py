@@ -147,6 +147,42 @@ def test_bad_number_does_not_hide_other_failures_in_the_row(tmp_path):
             ("合作项目!L2", "bad-date")} <= located(result)
 
 
+def test_an_unreadable_amount_is_one_error_not_also_a_missing_one(tmp_path):
+    """“1.2亿” in the amount of an awarded project: the cell is not a number; it is not also “请补充”."""
+    row = example_row("projects", status="中标", amount="约3000")
+    found = located(check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers")],
+                                           projects=[row])))
+    assert ("合作项目!H2", "bad-number") in found and ("合作项目!H2", "conditional-required") not in found
+
+
+def test_a_formula_s_error_is_an_error_on_its_cell_not_a_blank(tmp_path):
+    """A broken VLOOKUP shows #N/A in Excel; a reader takes it for a blank cell: it was archived as blank, or told
+    “必填，请补充” about a cell the clerk sees filled."""
+    customer = example_row("customers", contact="=VLOOKUP(1,Z:Z,2,0)|#N/A", uscc="=1/0|#DIV/0!")
+    project = example_row("projects", status="中标", amount="=1/0|#DIV/0!", cost="=A1*2|42")
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[customer], projects=[project]))
+    found = located(result)
+    contact = next(c for c in SHEETS_BY_KEY["customers"].columns if c.key == "contact")
+    letter = chr(ord("A") + SHEETS_BY_KEY["customers"].columns.index(contact))
+    assert {(f"客户信息!{letter}2", "formula-error"), ("客户信息!C2", "formula-error"),
+            ("合作项目!H2", "formula-error")} <= found
+    assert not [f for f in result.findings if f.cell in (f"客户信息!{letter}2", "客户信息!C2", "合作项目!H2")
+                and f.code != "formula-error"]  # not also “必填” or “未填写信用代码”
+    assert "#N/A" in next(f.message for f in result.findings if f.cell == f"客户信息!{letter}2")
+    assert not any(f.cell == "合作项目!I2" for f in result.findings)  # a formula with its result is its value
+
+
+def test_a_formula_without_a_saved_result_is_named(tmp_path):
+    import openpyxl
+    path = write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers")],
+                            projects=[example_row("projects", status="中标")])
+    book = openpyxl.load_workbook(path)
+    book["合作项目"]["H2"] = "=1000*2"  # openpyxl saves no result for it
+    book.save(path)
+    [finding] = [f for f in check(path).findings if f.cell == "合作项目!H2"]
+    assert finding.code == "formula-no-result" and "Excel 或 WPS 打开、保存" in finding.message
+
+
 def test_survey_dissatisfaction_needs_a_note(tmp_path):
     rows = [example_row("surveys", engineering_quality="不满意", dissatisfaction_note=None),
             example_row("surveys", after_service="不满意", dissatisfaction_note="保修响应慢")]
@@ -340,13 +376,20 @@ def test_a_file_that_breaks_validation_leaves_the_others_of_its_group_their_resu
     alone = [validate_file(path, CONFIG, known_rows=known) for path in files]
     reading = validation.read_workbook
 
-    def read(path, config):
+    def read(path, config, formulas=None):
         if "华南" in str(path):
             raise RuntimeError("reader bug")
-        return reading(path, config)
+        return reading(path, config, formulas)
     monkeypatch.setattr(validation, "read_workbook", read)
     results = validation.validate_each(files, CONFIG, known_rows=known)
     assert isinstance(results[1], RuntimeError)
     for index in (0, 2, 3, 4, 5):
         _same_result(alone[index], results[index])
     assert isinstance(validation.validate_each(files[1:2], CONFIG)[0], RuntimeError)  # alone, too: not raised
+
+
+@pytest.mark.parametrize("typed, read", [("1.2亿", 12000.0), ("¥1,000", 1000.0), ("￥48420.01", 48420.01),
+                                         ("152662600元", 15266.26), ("12万元", 12.0), ("（5）", -5.0)])
+def test_amounts_are_read_in_ten_thousand_yuan_whatever_the_unit_written(typed, read):
+    from pipeline.intake.cleaning import parse_number
+    assert parse_number(typed) == read
