@@ -142,6 +142,23 @@ def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -
     return evidence.drop(columns=["complaint_years"])
 
 
+MONEY = ("project_count", "amount", "profit", "margin")
+
+
+def own_money(grades: pd.DataFrame, snapshot: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
+    """A branch edition's grades with the money of the branch's own projects beside them (``snapshot``: the
+    edition's). The grade is the group's, every branch's projects count towards it; the figures shown are the
+    branch's own: another branch's contracts with a customer they share are that branch's business."""
+    projects = snapshot["projects"]
+    awarded = projects[projects["status"].isin(config.get("grading", "history_statuses"))]
+    money = money_sums(awarded, "customer_id").rename(columns={"projects": "project_count",
+                                                               "scale_profit_ratio": "margin"})
+    out = grades.drop(columns=[c for c in MONEY if c in grades.columns]).merge(
+        money[["customer_id", *MONEY]], on="customer_id", how="left")
+    out["project_count"] = out["project_count"].fillna(0).astype(int)
+    return out
+
+
 def official_grades(rules: pd.DataFrame) -> pd.DataFrame:
     """The official grade: the last half-yearly decision, else the rule grade (new customers)."""
     out = rules.copy()

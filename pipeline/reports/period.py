@@ -17,7 +17,7 @@ from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_lab
 
 from ..analysis import loyalty as loyalty_analysis
 from ..analysis import outlook, profit as profit_analysis, service, strategic
-from ..analysis.grading import adjustment_changes, grade_history, official_grades, rule_grades
+from ..analysis.grading import adjustment_changes, grade_history, official_grades, own_money, rule_grades
 from ..archive.store import Archive
 from ..config import Config
 from ..errors import ReportError
@@ -195,7 +195,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     snap, grades, prev_snap = full_snap, full_grades, prev_full
     if branch is not None:  # the edition: own customers only, graded as the group grades them
         snap, prev_snap = edition(full_snap, branch), edition(prev_full, branch)
-        grades = _own(full_grades, snap, branch)
+        grades = own_money(_own(full_grades, snap, branch), snap, config)
     loyalty = loyalty_analysis.loyalty(snap, config, as_of, grade_history(archive, as_of))
     profit = profit_analysis.profit(snap, config)
     b_customers = grades.loc[grades["official_grade"] == "B", ["customer_id", "name", "branches"]]
@@ -494,8 +494,8 @@ def _ranking_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
 
 
 def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
-    # The ratio of the amount and profit shown beside it (the grading's, over every branch's projects of the customer;
-    # a branch's own profit analysis counts its own projects only).
+    # The ratio of the amount and profit shown beside it: the grading's, over every branch's projects of the customer;
+    # in a branch's edition, over its own projects, as its own profit analysis counts them (own_money).
     frame = data.grades.merge(data.loyalty[["customer_id", "loyalty_score", "segment"]], on="customer_id",
                               how="left").rename(columns={"margin": "scale_profit_ratio"})
     columns = ["name", "uscc", "branches", "official_grade", "rule_grade", "reasons", "loyalty_score",
@@ -503,8 +503,9 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
     for g in GRADES:
         part = frame[frame["official_grade"] == g].sort_values("amount", ascending=False, kind="stable")
         ws = book.add_worksheet(grade_sheet(g))
+        own = "；等级按集团各单位的全部项目评定，合同额、利润只计本单位的项目" if data.branch else ""
         _heading(ws, styles, f"{data.period.title} {grade_label(g)}客户（{len(part)} 家）",
-                 f"截至 {data.as_of} 月末的正式等级，按累计合同额排序。")
+                 f"截至 {data.as_of} 月末的正式等级，按累计合同额排序{own}。")
         _table(ws, part[columns], styles, 3, "grades", widths={"reasons": 48})
         set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {grade_sheet(g)}")
 

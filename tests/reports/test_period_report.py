@@ -124,22 +124,28 @@ def test_the_report_states_the_department_s_settings_as_figures_not_configuratio
     assert "投诉后 12 小时内首次响应" in every
 
 
-def test_a_grade_list_s_ratio_is_that_of_the_amount_and_profit_beside_it(tmp_path):
-    """In 华南's edition a B customer it shares with 华东 shows the grading's amount and profit (华东's project): its
-    规模利润比 is theirs, not blank because 华南 has no project of its own with the customer."""
+def test_an_edition_s_grade_list_shows_the_branch_s_own_money_beside_the_group_s_grade(tmp_path):
+    """In 华南's edition a B customer it shares with 华东 shows 华南's own projects' amount and profit (none), as its
+    profit analysis does: 华东's contract with the customer is 华东's business. 华东's edition shows its project,
+    with the ratio of the amount and profit beside it."""
     b_customer = example_row("customers", near_term_need="无")
     with Archive(tmp_path / "a.sqlite") as archive:
         ingest(archive, tmp_path, "hd", period="2026-08", when="2026-08-20T10:00", customers=[b_customer],
                projects=[example_row("projects")])
         ingest(archive, tmp_path, "hn", branch="华南分公司", period="2026-08", when="2026-08-21T10:00",
                customers=[b_customer])
-        path = period_report(archive, load_config(None), "2026-Q3", tmp_path / "out", today=TODAY, branch="华南分公司")
-    ws = openpyxl.load_workbook(path)["B类客户"]
-    header = next(r for r in ws.iter_rows(values_only=True) if r and "客户单位名称" in r)
-    [row] = [r for r in ws.iter_rows(values_only=True) if r and r[0] == b_customer["name"]]
-    shown = dict(zip(header, row))
-    amount, profit = (next(v for k, v in shown.items() if k and k.startswith(key)) for key in ("累计合同额", "累计利润"))
-    assert (amount, profit) == (12800.5, 1600.5) and shown["规模利润比"] == pytest.approx(1600.5 / 12800.5)
+        shown = {}
+        for branch in ("华南分公司", "华东分公司"):
+            path = period_report(archive, load_config(None), "2026-Q3", tmp_path / branch, today=TODAY, branch=branch)
+            ws = openpyxl.load_workbook(path)["B类客户"]
+            header = next(r for r in ws.iter_rows(values_only=True) if r and "客户单位名称" in r)
+            [row] = [r for r in ws.iter_rows(values_only=True) if r and r[0] == b_customer["name"]]
+            values = dict(zip(header, row))
+            shown[branch] = tuple(next(v for k, v in values.items() if k and k.startswith(key))
+                                  for key in ("累计合同额", "累计利润", "规模利润比"))
+            assert "合同额、利润只计本单位的项目" in ws["A2"].value
+    assert all(v in (None, "—", 0) for v in shown["华南分公司"]), shown
+    assert shown["华东分公司"][:2] == (12800.5, 1600.5) and shown["华东分公司"][2] == pytest.approx(1600.5 / 12800.5)
 
 
 def test_a_ranking_with_nothing_to_compare_with_says_so(tmp_path):
