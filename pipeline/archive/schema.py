@@ -15,7 +15,7 @@ import pandas as pd
 
 from schemas.columns import CUSTOMERS, DATA_SHEETS, DATE, DATETIME, IGNORED, NUMBER, YEAR
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 BRANCH_FIELDS = ("stage", "proposed_grade", "contact", "title", "phone", "email", "department")
 CUSTOMER_FIELDS = tuple(k for k in CUSTOMERS.keys if k not in BRANCH_FIELDS)
 RECORD_ENTITIES = ("projects", "surveys", "complaints", "visits")
@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS conflicts (
     UNIQUE (kind, left_id, right_id, other_name));
 CREATE TABLE IF NOT EXISTS name_decisions (
     customer_id INTEGER, name_key TEXT, name TEXT, adopt INTEGER, decided_by TEXT, decided_at TEXT,
-    PRIMARY KEY (customer_id, name_key));
+    branch TEXT, period TEXT, PRIMARY KEY (customer_id, name_key));
 CREATE TABLE IF NOT EXISTS review_decisions (
     left_id INTEGER, right_id INTEGER, decision TEXT, keep_id INTEGER, remark TEXT,
     decided_by TEXT, decided_at TEXT, branch TEXT, period TEXT, kind TEXT, PRIMARY KEY (left_id, right_id));
@@ -141,6 +141,9 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     # fast as with the json module, which put a space after every comma and colon); the rows stored before are
     # rewritten so, and their hashes with them.
     7: lambda conn: compact_rows(conn),
+    # v8 → v9: a decision on a customer's other name remembers the branch and month whose submission raised it (the
+    # pair is no conflict once decided: the branch assessment counted it only until the review).
+    8: lambda conn: add_columns(conn, "name_decisions", {"branch": "TEXT", "period": "TEXT"}),
 }
 
 

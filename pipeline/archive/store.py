@@ -888,19 +888,29 @@ class Archive:
         now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         self._names = None  # merges and renames change the names
         with self.transaction():
+            # who raised a name decided before (the same decision again keeps it; its conflict is gone by now)
+            named_by = {(cid, key): (branch, period) for cid, key, branch, period in self.conn.execute(
+                "SELECT customer_id, name_key, branch, period FROM name_decisions WHERE branch IS NOT NULL")}
             for d in decisions:
                 if d.get("other_name"):  # one code, two names: adopt the new name or keep the old
                     adopt = d["decision"] == labels.MERGE and d.get("keep_side") == labels.RIGHT
+                    key = normalize_name(d["other_name"])
+                    raised = next(((branch, period) for branch, period, other in self.conn.execute(
+                        "SELECT s.branch, c.period, c.other_name FROM conflicts c LEFT JOIN submissions s ON "
+                        "s.id = c.submission_id WHERE c.kind = ? AND c.left_id = ? ORDER BY c.id",
+                        (labels.SAME_CODE_OTHER_NAME, d["left_id"])) if normalize_name(other) == key),
+                        None) or named_by.get((d["left_id"], key), (None, None))
                     self.conn.execute(
-                        "INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
-                        (d["left_id"], normalize_name(d["other_name"]), d["other_name"], int(adopt),
-                         decided_by, now))
+                        "INSERT OR REPLACE INTO name_decisions (customer_id, name_key, name, adopt, decided_by, "
+                        "decided_at, branch, period) VALUES (?,?,?,?,?,?,?,?)",
+                        (d["left_id"], key, d["other_name"], int(adopt), decided_by, now, *raised))
                     current = self.conn.execute("SELECT name_key, data FROM customers WHERE id = ?",
                                                 (d["left_id"],)).fetchone()
                     if adopt and current and current[0] != normalize_name(d["other_name"]):
                         # The name given up is decided too: a row still naming the customer so (a workbook
                         # pre-filled before the decision) neither renames it back nor raises the pair again.
-                        self.conn.execute("INSERT OR REPLACE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                        self.conn.execute("INSERT OR REPLACE INTO name_decisions (customer_id, name_key, name, "
+                                          "adopt, decided_by, decided_at) VALUES (?,?,?,?,?,?)",
                                           (d["left_id"], current[0], json.loads(current[1]).get("name") or current[0],
                                            0, decided_by, now))
                     continue
@@ -917,7 +927,8 @@ class Archive:
                     # The merged customer's names are known names of the kept one: never a conflict again.
                     for (key,) in self.conn.execute("SELECT key FROM customer_ids WHERE customer_id = ? AND "
                                                     "key LIKE 'name:%'", (drop,)).fetchall():
-                        self.conn.execute("INSERT OR IGNORE INTO name_decisions VALUES (?,?,?,?,?,?)",
+                        self.conn.execute("INSERT OR IGNORE INTO name_decisions (customer_id, name_key, name, "
+                                          "adopt, decided_by, decided_at) VALUES (?,?,?,?,?,?)",
                                           (keep, key[5:], key[5:], 0, decided_by, now))
                     self.conn.execute("UPDATE customer_ids SET customer_id = ? WHERE customer_id = ?",
                                       (keep, drop))
@@ -1108,8 +1119,9 @@ class Archive:
                                  (through,)).fetchone()[0]
 
     def conflicts_raised(self) -> pd.DataFrame:
-        """Conflicts with the branch and month of the submission that raised them: the open ones, and the
-        pairs review decided 合并 (those disappear from the conflicts once merged)."""
+        """Conflicts with the branch and month of the submission that raised them: the open ones, the pairs review
+        decided 合并 (those disappear from the conflicts once merged), and the other names of a credit code decided
+        in review (those too)."""
         rows = self.conn.execute(
             "SELECT c.kind, c.left_id, c.right_id, c.period, s.branch, d.decision FROM conflicts c "
             "LEFT JOIN submissions s ON s.id = c.submission_id "
@@ -1118,6 +1130,13 @@ class Archive:
         rows += [(kind, left, right, period, branch, decision) for left, right, kind, period, branch, decision in
                  self.conn.execute("SELECT left_id, right_id, kind, period, branch, decision FROM review_decisions "
                                    "WHERE decision = ?", (labels.MERGE,)) if (left, right) not in seen]
+        # A customer's other name, once decided, raises no conflict any more: its decision remembers who raised it.
+        still = {(cid, normalize_name(other)) for cid, other in self.conn.execute(
+            "SELECT left_id, other_name FROM conflicts WHERE kind = ?", (labels.SAME_CODE_OTHER_NAME,))}
+        rows += [(labels.SAME_CODE_OTHER_NAME, cid, cid, period, branch, labels.REVIEWED)
+                 for cid, key, period, branch in self.conn.execute(
+                     "SELECT customer_id, name_key, period, branch FROM name_decisions WHERE branch IS NOT NULL")
+                 if (cid, key) not in still]
         return pd.DataFrame(rows, columns=["kind", "left_id", "right_id", "period", "branch", "decision"])
 
     def grade_adjustments(self, periods: list[str] | None = None) -> pd.DataFrame:

@@ -288,6 +288,8 @@ def test_export_gives_every_customer_its_official_grade(archive, tmp_path):
 def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expected):
     ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
     ingest(archive, tmp_path, "b", branch="华南分公司", customers=[customer(name="上海浦江城投集团有限公司")])
+    raised = archive.conflicts_raised()[["kind", "branch", "period"]].values.tolist()
+    assert raised == [["同一信用代码名称不同", "华南分公司", "2026-10"]]
     path = export_review(archive, tmp_path / "r.xlsx")
     book = openpyxl.load_workbook(path)
     ws = book["疑似重复客户"]
@@ -302,11 +304,14 @@ def test_one_code_two_names_is_decided_in_review(archive, tmp_path, keep, expect
     assert result.findings == [] and (result.renamed, result.kept_names) == (keep == "右", keep == "左")
     assert archive.snapshot()["customers"]["name"].tolist() == [expected]
     assert archive.conflicts().empty
+    # decided, the pair still counts as a conflict 华南 raised in October (the branch assessment counts it)
+    assert archive.conflicts_raised()[["kind", "branch", "period"]].values.tolist() == raised
     # the decision holds for later months too
     ingest(archive, tmp_path, "c", branch="华南分公司", period="2026-11",
            customers=[customer(name="上海浦江城投集团有限公司", contact="陈红")])
     assert archive.conflicts().empty
     assert archive.snapshot()["customers"]["name"].tolist() == [expected]
+    assert archive.conflicts_raised()[["kind", "branch", "period"]].values.tolist() == raised
 
 
 def test_a_branch_resending_an_old_value_does_not_undo_another_branchs_update(archive, tmp_path):
