@@ -298,9 +298,18 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                                numbers=numbers if numbers is not None else archive.archive_numbers())
     else:
         result = _refresh_references(result, archive)
-    if result.period and result.period > f"{received:%Y-%m}":  # a report of a month not yet begun: a typo?
-        result.findings.append(make_finding("period-ahead", name, sheet=COVER.name, value=result.period,
-                                            column=COVER.column("period").header, detail=f"{received:%Y-%m-%d}"))
+    if result.period and result.period > f"{received:%Y-%m}":  # a report of a month not yet begun: a typo
+        sheet, row, letter = result.period_cell
+        result.findings.append(make_finding("period-ahead", name, sheet=sheet or COVER.name, row=row, col_letter=letter,
+                                            value=result.period, column=COVER.column("period").header,
+                                            detail=f"{received:%Y-%m-%d}"))
+        # Rejected (its month would be taken, and that month's real file would replace it), in the month it came:
+        # the branch still owes that month's report, and hears of this file with that month's mail.
+        result.status, result.period = REJECTED, f"{received:%Y-%m}"
+    if result.status == REJECTED and f"{received:%Y-%m}" in result.months[1:]:
+        # The cover says one month, the file name another (July's cover left in August's file): returned in the
+        # month it came, which it names too, where the branch is told and still owes its report.
+        result.period = f"{received:%Y-%m}"
     filled = result.cover.get("filled_on")
     meta = SubmissionMeta(sha256=sha, file_name=name, branch=result.branch or "",
                           period=result.period or "", received_at=received,

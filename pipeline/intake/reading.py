@@ -85,6 +85,7 @@ class Submission:
     sheets: dict[str, SheetData] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     ignored_sheets: list[str] = field(default_factory=list)
+    months: tuple[str, ...] = ()  # every month the cover, the header lines and the file name name (they may differ)
 
     @property
     def no_change(self) -> bool:
@@ -475,6 +476,8 @@ def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> No
                 sub.findings.append(make_finding(missing, name))
             continue
         setattr(sub, attr, found[0][1])
+        if attr == "period":
+            sub.months = tuple(distinct)
         if len(distinct) > 1:
             shown = "；".join(f"{src}为“{v}”" for src, v in found)
             key = attr

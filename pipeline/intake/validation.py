@@ -55,6 +55,8 @@ class Result:
     rows: dict[str, "SheetRows"] = field(default_factory=dict)  # per data sheet: row order and raw hashes
     reused_from: int | None = None  # the branch's submission whose unchanged rows this file repeats
     prefilled: bool = False         # a pre-filled workbook (its rows carry 档案编号)
+    period_cell: tuple = ("", None, "")  # where the month was read: (sheet, row, column letters)
+    months: tuple = ()              # every month the file names, when its sources disagree more than one
     stored: dict = field(default_factory=dict)  # the clean rows as the archive stores them, made by a worker in
     #                                             place of ``frames`` (archive.schema.stored_texts)
 
@@ -202,7 +204,8 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
                     no_change=sub.no_change, cover={k: v for k, v in sub.cover.items()
                                                     if not k.startswith("_")},
                     filled_on=_date_text(sub.cover.get("filled_on")), inflated=inspection.inflated,
-                    copyable=inspection.inflated <= config.get("limits", "feedback_copy_mib") * 2**20)
+                    copyable=inspection.inflated <= config.get("limits", "feedback_copy_mib") * 2**20,
+                    period_cell=tuple(sub.cover.get("_cells", {}).get("period", ("", None, ""))), months=sub.months)
     if any(f.code in UNREADABLE for f in sub.findings):  # not read: the file name still tells
         from_name = identify_from_name(path, config)
         result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]

@@ -268,22 +268,45 @@ def test_the_blank_template_goes_to_the_workspace_s_output(tmp_path, monkeypatch
     assert not (tmp_path / "output").exists()
 
 
-def test_a_report_of_a_month_not_yet_begun_is_archived_with_a_warning_to_check_the_cover(tmp_path):
+def test_a_report_of_a_month_not_yet_begun_is_returned_in_the_month_it_came(tmp_path):
+    """A cover saying 2026-12 on a file received in October is a typo: archived, it took December's place and was
+    replaced by the real December file, October's data lost. It is returned, in October, naming the cover cell."""
     ws = Workspace(tmp_path / "ws")
     ws.init()
-    write_submission(ws.inbox / "华东分公司_2026-12_客户信息统计表.xlsx", period="2026-12",
+    write_submission(ws.inbox / "华东分公司_客户信息统计表.xlsx", period="2026-12",
                      customers=[example_row("customers")])
     write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司", period="2026-10",
                      customers=[example_row("customers", name="华南客户有限公司", uscc=None)])
     result = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
-    assert result.exit_code == 0 and "已归档 2" in result.output, result.output
+    assert result.exit_code == 0 and "已归档 1" in result.output and "已退回 1" in result.output, result.output
     from pipeline.archive import Archive
     with Archive(ws.archive_path) as archive:
         subs = archive.submissions().set_index("branch")
+    assert (subs.loc["华东分公司", "status"], subs.loc["华东分公司", "period"]) == ("rejected", "2026-10")
     ahead = [f for f in subs.loc["华东分公司", "findings"] if f["code"] == "period-ahead"]
-    assert len(ahead) == 1 and "填报月份为 2026-12，文件却在 2026-10-20 就已收到" in ahead[0]["message"]
-    assert ahead[0]["sheet"] == "封面" and not [f for f in subs.loc["华南分公司", "findings"]
-                                               if f["code"] == "period-ahead"]
+    assert len(ahead) == 1 and "填报月份 2026-12 还没有开始，文件却在 2026-10-20 就已收到" in ahead[0]["message"]
+    assert ahead[0]["cell"] == "封面!B2"
+    assert not [f for f in subs.loc["华南分公司", "findings"] if f["code"] == "period-ahead"]
+    status = crm("--workspace", ws.root, "status", "--period", "2026-10").output
+    assert "被退回" in next(line for line in status.splitlines() if line.startswith("华东分公司"))
+
+
+@pytest.mark.parametrize("received, booked", [("2026-08-26T10:00", "2026-08"), ("2026-07-20T10:00", "2026-07")])
+def test_a_file_whose_cover_and_name_disagree_on_the_month_is_returned_in_the_one_it_came(tmp_path, received,
+                                                                                          booked):
+    """July's cover left in August's file: returned with August's (it came then, and its name says so), where the
+    branch is told and its August status is “returned”, not “missing”; in July it goes with July."""
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-08_客户信息统计表.xlsx", period="2026-07",
+                     customers=[example_row("customers")])
+    assert "已退回" in crm("--workspace", ws.root, "ingest", "--received-at", received).output
+    from pipeline.archive import Archive
+    with Archive(ws.archive_path) as archive:
+        [period] = archive.submissions()["period"].tolist()
+    assert period == booked and list((ws.rejected / booked).glob("*_校验结果.xlsx"))
+    status = crm("--workspace", ws.root, "status", "--period", booked, "--date", "2026-12-01").output
+    assert "被退回" in next(line for line in status.splitlines() if line.startswith("华东分公司"))
 
 
 @pytest.mark.parametrize("command, says", [(("status", "--period", "2026-10"), "档案没有被改坏"),
