@@ -326,7 +326,7 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
                 col_letter=column_letter(c), column=col.header, value=text))
             continue
         positions[col.key] = c
-        headers[col.key] = text
+        headers[col.key] = re.sub(r"\s*\n\s*", "", text)  # as written, on one line of a message
     for c in range(max((len(rows[i]) for i in range(first, last + 1)), default=0)):
         texts = [(r, rows[r][c]) for r in range(first, last + 1)
                  if c < len(rows[r]) and not _blank(rows[r][c])]
