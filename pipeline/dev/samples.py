@@ -808,7 +808,7 @@ def _special_files(folder: Path, month: int, branches: list[Branch], add, rng: r
         customers[4]["first_year"] = YEAR + 5
         path = folder / f"{b.name}_{period}_客户信息统计表_补充.xlsx"
         write_standard(path, b.name, period, {**rows, "customers": customers})
-        add(path, dt.datetime(YEAR, 10, 23, 11, 0), "rejected", "电子邮箱格式错误；首次合作年份晚于本年",
+        add(path, dt.datetime(YEAR, 10, 25, 18, 0), "rejected", "电子邮箱格式错误；首次合作年份晚于本年",
             b.name, period, ["bad-email", "bad-year"])
     if month == 11:
         rows = branches[6].rows_copy()

@@ -240,6 +240,7 @@ class _Planner:
             parts.append(self.archive.returned_without_month(self.text))
         rows = pd.concat(parts)
         rows = rows.sort_values(["received_at", "id"], kind="stable")
+        rows["last_received"] = rows.groupby(["branch", "sha256"])["received_at"].transform("max")  # its last copy's
         return rows.drop_duplicates(["branch", "sha256"], keep="first").to_dict("records")
 
     def feedback_mails(self, r: Recipient) -> list[Mail]:
@@ -255,6 +256,8 @@ class _Planner:
             stored = self.ws.root / (sub["stored_path"] or "")
             feedback = stored.with_name(f"{stored.stem}_校验结果.xlsx")
             mine = accepted[accepted["branch"] == sub["branch"]]
+            if (pd.to_datetime(mine["received_at"]) > pd.Timestamp(sub["last_received"])).any():
+                continue  # corrected since: a file it sent later was accepted, there is nothing left to fix
             replaced = mine.iloc[-1]["file_name"] if len(mine) else None
             shown = f"{Path(sub['file_name']).stem}_校验结果.xlsx"  # as the branch named its file
             doc = feedback_notice(sub, replaced, due, self.on, [shown], self.sender, self.text)

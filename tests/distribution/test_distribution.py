@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import warnings
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -209,7 +210,7 @@ def test_the_same_returned_file_sent_again_is_fed_back_once(prepared, tmp_path):
 def test_a_returned_file_that_shows_no_month_is_fed_back_in_the_month_it_arrived(prepared, tmp_path):
     ws = workspace(prepared, tmp_path)
     (ws / "inbox" / "华北分公司 十月 报表.xlsx").write_text("客户名单见附件", encoding="utf-8")  # a renamed text file
-    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-24T10:00").output
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-26T10:00").output  # after its accepted file
     assert crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-27").exit_code == 0
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
              for p in (ws / "output" / "2026-10" / "outbox").glob("*.eml")]
@@ -229,13 +230,32 @@ def test_a_returned_file_that_shows_no_month_is_fed_back_in_the_month_it_arrived
     assert not [m for m in later if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
 
 
+def test_a_returned_file_corrected_since_is_not_fed_back(prepared, tmp_path):
+    """华北's file is returned on the 26th and its corrected file accepted on the 27th: no mail asks it to correct
+    the first any more."""
+    ws = workspace(prepared, tmp_path)
+    (ws / "inbox" / "华北分公司_2026-10_客户信息统计表.xlsx").write_text("客户名单见附件", encoding="utf-8")
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-26T09:00").output
+    [accepted] = (ws / "received" / "2026-10" / "华北分公司").glob("*.xlsx")
+    again = ws / "inbox" / "华北分公司_2026-10_客户信息统计表（改正）.xlsx"
+    shutil.copy(accepted, again)
+    with zipfile.ZipFile(again, "a") as book:  # the same rows in another file
+        book.comment = b"saved again"
+    assert "已归档" in crm(ws, "ingest", "--received-at", "2026-10-27T09:00").output
+    assert crm(ws, "distribute", "--period", "2026-10", "--date", "2026-10-28").exit_code == 0
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (ws / "output" / "2026-10" / "outbox").glob("*.eml")]
+    assert not [m for m in mails if m["Subject"].startswith("【退回】") and address("华北分公司") in m["To"]]
+    # (a file returned after the accepted one still is: test_the_same_returned_file_sent_again_is_fed_back_once)
+
+
 def test_a_returned_file_with_a_long_name_is_fed_back_with_its_workbook(prepared, tmp_path):
     """A long name is shortened when the file is filed, and its feedback keeps the filed copy's hash (the feedback
     of a name over some 45 characters was cut before the hash, and the mail then found no workbook to send)."""
     ws = workspace(prepared, tmp_path)
     name = "华北分公司_2026-10_客户信息统计表_" + "the_long_named_version_" * 6 + "000001.xlsx"
     (ws / "inbox" / name).write_text("客户名单见附件", encoding="utf-8")  # not a workbook: returned
-    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-24T10:00").output
+    assert "已退回" in crm(ws, "ingest", "--received-at", "2026-10-26T10:00").output  # after its accepted file
     [filed] = [p for p in (ws / "rejected" / "2026-10").glob("华北分公司*the_long*") if "校验结果" not in p.name]
     assert len(filed.stem) <= 80 and len(str(filed.relative_to(ws))) <= 120, filed
     assert filed.with_name(f"{filed.stem}_校验结果.xlsx").exists()
