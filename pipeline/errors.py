@@ -40,3 +40,16 @@ class ArchiveError(CrmError):
 
 class MailError(CrmError):
     """Mail cannot be built or sent as configured (no recipients, no server, refused login)."""
+
+
+def file_in_use(exc: OSError) -> str:
+    """The Chinese line for a file the system would not let us open, write or move (``exc``): on Windows, most
+    often one open in Excel or WPS, which locks it."""
+    import errno
+    name = exc.filename or "（未知文件）"
+    if isinstance(exc, PermissionError):
+        return (f"无法写入或移动文件 {name}：它可能正在 Excel 或 WPS 中打开（打开的文件不能被覆盖或移动），"
+                "或没有权限。请关闭该文件后重新运行。")
+    why = {errno.ENOENT: "文件或文件夹不存在", errno.ENOSPC: "磁盘空间不足", errno.EROFS: "磁盘是只读的",
+           errno.ENAMETOOLONG: "路径太长"}.get(exc.errno, exc.strerror or type(exc).__name__)
+    return f"无法打开或写入文件 {name}（{why}）。请处理后重新运行。"

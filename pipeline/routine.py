@@ -9,6 +9,7 @@ from .archive.ingest import FileOutcome, ingest_inbox
 from .archive.store import Archive
 from .archive.workspace import Workspace
 from .config import Config
+from .errors import file_in_use
 from .intake.worker import Workers
 from .periods import current_month, parse_month
 from .reports import names
@@ -31,5 +32,10 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
         data = monthly_summary(archive, config, period, workers)
         workers.stop()  # (they exit while the report is written)
     archive.checkpoint_in_background()  # the files' log goes into the archive file while the report is written
-    path = write_monthly_report(data, names.monthly_summary(ws.output, period))
+    path = names.monthly_summary(ws.output, period)
+    try:
+        path = write_monthly_report(data, path)
+    except OSError as exc:  # (open in Excel): the files are archived all the same, and said so
+        data.unwritten = (f"{file_in_use(exc)}收件箱已处理完；之后运行 crm monthly --period {period} 即可重新生成"
+                          "月度汇总（不会重复入库）。")
     return outcomes, data, path

@@ -443,18 +443,30 @@ def _duplicate(ws: Workspace, path: Path, name: str, sha: str, earlier: dict, ke
     return _filed(outcome, path, ws.duplicate_path(name, sha, keep), sha, None, keep)
 
 
+def _in_use(name: str) -> FileOutcome:
+    """A file another program holds (on Windows, one open in Excel or WPS cannot be read or moved): left in the
+    inbox, not judged, to be processed by the next run."""
+    outcome = FileOutcome(file=name, status=LEFT)
+    outcome.note = "文件正被其他程序（如 Excel、WPS）打开，无法读取，仍留在收件箱：关闭该文件后再运行一次即可处理"
+    return outcome
+
+
 def _guard_failure(ws: Workspace, archive: Archive, path: Path, override, exc: Exception,
                    keep: bool = False) -> FileOutcome:
     """An unexpected failure on one file: a finding, the file under rejected/ (or quarantine/), go on."""
     name = display_name(path.name)
+    if isinstance(exc, PermissionError) and path.exists():
+        return _in_use(name)
     detail = f"{type(exc).__name__}: {str(exc)[:160]}"
     finding = make_finding("internal-error", name, detail=detail)
     outcome = FileOutcome(file=name, status=REJECTED, findings=[finding])
     try:
         sha = sha256_of(path)
-    except OSError:
+    except OSError as failed:
         if not path.exists():
             return _vanished(path)
+        if isinstance(failed, PermissionError):
+            return _in_use(name)
         sha = ""
     try:
         received = received_time(path, override)

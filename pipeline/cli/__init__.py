@@ -57,6 +57,12 @@ class CrmGroup(click.Group):
             import sys
             sys.stdout = open(os.devnull, "w")
             raise click.exceptions.Exit(0) from None
+        except OSError as exc:  # a file of ours open in Excel (Windows locks it), a full disk: not a program error
+            if os.environ.get("CRM_DEBUG") or not exc.filename:
+                raise _internal(ctx, exc) from None
+            from ..errors import file_in_use
+            raise click.ClickException(file_in_use(exc) + _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
+                                       ) from None
         except sqlite3.DatabaseError as exc:
             from ..archive.store import damaged
             obj = ctx.obj
@@ -65,13 +71,21 @@ class CrmGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 — the last resort: never a traceback on screen
             if os.environ.get("CRM_DEBUG"):
                 raise
-            log = _log_traceback(ctx)
-            if ctx.invoked_subcommand in ("monthly", "ingest"):
-                state = "已处理完的文件都已完整入库（每个文件在一个事务内处理），未处理的仍在收件箱。"
-            else:
-                state = "档案没有被改坏（每次写入都在一个事务内完成，出错时整次撤销）。"
-            raise click.ClickException(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
-                                       f"详细信息已写入 {log}，请把该文件发给系统维护人员。") from None
+            raise _internal(ctx, exc) from None
+
+
+_STATE = {True: "已处理完的文件都已完整入库（每个文件在一个事务内处理），未处理的仍在收件箱。",
+          False: "档案没有被改坏（每次写入都在一个事务内完成，出错时整次撤销）。"}
+
+
+def _internal(ctx, exc: Exception) -> click.ClickException:
+    """An unexpected error: one line saying what it means for the archive, and where its traceback was logged."""
+    if os.environ.get("CRM_DEBUG"):
+        raise exc
+    log = _log_traceback(ctx)
+    state = _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
+    return click.ClickException(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
+                                f"详细信息已写入 {log}，请把该文件发给系统维护人员。")
 
 
 def _printable_anywhere() -> None:

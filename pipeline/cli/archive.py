@@ -232,6 +232,9 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
                f"{handling} {counts[handling]} 件。")
     click.echo(f"联系提醒：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家，"
                f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家。")
+    if data.unwritten:
+        click.echo(f"月度汇总未能写出：{data.unwritten}", err=True)
+        raise SystemExit(1)
     click.echo(f"月度汇总：{path}")
     _exit_if_stopped(outcomes)
 

@@ -35,6 +35,7 @@ class MonthlyData:
     conflicts: pd.DataFrame
     complaints: pd.DataFrame = None      # open complaints at the month's end, overdue first
     contacts: pd.DataFrame = None        # contacts due: strategic duties and the A-class plan
+    unwritten: str | None = None         # why the month's workbook could not be written (the run went on)
 
     @property
     def overdue_complaints(self) -> dict[str, int]:

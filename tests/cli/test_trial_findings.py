@@ -326,6 +326,59 @@ def test_an_unexpected_error_says_what_it_means_for_that_command(tmp_path, monke
     assert "Traceback" not in result.output and "crm-错误日志" in result.output
 
 
+def test_a_month_s_summary_open_in_excel_is_named_after_the_files_are_reported(tmp_path, monkeypatch):
+    """On Windows a workbook open in Excel cannot be overwritten: the files were archived all the same, and the
+    clerk sees what became of them, which file to close, and how to write the summary again."""
+    from pipeline import routine
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
+
+    def locked(data, path):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(routine, "write_monthly_report", locked)
+    result = crm("--workspace", ws.root, "monthly", "--received-at", "2026-10-20T10:00")
+    assert result.exit_code == 1 and "已归档" in result.output, result.output
+    assert "月度汇总_2026-10.xlsx：它可能正在 Excel 或 WPS 中打开" in result.output
+    assert "crm monthly --period 2026-10" in result.output and "内部错误" not in result.output
+
+
+def test_an_inbox_file_open_in_another_program_is_left_for_the_next_run(tmp_path, monkeypatch):
+    """On Windows a workbook open in Excel may not even be read: it stays in the inbox, not returned, and the clerk
+    is told to close it; the other files go on."""
+    from pipeline.archive import ingest
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    busy = write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
+    write_submission(ws.inbox / "华南分公司_2026-10_客户信息统计表.xlsx", branch="华南分公司",
+                     customers=[example_row("customers", name="华南客户有限公司", uscc=None)])
+    reading = ingest.sha256_of
+
+    def locked(path):
+        if path.name == busy.name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return reading(path)
+    monkeypatch.setattr(ingest, "sha256_of", locked)
+    result = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    assert result.exit_code == 1 and "正被其他程序（如 Excel、WPS）打开" in result.output, result.output
+    assert busy.exists() and "已归档 1" in result.output and not list(ws.rejected.rglob("*.xlsx"))
+    monkeypatch.setattr(ingest, "sha256_of", reading)  # closed: the next run takes it
+    assert "已归档 1" in crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output
+
+
+def test_a_report_open_in_excel_is_named_not_an_internal_error(tmp_path, monkeypatch):
+    from pipeline.archive import store
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+
+    def locked(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(ws.output / "客户档案总表.xlsx"))
+    monkeypatch.setattr(store.Archive, "submissions", locked)
+    result = crm("--workspace", ws.root, "status", "--period", "2026-10")
+    assert result.exit_code == 1 and "客户档案总表.xlsx：它可能正在 Excel 或 WPS 中打开" in result.output
+    assert "内部错误" not in result.output and "档案没有被改坏" in result.output
+
+
 def test_output_redirected_in_a_code_page_without_the_characters_still_finishes(tmp_path):
     """On a Chinese Windows desktop, output redirected to a file is GBK: a file name with an emoji (or a customer
     named with 𠮷) is shown with “?” there, the run is not ended by an encoding error."""
