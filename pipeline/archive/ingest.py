@@ -332,11 +332,18 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                                    numbers=archive.archive_numbers())
             meta.compared_with = None
             outcome.merge = archive.record_submission(meta, result.frames, result.rows)
-        if not outcome.merge.stands:
-            name, why = archive.standing_over(outcome.merge.submission_id, outcome.merge.superseded_by)
+        merged = outcome.merge
+        if not merged.stands:
+            name, why = archive.standing_over(merged.submission_id, merged.superseded_by)
             outcome.note = f"本单位本月采用的是 {display_name(name)}（{why}），本文件已存档、不采用"
-        elif outcome.merge.superseded:
+        elif merged.superseded:
             outcome.note = "更正重报，已替换本单位本月先前的报送"
+        if merged.said_no_change:
+            changes = "，".join(f"{what} {n} 项" for what, n in (
+                ("新增客户", merged.new_customers), ("客户信息变更", merged.changed_fields),
+                ("新增记录", merged.new_records), ("记录变更", merged.changed_records)) if n)
+            told = f"封面“本月有无变化”选了“无”，但表中有变化（{changes}），已按实际内容入库，请提醒填报人"
+            outcome.note = "；".join(filter(None, [outcome.note, told]))
     else:
         target = ws.rejected_path(result.period, name, sha)
         ensure_writable(target.parent)

@@ -26,6 +26,7 @@ class MergeResult:
 
     submission_id: int = 0
     new_customers: int = 0
+    said_no_change: bool = False  # the cover said 无变化, yet the rows changed the archive
     changed_fields: int = 0
     new_records: int = 0
     changed_records: int = 0

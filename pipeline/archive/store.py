@@ -439,11 +439,16 @@ class Archive:
         """
         with self.transaction():
             result = self._record(meta, frames, rows or {}, meta.compared_with, stored or {})
-            if meta.prefilled and result.stands and not (result.new_customers or result.changed_fields
-                                                         or result.new_records or result.changed_records):
+            changed = (result.new_customers or result.changed_fields or result.new_records
+                       or result.changed_records)
+            if meta.prefilled and result.stands and not changed:
                 # a pre-filled workbook sent back as it was: every row 无变化
                 self.conn.execute("UPDATE submissions SET no_change = 1 WHERE id = ?", (result.submission_id,))
                 meta.no_change = True
+            elif meta.no_change and changed:
+                # its cover says 无变化, its rows say otherwise: the rows count, and its status is not 无变化
+                self.conn.execute("UPDATE submissions SET no_change = 0 WHERE id = ?", (result.submission_id,))
+                meta.no_change, result.said_no_change = False, True
         self._journal_submission(result.submission_id, meta, "accepted")
         return result
 

@@ -202,6 +202,7 @@ def _read_sheets(book, sub: Submission, config: Config, formulas: dict) -> None:
     lines: dict[str, set[str]] = {"branch": set(), "period": set(), "filled": set()}
     if "cover" in assigned and grid(assigned["cover"]) is not None:
         _read_cover(grid(assigned["cover"])[0], assigned["cover"], sub)
+        _check_cover(sub, assigned["cover"])
     for sheet in DATA_SHEETS:
         title = assigned.get(sheet.key)
         if title is None or grid(title) is None:
@@ -242,11 +243,36 @@ def _read_cover(rows: list[list], title: str, sub: Submission) -> None:
                     if row[vc] not in ("", None):
                         value = row[vc]
                         break
+            # where the value belongs, filled or not (a blank 填报人 is reported on its cell)
+            sub.cover.setdefault("_labels", {}).setdefault(col.key, (title, r + 1, column_letter(c + 1)))
             if col.key not in sub.cover and value not in (None, ""):
                 sub.cover[col.key] = value
                 sub.cover.setdefault("_cells", {})[col.key] = (
                     title, r + 1, column_letter(vc if vc is not None else c + 1))
             break
+
+
+def _check_cover(sub: Submission, title: str) -> None:
+    """The cover's own rules: the 填报人 it asks for is required (the branch and month are checked with their other
+    sources, ``_identify``), and 本月有无变化 is 有 or 无 (any other answer was taken for 有, silently)."""
+    name = display_name(sub.path.name)
+    labels = sub.cover.get("_labels", {})
+    cells = sub.cover.get("_cells", {})
+    filler = COVER.column("filler")
+    if "filler" in labels and not str(sub.cover.get("filler") or "").strip():  # (a cover of the branch's own
+        where = labels["filler"]                                                 # making may not ask for it)
+        sub.findings.append(make_finding("required", name, sheet=where[0], row=where[1], col_letter=where[2],
+                                         column=filler.header))
+    changed = COVER.column("changed")
+    if "changed" in sub.cover:
+        answer = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(sub.cover["changed"])))
+        if answer in changed.allowed:
+            sub.cover["changed"] = answer
+        else:
+            where = cells["changed"]
+            sub.findings.append(make_finding("not-allowed", name, sheet=where[0], row=where[1], col_letter=where[2],
+                                             column=changed.header, value=sub.cover["changed"],
+                                             allowed=changed.allowed))
 
 
 def _scan_lines(rows: list[list], lines: dict[str, set[str]]) -> None:

@@ -366,6 +366,20 @@ def test_an_inbox_file_open_in_another_program_is_left_for_the_next_run(tmp_path
     assert "已归档 1" in crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output
 
 
+def test_a_cover_that_says_no_change_over_rows_that_changed_is_not_no_change(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-09_客户信息统计表.xlsx", period="2026-09",
+                     customers=[example_row("customers")])
+    crm("--workspace", ws.root, "ingest", "--received-at", "2026-09-20T10:00")
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", changed="无",
+                     customers=[example_row("customers"), example_row("customers", name="新客户有限公司", uscc=None)])
+    output = crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").output
+    assert "封面“本月有无变化”选了“无”，但表中有变化（新增客户 1 项）" in output, output
+    status = crm("--workspace", ws.root, "status", "--period", "2026-10").output
+    assert "按时" in next(line for line in status.splitlines() if line.startswith("华东分公司"))
+
+
 def test_a_report_open_in_excel_is_named_not_an_internal_error(tmp_path, monkeypatch):
     from pipeline.archive import store
     ws = Workspace(tmp_path / "ws")

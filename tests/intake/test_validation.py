@@ -393,3 +393,13 @@ def test_a_file_that_breaks_validation_leaves_the_others_of_its_group_their_resu
 def test_amounts_are_read_in_ten_thousand_yuan_whatever_the_unit_written(typed, read):
     from pipeline.intake.cleaning import parse_number
     assert parse_number(typed) == read
+
+
+def test_the_cover_s_filler_is_required_and_its_change_answer_is_yes_or_no(tmp_path):
+    from builders import cover_grid, sheet_grid
+    grids = {"封面": cover_grid(filler=None, changed="没有"), "客户信息": sheet_grid("customers", [example_row("customers")])}
+    found = located(check(write_grid(tmp_path / "华东分公司_2026-10.xlsx", grids)))
+    assert {("封面!B3", "required"), ("封面!B6", "not-allowed")} <= found
+    grids["封面"] = cover_grid(changed=" 无 ")
+    result = check(write_grid(tmp_path / "华东分公司_2026-10_b.xlsx", grids))
+    assert result.status == "accepted" and result.no_change
