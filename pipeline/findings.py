@@ -60,6 +60,8 @@ CODES: dict[str, tuple[str, str]] = {
     "too-long": (ERROR, "“{column}”超过 {detail} 个字符。请精简。"),
     "bad-uscc": (ERROR, "统一社会信用代码“{value}”{detail}。请核对营业执照上的 18 位代码。"),
     "missing-uscc": (WARNING, "未填写统一社会信用代码，将按名称匹配客户。建议补充 18 位代码。"),
+    "phone-lost-zero": (ERROR, "联系电话“{value}”像是丢了区号开头 0 的座机号（单元格是数字格式时 Excel 会去掉它）。"
+                               "请把该单元格设为文本格式，再填写带区号的号码，如 021-68881234。"),
     "bad-phone": (ERROR, "联系电话“{value}”格式不正确。请填写 11 位手机号，或带区号的座机号（如 021-68881234，可带分机）。"),
     "bad-email": (ERROR, "电子邮箱“{value}”格式不正确。请填写如 name@example.com。"),
     "date-order": (ERROR, "“{column}”（{value}）早于“{detail}”。请核对日期。"),

@@ -19,7 +19,7 @@ from pipeline.identity import valid_usccs
 from .columns import DATA_SHEETS, EMAIL, ENUM, IGNORED, NUMBER, PHONE, YEAR, Column, Sheet
 
 FIRST_YEAR = 1949
-_MOBILE = re.compile(r"^(\+?86-?)?1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^(\+?86-?)?1[3-9]\d(-?\d{4}){2}$")  # 13800138000, 138-0013-8000
 _LANDLINE = re.compile(r"^(\(0\d{2,3}\)|0\d{2,3})-?\d{7,8}((-|转|ext\.?)\d{1,6})?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _SEPARATORS = re.compile(r"[/、,，;；]")
@@ -29,6 +29,13 @@ _SEPARATORS = re.compile(r"[/、,，;；]")
 # separators between and around them; checked a whole column at a time, not cell by cell.
 _ONE_PHONE = f"(?:{_MOBILE.pattern[1:-1]}|{_LANDLINE.pattern[1:-1]})"
 _PHONES = f"{_SEPARATORS.pattern}*{_ONE_PHONE}(?:{_SEPARATORS.pattern}+{_ONE_PHONE})*{_SEPARATORS.pattern}*"
+
+
+def lost_leading_zero(value) -> bool:
+    """A landline typed into a number cell, which drops its area code's 0 (021-68881234 → 2168881234)."""
+    text = str(value)
+    area = text[:1] in "23456789" or text.startswith("10")  # area codes are 010, 02x–09xx; a mobile starts 13–19
+    return text.isdigit() and area and bool(_LANDLINE.fullmatch("0" + text))
 
 
 def phones_ok(values):

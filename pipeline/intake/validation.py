@@ -14,7 +14,7 @@ import pandera.pandas as pa
 
 from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NUMBER, SHEETS_BY_KEY,
                              TEXT, YES, Column, Sheet)
-from schemas.models import checked_schema
+from schemas.models import checked_schema, lost_leading_zero
 
 from ..cells import FormulaError
 from ..config import Config
@@ -435,6 +435,8 @@ def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _L
             findings.append(at("bad-uscc", index, column, value, detail=uscc_problem(value)))
         elif check == "too-long":
             findings.append(at("too-long", index, column, value, detail=column.max_length))
+        elif check == "bad-phone" and lost_leading_zero(value):
+            findings.append(at("phone-lost-zero", index, column, value))
         elif check in ("negative-number", "bad-year", "bad-phone", "bad-email"):
             findings.append(at(check, index, column, value))
         else:  # a check we did not name: still report it, never lose it

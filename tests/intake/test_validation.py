@@ -66,6 +66,7 @@ def test_customer_cell_rules(tmp_path, key, value, code):
     ("13912345678", True), ("021-12345678", True), ("(021)12345678", True), ("021-12345678转123", True),
     ("13912345678/021-12345678", True), ("13912345678、13812345678；", True), ("+86-13912345678", True),
     ("13912345678/1391234567", False), ("139123456789", False), ("12912345678", False), ("/", False),
+    ("138-0013-8000", True), ("1380013800-0", False),
 ])
 def test_phone_numbers_one_or_several(phone, ok):
     import pandas as pd
@@ -393,6 +394,12 @@ def test_a_file_that_breaks_validation_leaves_the_others_of_its_group_their_resu
 def test_amounts_are_read_in_ten_thousand_yuan_whatever_the_unit_written(typed, read):
     from pipeline.intake.cleaning import parse_number
     assert parse_number(typed) == read
+
+
+def test_a_landline_that_lost_its_leading_zero_says_so(tmp_path):
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers", phone=2168881234)]))
+    [finding] = [f for f in result.findings if f.cell == "客户信息!L2"]
+    assert finding.code == "phone-lost-zero" and "021-68881234" in finding.message
 
 
 def test_the_cover_s_filler_is_required_and_its_change_answer_is_yes_or_no(tmp_path):
