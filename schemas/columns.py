@@ -50,12 +50,22 @@ class Column:
     hint: str = ""                # input hint shown in the template
     example: object = None        # value of the example row in 填报说明
     width: float | None = None    # column width in the template (characters)
+    multiline: bool = False       # text whose line breaks are kept (notes); elsewhere a break is a slip, removed
 
     @property
     def number_format(self) -> str | None:
         """Excel number format for this column's cells."""
         return {NUMBER: "#,##0.00", YEAR: "0", DATE: "yyyy-mm-dd",
                 DATETIME: "yyyy-mm-dd hh:mm", CODE: "@", PHONE: "@"}.get(self.kind)
+
+
+def cover_note(column: Column) -> str:
+    """What the template writes beside a cover field (its hint, 必填, the choices): never a value of the field
+    (a reader that takes the next filled cell to a label must not take it for one)."""
+    note = column.hint or ("必填" if column.required else "")
+    if column.kind == ENUM:
+        note = f"{note}（可选：{'、'.join(column.allowed)}）" if note else f"可选：{'、'.join(column.allowed)}"
+    return note
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,8 @@ CUSTOMERS = Sheet(
                width=16, hint="手机 11 位，或带区号的座机（可带分机）", example="13912345678"),
         Column("email", "电子邮箱", kind=EMAIL, aliases=("邮箱", "Email", "E-mail"),
                width=24, example="lihua@pjct.com.cn"),
-        Column("relations", "社会关系", width=20, example="市住建委推荐"),
-        Column("needs", "客户需求", aliases=("需求",), width=24, example="住宅项目总承包"),
+        Column("relations", "社会关系", multiline=True, width=20, example="市住建委推荐"),
+        Column("needs", "客户需求", multiline=True, aliases=("需求",), width=24, example="住宅项目总承包"),
         Column("first_year", "首次合作年份", kind=YEAR, aliases=("合作起始年份",),
                hint="未合作过留空", example=2019),
         Column("integrity", "诚信记录", kind=ENUM, required=True, aliases=("诚信状况",),
@@ -176,7 +186,7 @@ CUSTOMERS = Sheet(
         Column("liaison_leader", "联点领导", hint="战略客户必填", example="赵总"),
         Column("department", "所属项目部", aliases=("项目部",), width=18,
                example="第一项目经理部"),
-        Column("remark", "备注", width=20, example=""),
+        Column("remark", "备注", multiline=True, width=20, example=""),
     ),
 )
 
@@ -248,7 +258,7 @@ SURVEYS = Sheet(
                allowed=SATISFACTION, example="基本满意"),
         Column("after_service", "竣工后服务", kind=ENUM, allowed=SATISFACTION,
                hint="未竣工可留空", example=None),
-        Column("dissatisfaction_note", "不满意说明", width=30, hint="任一项不满意时必填",
+        Column("dissatisfaction_note", "不满意说明", multiline=True, width=30, hint="任一项不满意时必填",
                example=""),
         Column("surveyor", "调查人", example="陈静"),
     ),
@@ -272,7 +282,7 @@ COMPLAINTS = Sheet(
                example="2026-10-08 09:30"),
         Column("complaint_type", "投诉类型", kind=ENUM, required=True,
                allowed=("质量", "进度", "安全", "服务", "其他"), example="质量"),
-        Column("content", "投诉内容", required=True, width=30, example="地下室局部渗水"),
+        Column("content", "投诉内容", multiline=True, required=True, width=30, example="地下室局部渗水"),
         Column("first_response_at", "首次响应时间", kind=DATETIME, hint="应在投诉后 24 小时内",
                example="2026-10-08 15:00"),
         Column("resolved_at", "处理完成时间", kind=DATETIME, hint="未处理完留空",
@@ -280,7 +290,7 @@ COMPLAINTS = Sheet(
         Column("feedback_at", "结果反馈时间", kind=DATETIME, hint="应在处理完成后 48 小时内",
                example="2026-10-16 10:00"),
         Column("unreasonable", "是否无理投诉", kind=ENUM, allowed=YES_NO, example="否"),
-        Column("result", "处理结果", width=24, example="已完成防水修补"),
+        Column("result", "处理结果", multiline=True, width=24, example="已完成防水修补"),
         Column("customer_satisfied", "客户是否满意", kind=ENUM, allowed=YES_NO, example="是"),
     ),
 )
@@ -301,7 +311,7 @@ VISITS = Sheet(
         Column("channel", "沟通方式", kind=ENUM, required=True,
                allowed=("上门拜访", "电话沟通", "现场沟通", "技术交流", "客户会议",
                         "客户考察", "其他"), example="上门拜访"),
-        Column("summary", "内容摘要", width=36, example="了解二期开发计划"),
+        Column("summary", "内容摘要", multiline=True, width=36, example="了解二期开发计划"),
     ),
 )
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.columns import COVER
+from schemas.labels import label
 
 from ..config import Config
 from ..errors import ArchiveError, WorkspaceError
@@ -29,7 +30,8 @@ from ..filenames import hashed_name, safe_name
 from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
-from ..intake.validation import ACCEPTED, GROUP, REJECTED, Result, readable, validate_each, validate_file
+from ..intake.validation import (ACCEPTED, GROUP, REJECTED, Result, cover_person, readable, validate_each,
+                                 validate_file)
 from ..intake import worker
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
 from .workspace import (Workspace, display_name, ensure_writable, move_into_place, sha256_of,
@@ -316,7 +318,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path="",
                           filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from,
-                          prefilled=result.prefilled, notes=[f.as_dict() for f in result.warnings])
+                          prefilled=result.prefilled, notes=[f.as_dict() for f in result.warnings],
+                          **cover_person(result))
     outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
                           period=result.period, received_at=received,
                           findings=result.findings, counts=result.counts)
@@ -340,7 +343,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
             outcome.note = "更正重报，已替换本单位本月先前的报送"
         if merged.said_no_change:
             changes = "，".join(f"{what} {n} 项" for what, n in (
-                ("新增客户", merged.new_customers), ("客户信息变更", merged.changed_fields),
+                (label("new_customers"), merged.new_customers), ("客户信息变更", merged.changed_fields),
                 ("新增记录", merged.new_records), ("记录变更", merged.changed_records)) if n)
             told = f"封面“本月有无变化”选了“无”，但表中有变化（{changes}），已按实际内容入库，请提醒填报人"
             outcome.note = "；".join(filter(None, [outcome.note, told]))

@@ -10,6 +10,7 @@ come last in that order, and for ``crm archive rebuild``).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from itertools import repeat
@@ -390,7 +391,10 @@ class Merger:
             self._set_identity(cid, "uscc", row["uscc"])
             self._register(f"uscc:{row['uscc']}", cid)
             self.touched.append(cid)
-        fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not adopt)]
+        # (a name written again without the line break or spaces the archived one has is the same name, tidied)
+        tidied = bool(row.get("name") and old.get("name") and row["name"] != old["name"]
+                      and _SPACE.sub("", row["name"]) == _SPACE.sub("", old["name"]))
+        fields = [f for f in CUSTOMER_FIELDS if not (f == "name" and old.get("name") and not (adopt or tidied))]
         if adopt:
             self._set_identity(cid, "name_key", new_key)
             self.touched.append(cid)
@@ -645,6 +649,9 @@ class NameIndex:
 
 
 _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")
+
+
+_SPACE = re.compile(r"\s+")
 
 
 def _blank(value) -> bool:

@@ -82,6 +82,8 @@ class SubmissionMeta:
     compared_with: int | None = None   # the branch's file whose unchanged rows were not validated again
     prefilled: bool = False            # a pre-filled workbook: when it changes nothing, it is 无变化
     notes: list = field(default_factory=list)  # an accepted file's warnings (as findings' dicts)
+    filler: str | None = None          # the cover's 填报人 and 联系电话 (next month's pre-filled cover shows them)
+    filler_phone: str | None = None
 
 
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
@@ -391,13 +393,13 @@ class Archive:
         ingested = meta.ingested_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
         cur = self.conn.execute(
             "INSERT INTO submissions (id, sha256, file_name, branch, period, received_at, status, "
-            "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on, compared_with) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on, compared_with, "
+            "filler, filler_phone) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (meta.id, meta.sha256, meta.file_name, meta.branch, meta.period,
              meta.received_at.isoformat(sep=" "), status, int(meta.no_change),
              json.dumps(meta.counts, ensure_ascii=False), meta.warnings, errors,
              json.dumps(findings or [], ensure_ascii=False), meta.stored_path, ingested, meta.filled_on,
-             meta.compared_with))
+             meta.compared_with, meta.filler, meta.filler_phone))
         meta.ingested_at = ingested
         return cur.lastrowid
 
@@ -533,6 +535,13 @@ class Archive:
         keys = {i: (_standing_key(received, filled, name, i), name) for i, received, filled, name in self.conn.execute(
             "SELECT id, received_at, filled_on, file_name FROM submissions WHERE id IN (?, ?)", (sid, other))}
         return keys[other][1], standing_reason(keys[sid][0], keys[other][0])
+
+    def last_filler(self, branch: str, before: str) -> tuple[str | None, str | None]:
+        """The 填报人 and 联系电话 on the cover of the branch's last accepted file for a month before ``before``."""
+        row = self.conn.execute(
+            "SELECT filler, filler_phone FROM submissions WHERE branch = ? AND status = 'accepted' AND period < ? "
+            "AND filler IS NOT NULL ORDER BY period DESC, received_at DESC, id DESC LIMIT 1", (branch, before)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def known_rows(self, only: int | None = None) -> dict[str, tuple[int, dict]]:
         """Per branch: its last accepted submission and the raw hashes of its rows, by sheet (for validation

@@ -152,7 +152,7 @@ def clean_value(value, column: Column):
         return column.default
     kind = column.kind
     if kind == TEXT and isinstance(value, str):
-        return value.strip()
+        return _one_line(value.strip(), column)
     if kind == NUMBER:
         return parse_number(value)
     if kind == YEAR:
@@ -168,7 +168,19 @@ def clean_value(value, column: Column):
         return text.upper() if text.upper() in column.allowed else text
     if kind in (PHONE, EMAIL):
         return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-    return text if kind == TEXT else text
+    return _one_line(text, column) if kind == TEXT else text
+
+
+def _one_line(text: str, column: Column) -> str:
+    """A one-line text (a name, a department) without the line breaks Alt+Enter or a pasted cell left in it: the
+    line ends are joined as they are (Chinese has no space between words), a space between two Latin letters."""
+    if column.multiline or ("\n" not in text and "\r" not in text):
+        return text
+    out = ""
+    for line in filter(None, (part.strip() for part in re.split(r"[\r\n]+", text))):
+        latin = out[-1:].isascii() and out[-1:].isalnum() and line[0].isascii() and line[0].isalnum()
+        out += (" " if latin else "") + line
+    return out
 
 
 _FAILED = object()
@@ -212,8 +224,8 @@ def _cleaned(raw: pd.DataFrame, columns: list[Column]):
             continue
         raw_values = raw[column.key].tolist()
         if column.kind == TEXT and all(v.__class__ is str and len(v.strip()) > 4 for v in raw_values):
-            out[column.key] = [v.strip() for v in raw_values]  # plain text, none of it an empty mark
-            continue
+            out[column.key] = [_one_line(v.strip(), column) for v in raw_values]  # plain text, none of it an empty
+            continue                                                              # mark
         if column.kind == CODE and all(v.__class__ is str and len(v) > 4 and v.isascii()
                                        and v.replace("-", "").isalnum() for v in raw_values):
             # plain ASCII codes (the usual case): nothing for NFKC or stripping to change

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import python_calamine as calamine
 
-from schemas.columns import COVER, DATA_SHEETS, IGNORED, Column, Sheet
+from schemas.columns import COVER, DATA_SHEETS, IGNORED, Column, Sheet, cover_note
 
 from ..config import Config
 from ..cells import FormulaError, column_letter
@@ -241,7 +241,8 @@ def _read_cover(rows: list[list], title: str, sub: Submission) -> None:
             if value is None:
                 for vc in range(c + 1, len(row)):
                     if row[vc] not in ("", None):
-                        value = row[vc]
+                        # the template's note beside a field left blank is not its value
+                        value = None if str(row[vc]).strip() == cover_note(col) else row[vc]
                         break
             # where the value belongs, filled or not (a blank 填报人 is reported on its cell)
             sub.cover.setdefault("_labels", {}).setdefault(col.key, (title, r + 1, column_letter(c + 1)))

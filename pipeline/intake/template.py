@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.columns import (ARCHIVE_NO, COVER, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
+from schemas.columns import (ARCHIVE_NO, COVER, cover_note, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
                              NUMBER, WORKBOOK_TITLE, YEAR, Column, Sheet)
 
 from schemas.labels import label
@@ -49,6 +49,7 @@ class Prefill:
     as_of: str                                    # the last archived month the rows come from
     rows: dict[str, list[dict]] = field(default_factory=dict)   # sheet key → rows by column key
     reminders: pd.DataFrame | None = None         # what is due: key columns reminder, name, detail
+    cover: dict[str, str] = field(default_factory=dict)  # who filled the last file in: filler, phone
 
 
 def write_template(path: Path, config: Config | None = None, prefill: Prefill | None = None) -> Path:
@@ -143,16 +144,14 @@ def _write_cover(ws, styles: Styles, list_ranges: dict, prefill: Prefill | None 
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 36)
     ws.set_column(2, 2, 50)
-    filled = {"branch": prefill.branch, "period": prefill.period} if prefill is not None else {}
+    filled = {"branch": prefill.branch, "period": prefill.period, **prefill.cover} if prefill is not None else {}
     for r, column in enumerate(COVER.columns):
         ws.write_string(r, 0, column.header, styles.required_header if column.required else styles.header)
         if column.key in filled:
             ws.write_string(r, 1, filled[column.key], styles.body(column_kind(column)))
         else:
             ws.write_blank(r, 1, None, styles.body(column_kind(column)))
-        note = column.hint or ("必填" if column.required else "")
-        if column.kind == ENUM:
-            note = f"{note}（可选：{'、'.join(column.allowed)}）" if note else f"可选：{'、'.join(column.allowed)}"
+        note = cover_note(column)
         if note:
             ws.write_string(r, 2, note, styles.note)
         rule = _validation(column, COVER.key, list_ranges)

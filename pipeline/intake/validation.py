@@ -103,6 +103,16 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
                "visits": ("customer_name", "customer_uscc", "department")}
 
 
+def cover_person(result: "Result") -> dict[str, str | None]:
+    """The cover's 填报人 and 联系电话 as text (the archive keeps them for next month's pre-filled cover)."""
+    out = {}
+    for key, field_name in (("filler", "filler"), ("phone", "filler_phone")):
+        value = result.cover.get(key)
+        out[field_name] = None if value in (None, "") else str(int(value) if isinstance(value, float) and
+                                                              value.is_integer() else value).strip()
+    return out
+
+
 def readable(result: "Result") -> bool:
     """Whether a feedback copy can be made of the file: it was read, and is small enough to copy."""
     return result.copyable and not any(f.code in UNREADABLE for f in result.findings)

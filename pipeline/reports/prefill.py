@@ -45,7 +45,9 @@ def gather_prefill(archive: Archive, config: Config, branch: str, period: str) -
     snap = edition(archive.snapshot(as_of), branch)
     rows = {"customers": _customers(snap), "projects": _projects(archive, snap),
             "complaints": _complaints(archive, snap)}
-    return Prefill(branch, period, as_of, rows, _reminders(config, snap, branch, as_of, rows))
+    filler, phone = archive.last_filler(branch, period)  # usually the same clerk: one cell less to fill in
+    cover = {key: value for key, value in (("filler", filler), ("phone", phone)) if value}
+    return Prefill(branch, period, as_of, rows, _reminders(config, snap, branch, as_of, rows), cover)
 
 
 def _clean(value):

@@ -460,3 +460,17 @@ def test_a_name_decision_applied_again_is_a_repeat_not_a_new_decision(archive, t
     assert (first.renamed, first.kept_names, first.repeated, first.findings) == (renamed, 1 - renamed, 0, [])
     again = apply_review(archive, path, decided_by="张三")
     assert (again.renamed, again.kept_names, again.repeated) == (0, 0, 1) and "未重复处理" in str(again)
+
+
+def test_a_name_with_a_stray_line_break_is_read_on_one_line_and_a_tidied_name_replaces_the_untidy_one(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", when="2026-09-20T10:00",
+           customers=[customer(name="上海浦江城市建设\n投资有限公司", contact="李\n华")])
+    snap = archive.snapshot()
+    assert snap["customers"]["name"].tolist() == ["上海浦江城市建设投资有限公司"]
+    assert snap["customer_branches"]["contact"].tolist() == ["李华"]
+    ingest(archive, tmp_path, "b", period="2026-10", when="2026-10-20T10:00",
+           customers=[customer(name="上海浦江 城市建设投资有限公司")])  # a stray space: the same name
+    ingest(archive, tmp_path, "c", period="2026-11", when="2026-11-20T10:00",
+           customers=[customer(name="上海浦江城市建设投资有限公司")])   # tidied again: the archive follows
+    assert archive.snapshot()["customers"]["name"].tolist() == ["上海浦江城市建设投资有限公司"]
+    assert archive.conflicts().empty

@@ -54,6 +54,8 @@ def test_the_workbook_is_filled_numbered_and_protected(prefilled):
     root, path = prefilled
     book = load(path)
     assert book["封面"]["B1"].value == BRANCH and book["封面"]["B2"].value == PERIOD
+    # who filled in the branch's last file, and how to reach them: usually the same clerk
+    assert (book["封面"]["B3"].value, book["封面"]["B4"].value) == ("经营部 张明", "021-68881234")
     customers = book["客户信息"]
     assert customers["A1"].value == "档案编号" and customers.protection.sheet
     numbers = [customers.cell(r, 1).value for r in range(2, customers.max_row + 1)]
@@ -83,6 +85,16 @@ def test_sent_back_untouched_it_changes_nothing(prefilled):
         assert [f for f in sub["findings"] if f["code"] == "unknown-customer"] == []
     status = crm(root, "status", "--period", PERIOD)
     assert "无变化" in status.output
+
+
+def test_a_cover_whose_filler_was_cleared_is_returned_at_that_cell(prefilled):
+    """The template's note beside a blank field (“必填”) was read as its value: a blank 填报人 passed."""
+    root, path = prefilled
+    book = load(path)
+    book["封面"]["B3"].value = None
+    book.save(path)
+    result = send(root, path)
+    assert "封面 B3：“填报人”为必填项" in result.output, result.output
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None and shutil.which("libreoffice") is None,
