@@ -49,7 +49,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "rows": ("行数", TEXT),
     "files": ("文件数", INTEGER),
     "errors": ("错误数", INTEGER),
-    "warnings": ("警告数", INTEGER),
+    "warnings": ("提示数", INTEGER),
     "top": ("主要问题", TEXT),
     "stands": ("是否采用", TEXT),
     "filled_on": ("填报日期", DATE),
@@ -371,7 +371,7 @@ SUBMISSION_STATES = (ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE)
 VERDICTS = {"accepted": "通过", "rejected": "退回", "ignored": "已忽略", "superseded": "已被更正替换"}
 OUTCOMES = {"accepted": "已归档", "rejected": "已退回", "ignored": "已忽略", "skipped": "已跳过",
             "quarantined": "已隔离", "left": "留在收件箱"}
-SEVERITIES = {"error": "错误", "warning": "警告"}
+SEVERITIES = {"error": "错误", "warning": "提示"}
 STANDS, REPLACED = "采用", "已被替换"
 EMPTY = "—"  # what an empty or missing figure shows
 WHOLE_FILE = "整个文件"  # where a finding is about the file, not a cell

@@ -267,13 +267,13 @@ def _result_sheet(book, label: str, findings: list[Finding], places: dict[int, _
     errors = sum(f.severity == ERROR for f in findings)
     warnings_ = len(findings) - errors
     verdict = labels.VERDICTS["rejected" if errors else "accepted"]
-    ws["A1"] = _clean(f"{label}　校验结论：{verdict}（错误 {errors} 个，警告 {warnings_} 个）")
+    ws["A1"] = _clean(f"{label}　校验结论：{verdict}（错误 {errors} 个，提示 {warnings_} 个）")
     ws["A1"].font = Font(name=_FONT, size=14, bold=True, color=argb(REQUIRED_RED if errors else OK_GREEN))
-    ws["A2"] = ("请修改全部“错误”后重新报送；“警告”请核实。" if errors else
-                "本文件校验通过。" + ("“警告”请核实。" if warnings_ else ""))
+    ws["A2"] = ("请修改全部“错误”后重新报送；“提示”请核实。" if errors else
+                "本文件校验通过。" + ("“提示”请核实。" if warnings_ else ""))
     ws["A2"].font = Font(name=_FONT, size=10, color=argb(NOTE_GREY))
     if places:
-        ws["A3"] = ("原表中红色单元格为错误、黄色为警告，批注中有修改说明；"
+        ws["A3"] = ("原表中红色单元格为错误、黄色为提示，批注中有修改说明；"
                     "点击“单元格”列可跳转到对应位置。")
     elif findings:
         ws["A3"] = "该文件无法按工作簿打开，以下问题未能在原表中标注。"

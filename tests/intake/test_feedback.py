@@ -85,9 +85,9 @@ def test_marks_cells_comments_and_lists_every_finding(submission, tmp_path):
 
     result = book[RESULT_SHEET]
     title = result["A1"].value
-    assert FILE in title and "退回" in title and "错误 4 个" in title and "警告 2 个" in title
+    assert FILE in title and "退回" in title and "错误 4 个" in title and "提示 2 个" in title
     rows = table(result)
-    assert [r[1] for r in rows] == ["错误"] * 4 + ["警告"] * 2
+    assert [r[1] for r in rows] == ["错误"] * 4 + ["提示"] * 2
     assert [(r[2], r[3], r[4]) for r in rows] == [
         ("—", "—", None), (sheet, "A4", 4), (sheet, "C5", 5), (sheet, "D5", 5),
         (sheet, "C3", 3), (sheet, "C5", 5)]
@@ -246,7 +246,7 @@ def test_xlsm_becomes_a_plain_xlsx(tmp_path):
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == [RESULT_SHEET, CUSTOMERS.name]
     title = book[RESULT_SHEET]["A1"].value
-    assert "通过" in title and "警告 1 个" in title
+    assert "通过" in title and "提示 1 个" in title
 
 
 def _fake_vba(tmp_path):
