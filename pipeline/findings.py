@@ -34,6 +34,8 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-column": (WARNING, "列“{value}”不是模板中的列，已忽略。如需报送该信息，请填在“备注”列。"),
     "duplicate-column": (ERROR, "列“{column}”出现了两次。请删除多余的一列。"),
     # cover / identity
+    "missing-cover": (ERROR, "文件中没有“封面”工作表，看不出是哪个单位、哪个月的报送。请从模板复制“封面”表，填写填报单位、"
+                             "填报月份和填报人后重报。"),
     "missing-branch": (ERROR, "无法确定填报单位。请在“封面”表填写“填报单位”。"),
     "missing-period": (ERROR, "无法确定填报月份。请在“封面”表填写“填报月份”（如 2026-10）。"),
     "bad-period": (ERROR, "填报月份“{value}”无法识别。请填写如 2026-10 或 2026年10月。"),
@@ -67,6 +69,8 @@ CODES: dict[str, tuple[str, str]] = {
     "date-order": (ERROR, "“{column}”（{value}）早于“{detail}”。请核对日期。"),
     "conditional-required": (ERROR, "“{column}”为必填项：{detail}。请补充。"),
     "duplicate-row": (ERROR, "“{column}”为“{value}”的记录重复出现（另见第 {detail} 行）。请合并或删除重复行。"),
+    "unknown-customers": (WARNING, "本表有 {value} 行的客户不在客户档案中，而“客户信息”表没有填写（从这一行起）。"
+                                   "请在“客户信息”表填写这些客户；若本月确实没有客户信息变化，可忽略。"),
     "unknown-customer": (WARNING, "客户“{value}”不在本表“客户信息”中。若为已建档客户可忽略，否则请在“客户信息”表补充该客户。"),
     "unknown-department": (WARNING, "项目部“{value}”不在本单位的项目经理部名单中（{allowed}）。请核对名称，或请市场营销部更新 crm.toml。"),
     "no-response": (WARNING, "投诉一直没有“{column}”，已超过规定时限 {detail}。请尽快答复客户，并在下次报送时补填响应时间。"),

@@ -499,7 +499,10 @@ def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> No
                                         (COVER.column("period").header, periods, "period", "missing-period")):
         distinct = dict.fromkeys(v for _, v in found)
         if not found:
-            if not any(f.code == "bad-period" for f in sub.findings) or attr == "branch":
+            if not sub.cover.get("_labels"):  # no cover to fill in: it is the cover that is missing (said once)
+                if not any(f.code == "missing-cover" for f in sub.findings):
+                    sub.findings.append(make_finding("missing-cover", name, sheet=COVER.name))
+            elif not any(f.code == "bad-period" for f in sub.findings) or attr == "branch":
                 sub.findings.append(make_finding(missing, name))
             continue
         setattr(sub, attr, found[0][1])

@@ -616,10 +616,15 @@ def _archive_numbers(sub, keys: dict[str, pd.DataFrame], file: str, numbers: dic
 
 
 def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str]) -> list[Finding]:
-    """Rows in dependent sheets that name a customer not in this workbook (or the archive)."""
+    """Rows in dependent sheets that name a customer not in this workbook (or the archive). Without a 客户信息
+    sheet (an error of its own) there is nothing to compare with; with an empty one, each sheet says so once,
+    not on every row."""
+    if "customers" not in sub.sheets:
+        return []
     customers = keys["customers"]
     codes = set(customers["uscc"].dropna())
     names = {normalize_name(n) for n in customers["name"].dropna()}
+    empty = not len(customers)
     out = []
     for key in ("projects", "surveys", "complaints", "visits"):
         data = sub.sheets.get(key)
@@ -629,11 +634,19 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         at = _Locator(data, frame, file)
         column = data.sheet.column("customer_name")
         row_codes = frame["customer_uscc"].tolist() if "customer_uscc" in frame else [None] * len(frame)
+        unknown = []
         for i, code, name in zip(frame.index, row_codes, frame["customer_name"].tolist()):
             if (code and (code in codes or code in known)) or not name:
                 continue
             name_key = normalize_name(name)
             if name_key in names or name_key in known:
                 continue
-            out.append(at("unknown-customer", i, column, name))
+            unknown.append(at("unknown-customer", i, column, name))
+        if empty and len(unknown) > 1:
+            first = unknown[0]
+            out.append(make_finding("unknown-customers", file, sheet=first.sheet, row=first.row,
+                                    col_letter=first.cell.split("!")[-1].rstrip("0123456789"), column=column.header,
+                                    value=len(unknown)))
+        else:
+            out += unknown
     return out

@@ -261,6 +261,12 @@ def test_missing_branch_and_period(tmp_path):
     path = write_submission(tmp_path / "客户信息.xlsx", cover=False,
                             customers=[example_row("customers")])
     result = check(path)
+    assert {f.code for f in result.errors} == {"missing-cover"}  # the cover is missing, said once
+    assert "请从模板复制“封面”表" in result.errors[0].message
+    from builders import cover_grid, sheet_grid
+    grids = {"封面": [row for row in cover_grid() if row[0] not in ("填报单位", "填报月份")],
+             "客户信息": sheet_grid("customers", [example_row("customers")])}
+    result = check(write_grid(tmp_path / "客户信息2.xlsx", grids))  # a cover, without the two
     assert {f.code for f in result.errors} == {"missing-branch", "missing-period"}
 
 
@@ -410,3 +416,14 @@ def test_the_cover_s_filler_is_required_and_its_change_answer_is_yes_or_no(tmp_p
     grids["封面"] = cover_grid(changed=" 无 ")
     result = check(write_grid(tmp_path / "华东分公司_2026-10_b.xlsx", grids))
     assert result.status == "accepted" and result.no_change
+
+
+def test_without_customer_rows_the_other_sheets_say_so_once_not_on_every_row(tmp_path):
+    projects = [example_row("projects", contract_no=f"HD-{i}", customer_name=f"客户{i}有限公司", customer_uscc=None)
+                for i in range(5)]
+    empty = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[], projects=projects))
+    [once] = [f for f in empty.findings if f.sheet == "合作项目" and "客户" in f.message]
+    assert once.code == "unknown-customers" and "5 行" in once.message and once.cell == "合作项目!B2"
+    missing = check(write_submission(tmp_path / "y_2026-10.xlsx", projects=projects))
+    assert {f.code for f in missing.findings} & {"unknown-customer", "unknown-customers"} == set()
+    assert "missing-sheet" in {f.code for f in missing.findings}
