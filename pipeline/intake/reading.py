@@ -72,6 +72,7 @@ class SheetData:
     headers: dict[str, str]           # key → header text as written
     header_row: int                   # Excel row number of the (last) header row
     hashes: np.ndarray                # a hash of each row of ``frame``, of its raw values (``row_hashes``)
+    merged_into: dict[str, str] = field(default_factory=dict)  # a cell a merged range filled → its top-left cell
 
 
 @dataclass
@@ -339,7 +340,7 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
         sub.findings.append(make_finding("header-not-found", name, sheet=title, detail=example))
         return None
     first, last, found = header
-    _fill_merged(rows, merged, last + 1)
+    merged_into = _fill_merged(rows, merged, last + 1)
 
     # Columns: dictionary matches, duplicates, unknown headers.
     positions: dict[str, int] = {}
@@ -400,7 +401,7 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
     return SheetData(sheet=sheet, title=title, frame=frame,
                      letters={k: column_letter(positions[k]) for k in keys},
                      headers={k: headers[k] for k in keys}, header_row=last + 1,
-                     hashes=row_hashes(keys, records))
+                     hashes=row_hashes(keys, records), merged_into=merged_into)
 
 
 def row_hashes(keys: list[str], records: list[list]) -> np.ndarray:
@@ -426,16 +427,22 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _fill_merged(rows: list[list], merged: list, data_start: int) -> None:
-    """Copy each merged range's top-left value into every cell it covers (data area)."""
+def _fill_merged(rows: list[list], merged: list, data_start: int) -> dict[str, str]:
+    """Copy each merged range's top-left value into every cell it covers (data area); returns the cells filled so
+    (their addresses, as D7) → the top-left cell they took it from (D6)."""
+    filled: dict[str, str] = {}
     for (r0, c0), (r1, c1) in merged:
         if r1 < data_start:
             continue
         value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
+        corner = f"{column_letter(c0)}{r0 + 1}"
         for r in range(max(r0, data_start), min(r1, len(rows) - 1) + 1):
             for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
                 if _blank(rows[r][c]):
                     rows[r][c] = value
+                    if (r, c) != (r0, c0):
+                        filled[f"{column_letter(c)}{r + 1}"] = corner
+    return filled
 
 
 # -- branch and period -------------------------------------------------------

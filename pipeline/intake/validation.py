@@ -407,7 +407,18 @@ def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Ti
     every_row = _Locator(data, keys, file)
     more += _row_warnings(sheet, keys, data, every_row, config, reference)
     more += _sheet_duplicates(sheet, keys, every_row)
-    return frame, keys, findings + [f for f in more if not f.cell or f.cell not in unread]
+    return frame, keys, _once_per_merged_range(data, findings + [f for f in more if not f.cell or f.cell not in unread])
+
+
+def _once_per_merged_range(data: SheetData, findings: list[Finding]) -> list[Finding]:
+    """A value a merged range repeats down its rows is reported once, at the range's top-left cell (the only one
+    the clerk can edit), not again on each row it covers."""
+    if not data.merged_into:
+        return findings
+    prefix = f"{data.title}!"
+    at_corner = {(f.code, f.cell) for f in findings}
+    return [f for f in findings if not (f.cell.startswith(prefix) and (f.code, prefix + data.merged_into.get(
+        f.cell[len(prefix):], "")) in at_corner)]
 
 
 FAILED_CODES = {"number": "bad-number", "year": "bad-year", "date": "bad-date", "datetime": "bad-date"}

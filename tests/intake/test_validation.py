@@ -427,3 +427,16 @@ def test_without_customer_rows_the_other_sheets_say_so_once_not_on_every_row(tmp
     missing = check(write_submission(tmp_path / "y_2026-10.xlsx", projects=projects))
     assert {f.code for f in missing.findings} & {"unknown-customer", "unknown-customers"} == set()
     assert "missing-sheet" in {f.code for f in missing.findings}
+
+
+def test_a_bad_value_in_a_merged_range_is_one_error_at_its_top_left_cell(tmp_path):
+    from builders import cover_grid, sheet_grid
+    rows = [example_row("customers", name=f"客户{i}有限公司", uscc=None) for i in range(4)]
+    grid = sheet_grid("customers", rows)
+    nature = next(i for i, c in enumerate(SHEETS_BY_KEY["customers"].columns) if c.key == "nature")
+    for r in (3, 4):
+        grid[r][nature] = None
+    path = write_grid(tmp_path / "华东分公司_2026-10.xlsx", {"封面": cover_grid(), "客户信息": grid},
+                      merges={"客户信息": [(2, nature, 4, nature, "民营企业")]})
+    found = [cell for cell, code in located(check(path)) if code == "not-allowed"]
+    assert found == ["客户信息!D3"]
