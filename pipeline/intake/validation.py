@@ -220,7 +220,9 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
         from_name = identify_from_name(path, config)
         result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]
     name = display_name(path.name)
-    if sub.branch and sub.branch not in config.branches:
+    branch_header = COVER.column("branch").header
+    conflicting = any(f.code == "source-conflict" and f.column == branch_header for f in sub.findings)
+    if sub.branch and sub.branch not in config.branches and not conflicting:  # (one message for one slip)
         cells = sub.cover.get("_cells", {})
         title, row, letter = cells.get("branch", ("", None, ""))
         findings.append(make_finding("unknown-branch", name, sheet=title, row=row,
@@ -429,7 +431,9 @@ def _sheet_duplicates(sheet: Sheet, keys: pd.DataFrame, at: "_Locator") -> list[
     col = sheet.column
     if sheet.key == "customers":
         names = [normalize_name(v) if v else None for v in keys["name"].tolist()]
-        return _duplicates(keys, "uscc", col("uscc"), at) + _duplicates(keys, "name", col("name"), at, values=names)
+        by_code = _duplicates(keys, "uscc", col("uscc"), at)
+        coded = {f.row for f in by_code}  # a row copied whole repeats its code and its name: one error, the code's
+        return by_code + [f for f in _duplicates(keys, "name", col("name"), at, values=names) if f.row not in coded]
     if sheet.key == "projects":
         return _duplicates(keys, "contract_no", col("contract_no"), at)
     if sheet.key == "complaints":

@@ -121,6 +121,8 @@ def test_duplicate_customers_by_code_and_by_name(tmp_path):
     assert ("客户信息!B4", "duplicate-row") in found
     dup = next(f for f in result.findings if f.cell == "客户信息!C3")
     assert "第 2 行" in dup.message
+    copied = check(write_submission(tmp_path / "y_2026-10.xlsx", customers=[example_row("customers")] * 2))
+    assert [f.cell for f in copied.findings if f.code == "duplicate-row"] == ["客户信息!C3"]  # one row copied: once
 
 
 def test_project_rules(tmp_path):
@@ -440,3 +442,9 @@ def test_a_bad_value_in_a_merged_range_is_one_error_at_its_top_left_cell(tmp_pat
                       merges={"客户信息": [(2, nature, 4, nature, "民营企业")]})
     found = [cell for cell, code in located(check(path)) if code == "not-allowed"]
     assert found == ["客户信息!D3"]
+
+
+def test_a_short_branch_name_on_the_cover_is_one_error(tmp_path):
+    result = check(full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx", branch="华东公司"))
+    codes = [f.code for f in result.errors]
+    assert codes == ["source-conflict"] and "华东公司" in result.errors[0].message
