@@ -639,6 +639,8 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
     customers = keys["customers"]
     codes = set(customers["uscc"].dropna())
     names = {normalize_name(n) for n in customers["name"].dropna()}
+    owner = {code: (name, int(row)) for code, name, row in zip(customers["uscc"], customers["name"], customers["_row"])
+             if isinstance(code, str) and isinstance(name, str)}  # code → the customer row that has it
     empty = not len(customers)
     out = []
     for key in ("projects", "surveys", "complaints", "visits"):
@@ -650,7 +652,13 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         column = data.sheet.column("customer_name")
         row_codes = frame["customer_uscc"].tolist() if "customer_uscc" in frame else [None] * len(frame)
         unknown = []
+        code_column = data.sheet.column("customer_uscc") if "customer_uscc" in frame else None
         for i, code, name in zip(frame.index, row_codes, frame["customer_name"].tolist()):
+            if code in owner and name and normalize_name(name) != normalize_name(owner[code][0]):
+                # the archive goes by the code: the row would belong to the customer the code is that of
+                out.append(at("customer-code-name-mismatch", i, code_column, code,
+                              detail=(name, owner[code][1], owner[code][0])))
+                continue
             if (code and (code in codes or code in known)) or not name:
                 continue
             name_key = normalize_name(name)

@@ -448,3 +448,13 @@ def test_a_short_branch_name_on_the_cover_is_one_error(tmp_path):
     result = check(full_example(tmp_path / "华东分公司_2026-10_客户信息统计表.xlsx", branch="华东公司"))
     codes = [f.code for f in result.errors]
     assert codes == ["source-conflict"] and "华东公司" in result.errors[0].message
+
+
+def test_a_project_whose_code_is_another_customer_s_is_pointed_at(tmp_path):
+    other = example_row("customers", name="上海天元置业有限公司", uscc="9131011515J1XG611T")
+    project = example_row("projects", customer_name="上海浦江城市建设投资有限公司", customer_uscc="9131011515J1XG611T")
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers"), other],
+                                    projects=[project]))
+    [finding] = [f for f in result.findings if f.code == "customer-code-name-mismatch"]
+    assert finding.cell == "合作项目!C2" and "第 3 行“上海天元置业有限公司”" in finding.message
+    assert result.status == "accepted"
