@@ -72,6 +72,9 @@ CODES: dict[str, tuple[str, str]] = {
     "customer-code-name-mismatch": (WARNING, "本行客户名称为“{detail[0]}”，但信用代码 {value} 是本表“客户信息”第 "
                                              "{detail[1]} 行“{detail[2]}”的。档案按信用代码归类，本行将记在“{detail[2]}”名下；"
                                              "如不对，请改正本行的信用代码或客户名称。"),
+    "date-after-report": (ERROR, "“{column}”为 {value}，晚于本次报送（{detail}）。请核对年份和月份。"),
+    "date-after-report-planned": (WARNING, "“{column}”为 {value}，晚于本次报送（{detail}）。请核对年份和月份；"
+                                           "如为计划日期可忽略。"),
     "unknown-customers": (WARNING, "本表有 {value} 行的客户不在客户档案中，而“客户信息”表没有填写（从这一行起）。"
                                    "请在“客户信息”表填写这些客户；若本月确实没有客户信息变化，可忽略。"),
     "unknown-customer": (WARNING, "客户“{value}”不在本表“客户信息”中。若为已建档客户可忽略，否则请在“客户信息”表补充该客户。"),

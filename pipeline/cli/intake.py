@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from schemas.labels import EMPTY, VERDICTS, WHOLE_FILE, label
+from schemas.labels import EMPTY, SEVERITIES, VERDICTS, WHOLE_FILE, label
 
 from .console import table
 from .options import Context, check_month, open_workspace
@@ -95,7 +95,7 @@ def _results_table(results) -> str:
         out += [f"  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in errors]
         if len(r.errors) > len(errors):
             out.append(f"  …… 另有 {len(r.errors) - len(errors)} 个错误，详见反馈工作簿。")
-        out += [f"  提示  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in warnings]
+        out += [f"  {SEVERITIES['warning']}  {f.cell or f.sheet or WHOLE_FILE}  {f.message}" for f in warnings]
         if len(r.warnings) > len(warnings):
             out.append(f"  …… 另有 {len(r.warnings) - len(warnings)} 条提示，详见反馈工作簿。")
     accepted = sum(r.status == "accepted" for r in results)

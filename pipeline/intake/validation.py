@@ -176,7 +176,7 @@ def validate_files(paths: list[Path], config: Config, *, known_customers: set[st
         keys = _every_row_keys(sheet, [(data.frame, same) for o, (data, same) in held])
         for (o, (data, same)), (frame, failures, cases), every in zip(held, checked, keys):
             frame, o.keys[sheet.key], found = _sheet_findings(data, o.name, config, _reference_time(o.result),
-                                                               frame, every, failures, cases)
+                                                               frame, every, failures, cases, _latest_time(o.result))
             o.frames[sheet.key] = frame
             o.findings += found
     return [_close_file(o, known_customers, numbers, config) if isinstance(o, _Opened) else o for o in opened]
@@ -316,6 +316,15 @@ def _reference_time(result: "Result") -> pd.Timestamp | None:
     return None
 
 
+def _latest_time(result: "Result") -> pd.Timestamp | None:
+    """The latest a date in the workbook can be: the end of its month, or of its 填报日期 when that is later."""
+    if not result.period:
+        return None
+    from ..periods import month_end
+    end = pd.Timestamp(month_end(result.period))
+    return max(end, pd.Timestamp(result.filled_on) + pd.Timedelta(hours=23, minutes=59)) if result.filled_on else end
+
+
 def _changed(data: SheetData, same: np.ndarray) -> pd.DataFrame:
     """The raw rows of a sheet that do not repeat the branch's last file (every row when none does)."""
     return data.frame[~same] if same.any() else data.frame
@@ -382,8 +391,8 @@ def _every_row_keys(sheet: Sheet, raws: list[tuple[pd.DataFrame, np.ndarray]]) -
 
 
 def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Timestamp | None,
-                    frame: pd.DataFrame, keys: pd.DataFrame | None, failures: list, cases: pd.DataFrame | None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding]]:
+                    frame: pd.DataFrame, keys: pd.DataFrame | None, failures: list, cases: pd.DataFrame | None,
+                    latest: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding]]:
     """The clean frame of the new and changed rows, the key columns of every row, and the findings of a sheet
     whose changed rows ``frame`` are cleaned (``failures``) and checked by pandera (``cases``).
 
@@ -404,7 +413,7 @@ def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Ti
     if cases is not None:
         findings += _pandera_findings(cases, sheet, data, at, flagged)
     unread = {f.cell for f in findings}  # a cell that could not be read is not also a blank one
-    more = _row_rules(sheet, frame, data, at, config, reference) if len(frame) else []
+    more = _row_rules(sheet, frame, data, at, config, reference, latest) if len(frame) else []
     # (every row repeats the last file: the rules of one row have nothing to look at)
     every_row = _Locator(data, keys, file)
     more += _row_warnings(sheet, keys, data, every_row, config, reference)
@@ -469,14 +478,38 @@ def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _L
     return findings
 
 
+# Dates that cannot be later than the report (what was done by then); a project's may be planned, so only told.
+DONE_BY_THEN = {"visits": ("visited_on",), "surveys": ("surveyed_on",),
+                "complaints": ("complained_at", "first_response_at", "resolved_at", "feedback_at")}
+PLANNED = {"projects": ("signed_on", "started_on")}
+
+
+def _after_report(sheet: Sheet, frame: pd.DataFrame, at: _Locator, latest: pd.Timestamp | None) -> list[Finding]:
+    """Dates after the month reported (and its 填报日期): a slip of the year or month (2062 for 2026) would put a
+    visit, survey or complaint where no report has been yet."""
+    if latest is None:
+        return []
+    out = []
+    for keys, code in ((DONE_BY_THEN.get(sheet.key, ()), "date-after-report"),
+                       (PLANNED.get(sheet.key, ()), "date-after-report-planned")):
+        for key in keys:
+            if key not in frame:
+                continue
+            stamps = frame[key]
+            for i in frame.index[(stamps > latest).fillna(False).to_numpy(dtype=bool)]:
+                out.append(at(code, i, sheet.column(key), stamps[i], detail=f"{latest:%Y-%m-%d}"))
+    return out
+
+
 def _has(frame: pd.DataFrame, key: str) -> pd.Series:
     return frame[key].notna()
 
 
 def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
-               config: Config, reference: pd.Timestamp | None = None) -> list[Finding]:
-    """Conditional requirements, date order and duplicates inside one sheet."""
-    out: list[Finding] = _caps(sheet, frame, data, at, config)
+               config: Config, reference: pd.Timestamp | None = None,
+               latest: pd.Timestamp | None = None) -> list[Finding]:
+    """Conditional requirements, date order, dates later than the report and duplicates inside one sheet."""
+    out: list[Finding] = _caps(sheet, frame, data, at, config) + _after_report(sheet, frame, at, latest)
     col = sheet.column
     if sheet.key == "customers":
         strategic = frame["strategic"] == YES

@@ -458,3 +458,16 @@ def test_a_project_whose_code_is_another_customer_s_is_pointed_at(tmp_path):
     [finding] = [f for f in result.findings if f.code == "customer-code-name-mismatch"]
     assert finding.cell == "合作项目!C2" and "第 3 行“上海天元置业有限公司”" in finding.message
     assert result.status == "accepted"
+
+
+def test_dates_after_the_report_are_pointed_at(tmp_path):
+    """A 2026-01 report with a visit in 2027 and a contract signed in 2099: a slip of the year."""
+    import datetime as dt
+    result = check(write_submission(
+        tmp_path / "x_2026-01.xlsx", period="2026-01", customers=[example_row("customers")],
+        projects=[example_row("projects", signed_on=dt.datetime(2099, 1, 1))],
+        visits=[example_row("visits", visited_on=dt.datetime(2027, 6, 1))]))
+    found = {(f.code, f.severity) for f in result.findings if f.code.startswith("date-after-report")}
+    assert found == {("date-after-report", "error"), ("date-after-report-planned", "warning")}
+    visit = next(f for f in result.findings if f.code == "date-after-report")
+    assert visit.sheet == "拜访记录" and "2027-06-01" in visit.message
