@@ -224,8 +224,11 @@ def _cleaned(raw: pd.DataFrame, columns: list[Column]):
             continue
         raw_values = raw[column.key].tolist()
         if column.kind == TEXT and all(v.__class__ is str and len(v.strip()) > 4 for v in raw_values):
-            out[column.key] = [_one_line(v.strip(), column) for v in raw_values]  # plain text, none of it an empty
-            continue                                                              # mark
+            stripped = [v.strip() for v in raw_values]  # plain text, none of it an empty mark
+            joined = "".join(stripped)  # (one search of the column for a line break, not one per cell)
+            broken = not column.multiline and ("\n" in joined or "\r" in joined)
+            out[column.key] = [_one_line(v, column) for v in stripped] if broken else stripped
+            continue
         if column.kind == CODE and all(v.__class__ is str and len(v) > 4 and v.isascii()
                                        and v.replace("-", "").isalnum() for v in raw_values):
             # plain ASCII codes (the usual case): nothing for NFKC or stripping to change

@@ -285,13 +285,15 @@ class _Formulas:
     """The formula cells of a worksheet, as it streams by, whose value a reader takes for a blank: an error
     (#DIV/0!, #N/A: a broken VLOOKUP would pass as a cell left empty) or no saved result at all (a file written
     by a program, never opened in a spreadsheet). A typed #N/A, without a formula, is what the clerk wrote: a blank.
-    Most sheets have no formula: one byte search per chunk finds that."""
+    Most sheets have no formula: one quick search per chunk finds that (a sheet with formulas has a closing
+    ``</f>`` or an opening ``<f …`` in the chunk of its first formula; after it, every chunk is read)."""
 
     KEEP = 1 << 20  # bytes of an unfinished cell kept for the next chunk (a formula cell is far shorter)
 
     def __init__(self):
         self.cells: list[tuple[int, int, str | None]] = []
         self._tail = b""
+        self._seen = False  # a formula (or what looks like one) was met: read every chunk from here on
 
     def feed(self, chunk: bytes) -> None:
         data = self._tail + chunk
@@ -305,8 +307,9 @@ class _Formulas:
         self._scan(data)
 
     def _scan(self, body: bytes) -> None:
-        if b"<f" not in body and b":f" not in body:
-            return
+        if not self._seen and _MARK.search(body) is None:  # (one regular expression search: several times
+            return                                         # faster than two “in” tests)
+        self._seen = True
         for attrs, value in _FORMULA_CELL.findall(body):
             ref = _REF.search(attrs)
             kind = _TYPE.search(attrs)
@@ -330,6 +333,7 @@ def _cell_end(data: bytes) -> int:
     return 0 if end < 0 else end + 2
 
 
+_MARK = re.compile(rb"f[ >/]")  # <f>, <f …, </f>, <x:f>: any formula element (and, rarely, some text)
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*?)(?<!/)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
     rb"(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>")

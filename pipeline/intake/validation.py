@@ -671,9 +671,14 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         return []
     customers = keys["customers"]
     codes = set(customers["uscc"].dropna())
-    names = {normalize_name(n) for n in customers["name"].dropna()}
-    owner = {code: (name, int(row)) for code, name, row in zip(customers["uscc"], customers["name"], customers["_row"])
-             if isinstance(code, str) and isinstance(name, str)}  # code → the customer row that has it
+    names = set()
+    owner = {}  # code → the customer row that has it: (its name's key, name, row number)
+    for code, name, row in zip(customers["uscc"].tolist(), customers["name"].tolist(), customers["_row"].tolist()):
+        if isinstance(name, str):
+            key = normalize_name(name)
+            names.add(key)
+            if isinstance(code, str):
+                owner.setdefault(code, (key, name, int(row)))
     empty = not len(customers)
     out = []
     for key in ("projects", "surveys", "complaints", "visits"):
@@ -687,12 +692,14 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         unknown = []
         code_column = data.sheet.column("customer_uscc") if "customer_uscc" in frame else None
         for i, code, name in zip(frame.index, row_codes, frame["customer_name"].tolist()):
-            if code in owner and name and normalize_name(name) != normalize_name(owner[code][0]):
-                # the archive goes by the code: the row would belong to the customer the code is that of
-                out.append(at("customer-code-name-mismatch", i, code_column, code,
-                              detail=(name, owner[code][1], owner[code][0])))
+            if not name:
                 continue
-            if (code and (code in codes or code in known)) or not name:
+            if code in owner:
+                if normalize_name(name) != owner[code][0]:  # the archive goes by the code: the row is that
+                    out.append(at("customer-code-name-mismatch", i, code_column, code,  # customer's
+                                  detail=(name, owner[code][2], owner[code][1])))
+                continue
+            if code and code in known:
                 continue
             name_key = normalize_name(name)
             if name_key in names or name_key in known:
