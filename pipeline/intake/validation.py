@@ -699,7 +699,7 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
                     out.append(at("customer-code-name-mismatch", i, code_column, code,  # customer's
                                   detail=(name, owner[code][2], owner[code][1])))
                 continue
-            if code and code in known:
+            if code and (code in codes or code in known):
                 continue
             name_key = normalize_name(name)
             if name_key in names or name_key in known:
