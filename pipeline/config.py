@@ -172,7 +172,8 @@ weight_c = 0
 
 [mail]
 # 邮件分发（crm distribute）。未填 host 时只能演练：邮件写成 .eml 文件放在 output/<期间>/outbox/，不发出。
-# 密码不写在任何文件里：发送前在环境变量 CRM_SMTP_PASSWORD 中设置（Windows 命令行：set CRM_SMTP_PASSWORD=密码）。
+# 密码不写在任何文件里：发送前在环境变量 CRM_SMTP_PASSWORD 中设置（Windows 命令提示符：set CRM_SMTP_PASSWORD=密码；
+# PowerShell：$env:CRM_SMTP_PASSWORD="密码"）。
 host = ""
 port = 587
 # 加密方式：starttls（587 端口）、ssl（465 端口）、none（不加密，只用于单位内网的邮件中继）。
@@ -186,7 +187,8 @@ from_name = "集团公司市场营销部"
 max_message_mib = 20
 # 连接邮件服务器的超时（秒）。
 timeout_seconds = 60
-# 单位内部邮件服务器使用自签名证书时，填写其 CA 证书文件（.pem）的路径；留空则使用系统信任的证书。
+# 单位内部邮件服务器使用自签名证书时，填写其 CA 证书文件（.pem）的路径（相对路径从本文件所在的文件夹算起；
+# Windows 路径用单引号，如 'D:\证书\内部CA.pem'）；留空则使用系统信任的证书。
 ca_file = ""
 
 # 收件人：每人写一节 [[mail.recipients]]。
@@ -357,7 +359,7 @@ def load_config(path: Path | None) -> Config:
             user = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"配置文件 {path} 格式错误：{_toml_message(exc)}。"
-                              "请检查该行的引号、方括号和等号。") from None
+                              f"请检查该行的引号、方括号和等号。{_backslash_hint(text, exc)}") from None
         problems = check(user, text)
         if problems:
             shown = "\n".join(f"  - {p}" for p in problems)
@@ -371,6 +373,17 @@ _TOML_WORDS = [("Expected '=' after a key in a key/value pair", "键后面应为
                ("Cannot overwrite a value", "同一项写了两次"), ("Cannot declare", "同一节写了两次"),
                ("Unterminated string", "引号没有闭合"), ("Illegal character", "含有不允许的字符"),
                ("Expected newline or end of document after a statement", "一行只能写一项")]
+
+
+def _backslash_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """A Windows path in double quotes ("D:\证书\a.pem") is the usual cause of an error on a line with a backslash."""
+    where = re.search(r"\(at line (\d+),", str(exc))
+    lines = text.splitlines()
+    line = lines[int(where[1]) - 1] if where and int(where[1]) <= len(lines) else ""
+    if "\\" not in line:
+        return ""
+    return ("该行的反斜杠 \\ 在双引号中有特殊含义：Windows 路径请改用单引号（如 'D:\\证书\\内部CA.pem'），"
+            "或把 \\ 写成 /。")
 
 
 def _toml_message(exc: tomllib.TOMLDecodeError) -> str:

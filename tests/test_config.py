@@ -66,3 +66,20 @@ def test_broken_toml_says_where_in_chinese(tmp_path):
         load_config(write(tmp_path, '[roster]\nbranches = [华东分公司]\n'))
     message = str(caught.value)
     assert "第 2 行" in message and "格式错误" in message and "Invalid" not in message
+
+
+def test_a_windows_path_in_double_quotes_gets_a_hint_to_use_single_quotes(tmp_path):
+    from click.testing import CliRunner
+    from pipeline.cli import main
+    (tmp_path / "crm.toml").write_text('[mail]\nca_file = "D:\\证书\\内部CA.pem"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--workspace", str(tmp_path), "status"])
+    assert result.exit_code == 1 and "第 2 行" in result.output
+    assert "Windows 路径请改用单引号（如 'D:\\证书\\内部CA.pem'）" in result.output  # as written, not “…”
+
+
+def test_a_relative_ca_file_is_beside_crm_toml(tmp_path, monkeypatch):
+    from pipeline.config import load_config
+    from pipeline.distribution.settings import mail_settings
+    (tmp_path / "crm.toml").write_text("[mail]\nca_file = '内部CA.pem'\n", encoding="utf-8")
+    monkeypatch.chdir("/")
+    assert mail_settings(load_config(tmp_path / "crm.toml")).ca_file == str(tmp_path / "内部CA.pem")

@@ -24,6 +24,14 @@ from .options import Context  # noqa: E402
 __all__ = ["main", "Context"]
 
 
+class Said(click.ClickException):
+    """A message of ours, shown as written: click's own messages get Chinese quotation marks (``chinese``), which
+    would turn the single quotes of a Windows path we tell the clerk to write, or of a Python error, into “”."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
 class CrmGroup(click.Group):
     """Turns every named library error into a one-line message and its exit status.
 
@@ -41,7 +49,7 @@ class CrmGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CrmError as exc:
-            error = click.ClickException(str(exc))
+            error = Said(str(exc))
             error.exit_code = exc.exit_code
             raise error from None
         except click.exceptions.NoSuchOption as exc:
@@ -61,13 +69,13 @@ class CrmGroup(click.Group):
             if os.environ.get("CRM_DEBUG") or not exc.filename:
                 raise _internal(ctx, exc) from None
             from ..errors import file_in_use
-            raise click.ClickException(file_in_use(exc) + _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
+            raise Said(file_in_use(exc) + _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
                                        ) from None
         except sqlite3.DatabaseError as exc:
             from ..archive.store import damaged
             obj = ctx.obj
             path = getattr(obj, "workspace", Path(".")) / "archive.sqlite"
-            raise click.ClickException(str(damaged(path, exc))) from None
+            raise Said(str(damaged(path, exc))) from None
         except Exception as exc:  # noqa: BLE001 — the last resort: never a traceback on screen
             if os.environ.get("CRM_DEBUG"):
                 raise
@@ -84,8 +92,8 @@ def _internal(ctx, exc: Exception) -> click.ClickException:
         raise exc
     log = _log_traceback(ctx)
     state = _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
-    return click.ClickException(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
-                                f"详细信息已写入 {log}，请把该文件发给系统维护人员。")
+    return Said(f"程序内部错误（{str(exc)[:200] or type(exc).__name__}）。{state}"
+                f"详细信息已写入 {log}，请把该文件发给系统维护人员。")
 
 
 def _printable_anywhere() -> None:

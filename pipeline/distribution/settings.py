@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from schemas.labels import BRANCH_ROLE, MAIL_DEFAULT_KINDS, MAIL_ROLE_ALIASES
 
@@ -59,7 +60,8 @@ class MailSettings:
                               "不加 --send 可先演练。")
         if self.username and not self.password():
             raise ConfigError(f"[mail] 设置了用户名 {self.username}，但环境变量 {PASSWORD_VARIABLE} 中没有密码。"
-                              f"请先设置（Windows：set {PASSWORD_VARIABLE}=密码；Linux/macOS：export "
+                              f"请先设置（Windows 命令提示符：set {PASSWORD_VARIABLE}=密码，等号两边不留空格；"
+                              f"PowerShell：$env:{PASSWORD_VARIABLE}=\"密码\"；Linux/macOS：export "
                               f"{PASSWORD_VARIABLE}=密码），密码不要写进 crm.toml。")
 
 
@@ -67,7 +69,14 @@ def mail_settings(config: Config) -> MailSettings:
     mail = config.section("mail")
     return MailSettings(mail["host"].strip(), int(mail["port"]), mail["security"], mail["username"].strip(),
                         mail["from"].strip(), mail["from_name"].strip(), int(mail["max_message_mib"] * 1024 * 1024),
-                        float(mail["timeout_seconds"]), mail["ca_file"].strip())
+                        float(mail["timeout_seconds"]), _beside(config, mail["ca_file"].strip()))
+
+
+def _beside(config: Config, path: str) -> str:
+    """A path in crm.toml, relative to the folder crm.toml is in (not to wherever crm was started)."""
+    if not path or Path(path).is_absolute() or config.path is None:
+        return path
+    return str(Path(config.path).parent / path)
 
 
 def recipients(config: Config) -> list[Recipient]:
