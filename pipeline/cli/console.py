@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from schemas.labels import EMPTY
+
 from ..widths import display_width as text_width
 
 
@@ -13,11 +15,13 @@ def _pad(text: str, width: int) -> str:
 def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list[str | None] | None = None) -> str:
     """Rows under headers, columns padded to their widest cell. ``notes``: a text for each row (or None), shown
     on a line of its own under the row, so a long remark does not widen every line of the table."""
-    cells = [[_clip(str("" if v is None else v), max_width) for v in row] for row in rows]
+    # ASCII for the rule and for an empty cell's dash: a Chinese Windows console draws ─ and — two columns wide
+    # (they are "ambiguous" in width), which pushed the columns apart there.
+    cells = [[_clip("-" if v == EMPTY else str("" if v is None else v), max_width) for v in row] for row in rows]
     widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
               for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(),
-             "  ".join("─" * w for w in widths)]
+             "  ".join("-" * w for w in widths)]
     for row, note in zip(cells, notes or [None] * len(cells)):
         lines.append("  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip())
         for i, line in enumerate(part for text in (note or "").splitlines() for part in _wrapped(text)):

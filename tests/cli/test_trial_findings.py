@@ -108,6 +108,8 @@ def test_the_status_on_screen_fits_a_console_window(tmp_path):
     assert counts.split(" / ")[:2] == ["2", "1"] and len(counts.split(" / ")) == 5, line
     assert "行数依次为：客户信息 / 合作项目 / 满意度调查 / 投诉记录 / 拜访记录" in output
     assert max(display_width(line) for line in output.splitlines()) <= 110
+    # a Chinese Windows console draws ─ two columns wide: the rule is ASCII
+    assert "─" not in output and output.splitlines()[2].startswith("-----")
 
 
 def test_a_returned_file_s_first_error_and_feedback_are_under_its_line(tmp_path):
