@@ -62,13 +62,14 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
     ``texts`` are the rows of ``data`` as stored, by entity: (row_texts id, ``dumps`` text, its ``text_hash``
     for customers, else None).
     """
-    branch, period, received = conn.execute("SELECT branch, period, received_at FROM submissions WHERE id = ?",
-                                            (sid,)).fetchone()
+    branch, period, received, prefill_as_of = conn.execute(
+        "SELECT branch, period, received_at, prefill_as_of FROM submissions WHERE id = ?", (sid,)).fetchone()
     if data is None:
         texts = {}
         data = stored_rows(conn, sid, texts)
     texts = texts or {}
-    merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received))
+    merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received),
+                    prefill_as_of)
     merger.names = names
     merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full
@@ -147,10 +148,15 @@ class Merger:
     """Applies one submission's rows to the current state."""
 
     def __init__(self, conn: sqlite3.Connection, sid: int, branch: str, period: str,
-                 similarity_threshold: float, baseline: dict | None = None):
+                 similarity_threshold: float, baseline: dict | None = None, prefill_as_of: str | None = None):
         self.conn, self.sid, self.branch, self.period = conn, sid, branch, period
         self.similarity_threshold = similarity_threshold
         self.baseline = baseline or {}  # the corrected file's rows, when this file is a correction
+        # This month's pre-filled workbook: its numbered rows showed the archive as of that month, and what the
+        # branch changed is what differs from that (``_prefill_view``), not from its own last rows.
+        self.prefill_as_of = prefill_as_of
+        self._undo: dict[str, dict] | None = None  # customer id → fields as of that month, where changed since
+        self._others: set[int] | None = None  # customers other branches changed (their rows are never skipped)
         self.result = MergeResult()
         self.local_names: dict[str, int] = {}
         self.new_ids: list[int] = []
@@ -316,18 +322,39 @@ class Merger:
 
     def repeated(self, rows: list[tuple[int, str]]) -> list[int]:
         """Note the customers of repeated rows as reported; returns the positions of rows this branch's
-        last rows do not match (they go through ``customer`` like any other)."""
+        last rows do not match (they go through ``customer`` like any other), and, in a pre-filled workbook,
+        of rows of customers another branch changed (what the branch was shown may differ from what it sent)."""
         sent = self._sent()
-        known = [sent[digest] for _, digest in rows if digest in sent]
+        others = self._changed_by_others() if self.prefill_as_of else set()
+        known = [sent[digest] for _, digest in rows if digest in sent and sent[digest] not in others]
         self.reported += known
         self.merged_here.update(known)
-        return [seq for seq, digest in rows if digest not in sent]
+        return [seq for seq, digest in rows if digest not in sent or sent[digest] in others]
+
+    def _changed_by_others(self) -> set[int]:
+        """Customers whose customer fields another branch has changed (read once)."""
+        if self._others is None:
+            self._others = {cid for (cid,) in self.conn.execute(
+                "SELECT DISTINCT customer_id FROM history WHERE entity = 'customer' AND branch <> ?", (self.branch,))}
+        return self._others
+
+    def _prefill_view(self, cid: int, current: dict) -> dict:
+        """The customer's fields as this month's pre-filled workbook showed them: the archive's, with every change
+        made after the month its rows were taken from undone (as ``Archive.snapshot`` does)."""
+        if self._undo is None:
+            self._undo = {}
+            for key, fld, old in self.conn.execute(
+                    "SELECT entity_key, field, old FROM history WHERE entity = 'customer' AND period > ? "
+                    "ORDER BY id DESC", (self.prefill_as_of,)):
+                self._undo.setdefault(key, {})[fld] = loads(old) if old is not None else None  # the oldest wins
+        return {**current, **self._undo.get(str(cid), {})}
 
     def customer(self, row: dict, text: tuple | None = None) -> None:
         """Merge one customer row (``text``: the row as stored, (row_texts id, text, its hash), when the caller
         has it; rows stored before hashes were kept have none)."""
         sent_id, _, sent = self._text(row, text)
-        if sent in self._sent():
+        if sent in self._sent() and not (self.prefill_as_of and row.get("archive_no")
+                                         and self.sent[sent] in self._changed_by_others()):
             # The branch re-sent this row unchanged: it carries nothing new ("若无变化,则不用重复上报"),
             # so it neither rewrites the archive nor undoes another branch's later update.
             cid = self.sent[sent]
@@ -376,7 +403,9 @@ class Merger:
                                  "t.id = c.sent_text_id WHERE c.customer_id = ? AND c.branch = ?",
                                  (cid, self.branch)).fetchone()
         before = self.baseline.get(identity(row))
-        if before is None and link is not None and link[1]:
+        if before is None and numbered and self.prefill_as_of:
+            before = self._prefill_view(cid, old)  # what this month's pre-filled workbook showed
+        elif before is None and link is not None and link[1]:
             before = loads(link[1])
         # The name of a coded customer changes only through review, never silently; a row with the
         # customer's archive number (a pre-filled workbook) renames it: same customer, a recorded change

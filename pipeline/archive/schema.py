@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, file_name TEXT, branch TEXT,
     period TEXT, received_at TEXT, status TEXT, no_change INTEGER, counts TEXT,
     warnings INTEGER, errors INTEGER, findings TEXT, stored_path TEXT, ingested_at TEXT,
-    filled_on TEXT, compared_with INTEGER, filler TEXT, filler_phone TEXT);
+    filled_on TEXT, compared_with INTEGER, filler TEXT, filler_phone TEXT, prefill_as_of TEXT);
 CREATE INDEX IF NOT EXISTS submissions_by_sha256 ON submissions(sha256);
 CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, period);
 CREATE TABLE IF NOT EXISTS row_texts (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
@@ -143,9 +143,11 @@ CREATE INDEX IF NOT EXISTS submissions_by_branch_period ON submissions(branch, p
     7: lambda conn: compact_rows(conn),
     # v8 → v9: a decision on a customer's other name remembers the branch and month whose submission raised it (the
     # pair is no conflict once decided: the branch assessment counted it only until the review); a submission, its
-    # cover's 填报人 and 联系电话 (next month's pre-filled cover carries them).
+    # cover's 填报人 and 联系电话 (next month's pre-filled cover carries them) and, for a pre-filled workbook, the
+    # month its rows show (they are compared with that).
     8: lambda conn: (add_columns(conn, "name_decisions", {"branch": "TEXT", "period": "TEXT"}),
-                     add_columns(conn, "submissions", {"filler": "TEXT", "filler_phone": "TEXT"})),
+                     add_columns(conn, "submissions", {"filler": "TEXT", "filler_phone": "TEXT",
+                                                       "prefill_as_of": "TEXT"})),
 }
 
 

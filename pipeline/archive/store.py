@@ -84,6 +84,7 @@ class SubmissionMeta:
     notes: list = field(default_factory=list)  # an accepted file's warnings (as findings' dicts)
     filler: str | None = None          # the cover's 填报人 and 联系电话 (next month's pre-filled cover shows them)
     filler_phone: str | None = None
+    prefill_as_of: str | None = None   # this month's pre-filled workbook: the month its rows show (merge.Merger)
 
 
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
@@ -394,12 +395,12 @@ class Archive:
         cur = self.conn.execute(
             "INSERT INTO submissions (id, sha256, file_name, branch, period, received_at, status, "
             "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on, compared_with, "
-            "filler, filler_phone) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "filler, filler_phone, prefill_as_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (meta.id, meta.sha256, meta.file_name, meta.branch, meta.period,
              meta.received_at.isoformat(sep=" "), status, int(meta.no_change),
              json.dumps(meta.counts, ensure_ascii=False), meta.warnings, errors,
              json.dumps(findings or [], ensure_ascii=False), meta.stored_path, ingested, meta.filled_on,
-             meta.compared_with, meta.filler, meta.filler_phone))
+             meta.compared_with, meta.filler, meta.filler_phone, meta.prefill_as_of))
         meta.ingested_at = ingested
         return cur.lastrowid
 

@@ -40,6 +40,7 @@ class Inspection:
     kind: str                      # xlsx / xlsm / xls / ignored / rejected
     findings: list[Finding] = field(default_factory=list)
     inflated: int = 0              # bytes of XML once decompressed (what an in-memory copy costs)
+    prefill_of: tuple[str, str] | None = None  # a pre-filled workbook's (month it is for, month it shows)
     formulas: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
     #                                sheet title → (row, column, error text or None: no result saved), 0-based, of
     #                                the formula cells a reader would take for blanks (``_Formulas``)
@@ -203,14 +204,28 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
                     detail=f"{corner}（{extent.rows:,} 行 × {extent.columns:,} 列）")])
             budget -= used
         is_macro = "xl/vbaProject.bin" in names or path.suffix.lower() == ".xlsm"
+        prefill_of = prefill_mark(archive)
         if formulas:
             titles = titles if titles is not None else _sheet_titles(archive)
             formulas = {titles.get(part, part): cells for part, cells in formulas.items()}
     inflated = max_total - budget
     if is_macro:
         return Inspection(path, "xlsm", [make_finding("macro-workbook", display_name(path.name))], inflated,
-                          formulas)
-    return Inspection(path, "xlsx", inflated=inflated, formulas=formulas)
+                          prefill_of, formulas)
+    return Inspection(path, "xlsx", inflated=inflated, prefill_of=prefill_of, formulas=formulas)
+
+
+_MARK_NAME = re.compile(rb'<(?:\w+:)?definedName\b[^>]*\bname="_crm_prefill"[^>]*>(?:"|&quot;)'
+                        rb'(\d{4}-\d{2})\|(\d{4}-\d{2})(?:"|&quot;)</')
+
+
+def prefill_mark(archive: zipfile.ZipFile) -> tuple[str, str] | None:
+    """The pre-filled workbook's mark (template.PREFILL_MARK): (the month it is for, the month its rows show)."""
+    try:
+        found = _MARK_NAME.search(archive.read("xl/workbook.xml"))
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError):
+        return None
+    return (found[1].decode(), found[2].decode()) if found else None
 
 
 class _TooBig(Exception):

@@ -40,6 +40,13 @@ REMINDERS_SHEET = "本月提醒"
 LOCKED_FILL = "#F2F2F2"
 
 
+# A hidden workbook name in a pre-filled workbook: "2027-01|2026-12", the month it is for and the month its rows were
+# taken from. Excel, WPS, LibreOffice and openpyxl keep it when they save. Returned for that month, its rows are
+# compared with what it showed (the archive as of that month), not with the branch's own last rows: a value the
+# branch types back over another branch's change is a change of its own (safety.prefill_mark reads it).
+PREFILL_MARK = "_crm_prefill"
+
+
 @dataclass
 class Prefill:
     """A branch's rows for next month's workbook, as the archive holds them."""
@@ -62,6 +69,8 @@ def write_template(path: Path, config: Config | None = None, prefill: Prefill | 
     path = Path(path)
     deadline_day = (config or load_config(None)).get("submission", "deadline_day")
     book = new_workbook(path)
+    if prefill is not None:  # which month's pre-filled workbook this is, and as of which month (see PREFILL_MARK)
+        book.define_name(PREFILL_MARK, f'="{prefill.period}|{prefill.as_of}"')
     styles = Styles(book)
     instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
     cover = book.add_worksheet(COVER.name)

@@ -57,6 +57,7 @@ class Result:
     prefilled: bool = False         # a pre-filled workbook (its rows carry 档案编号)
     period_cell: tuple = ("", None, "")  # where the month was read: (sheet, row, column letters)
     months: tuple = ()              # every month the file names, when its sources disagree more than one
+    prefill_as_of: str | None = None  # this month's pre-filled workbook: the month its rows show (template.PREFILL_MARK)
     stored: dict = field(default_factory=dict)  # the clean rows as the archive stores them, made by a worker in
     #                                             place of ``frames`` (archive.schema.stored_texts)
 
@@ -104,8 +105,9 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
 
 
 def cover_person(result: "Result") -> dict[str, str | None]:
-    """The cover's 填报人 and 联系电话 as text (the archive keeps them for next month's pre-filled cover)."""
-    out = {}
+    """The cover's 填报人 and 联系电话 as text (the archive keeps them for next month's pre-filled cover), and the
+    month a pre-filled workbook's rows show (its rows are compared with that)."""
+    out = {"prefill_as_of": result.prefill_as_of if result.prefilled else None}
     for key, field_name in (("filler", "filler"), ("phone", "filler_phone")):
         value = result.cover.get(key)
         out[field_name] = None if value in (None, "") else str(int(value) if isinstance(value, float) and
@@ -215,7 +217,9 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
                                                     if not k.startswith("_")},
                     filled_on=_date_text(sub.cover.get("filled_on")), inflated=inspection.inflated,
                     copyable=inspection.inflated <= config.get("limits", "feedback_copy_mib") * 2**20,
-                    period_cell=tuple(sub.cover.get("_cells", {}).get("period", ("", None, ""))), months=sub.months)
+                    period_cell=tuple(sub.cover.get("_cells", {}).get("period", ("", None, ""))), months=sub.months,
+                    prefill_as_of=inspection.prefill_of[1] if inspection.prefill_of and
+                    inspection.prefill_of[0] == sub.period else None)  # (last month's, reused: not this month's)
     if any(f.code in UNREADABLE for f in sub.findings):  # not read: the file name still tells
         from_name = identify_from_name(path, config)
         result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]

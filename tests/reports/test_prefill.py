@@ -296,3 +296,67 @@ def test_a_name_adopted_in_review_is_not_undone_by_a_pre_filled_workbook_sent_be
     with archive_of(ws.root) as archive:
         assert archive.snapshot()["customers"]["name"].tolist() == [new]
         assert archive.conflicts().empty
+
+
+def _shared_customer_workspace(tmp_path):
+    """华东 reports a strategic customer in July; 华南, reporting it too, says it is not strategic."""
+    from builders import example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-07_x.xlsx", period="2026-07", customers=[example_row(
+        "customers", strategic="是", specialist="HD专员", liaison_leader="HD领导")])
+    assert crm(ws.root, "ingest", "--received-at", "2026-07-20T10:00").exit_code == 0
+    write_submission(ws.inbox / "华南分公司_2026-07_x.xlsx", branch="华南分公司", period="2026-07",
+                     customers=[example_row("customers", strategic="否", specialist=None, liaison_leader=None)])
+    assert crm(ws.root, "ingest", "--received-at", "2026-07-21T10:00").exit_code == 0
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["strategic"].tolist() == ["否"]
+    return ws
+
+
+def _strategic_cell(book):
+    customers = book["客户信息"]
+    return customers.cell(2, column(customers, "是否战略客户"))
+
+
+def test_a_value_typed_back_over_another_branch_s_change_in_the_pre_filled_workbook_counts(tmp_path):
+    """华东's August workbook shows 否 (华南's word); 华东 types 是 back: a change of its own, applied and recorded
+    (compared with its own July row, 是 again looked like nothing new, and the customer stayed 否 for good)."""
+    ws = _shared_customer_workspace(tmp_path)
+    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
+    prefilled = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
+    book = load(prefilled)
+    assert _strategic_cell(book).value == "否"
+    _strategic_cell(book).value = "是"
+    book.save(ws.inbox / prefilled.name)
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
+        changes = archive.history(period="2026-08")
+        assert [(c.branch, c.field, c.new_value) for c in changes.itertuples() if c.field == "是否战略客户"] == [
+            (BRANCH, "是否战略客户", "是")]
+    assert crm(ws.root, "archive", "rebuild").exit_code == 0  # a rebuild reads the mark again: the same archive
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
+
+
+def test_an_old_pre_filled_workbook_sent_again_does_not_undo_another_branch_s_change(tmp_path):
+    """华东 sends its August workbook again as September's, untouched: it was made for August, so its rows are
+    compared with 华东's own last rows, and 华南's September change stands."""
+    from builders import example_row, write_submission
+    ws = _shared_customer_workspace(tmp_path)
+    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
+    prefilled = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
+    book = load(prefilled)
+    book.save(ws.inbox / prefilled.name)
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
+    write_submission(ws.inbox / "华南分公司_2026-09_x.xlsx", branch="华南分公司", period="2026-09",
+                     customers=[example_row("customers", strategic="否", integrity="一般")])
+    assert crm(ws.root, "ingest", "--received-at", "2026-09-10T10:00").exit_code == 0
+    book = load(prefilled)
+    book["封面"]["B2"].value = "2026-09"
+    book.save(ws.inbox / "华东分公司_2026-09_客户信息统计表.xlsx")
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-09-20T10:00").output
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["integrity"].tolist() == ["一般"]
