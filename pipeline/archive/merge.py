@@ -332,10 +332,13 @@ class Merger:
         return [seq for seq, digest in rows if digest not in sent or sent[digest] in others]
 
     def _changed_by_others(self) -> set[int]:
-        """Customers whose customer fields another branch has changed (read once)."""
+        """This branch's customers whose customer fields another branch has changed (read once, by customer: the
+        history of a large archive is not read whole for each file)."""
         if self._others is None:
-            self._others = {cid for (cid,) in self.conn.execute(
-                "SELECT DISTINCT customer_id FROM history WHERE entity = 'customer' AND branch <> ?", (self.branch,))}
+            mine = sorted(set(self._sent().values()))
+            self._others = {cid for (cid,) in rows_in(
+                self.conn, "SELECT DISTINCT customer_id FROM history WHERE customer_id IN ({marks}) "
+                           "AND entity = 'customer' AND branch <> ?", mine, (self.branch,))}
         return self._others
 
     def _prefill_view(self, cid: int, current: dict) -> dict:

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY, entity TEXT, entity_key TEXT, customer_id INTEGER, branch TEXT,
     field TEXT, old TEXT, new TEXT, period TEXT, submission_id INTEGER);
 CREATE INDEX IF NOT EXISTS history_by_period ON history(period);
+CREATE INDEX IF NOT EXISTS history_by_customer ON history(customer_id);
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY, kind TEXT, left_id INTEGER, right_id INTEGER, detail TEXT,
     score REAL, period TEXT, submission_id INTEGER, other_name TEXT NOT NULL DEFAULT '',
@@ -263,13 +264,13 @@ def _json_column(series: pd.Series) -> list:
     return [json_value(v) for v in values]
 
 
-def rows_in(conn, query: str, values) -> Iterator[tuple]:
+def rows_in(conn, query: str, values, after: tuple = ()) -> Iterator[tuple]:
     """The rows of ``query`` for every value, its ``IN ({marks})`` asked 500 values at a time
-    (SQLite limits how many parameters one statement takes)."""
+    (SQLite limits how many parameters one statement takes); ``after``: the parameters after the marks."""
     values = list(values)
     for start in range(0, len(values), 500):
         chunk = values[start:start + 500]
-        yield from conn.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
+        yield from conn.execute(query.format(marks=",".join("?" * len(chunk))), [*chunk, *after])
 
 
 def row_hash(data: dict) -> str:
