@@ -9,7 +9,7 @@ from .archive.ingest import FileOutcome, ingest_inbox
 from .archive.store import Archive
 from .archive.workspace import Workspace
 from .config import Config
-from .errors import file_in_use
+from .errors import file_in_use, os_error_of
 from .intake.worker import Workers
 from .periods import current_month, parse_month
 from .reports import names
@@ -35,7 +35,10 @@ def run_monthly(ws: Workspace, archive: Archive, config: Config, *, period: str 
     path = names.monthly_summary(ws.output, period)
     try:
         path = write_monthly_report(data, path)
-    except OSError as exc:  # (open in Excel): the files are archived all the same, and said so
-        data.unwritten = (f"{file_in_use(exc)}收件箱已处理完；之后运行 crm monthly --period {period} 即可重新生成"
+    except Exception as exc:  # (open in Excel): the files are archived all the same, and said so
+        failed = os_error_of(exc)
+        if failed is None:
+            raise
+        data.unwritten = (f"{file_in_use(failed)}收件箱已处理完；之后运行 crm monthly --period {period} 即可重新生成"
                           "月度汇总（不会重复入库）。")
     return outcomes, data, path

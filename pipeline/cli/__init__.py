@@ -65,12 +65,6 @@ class CrmGroup(click.Group):
             import sys
             sys.stdout = open(os.devnull, "w")
             raise click.exceptions.Exit(0) from None
-        except OSError as exc:  # a file of ours open in Excel (Windows locks it), a full disk: not a program error
-            if os.environ.get("CRM_DEBUG") or not exc.filename:
-                raise _internal(ctx, exc) from None
-            from ..errors import file_in_use
-            raise Said(file_in_use(exc) + _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]
-                                       ) from None
         except sqlite3.DatabaseError as exc:
             from ..archive.store import damaged
             obj = ctx.obj
@@ -79,6 +73,11 @@ class CrmGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 — the last resort: never a traceback on screen
             if os.environ.get("CRM_DEBUG"):
                 raise
+            from ..errors import file_in_use, os_error_of
+            failed = os_error_of(exc)
+            if failed is not None and failed.filename:  # a file of ours open in Excel (Windows locks it), a full
+                raise Said(file_in_use(failed)  # disk: not a program error
+                           + _STATE[ctx.invoked_subcommand in ("monthly", "ingest")]) from None
             raise _internal(ctx, exc) from None
 
 

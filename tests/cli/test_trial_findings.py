@@ -336,8 +336,9 @@ def test_a_month_s_summary_open_in_excel_is_named_after_the_files_are_reported(t
     ws.init()
     write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
 
-    def locked(data, path):
-        raise PermissionError(13, "Permission denied", str(path))
+    def locked(data, path):  # as xlsxwriter reports a file it cannot write
+        from xlsxwriter.exceptions import FileCreateError
+        raise FileCreateError(PermissionError(13, "Permission denied", str(path)))
     monkeypatch.setattr(routine, "write_monthly_report", locked)
     result = crm("--workspace", ws.root, "monthly", "--received-at", "2026-10-20T10:00")
     assert result.exit_code == 1 and "已归档" in result.output, result.output
@@ -380,6 +381,21 @@ def test_a_cover_that_says_no_change_over_rows_that_changed_is_not_no_change(tmp
     assert "封面“本月有无变化”选了“无”，但表中有变化（新增客户 1 项）" in output, output
     status = crm("--workspace", ws.root, "status", "--period", "2026-10").output
     assert "按时" in next(line for line in status.splitlines() if line.startswith("华东分公司"))
+
+
+def test_a_report_that_cannot_be_written_is_named_not_an_internal_error(tmp_path):
+    """A real unwritable file (a folder in its place stands for one Excel holds open): xlsxwriter's own error."""
+    from pipeline.archive import Archive
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
+    assert crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00").exit_code == 0
+    (ws.output / "客户档案总表.xlsx").mkdir(parents=True)
+    result = crm("--workspace", ws.root, "archive", "export")
+    assert result.exit_code == 1 and "内部错误" not in result.output, result.output
+    assert "无法打开或写入文件" in result.output and "客户档案总表.xlsx" in result.output
+    with Archive(ws.archive_path) as archive:
+        assert len(archive.submissions()) == 1
 
 
 def test_a_report_open_in_excel_is_named_not_an_internal_error(tmp_path, monkeypatch):
