@@ -40,8 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "missing-period": (ERROR, "无法确定填报月份。请在“封面”表填写“填报月份”（如 2026-10）。"),
     "bad-period": (ERROR, "填报月份“{value}”无法识别。请填写如 2026-10 或 2026年10月。"),
     "source-conflict": (ERROR, "{detail}不一致：{value}。请统一后重新报送。"),
-    "period-ahead": (ERROR, "填报月份 {value} 还没有开始，文件却在 {detail} 就已收到。请把封面“填报月份”改为本次报送的月份后重报"
-                            "（若收件时间不对，请用 --received-at 指定实际收件时间后再处理）。"),
+    "period-ahead": (ERROR, "填报月份 {value} 还没有开始，文件却在 {detail} 就已收到。请把封面“填报月份”改为本次报送的月份后重报。"),
     "unknown-branch": (ERROR, "填报单位“{value}”不在集团分子公司名单中（{allowed}）。请填写名单中的全称。"),
     # cells
     "required": (ERROR, "“{column}”为必填项，不能为空。请补充。"),

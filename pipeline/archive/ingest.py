@@ -300,7 +300,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                                numbers=numbers if numbers is not None else archive.archive_numbers())
     else:
         result = _refresh_references(result, archive)
-    if result.period and result.period > f"{received:%Y-%m}":  # a report of a month not yet begun: a typo
+    told = any(f.code == "source-conflict" and f.column == COVER.column("period").header for f in result.findings)
+    if result.period and result.period > f"{received:%Y-%m}" and not told:  # a month not yet begun: a typo
         sheet, row, letter = result.period_cell
         result.findings.append(make_finding("period-ahead", name, sheet=sheet or COVER.name, row=row, col_letter=letter,
                                             value=result.period, column=COVER.column("period").header,

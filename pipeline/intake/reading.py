@@ -247,6 +247,16 @@ def _read_cover(rows: list[list], title: str, sub: Submission) -> None:
                         break
             # where the value belongs, filled or not (a blank 填报人 is reported on its cell)
             sub.cover.setdefault("_labels", {}).setdefault(col.key, (title, r + 1, column_letter(c + 1)))
+            if isinstance(value, FormulaError):  # a formula's error is no value: told on its cell, left blank
+                where = (title, r + 1, column_letter(vc if vc is not None else c + 1))
+                code = "formula-no-result" if value == FormulaError.NO_RESULT else "formula-error"
+                sub.findings.append(make_finding(code, display_name(sub.path.name), sheet=where[0], row=where[1],
+                                                 col_letter=where[2], column=col.header, value=value))
+                sub.cover.setdefault("_labels", {}).setdefault(col.key, where)
+                sub.cover.setdefault("_unread", set()).add(col.key)
+                break
+            if isinstance(value, str) and ("\n" in value or "\r" in value):  # (Alt+Enter in 华东⏎分公司)
+                value = re.sub(r"\s*[\r\n]+\s*", "", value)
             if col.key not in sub.cover and value not in (None, ""):
                 sub.cover[col.key] = value
                 sub.cover.setdefault("_cells", {})[col.key] = (
@@ -261,8 +271,10 @@ def _check_cover(sub: Submission, title: str) -> None:
     labels = sub.cover.get("_labels", {})
     cells = sub.cover.get("_cells", {})
     filler = COVER.column("filler")
-    if "filler" in labels and not str(sub.cover.get("filler") or "").strip():  # (a cover of the branch's own
-        where = labels["filler"]                                                 # making may not ask for it)
+    unread = sub.cover.get("_unread", set())  # (a formula's error there: told already)
+    blank = not str(sub.cover.get("filler") or "").strip()
+    if "filler" in labels and "filler" not in unread and blank:  # (a cover of the branch's own may not ask for it)
+        where = labels["filler"]
         sub.findings.append(make_finding("required", name, sheet=where[0], row=where[1], col_letter=where[2],
                                          column=filler.header))
     changed = COVER.column("changed")

@@ -471,3 +471,13 @@ def test_dates_after_the_report_are_pointed_at(tmp_path):
     assert found == {("date-after-report", "error"), ("date-after-report-planned", "warning")}
     visit = next(f for f in result.findings if f.code == "date-after-report")
     assert visit.sheet == "拜访记录" and "2027-06-01" in visit.message
+
+
+def test_the_cover_s_formula_errors_and_line_breaks(tmp_path):
+    from builders import cover_grid, sheet_grid
+    grids = {"封面": cover_grid(branch="华东\n分公司", filler="=NA()|#N/A"),
+             "客户信息": sheet_grid("customers", [example_row("customers")])}
+    result = check(write_grid(tmp_path / "华东分公司_2026-10.xlsx", grids))
+    assert result.branch == "华东分公司" and not [f for f in result.findings if f.code == "source-conflict"]
+    assert [(f.cell, f.code) for f in result.errors] == [("封面!B3", "formula-error")]
+    assert "filler" not in result.cover  # never kept as the person's name
