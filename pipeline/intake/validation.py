@@ -513,7 +513,9 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
                config: Config, reference: pd.Timestamp | None = None,
                latest: pd.Timestamp | None = None) -> list[Finding]:
     """Conditional requirements, date order, dates later than the report and duplicates inside one sheet."""
-    out: list[Finding] = _caps(sheet, frame, data, at, config) + _after_report(sheet, frame, at, latest)
+    after = _after_report(sheet, frame, at, latest)
+    out: list[Finding] = _caps(sheet, frame, data, at, config) + after
+    slipped = {f.row for f in after if f.severity == ERROR}  # a year typed wrong: not also every date order after it
     col = sheet.column
     if sheet.key == "customers":
         strategic = frame["strategic"] == YES
@@ -535,7 +537,7 @@ def _row_rules(sheet: Sheet, frame: pd.DataFrame, data: SheetData, at: _Locator,
         out += _date_order(frame, "first_response_at", "complained_at", sheet, data, at)
         out += _date_order(frame, "resolved_at", "complained_at", sheet, data, at)
         out += _date_order(frame, "feedback_at", "resolved_at", sheet, data, at)
-    return out
+    return [f for f in out if not (f.code == "date-order" and f.row in slipped)]
 
 
 def _row_warnings(sheet: Sheet, keys: pd.DataFrame, data: SheetData, at: "_Locator", config: Config,
@@ -709,6 +711,7 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
             if name_key in names or name_key in known:
                 continue
             unknown.append(at("unknown-customer", i, column, name))
+        unknown = _once_per_merged_range(data, unknown)  # (a name merged down several rows: said once)
         if empty and len(unknown) > 1:
             first = unknown[0]
             out.append(make_finding("unknown-customers", file, sheet=first.sheet, row=first.row,

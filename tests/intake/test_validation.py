@@ -481,3 +481,11 @@ def test_the_cover_s_formula_errors_and_line_breaks(tmp_path):
     assert result.branch == "华东分公司" and not [f for f in result.findings if f.code == "source-conflict"]
     assert [(f.cell, f.code) for f in result.errors] == [("封面!B3", "formula-error")]
     assert "filler" not in result.cover  # never kept as the person's name
+
+
+def test_a_complaint_year_typed_wrong_is_one_error(tmp_path):
+    import datetime as dt
+    complaint = example_row("complaints", complained_at=dt.datetime(2027, 10, 9, 9, 0))
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers")],
+                                    complaints=[complaint]))
+    assert [f.code for f in result.errors] == ["date-after-report"]
