@@ -416,6 +416,8 @@ QUADRANT_HINTS = {
     SMALL_LOW: "观察评估，不合格者调回C类",
     NO_AMOUNT: "合同额或利润尚未填报：补报后再分析",
 }
+NOT_OWN_PROJECTS = "本单位没有该客户的中标项目（其他单位的项目不在本版中）"  # a branch edition's shared customer
+NO_AMOUNT_EDITION = "本单位没有中标项目，或合同额、利润尚未填报（见下表各客户）"  # that group in a branch edition
 
 # -- sheet names of the workbooks the pipeline writes --------------------------------------------
 SHEETS = {

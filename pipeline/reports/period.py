@@ -201,6 +201,9 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     b_customers = grades.loc[grades["official_grade"] == "B", ["customer_id", "name", "branches"]]
     quadrants, thresholds = profit_analysis.scale_profit(
         b_customers.merge(profit.drop(columns=["name", "branches"]), on="customer_id", how="left"), config)
+    if branch is not None:  # a customer the branch shares, with no project of its own: nothing for it to file
+        own = set(profit["customer_id"])
+        quadrants.loc[~quadrants["customer_id"].isin(own), "hint"] = labels.NOT_OWN_PROJECTS
     trend = []
     latest = live["period"].max()
     for month in period.months:
@@ -503,7 +506,8 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
     for g in GRADES:
         part = frame[frame["official_grade"] == g].sort_values("amount", ascending=False, kind="stable")
         ws = book.add_worksheet(grade_sheet(g))
-        own = "；等级按集团各单位的全部项目评定，合同额、利润只计本单位的项目" if data.branch else ""
+        own = ("；等级按集团各单位的全部项目评定，合同额、利润和忠诚度只计本单位的项目与拜访" if data.branch
+               else "")
         _heading(ws, styles, f"{data.period.title} {grade_label(g)}客户（{len(part)} 家）",
                  f"截至 {data.as_of} 月末的正式等级，按累计合同额排序{own}。")
         _table(ws, part[columns], styles, 3, "grades", widths={"reasons": 48})
@@ -567,7 +571,8 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
     summary = q.groupby("quadrant").agg(customers=("customer_id", "size"), amount=("amount", "sum"),
                                         profit=("profit", "sum")).reindex(order).fillna(0)
     summary = summary.reset_index().rename(columns={"index": "quadrant"})
-    summary["hint"] = summary["quadrant"].map(QUADRANT_HINTS)
+    summary["hint"] = summary["quadrant"].map({**QUADRANT_HINTS, **(
+        {labels.NO_AMOUNT: labels.NO_AMOUNT_EDITION} if data.branch else {})})
     summary["customers"] = summary["customers"].astype(int)
     _, _, last, _ = _table(ws, summary, styles, 3, "profit", freeze=False, autofilter=False)
     rank = {q_name: i for i, q_name in enumerate(order)}

@@ -143,7 +143,12 @@ def test_an_edition_s_grade_list_shows_the_branch_s_own_money_beside_the_group_s
             values = dict(zip(header, row))
             shown[branch] = tuple(next(v for k, v in values.items() if k and k.startswith(key))
                                   for key in ("累计合同额", "累计利润", "规模利润比"))
-            assert "合同额、利润只计本单位的项目" in ws["A2"].value
+            assert "合同额、利润和忠诚度只计本单位的项目" in ws["A2"].value
+            if branch == "华南分公司":  # nothing for it to file about a customer whose projects are 华东's
+                sheet = openpyxl.load_workbook(path)["B类规模利润"]
+                texts = [c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+                assert "本单位没有该客户的中标项目（其他单位的项目不在本版中）" in texts
+                assert "合同额或利润尚未填报：补报后再分析" not in texts
     assert all(v in (None, "—", 0) for v in shown["华南分公司"]), shown
     assert shown["华东分公司"][:2] == (12800.5, 1600.5) and shown["华东分公司"][2] == pytest.approx(1600.5 / 12800.5)
 
