@@ -382,8 +382,9 @@ def _backslash_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
     line = lines[int(where[1]) - 1] if where and int(where[1]) <= len(lines) else ""
     if "\\" not in line:
         return ""
-    return ("该行的反斜杠 \\ 在双引号中有特殊含义：Windows 路径请改用单引号（如 'D:\\证书\\内部CA.pem'），"
-            "或把 \\ 写成 /。")
+    written = re.search(r'=\s*"([^"]*)"', line)
+    example = f"'{written[1]}'" if written else "'D:\\证书\\内部CA.pem'"
+    return f"该行的反斜杠 \\ 在双引号中有特殊含义：Windows 路径请改用单引号（写成 {example}），或把 \\ 写成 /。"
 
 
 def _toml_message(exc: tomllib.TOMLDecodeError) -> str:

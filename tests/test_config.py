@@ -74,7 +74,15 @@ def test_a_windows_path_in_double_quotes_gets_a_hint_to_use_single_quotes(tmp_pa
     (tmp_path / "crm.toml").write_text('[mail]\nca_file = "D:\\证书\\内部CA.pem"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["--workspace", str(tmp_path), "status"])
     assert result.exit_code == 1 and "第 2 行" in result.output
-    assert "Windows 路径请改用单引号（如 'D:\\证书\\内部CA.pem'）" in result.output  # as written, not “…”
+    assert "Windows 路径请改用单引号（写成 'D:\\证书\\内部CA.pem'）" in result.output  # as written, not “…”
+    (tmp_path / "crm.toml").write_text('[mail]\nca_file = "D:\\temp\\new.pem"\n', encoding="utf-8")  # valid TOML
+    from pipeline.config import load_config
+    from pipeline.distribution.settings import mail_settings
+    try:
+        mail_settings(load_config(tmp_path / "crm.toml"))
+    except Exception as exc:  # noqa: BLE001
+        told = str(exc)
+    assert "ca_file = 'D:\\temp\\new.pem'" in told
 
 
 def test_a_relative_ca_file_is_beside_crm_toml(tmp_path, monkeypatch):

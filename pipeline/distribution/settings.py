@@ -74,6 +74,9 @@ def mail_settings(config: Config) -> MailSettings:
 
 def _beside(config: Config, path: str) -> str:
     """A path in crm.toml, relative to the folder crm.toml is in (not to wherever crm was started)."""
+    if any(ord(ch) < 32 for ch in path):  # "D:\temp\new.pem" in double quotes: \t and \n became a tab, a new line
+        raise ConfigError(f"{config.path or 'crm.toml'} 中 [mail] ca_file 的路径含有被双引号当作转义的反斜杠"
+                          "（如 \\t、\\n）。Windows 路径请改用单引号，如 ca_file = 'D:\\temp\\new.pem'，或把 \\ 写成 /。")
     if not path or Path(path).is_absolute() or config.path is None:
         return path
     return str(Path(config.path).parent / path)
