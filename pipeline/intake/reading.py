@@ -527,6 +527,9 @@ def _identify(sub: Submission, lines: dict[str, set[str]], config: Config) -> No
         setattr(sub, attr, found[0][1])
         if attr == "period":
             sub.months = tuple(distinct)
+            if not sub.cover.get("_labels") and sub.branch:  # found elsewhere, but the cover is the contract
+                sub.findings.append(make_finding("no-cover", name, sheet=COVER.name,
+                                                 detail="、".join(dict.fromkeys(src for src, _ in found))))
         if len(distinct) > 1:
             shown = "；".join(f"{src}为“{v}”" for src, v in found)
             key = attr

@@ -257,6 +257,8 @@ def test_branch_and_period_fall_back_to_file_name(tmp_path):
                             customers=[example_row("customers")])
     result = check(path)
     assert (result.branch, result.period, result.status) == ("华南分公司", "2026-07", "accepted")
+    [told] = result.warnings
+    assert told.code == "no-cover" and "取自文件名" in told.message  # the cover is the contract: said once
 
 
 def test_missing_branch_and_period(tmp_path):
