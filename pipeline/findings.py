@@ -34,6 +34,8 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-column": (WARNING, "列“{value}”不是模板中的列，已忽略。如需报送该信息，请填在“备注”列。"),
     "duplicate-column": (ERROR, "列“{column}”出现了两次。请删除多余的一列。"),
     # cover / identity
+    "cover-said-no-change": (WARNING, "封面“本月有无变化”选了“无”，但表中有变化（{detail}），已按实际内容入库，"
+                                      "报送状态不记为“无变化”。请提醒填报人如实选择。"),
     "no-cover": (WARNING, "文件中没有“封面”工作表，填报单位和月份取自{detail}。请下次使用模板的封面，并填写填报人。"),
     "missing-cover": (ERROR, "文件中没有“封面”工作表，看不出是哪个单位、哪个月的报送。请从模板复制“封面”表，填写填报单位、"
                              "填报月份和填报人后重报。"),

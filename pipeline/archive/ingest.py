@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.columns import COVER
-from schemas.labels import label
 
 from ..config import Config
 from ..errors import ArchiveError, WorkspaceError
@@ -343,11 +342,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         elif merged.superseded:
             outcome.note = "更正重报，已替换本单位本月先前的报送"
         if merged.said_no_change:
-            changes = "，".join(f"{what} {n} 项" for what, n in (
-                (label("new_customers"), merged.new_customers), ("客户信息变更", merged.changed_fields),
-                ("新增记录", merged.new_records), ("记录变更", merged.changed_records)) if n)
-            told = f"封面“本月有无变化”选了“无”，但表中有变化（{changes}），已按实际内容入库，请提醒填报人"
-            outcome.note = "；".join(filter(None, [outcome.note, told]))
+            outcome.note = "；".join(filter(None, [outcome.note, merged.said_no_change.rstrip("。")]))
     else:
         target = ws.rejected_path(result.period, name, sha)
         ensure_writable(target.parent)

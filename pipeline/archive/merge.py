@@ -27,7 +27,7 @@ class MergeResult:
 
     submission_id: int = 0
     new_customers: int = 0
-    said_no_change: bool = False  # the cover said 无变化, yet the rows changed the archive
+    said_no_change: str = ""  # the cover said 无变化, yet the rows changed the archive: the 提示 saying so
     changed_fields: int = 0
     new_records: int = 0
     changed_records: int = 0

@@ -43,9 +43,10 @@ import numpy as np
 import pandas as pd
 
 from schemas import labels
-from schemas.columns import CUSTOMERS, DATA_SHEETS, SHEETS_BY_KEY
+from schemas.columns import COVER, CUSTOMERS, DATA_SHEETS, SHEETS_BY_KEY
 
 from ..errors import ArchiveError
+from ..findings import Finding, make_finding
 from ..identity import normalize_name
 from ..periods import add_months
 from . import merge
@@ -85,6 +86,14 @@ class SubmissionMeta:
     filler: str | None = None          # the cover's 填报人 and 联系电话 (next month's pre-filled cover shows them)
     filler_phone: str | None = None
     prefill_as_of: str | None = None   # this month's pre-filled workbook: the month its rows show (merge.Merger)
+
+
+def said_no_change(meta: SubmissionMeta, result) -> Finding:
+    """The 提示 of a file whose cover says 无变化 over rows that changed the archive (``result``: its merge)."""
+    changes = "，".join(f"{what} {n} 项" for what, n in (
+        (labels.label("new_customers"), result.new_customers), ("客户信息变更", result.changed_fields),
+        ("新增记录", result.new_records), ("记录变更", result.changed_records)) if n)
+    return make_finding("cover-said-no-change", meta.file_name, sheet=COVER.name, detail=changes)
 
 
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
@@ -449,9 +458,14 @@ class Archive:
                 self.conn.execute("UPDATE submissions SET no_change = 1 WHERE id = ?", (result.submission_id,))
                 meta.no_change = True
             elif meta.no_change and changed:
-                # its cover says 无变化, its rows say otherwise: the rows count, and its status is not 无变化
-                self.conn.execute("UPDATE submissions SET no_change = 0 WHERE id = ?", (result.submission_id,))
-                meta.no_change, result.said_no_change = False, True
+                # its cover says 无变化, its rows say otherwise: the rows count, its status is not 无变化, and the
+                # file keeps a 提示 saying so (in the month's summary, as its other 提示)
+                said = said_no_change(meta, result)
+                meta.notes = [*meta.notes, said.as_dict()]
+                self.conn.execute("UPDATE submissions SET no_change = 0, findings = ?, warnings = warnings + 1 "
+                                  "WHERE id = ?", (json.dumps(meta.notes[:MAX_NOTES], ensure_ascii=False),
+                                                   result.submission_id))
+                meta.no_change, result.said_no_change = False, said.message
         self._journal_submission(result.submission_id, meta, "accepted")
         return result
 

@@ -381,6 +381,10 @@ def test_a_cover_that_says_no_change_over_rows_that_changed_is_not_no_change(tmp
     assert "封面“本月有无变化”选了“无”，但表中有变化（新增客户 1 项）" in output, output
     status = crm("--workspace", ws.root, "status", "--period", "2026-10").output
     assert "按时" in next(line for line in status.splitlines() if line.startswith("华东分公司"))
+    from pipeline.archive import Archive
+    with Archive(ws.archive_path) as archive:  # kept with the file: the month's summary lists it with its 提示
+        [sub] = archive.submissions("2026-10").to_dict("records")
+    assert [f["code"] for f in sub["findings"]][-1] == "cover-said-no-change" and sub["warnings"] == 2  # (and the uscc)
 
 
 def test_a_report_that_cannot_be_written_is_named_not_an_internal_error(tmp_path):
