@@ -137,6 +137,8 @@ def status(obj: Context, period: str | None, on):
     """各分子公司某月的报送情况（按时 / 逾期 / 未报 / 被退回待重报 / 无变化），或某半年度应交材料的提交情况。"""
     import datetime as dt
 
+    import pandas as pd
+
     from ..archive.tracking import submission_status
     from ..periods import Period, current_month
     parsed = Period.parse(period) if period else Period.of_month(current_month(on.date() if on else None))
@@ -151,7 +153,10 @@ def status(obj: Context, period: str | None, on):
     period = str(parsed)
     with open_workspace(obj, lock=False) as (ws, archive):
         now = dt.datetime.combine(on.date(), dt.time(23, 59, 59)) if on else None  # the end of that day
-        frame = submission_status(archive.submissions(period, findings=False), obj.config, period, now)
+        subs = archive.submissions(period, findings=False)
+        if now is not None and len(subs):  # as it stood that day: files received later are not there yet
+            subs = subs[pd.to_datetime(subs["received_at"]) <= pd.Timestamp(now)]
+        frame = submission_status(subs, obj.config, period, now)
     click.echo(status_text(frame, period))
 
 

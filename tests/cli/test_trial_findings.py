@@ -80,6 +80,12 @@ def test_status_on_a_given_date(tmp_path):
     after = crm("--workspace", ws.root, "status", "--date", "2026-10-26").output
     assert "2026-10 报送情况" in before and "未到截止日" in before and "未报" not in before
     assert "2026-10 报送情况" in after and "未报" in after and "未到截止日" not in after
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", customers=[example_row("customers")])
+    crm("--workspace", ws.root, "ingest", "--received-at", "2026-10-20T10:00")
+    earlier = crm("--workspace", ws.root, "status", "--date", "2026-10-19").output
+    assert "未到截止日" in next(line for line in earlier.splitlines() if line.startswith("华东分公司"))  # not yet there
+    later = crm("--workspace", ws.root, "status", "--date", "2026-10-21").output
+    assert "按时" in next(line for line in later.splitlines() if line.startswith("华东分公司"))
 
 
 def test_every_roster_problem_at_once(tmp_path):
