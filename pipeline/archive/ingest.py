@@ -453,7 +453,8 @@ def _in_use(name: str) -> FileOutcome:
     """A file another program holds (on Windows, one open in Excel or WPS cannot be read or moved): left in the
     inbox, not judged, to be processed by the next run."""
     outcome = FileOutcome(file=name, status=LEFT)
-    outcome.note = "文件正被其他程序（如 Excel、WPS）打开，无法读取，仍留在收件箱：关闭该文件后再运行一次即可处理"
+    outcome.note = ("文件正被其他程序（如 Excel、WPS）打开，无法读取，仍留在收件箱："
+                    "关闭该文件后再运行一次即可处理")
     return outcome
 
 

@@ -68,8 +68,8 @@ def apply(conn: sqlite3.Connection, sid: int, similarity_threshold: float,
         texts = {}
         data = stored_rows(conn, sid, texts)
     texts = texts or {}
-    merger = Merger(conn, sid, branch, period, similarity_threshold, _corrected_rows(conn, sid, branch, period, received),
-                    prefill_as_of)
+    merger = Merger(conn, sid, branch, period, similarity_threshold,
+                    _corrected_rows(conn, sid, branch, period, received), prefill_as_of)
     merger.names = names
     merger.prefetch(data)
     for seq in merger.repeated(repeated or []):  # a repeated row the archive does not know as sent: in full

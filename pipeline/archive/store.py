@@ -83,7 +83,7 @@ class SubmissionMeta:
     compared_with: int | None = None   # the branch's file whose unchanged rows were not validated again
     prefilled: bool = False            # a pre-filled workbook: when it changes nothing, it is 无变化
     notes: list = field(default_factory=list)  # an accepted file's warnings (as findings' dicts)
-    filler: str | None = None          # the cover's 填报人 and 联系电话 (next month's pre-filled cover shows them)
+    filler: str | None = None          # the cover's 填报人 and 联系电话 (the next pre-filled cover shows them)
     filler_phone: str | None = None
     prefill_as_of: str | None = None   # this month's pre-filled workbook: the month its rows show (merge.Merger)
 
@@ -555,7 +555,8 @@ class Archive:
         """The 填报人 and 联系电话 on the cover of the branch's last accepted file for a month before ``before``."""
         row = self.conn.execute(
             "SELECT filler, filler_phone FROM submissions WHERE branch = ? AND status = 'accepted' AND period < ? "
-            "AND filler IS NOT NULL ORDER BY period DESC, received_at DESC, id DESC LIMIT 1", (branch, before)).fetchone()
+            "AND filler IS NOT NULL ORDER BY period DESC, received_at DESC, id DESC LIMIT 1",
+            (branch, before)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def known_rows(self, only: int | None = None) -> dict[str, tuple[int, dict]]:
