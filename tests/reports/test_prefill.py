@@ -360,3 +360,31 @@ def test_an_old_pre_filled_workbook_sent_again_does_not_undo_another_branch_s_ch
     assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-09-20T10:00").output
     with archive_of(ws.root) as archive:
         assert archive.snapshot()["customers"]["integrity"].tolist() == ["一般"]
+
+
+def test_typed_back_in_a_second_pre_filled_workbook_whose_row_repeats_the_first(tmp_path):
+    """华东 sent July's pre-filled workbook as it was (是); 华南 then said 否; in August's workbook (showing 否) 华东
+    types 是 back, so the row is exactly its July row: the row is not skipped as a repeat, and 是 counts."""
+    from builders import example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_submission(ws.inbox / "华东分公司_2026-06_x.xlsx", period="2026-06", customers=[example_row(
+        "customers", strategic="是", specialist="HD专员", liaison_leader="HD领导")])
+    assert crm(ws.root, "ingest", "--received-at", "2026-06-20T10:00").exit_code == 0
+    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-07").exit_code == 0
+    july = ws.output / "2026-07" / "预填模板" / f"{BRANCH}_2026-07_客户信息统计表（预填）.xlsx"
+    shutil.copy2(july, ws.inbox / july.name)
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-07-20T10:00").output
+    write_submission(ws.inbox / "华南分公司_2026-07_x.xlsx", branch="华南分公司", period="2026-07",
+                     customers=[example_row("customers", strategic="否", specialist=None, liaison_leader=None)])
+    assert crm(ws.root, "ingest", "--received-at", "2026-07-21T10:00").exit_code == 0
+    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
+    august = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
+    book = load(august)
+    assert _strategic_cell(book).value == "否"
+    _strategic_cell(book).value = "是"
+    book.save(ws.inbox / august.name)
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
+    with archive_of(ws.root) as archive:
+        assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
