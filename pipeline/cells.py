@@ -21,3 +21,8 @@ class FormulaError(str):
     holds no result for it. Never a value: cleaning reports it on its cell, whatever the column."""
 
     NO_RESULT = "（公式，无计算结果）"
+
+    @property
+    def code(self) -> str:
+        """The finding that tells of it: no saved result, or the formula's error."""
+        return "formula-no-result" if self == self.NO_RESULT else "formula-error"

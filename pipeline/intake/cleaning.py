@@ -152,7 +152,7 @@ def clean_value(value, column: Column):
         return column.default
     kind = column.kind
     if kind == TEXT and isinstance(value, str):
-        return _one_line(value.strip(), column)
+        return value.strip() if column.multiline else one_line(value.strip())
     if kind == NUMBER:
         return parse_number(value)
     if kind == YEAR:
@@ -168,13 +168,14 @@ def clean_value(value, column: Column):
         return text.upper() if text.upper() in column.allowed else text
     if kind in (PHONE, EMAIL):
         return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-    return _one_line(text, column) if kind == TEXT else text
+    return text if kind != TEXT or column.multiline else one_line(text)
 
 
-def _one_line(text: str, column: Column) -> str:
-    """A one-line text (a name, a department) without the line breaks Alt+Enter or a pasted cell left in it: the
-    line ends are joined as they are (Chinese has no space between words), a space between two Latin letters."""
-    if column.multiline or ("\n" not in text and "\r" not in text):
+def one_line(text: str) -> str:
+    """A one-line text (a name, a department, a header) without the line breaks Alt+Enter or a pasted cell left in
+    it: the line ends are joined as they are (Chinese has no space between words), a space between two Latin
+    letters."""
+    if "\n" not in text and "\r" not in text:
         return text
     out = ""
     for line in filter(None, (part.strip() for part in re.split(r"[\r\n]+", text))):
@@ -227,7 +228,7 @@ def _cleaned(raw: pd.DataFrame, columns: list[Column]):
             stripped = [v.strip() for v in raw_values]  # plain text, none of it an empty mark
             joined = "".join(stripped)  # (one search of the column for a line break, not one per cell)
             broken = not column.multiline and ("\n" in joined or "\r" in joined)
-            out[column.key] = [_one_line(v, column) for v in stripped] if broken else stripped
+            out[column.key] = [one_line(v) for v in stripped] if broken else stripped
             continue
         if column.kind == CODE and all(v.__class__ is str and len(v) > 4 and v.isascii()
                                        and v.replace("-", "").isalnum() for v in raw_values):

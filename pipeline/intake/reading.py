@@ -28,6 +28,7 @@ from ..cells import FormulaError, column_letter
 from ..filenames import display_name
 from ..findings import Finding, make_finding
 from ..periods import parse_month
+from .cleaning import one_line
 
 HEADER_SEARCH_ROWS = 15
 _FOOTER = re.compile(r"^(填表人|制表人|填报人|审核人|负责人|审核|制表|单位负责人|联系人)\s*[:：]")
@@ -248,15 +249,13 @@ def _read_cover(rows: list[list], title: str, sub: Submission) -> None:
             # where the value belongs, filled or not (a blank 填报人 is reported on its cell)
             sub.cover.setdefault("_labels", {}).setdefault(col.key, (title, r + 1, column_letter(c + 1)))
             if isinstance(value, FormulaError):  # a formula's error is no value: told on its cell, left blank
-                where = (title, r + 1, column_letter(vc if vc is not None else c + 1))
-                code = "formula-no-result" if value == FormulaError.NO_RESULT else "formula-error"
-                sub.findings.append(make_finding(code, display_name(sub.path.name), sheet=where[0], row=where[1],
-                                                 col_letter=where[2], column=col.header, value=value))
-                sub.cover.setdefault("_labels", {}).setdefault(col.key, where)
+                sub.findings.append(make_finding(value.code, display_name(sub.path.name), sheet=title, row=r + 1,
+                                                 col_letter=column_letter(vc if vc is not None else c + 1),
+                                                 column=col.header, value=value))
                 sub.cover.setdefault("_unread", set()).add(col.key)
                 break
-            if isinstance(value, str) and ("\n" in value or "\r" in value):  # (Alt+Enter in 华东⏎分公司)
-                value = re.sub(r"\s*[\r\n]+\s*", "", value)
+            if isinstance(value, str):
+                value = one_line(value)  # (Alt+Enter in 华东⏎分公司)
             if col.key not in sub.cover and value not in (None, ""):
                 sub.cover[col.key] = value
                 sub.cover.setdefault("_cells", {})[col.key] = (
@@ -366,7 +365,7 @@ def _read_data_sheet(rows: list[list], merged: list, sheet: Sheet, title: str,
                 col_letter=column_letter(c), column=col.header, value=text))
             continue
         positions[col.key] = c
-        headers[col.key] = re.sub(r"\s*\n\s*", "", text)  # as written, on one line of a message
+        headers[col.key] = one_line(text)  # as written, on one line of a message
     for c in range(max((len(rows[i]) for i in range(first, last + 1)), default=0)):
         texts = [(r, rows[r][c]) for r in range(first, last + 1)
                  if c < len(rows[r]) and not _blank(rows[r][c])]

@@ -410,8 +410,7 @@ def _sheet_findings(data: SheetData, file: str, config: Config, reference: pd.Ti
     findings: list[Finding] = []
     flagged: set[tuple] = set()
     for index, column, raw in failures:
-        code = ("formula-no-result" if raw == FormulaError.NO_RESULT else "formula-error"
-                ) if isinstance(raw, FormulaError) else FAILED_CODES[column.kind]
+        code = raw.code if isinstance(raw, FormulaError) else FAILED_CODES[column.kind]
         findings.append(at(code, index, column, raw))
         flagged.add((index, column.key))
     if cases is not None:
