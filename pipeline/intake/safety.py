@@ -236,18 +236,19 @@ class _TooBig(Exception):
 _CELL = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]{1,3})([0-9]+)"[^>]*?(?<!/)>')  # any attribute order
 
 
-class _Extent:
-    """The bottom-right corner of the cells that hold something, measured as a worksheet streams by."""
+class _Streamed:
+    """Something read from a worksheet's XML as it streams by, chunk by chunk: what a chunk ends in the middle of
+    (``_cut``) is read with the next one, unless it is longer than KEEP bytes (then it is read as it is)."""
+
+    KEEP = 200
 
     def __init__(self):
-        self.rows = 0
-        self.columns = 0
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
         data = self._tail + chunk
-        cut = data.rfind(b"<")  # a tag split across chunks is read with the next one
-        if cut < 0 or len(data) - cut > 200:
+        cut = self._cut(data)
+        if cut < 0 or len(data) - cut > self.KEEP:
             cut = len(data)
         body, self._tail = data[:cut], data[cut:]
         self._scan(body)
@@ -255,6 +256,25 @@ class _Extent:
     def close(self) -> None:
         data, self._tail = self._tail, b""
         self._scan(data)
+
+    def _cut(self, data: bytes) -> int:
+        """Where the unfinished part of ``data`` starts (-1: nothing is unfinished)."""
+        raise NotImplementedError
+
+    def _scan(self, body: bytes) -> None:
+        raise NotImplementedError
+
+
+class _Extent(_Streamed):
+    """The bottom-right corner of the cells that hold something, measured as a worksheet streams by."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = 0
+        self.columns = 0
+
+    def _cut(self, data: bytes) -> int:
+        return data.rfind(b"<")  # a tag split across chunks is read with the next one
 
     def _scan(self, body: bytes) -> None:
         found = _CELL.findall(body)
@@ -296,7 +316,7 @@ class _Bound(_Extent):
             self.columns = max(self.columns, *map(_column_number, refs))
 
 
-class _Formulas:
+class _Formulas(_Streamed):
     """The formula cells of a worksheet, as it streams by, whose value a reader takes for a blank: an error
     (#DIV/0!, #N/A: a broken VLOOKUP would pass as a cell left empty) or no saved result at all (a file written
     by a program, never opened in a spreadsheet). A typed #N/A, without a formula, is what the clerk wrote: a blank.
@@ -306,20 +326,12 @@ class _Formulas:
     KEEP = 1 << 20  # bytes of an unfinished cell kept for the next chunk (a formula cell is far shorter)
 
     def __init__(self):
+        super().__init__()
         self.cells: list[tuple[int, int, str | None]] = []
-        self._tail = b""
         self._seen = False  # a formula (or what looks like one) was met: read every chunk from here on
 
-    def feed(self, chunk: bytes) -> None:
-        data = self._tail + chunk
-        end = _cell_end(data)  # a cell split across chunks is read whole with the next one
-        body, tail = data[:end], data[end:]
-        self._tail = tail if len(tail) <= self.KEEP else b""
-        self._scan(body)
-
-    def close(self) -> None:
-        data, self._tail = self._tail, b""
-        self._scan(data)
+    def _cut(self, data: bytes) -> int:
+        return _cell_end(data)  # a cell split across chunks is read whole with the next one
 
     def _scan(self, body: bytes) -> None:
         if not self._seen and _MARK.search(body) is None:  # (one regular expression search: several times
