@@ -29,7 +29,7 @@ from ..filenames import hashed_name, safe_name
 from ..intake.documents import Document, classify
 from ..intake.documents import problems as document_problems
 from ..intake.safety import list_inbox
-from ..intake.validation import (ACCEPTED, GROUP, REJECTED, Result, cover_person, readable, validate_each,
+from ..intake.validation import (ACCEPTED, GROUP, REJECTED, Result, meta_fields, readable, validate_each,
                                  validate_file)
 from ..intake import worker
 from .store import LIVE, Archive, MergeResult, RepeatedRowsMissing, SubmissionMeta
@@ -319,7 +319,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                           warnings=len(result.warnings), stored_path="",
                           filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from,
                           prefilled=result.prefilled, notes=[f.as_dict() for f in result.warnings],
-                          **cover_person(result))
+                          **meta_fields(result))
     outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
                           period=result.period, received_at=received,
                           findings=result.findings, counts=result.counts)

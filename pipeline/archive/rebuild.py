@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..intake.validation import ACCEPTED, cover_person, validate_file
+from ..intake.validation import ACCEPTED, meta_fields, validate_file
 from ..periods import parse_month
 from .store import Archive, SubmissionMeta
 from .workspace import UNKNOWN_MONTH, Workspace, display_name, sha256_of
@@ -124,7 +124,7 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
                           warnings=len(result.warnings), stored_path=event["stored_path"],
                           filled_on=event.get("filled_on") or result.filled_on,
                           ingested_at=event.get("ingested_at"), id=event.get("id"),
-                          compared_with=result.reused_from, prefilled=result.prefilled, **cover_person(result),
+                          compared_with=result.reused_from, prefilled=result.prefilled, **meta_fields(result),
                           notes=[f.as_dict() for f in result.warnings])
     if (result.status == ACCEPTED) != (event["status"] == "accepted"):
         report.changed.append(event["stored_path"])

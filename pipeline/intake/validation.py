@@ -104,9 +104,10 @@ KEY_COLUMNS = {"customers": ("uscc", "name", "department", "archive_no"),
                "visits": ("customer_name", "customer_uscc", "department")}
 
 
-def cover_person(result: "Result") -> dict[str, str | None]:
-    """The cover's 填报人 and 联系电话 as text (the archive keeps them for next month's pre-filled cover), and the
-    month a pre-filled workbook's rows show (its rows are compared with that)."""
+def meta_fields(result: "Result") -> dict[str, str | None]:
+    """What the archive keeps of a result besides its rows and verdict (``SubmissionMeta``'s fields): the cover's
+    填报人 and 联系电话 as text (next month's pre-filled cover shows them), and the month a pre-filled workbook's
+    rows show (its rows are compared with that)."""
     out = {"prefill_as_of": result.prefill_as_of if result.prefilled else None}
     for key, field_name in (("filler", "filler"), ("phone", "filler_phone")):
         value = result.cover.get(key)
@@ -325,8 +326,7 @@ def _latest_time(result: "Result") -> pd.Timestamp | None:
     if not result.period:
         return None
     from ..periods import month_end
-    end = pd.Timestamp(month_end(result.period))
-    return max(end, pd.Timestamp(result.filled_on) + pd.Timedelta(hours=23, minutes=59)) if result.filled_on else end
+    return max(pd.Timestamp(month_end(result.period)), _reference_time(result))
 
 
 def _changed(data: SheetData, same: np.ndarray) -> pd.DataFrame:
@@ -694,7 +694,7 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
         at = _Locator(data, frame, file)
         column = data.sheet.column("customer_name")
         row_codes = frame["customer_uscc"].tolist() if "customer_uscc" in frame else [None] * len(frame)
-        unknown = []
+        unknown: list[tuple] = []  # (row index, name) of the rows naming a customer neither here nor archived
         code_column = data.sheet.column("customer_uscc") if "customer_uscc" in frame else None
         for i, code, name in zip(frame.index, row_codes, frame["customer_name"].tolist()):
             if not name:
@@ -709,13 +709,8 @@ def _cross_sheet(sub, keys: dict[str, pd.DataFrame], file: str, known: set[str])
             name_key = normalize_name(name)
             if name_key in names or name_key in known:
                 continue
-            unknown.append(at("unknown-customer", i, column, name))
-        unknown = _once_per_merged_range(data, unknown)  # (a name merged down several rows: said once)
-        if empty and len(unknown) > 1:
-            first = unknown[0]
-            out.append(make_finding("unknown-customers", file, sheet=first.sheet, row=first.row,
-                                    col_letter=first.cell.split("!")[-1].rstrip("0123456789"), column=column.header,
-                                    value=len(unknown)))
-        else:
-            out += unknown
+            unknown.append((i, name))
+        # (a name merged down several rows: said once)
+        told = _once_per_merged_range(data, [at("unknown-customer", i, column, name) for i, name in unknown])
+        out += [at("unknown-customers", unknown[0][0], column, len(told))] if empty and len(told) > 1 else told
     return out
