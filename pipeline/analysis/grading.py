@@ -34,11 +34,6 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     customers = snapshot["customers"]
     projects = snapshot["projects"]
     complaints = snapshot["complaints"]
-    history_statuses = config.get("grading", "history_statuses")
-    awarded = projects[projects["status"].isin(history_statuses)]
-    money = money_sums(awarded, "customer_id").rename(columns={"projects": "project_count",
-                                                               "scale_profit_ratio": "margin"})
-    money = money[["customer_id", "project_count", "amount", "profit", "margin"]]
     arrears = projects[projects["payment"] == ARREARS].groupby("customer_id").size().rename("arrears")
     years = int(config.get("grading", "complaint_years"))
     since = pd.Timestamp(_year(as_of) - years + 1, 1, 1)
@@ -48,7 +43,8 @@ def customer_evidence(snapshot: dict[str, pd.DataFrame], config: Config, as_of: 
     out = customers[["customer_id", "name", "uscc", "branches", "first_year", "integrity", "credit",
                      "social_value", "near_term_need", "demanding", "unreasonable_complaints",
                      "own_problems", "official_grade"]].copy()
-    out = out.merge(money, on="customer_id", how="left").merge(arrears, on="customer_id", how="left")
+    out = out.merge(_money(projects, config), on="customer_id", how="left")
+    out = out.merge(arrears, on="customer_id", how="left")
     out["project_count"] = out["project_count"].fillna(0).astype(int)
     out["arrears"] = out["arrears"].fillna(0).astype(int)
     first_ok = out["first_year"].notna() & (out["first_year"].fillna(9999) <= _year(as_of))
@@ -145,16 +141,27 @@ def rule_grades(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str) -
 MONEY = ("project_count", "amount", "profit", "margin")
 
 
+def _money(projects: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Per customer, the count, amount, profit and margin of the projects the rules count (history_statuses)."""
+    awarded = projects[projects["status"].isin(config.get("grading", "history_statuses"))]
+    money = money_sums(awarded, "customer_id").rename(columns={"projects": "project_count",
+                                                               "scale_profit_ratio": "margin"})
+    return money[["customer_id", *MONEY]]
+
+
+def edition_grades(grades: pd.DataFrame, snapshot: dict[str, pd.DataFrame], branch: str) -> pd.DataFrame:
+    """The group's grades of the customers in a branch's edition (``snapshot``: the edition's; who else serves
+    them is not shown)."""
+    ids = set(snapshot["customers"]["customer_id"])
+    return grades[grades["customer_id"].isin(ids)].assign(branches=branch).reset_index(drop=True)
+
+
 def own_money(grades: pd.DataFrame, snapshot: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
     """A branch edition's grades with the money of the branch's own projects beside them (``snapshot``: the
     edition's). The grade is the group's, every branch's projects count towards it; the figures shown are the
     branch's own: another branch's contracts with a customer they share are that branch's business."""
-    projects = snapshot["projects"]
-    awarded = projects[projects["status"].isin(config.get("grading", "history_statuses"))]
-    money = money_sums(awarded, "customer_id").rename(columns={"projects": "project_count",
-                                                               "scale_profit_ratio": "margin"})
     out = grades.drop(columns=[c for c in MONEY if c in grades.columns]).merge(
-        money[["customer_id", *MONEY]], on="customer_id", how="left")
+        _money(snapshot["projects"], config), on="customer_id", how="left")
     out["project_count"] = out["project_count"].fillna(0).astype(int)
     return out
 

@@ -11,7 +11,8 @@ from schemas.labels import GRADES, grade_sheet
 from ..archive.store import Archive
 from ..config import Config
 from ..excel import Styles, new_workbook, set_print_landscape, write_frame
-from ..analysis.grading import branch_proposals, grade_lists, official_grades, own_money, rule_grades
+from ..analysis.grading import (branch_proposals, edition_grades, grade_lists, official_grades, own_money,
+                                rule_grades)
 
 LIST_COLUMNS = ["name", "uscc", "branches", "official_grade", "official_source", "rule_grade", "reasons",
                 "project_count", "amount", "profit", "margin"]
@@ -47,8 +48,7 @@ def write_grade_lists(archive: Archive, config: Config, as_of: str, out: Path, b
     grades = official_grades(rule_grades(snapshot, config, as_of))
     if branch is not None:
         snapshot = edition(snapshot, branch)
-        grades = own_money(grades[grades["customer_id"].isin(set(snapshot["customers"]["customer_id"]))]
-                           .assign(branches=branch), snapshot, config)
+        grades = own_money(edition_grades(grades, snapshot, branch), snapshot, config)
     lists = grade_lists(grades)
     out.parent.mkdir(parents=True, exist_ok=True)
     book = new_workbook(out)

@@ -17,7 +17,8 @@ from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_lab
 
 from ..analysis import loyalty as loyalty_analysis
 from ..analysis import outlook, profit as profit_analysis, service, strategic
-from ..analysis.grading import adjustment_changes, grade_history, official_grades, own_money, rule_grades
+from ..analysis.grading import (adjustment_changes, edition_grades, grade_history, official_grades, own_money,
+                                rule_grades)
 from ..archive.store import Archive
 from ..config import Config
 from ..errors import ReportError
@@ -195,7 +196,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     snap, grades, prev_snap = full_snap, full_grades, prev_full
     if branch is not None:  # the edition: own customers only, graded as the group grades them
         snap, prev_snap = edition(full_snap, branch), edition(prev_full, branch)
-        grades = own_money(_own(full_grades, snap, branch), snap, config)
+        grades = own_money(edition_grades(full_grades, snap, branch), snap, config)
     loyalty = loyalty_analysis.loyalty(snap, config, as_of, grade_history(archive, as_of))
     profit = profit_analysis.profit(snap, config)
     b_customers = grades.loc[grades["official_grade"] == "B", ["customer_id", "name", "branches"]]
@@ -212,7 +213,7 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
         m_snap, m_grades = _grades(archive, config, month, seen)
         if branch is not None:
             m_snap = edition(m_snap, branch)
-            m_grades = _own(m_grades, m_snap, branch)
+            m_grades = edition_grades(m_grades, m_snap, branch)
         row = {"month": month, **{g: int((m_grades["official_grade"] == g).sum()) for g in GRADES}}
         first_filed = _first_filed(m_snap, month)
         row["new_customers"] = int((m_snap["customers"]["first_period"] == month).sum()) - first_filed
@@ -266,12 +267,6 @@ def _extracts(archive: Archive, period: Period, branch: str | None) -> pd.DataFr
     log = archive.access_log()
     log = log[log["on_date"].fillna("").str[:7].isin(period.months)]
     return log[log["branch"] == branch] if branch else log
-
-
-def _own(grades: pd.DataFrame, snap: dict, branch: str) -> pd.DataFrame:
-    """The group's grades of the customers in a branch's edition (who else serves them is not shown)."""
-    ids = set(snap["customers"]["customer_id"])
-    return grades[grades["customer_id"].isin(ids)].assign(branches=branch).reset_index(drop=True)
 
 
 def _assessment(archive: Archive, config: Config, period: Period, branch: str | None) -> pd.DataFrame | None:
