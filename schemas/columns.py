@@ -326,3 +326,10 @@ LISTS_SHEET = "_lists"
 
 # Title written above the header rows of the template and recognised by the reader.
 WORKBOOK_TITLE = "集团公司客户信息统计表"
+
+# A hidden workbook name in a pre-filled workbook: "2027-01|2026-12", the month it is for and the month its rows were
+# taken from. Excel, WPS, LibreOffice and openpyxl keep it when they save. Returned for that month, its rows are
+# compared with what it showed (the archive as of that month), not with the branch's own last rows: a value the
+# branch types back over another branch's change is a change of its own (written by intake.template, read by
+# intake.safety.prefill_mark).
+PREFILL_MARK = "_crm_prefill"

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from schemas.columns import PREFILL_MARK
+
 from ..config import Config
 from ..cells import column_letter
 from ..filenames import display_name, ignore_reason
@@ -215,12 +217,13 @@ def _inspect_zip(path: Path, config: Config, refuse) -> Inspection:
     return Inspection(path, "xlsx", inflated=inflated, prefill_of=prefill_of, formulas=formulas)
 
 
-_MARK_NAME = re.compile(rb'<(?:\w+:)?definedName\b[^>]*\bname="_crm_prefill"[^>]*>(?:"|&quot;)'
+_MARK_NAME = re.compile(rb'<(?:\w+:)?definedName\b[^>]*\bname="' + re.escape(PREFILL_MARK.encode())
+                        + rb'"[^>]*>(?:"|&quot;)'
                         rb'(\d{4}-\d{2})\|(\d{4}-\d{2})(?:"|&quot;)</')
 
 
 def prefill_mark(archive: zipfile.ZipFile) -> tuple[str, str] | None:
-    """The pre-filled workbook's mark (template.PREFILL_MARK): (the month it is for, the month its rows show)."""
+    """The pre-filled workbook's mark (PREFILL_MARK): (the month it is for, the month its rows show)."""
     try:
         found = _MARK_NAME.search(archive.read("xl/workbook.xml"))
     except (KeyError, zipfile.BadZipFile, zlib.error, OSError):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.columns import (ARCHIVE_NO, COVER, cover_note, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
-                             NUMBER, WORKBOOK_TITLE, YEAR, Column, Sheet)
+from schemas.columns import (ARCHIVE_NO, COVER, DATA_SHEETS, ENUM, IGNORED, INSTRUCTIONS_SHEET, LISTS_SHEET,
+                             NUMBER, PREFILL_MARK, WORKBOOK_TITLE, YEAR, Column, Sheet, cover_note)
 
 from schemas.labels import label
 
@@ -39,12 +39,6 @@ INSTRUCTIONS = [
 REMINDERS_SHEET = "本月提醒"
 LOCKED_FILL = "#F2F2F2"
 
-
-# A hidden workbook name in a pre-filled workbook: "2027-01|2026-12", the month it is for and the month its rows were
-# taken from. Excel, WPS, LibreOffice and openpyxl keep it when they save. Returned for that month, its rows are
-# compared with what it showed (the archive as of that month), not with the branch's own last rows: a value the
-# branch types back over another branch's change is a change of its own (safety.prefill_mark reads it).
-PREFILL_MARK = "_crm_prefill"
 
 
 @dataclass

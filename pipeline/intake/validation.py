@@ -57,7 +57,7 @@ class Result:
     prefilled: bool = False         # a pre-filled workbook (its rows carry 档案编号)
     period_cell: tuple = ("", None, "")  # where the month was read: (sheet, row, column letters)
     months: tuple = ()              # every month the file names, when its sources disagree more than one
-    prefill_as_of: str | None = None  # this month's pre-filled workbook: the month its rows show (template.PREFILL_MARK)
+    prefill_as_of: str | None = None  # this month's pre-filled workbook: the month its rows show (PREFILL_MARK)
     stored: dict = field(default_factory=dict)  # the clean rows as the archive stores them, made by a worker in
     #                                             place of ``frames`` (archive.schema.stored_texts)
 
