@@ -377,9 +377,9 @@ _TOML_WORDS = [("Expected '=' after a key in a key/value pair", "键后面应为
 
 def _backslash_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
     """A Windows path in double quotes ("D:\证书\a.pem") is the usual cause of an error on a line with a backslash."""
-    where = re.search(r"\(at line (\d+),", str(exc))
+    where = _toml_position(exc)
     lines = text.splitlines()
-    line = lines[int(where[1]) - 1] if where and int(where[1]) <= len(lines) else ""
+    line = lines[where[0] - 1] if where and where[0] <= len(lines) else ""
     if "\\" not in line:
         return ""
     written = re.search(r'=\s*"([^"]*)"', line)
@@ -387,11 +387,16 @@ def _backslash_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
     return f"该行的反斜杠 \\ 在双引号中有特殊含义：Windows 路径请改用单引号（写成 {example}），或把 \\ 写成 /。"
 
 
+def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int, int] | None:
+    """(line, column) of a TOML error, 1-based, as its message gives them."""
+    where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    return (int(where[1]), int(where[2])) if where else None
+
+
 def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
-    text = str(exc)
-    where = re.search(r"\(at line (\d+), column (\d+)\)", text)
-    reason = next((zh for en, zh in _TOML_WORDS if en in text), "写法不正确")
-    return f"第 {where[1]} 行第 {where[2]} 列：{reason}" if where else reason
+    where = _toml_position(exc)
+    reason = next((zh for en, zh in _TOML_WORDS if en in str(exc)), "写法不正确")
+    return f"第 {where[0]} 行第 {where[1]} 列：{reason}" if where else reason
 
 
 def _line_of(text: str, section: str, key: str | None) -> int | None:

@@ -51,7 +51,8 @@ def file_in_use(exc: OSError) -> str:
         return (f"无法写入或移动文件 {name}：它可能正在 Excel 或 WPS 中打开（打开的文件不能被覆盖或移动），"
                 "或没有权限。请关闭该文件后重新运行。")
     why = {errno.ENOENT: "文件或文件夹不存在", errno.ENOSPC: "磁盘空间不足", errno.EROFS: "磁盘是只读的",
-           errno.ENAMETOOLONG: "路径太长", errno.EISDIR: "那里是一个同名的文件夹"}.get(exc.errno, exc.strerror or type(exc).__name__)
+           errno.ENAMETOOLONG: "路径太长", errno.EISDIR: "那里是一个同名的文件夹"}.get(
+        exc.errno, exc.strerror or type(exc).__name__)
     return f"无法打开或写入文件 {name}（{why}）。请处理后重新运行。"
 
 

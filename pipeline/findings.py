@@ -137,3 +137,8 @@ def _show(value: object) -> str:
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity == ERROR for f in findings)
+
+
+def has_finding(findings: list[Finding], code: str, column: str) -> bool:
+    """Whether one of ``findings`` is a ``code`` about the column headed ``column`` (one slip is told once)."""
+    return any(f.code == code and f.column == column for f in findings)

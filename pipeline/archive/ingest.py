@@ -23,7 +23,7 @@ from schemas.columns import COVER
 
 from ..config import Config
 from ..errors import ArchiveError, WorkspaceError
-from ..findings import Finding, make_finding
+from ..findings import Finding, has_finding, make_finding
 from ..identity import normalize_name
 from ..filenames import hashed_name, safe_name
 from ..intake.documents import Document, classify
@@ -299,7 +299,7 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                                numbers=numbers if numbers is not None else archive.archive_numbers())
     else:
         result = _refresh_references(result, archive)
-    told = any(f.code == "source-conflict" and f.column == COVER.column("period").header for f in result.findings)
+    told = has_finding(result.findings, "source-conflict", COVER.column("period").header)
     if result.period and result.period > f"{received:%Y-%m}" and not told:  # a month not yet begun: a typo
         sheet, row, letter = result.period_cell
         result.findings.append(make_finding("period-ahead", name, sheet=sheet or COVER.name, row=row, col_letter=letter,

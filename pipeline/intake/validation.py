@@ -19,7 +19,7 @@ from schemas.models import checked_schema, lost_leading_zero
 from ..cells import FormulaError
 from ..config import Config
 from ..filenames import display_name
-from ..findings import ERROR, WARNING, Finding, has_errors, make_finding
+from ..findings import ERROR, WARNING, Finding, has_errors, has_finding, make_finding
 from ..identity import normalize_name, uscc_problem
 from . import safety
 from .cleaning import clean_frame
@@ -225,8 +225,7 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
         from_name = identify_from_name(path, config)
         result.branch, result.period = result.branch or from_name[0], result.period or from_name[1]
     name = display_name(path.name)
-    branch_header = COVER.column("branch").header
-    conflicting = any(f.code == "source-conflict" and f.column == branch_header for f in sub.findings)
+    conflicting = has_finding(sub.findings, "source-conflict", COVER.column("branch").header)
     if sub.branch and sub.branch not in config.branches and not conflicting:  # (one message for one slip)
         cells = sub.cover.get("_cells", {})
         title, row, letter = cells.get("branch", ("", None, ""))
