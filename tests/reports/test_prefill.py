@@ -12,9 +12,19 @@ import pytest
 
 from builders import crm
 from pipeline.archive import Archive
+from pipeline.reports import names
 
 BRANCH = "华东分公司"
 PERIOD = "2027-01"
+
+
+def prefill_for(root: Path, period: str) -> Path:
+    """华东分公司's pre-filled workbook for ``period``, written by crm template."""
+    result = crm(root, "template", "--for", BRANCH, "--period", period)
+    assert result.exit_code == 0, result.output
+    path = names.prefilled(root / "output", period, BRANCH)
+    assert path.exists()
+    return path
 
 
 @pytest.fixture
@@ -22,11 +32,7 @@ def prefilled(sample_year, tmp_path):
     """A copy of the sample year and 华东分公司's pre-filled workbook for 2027-01."""
     root = tmp_path / "ws"
     shutil.copytree(sample_year.root, root)
-    result = crm(root, "template", "--for", BRANCH, "--period", PERIOD)
-    assert result.exit_code == 0, result.output
-    path = root / "output" / PERIOD / "预填模板" / f"{BRANCH}_{PERIOD}_客户信息统计表（预填）.xlsx"
-    assert path.exists()
-    return root, path
+    return root, prefill_for(root, PERIOD)
 
 
 def load(path: Path):
@@ -277,8 +283,7 @@ def test_a_name_adopted_in_review_is_not_undone_by_a_pre_filled_workbook_sent_be
     write_submission(ws.inbox / "华东分公司_2026-11_x.xlsx", period="2026-11",
                      customers=[example_row("customers", name=new)])
     assert crm(ws.root, "ingest", "--received-at", "2026-11-20T10:00").exit_code == 0
-    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-12").exit_code == 0
-    prefilled = ws.output / "2026-12" / "预填模板" / f"{BRANCH}_2026-12_客户信息统计表（预填）.xlsx"
+    prefilled = prefill_for(ws.root, "2026-12")
     customers = load(prefilled)["客户信息"]
     assert customers.cell(2, column(customers, "客户单位名称")).value == old  # the archive's name, before review
     shutil.copy2(prefilled, ws.inbox / prefilled.name)
@@ -320,17 +325,21 @@ def _strategic_cell(book):
     return customers.cell(2, column(customers, "是否战略客户"))
 
 
-def test_a_value_typed_back_over_another_branch_s_change_in_the_pre_filled_workbook_counts(tmp_path):
-    """华东's August workbook shows 否 (华南's word); 华东 types 是 back: a change of its own, applied and recorded
-    (compared with its own July row, 是 again looked like nothing new, and the customer stayed 否 for good)."""
-    ws = _shared_customer_workspace(tmp_path)
-    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
-    prefilled = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
+def _type_strategic_back(ws, period: str, received: str) -> None:
+    """华东's workbook for ``period`` shows 否 (华南's word); 华东 types 是 back and sends it."""
+    prefilled = prefill_for(ws.root, period)
     book = load(prefilled)
     assert _strategic_cell(book).value == "否"
     _strategic_cell(book).value = "是"
     book.save(ws.inbox / prefilled.name)
-    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
+    assert "已归档" in crm(ws.root, "ingest", "--received-at", received).output
+
+
+def test_a_value_typed_back_over_another_branch_s_change_in_the_pre_filled_workbook_counts(tmp_path):
+    """华东's August workbook shows 否 (华南's word); 华东 types 是 back: a change of its own, applied and recorded
+    (compared with its own July row, 是 again looked like nothing new, and the customer stayed 否 for good)."""
+    ws = _shared_customer_workspace(tmp_path)
+    _type_strategic_back(ws, "2026-08", "2026-08-20T10:00")
     with archive_of(ws.root) as archive:
         assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
         changes = archive.history(period="2026-08")
@@ -346,8 +355,7 @@ def test_an_old_pre_filled_workbook_sent_again_does_not_undo_another_branch_s_ch
     compared with 华东's own last rows, and 华南's September change stands."""
     from builders import example_row, write_submission
     ws = _shared_customer_workspace(tmp_path)
-    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
-    prefilled = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
+    prefilled = prefill_for(ws.root, "2026-08")
     book = load(prefilled)
     book.save(ws.inbox / prefilled.name)
     assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
@@ -372,19 +380,12 @@ def test_typed_back_in_a_second_pre_filled_workbook_whose_row_repeats_the_first(
     write_submission(ws.inbox / "华东分公司_2026-06_x.xlsx", period="2026-06", customers=[example_row(
         "customers", strategic="是", specialist="HD专员", liaison_leader="HD领导")])
     assert crm(ws.root, "ingest", "--received-at", "2026-06-20T10:00").exit_code == 0
-    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-07").exit_code == 0
-    july = ws.output / "2026-07" / "预填模板" / f"{BRANCH}_2026-07_客户信息统计表（预填）.xlsx"
+    july = prefill_for(ws.root, "2026-07")
     shutil.copy2(july, ws.inbox / july.name)
     assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-07-20T10:00").output
     write_submission(ws.inbox / "华南分公司_2026-07_x.xlsx", branch="华南分公司", period="2026-07",
                      customers=[example_row("customers", strategic="否", specialist=None, liaison_leader=None)])
     assert crm(ws.root, "ingest", "--received-at", "2026-07-21T10:00").exit_code == 0
-    assert crm(ws.root, "template", "--for", BRANCH, "--period", "2026-08").exit_code == 0
-    august = ws.output / "2026-08" / "预填模板" / f"{BRANCH}_2026-08_客户信息统计表（预填）.xlsx"
-    book = load(august)
-    assert _strategic_cell(book).value == "否"
-    _strategic_cell(book).value = "是"
-    book.save(ws.inbox / august.name)
-    assert "已归档" in crm(ws.root, "ingest", "--received-at", "2026-08-20T10:00").output
+    _type_strategic_back(ws, "2026-08", "2026-08-20T10:00")
     with archive_of(ws.root) as archive:
         assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
