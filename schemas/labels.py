@@ -46,6 +46,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "received_at": ("收件时间", DATETIME),
     "deadline": ("截止时间", DATETIME),
     "file_name": ("文件", TEXT),
+    "submission_id": ("报送编号", INTEGER),
+    "withdrawn_reason": ("撤销原因", TEXT),
     "rows": ("行数", TEXT),
     "files": ("文件数", INTEGER),
     "errors": ("错误数", INTEGER),
@@ -368,7 +370,8 @@ ENTITIES = {"customer": "客户", "customer_branch": "客户（分公司视图�
 # -- submissions: a branch's state for a month, a file's verdict, what became of an inbox file ---
 ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE = "按时", "逾期", "未报", "被退回待重报", "无变化"
 SUBMISSION_STATES = (ON_TIME, LATE, MISSING, RETURNED, NO_CHANGE)
-VERDICTS = {"accepted": "通过", "rejected": "退回", "ignored": "已忽略", "superseded": "已被更正替换"}
+VERDICTS = {"accepted": "通过", "rejected": "退回", "ignored": "已忽略", "superseded": "已被更正替换",
+            "withdrawn": "已撤销"}
 OUTCOMES = {"accepted": "已归档", "rejected": "已退回", "ignored": "已忽略", "skipped": "已跳过",
             "quarantined": "已隔离", "left": "留在收件箱"}
 SEVERITIES = {"error": "错误", "warning": "提示"}

@@ -96,6 +96,8 @@ CREATE TABLE IF NOT EXISTS mail_ledger (
 CREATE INDEX IF NOT EXISTS mail_ledger_by_period ON mail_ledger(period);
 CREATE TABLE IF NOT EXISTS record_numbers (
     number INTEGER PRIMARY KEY, entity TEXT NOT NULL, key TEXT NOT NULL, UNIQUE (entity, key));
+CREATE TABLE IF NOT EXISTS withdrawals (
+    submission_id INTEGER PRIMARY KEY, withdrawn_at TEXT, withdrawn_by TEXT, reason TEXT);
 CREATE TABLE IF NOT EXISTS grade_adjustments (
     id INTEGER PRIMARY KEY, customer_id INTEGER, period TEXT, effective_period TEXT,
     old_grade TEXT, new_grade TEXT, decision TEXT, remark TEXT, decided_by TEXT, decided_at TEXT);

@@ -96,6 +96,17 @@ def said_no_change(meta: SubmissionMeta, result) -> Finding:
     return make_finding("cover-said-no-change", meta.file_name, sheet=COVER.name, detail=changes)
 
 
+@dataclass
+class Standing:
+    """A branch-month after one of its files was withdrawn or reinstated: the file that stands now (None: none
+    does) and the customers in the archive before and after."""
+
+    submission_id: int | None
+    file_name: str | None
+    customers_before: int
+    customers_after: int
+
+
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
     """Which of a branch-month's accepted files stands: the last received, then the last filled in,
     then a name marked as a correction, then the name, then the last filed."""
@@ -374,6 +385,10 @@ class Archive:
         findings, the bulk of the table (some 5 KB a file: 60 MB after ten years of a hundred branches)."""
         return self._submissions("period = ?" if period else "1", (period,) if period else (), findings)
 
+    def latest_period(self) -> str | None:
+        """The latest month any file was received for (None: none yet)."""
+        return self.conn.execute("SELECT MAX(period) FROM submissions WHERE period != ''").fetchone()[0]
+
     def returned_without_month(self, month: str) -> pd.DataFrame:
         """The files returned without a month to file them under (rejected/未识别月份/) that were received in calendar
         month ``month``, as ``submissions`` lists them."""
@@ -384,8 +399,9 @@ class Archive:
         """The submissions ``where`` holds, as ``submissions`` lists them."""
         frame = pd.read_sql_query(
             "SELECT id, sha256, file_name, branch, period, received_at, status, no_change, counts, warnings, errors, "
-            f"{'findings, ' if findings else ''}stored_path, ingested_at, filled_on FROM submissions "
-            f"WHERE {where} ORDER BY id", self.conn, params=args)
+            f"{'findings, ' if findings else ''}stored_path, ingested_at, filled_on, w.reason AS withdrawn_reason "
+            f"FROM submissions LEFT JOIN withdrawals w ON w.submission_id = id WHERE {where} ORDER BY id",
+            self.conn, params=args)
         frame["received_at"] = pd.to_datetime(frame["received_at"])
         frame["no_change"] = frame["no_change"].astype(bool)
         frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]
@@ -544,6 +560,58 @@ class Archive:
         self.conn.executemany("INSERT INTO sub_rows (submission_id, entity, seq, text_id, row_hash, raw_hash) "
                               "VALUES (?,?,?,?,?,?)", copies)
         return sorted((seq, row_hash) for _, entity, seq, _, row_hash, _ in copies if entity == "customers")
+
+    # -- withdrawing an accepted file -----------------------------------------------------------
+
+    def withdraw(self, sid: int, reason: str, by: str = labels.DEPARTMENT, at: str | None = None) -> Standing:
+        """Take an accepted file out of the archive (it was filed under the wrong branch or month, or should not
+        have been sent): the archive becomes what it would be had the file never come, another file of its
+        branch-month (if any) stands again, and the file stays where it was filed. One transaction."""
+        now = at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with self.transaction():
+            row = self.submission(sid)
+            if row is None or row["status"] not in LIVE:
+                raise ArchiveError(f"编号为 {sid} 的报送不是已归档的文件，无法撤销。")
+            self.conn.execute("UPDATE submissions SET status = 'withdrawn' WHERE id = ?", (sid,))
+            self.conn.execute("INSERT OR REPLACE INTO withdrawals (submission_id, withdrawn_at, withdrawn_by, reason) "
+                              "VALUES (?,?,?,?)", (sid, now, by, reason))
+            standing = self._stand_again(row["branch"], row["period"])
+        self._journal({"type": "withdrawal", "id": sid, "reason": reason, "by": by, "at": now})
+        return standing
+
+    def reinstate(self, sid: int, by: str = labels.DEPARTMENT, at: str | None = None) -> Standing:
+        """Undo ``withdraw``: the file counts again, in its place among its branch-month's files. One transaction."""
+        now = at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with self.transaction():
+            row = self.submission(sid)
+            if row is None or row["status"] != "withdrawn":
+                raise ArchiveError(f"编号为 {sid} 的报送没有被撤销，无需恢复。")
+            self.conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (sid,))
+            self.conn.execute("DELETE FROM withdrawals WHERE submission_id = ?", (sid,))
+            standing = self._stand_again(row["branch"], row["period"])
+        self._journal({"type": "reinstatement", "id": sid, "by": by, "at": now})
+        return standing
+
+    def _stand_again(self, branch: str, period: str) -> Standing:
+        """After a file of ``branch``-``period`` left or came back: the file received last of those left stands,
+        and the archive is derived again from the live files (inside the caller's transaction)."""
+        before = self.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+        siblings = self.conn.execute(
+            "SELECT id, received_at, filled_on, file_name FROM submissions WHERE branch = ? AND period = ? "
+            "AND status IN ('accepted', 'superseded')", (branch, period)).fetchall()
+        standing = max(siblings, key=lambda r: _standing_key(r[1], r[2], r[3], r[0])) if siblings else None
+        self.conn.executemany("UPDATE submissions SET status = ? WHERE id = ?",
+                              [("accepted" if r is standing else "superseded", r[0]) for r in siblings])
+        self._names = None
+        merge.replay(self.conn, self.similarity_threshold)
+        after = self.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+        return Standing(standing[0] if standing else None, standing[3] if standing else None, before, after)
+
+    def withdrawal(self, sid: int) -> dict | None:
+        """When, by whom and why a file was withdrawn (None: it is not)."""
+        row = self.conn.execute("SELECT withdrawn_at, withdrawn_by, reason FROM withdrawals WHERE submission_id = ?",
+                                (sid,)).fetchone()
+        return None if row is None else dict(zip(("at", "by", "reason"), row))
 
     def standing_over(self, sid: int, other: int) -> tuple[str, str]:
         """The file name of submission ``other``, which stands over ``sid`` in their branch-month, and why."""
@@ -999,6 +1067,12 @@ class Archive:
             return 1
         if kind == "mail":
             self.record_mail({k: v for k, v in event.items() if k != "type"})
+            return 1
+        if kind == "withdrawal":
+            self.withdraw(event["id"], event.get("reason") or "", event.get("by") or labels.DEPARTMENT, event["at"])
+            return 1
+        if kind == "reinstatement":
+            self.reinstate(event["id"], event.get("by") or labels.DEPARTMENT, event["at"])
             return 1
         if kind == "numbers":
             with self.transaction():

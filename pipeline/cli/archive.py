@@ -246,7 +246,7 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
 
 @click.group("archive")
 def archive_group():
-    """客户档案：导出、重建。"""
+    """客户档案：导出、重建，列出、撤销或恢复报送文件。"""
 
 
 @archive_group.command("rebuild")
@@ -261,6 +261,124 @@ def archive_rebuild(obj: Context):
         report = rebuild_archive(ws, config, progress=progress)
     for line in report.lines():
         click.echo(line)
+
+
+@archive_group.command("files")
+@click.option("--period", callback=check_month, help="月份，如 2026-10（默认为最近有报送的月份）。")
+@click.option("--branch", metavar="单位", help="只列这个单位的文件。")
+@click.pass_obj
+def archive_files(obj: Context, period: str | None, branch: str | None):
+    """列出某月收到的报送文件及其报送编号、结果（撤销或恢复某个文件时用编号指明）。"""
+    with open_workspace(obj, lock=False) as (ws, archive):
+        period = period or archive.latest_period()
+        subs = archive.submissions(period, findings=False) if period else None
+    if subs is None or not len(subs):
+        click.echo(f"{period or ''} 没有收到报送文件。".lstrip())
+        return
+    if branch:
+        subs = subs[subs["branch"] == branch]
+    rows = [[s.id, s.branch or EMPTY, s.file_name, _when(s.received_at), _verdict(s)] for s in subs.itertuples()]
+    click.echo(f"{period} 收到的报送文件" + (f"（{branch}）" if branch else "") + "\n"
+               + table([label(k) for k in ("submission_id", "branch", "file_name", "received_at", "verdict")], rows))
+
+
+def _verdict(sub) -> str:
+    """A file's verdict for the screen; a withdrawn file's with why."""
+    verdict = labels.VERDICTS.get(sub.status, sub.status)
+    reason = getattr(sub, "withdrawn_reason", None)
+    return f"{verdict}：{reason}" if sub.status == "withdrawn" and isinstance(reason, str) and reason else verdict
+
+
+def _submission_named(archive, which: str, period: str | None) -> dict:
+    """The submission ``which`` names: its 报送编号, or its file name (as received, or as filed) in ``period``."""
+    from ..archive.workspace import display_name
+    if which.strip().isdigit():
+        found = archive.submission(int(which))
+        if found is None:
+            raise click.ClickException(f"没有报送编号为 {which.strip()} 的文件（crm archive files 可列出各月文件及编号）。")
+        return found
+    name = display_name(Path(which).name)
+    subs = archive.submissions(period, findings=False)
+    filed_as = subs["stored_path"].map(lambda stored: display_name(Path(stored or "").name))
+    named = subs[(subs["file_name"] == name) | (filed_as == name)]
+    if len(named) > 1 and (live := named[named["status"].isin(["accepted", "superseded"])]).shape[0] == 1:
+        named = live  # (the same name returned earlier and sent again corrected)
+    if len(named) == 1:
+        return archive.submission(int(named["id"].iloc[0]))
+    if not len(named):
+        where = f"{period} " if period else ""
+        raise click.ClickException(f"{where}没有名为“{name}”的报送文件（crm archive files 可列出各月文件及编号）。")
+    choices = "；".join(f"编号 {r.id}：{r.branch or EMPTY} {r.period or EMPTY} 收件 {_when(r.received_at)}"
+                       f"（{labels.VERDICTS.get(r.status, r.status)}）" for r in named.itertuples())
+    raise click.ClickException(f"名为“{name}”的文件有 {len(named)} 个，请用报送编号指明：{choices}。")
+
+
+def _described(sub: dict, verdict: bool = True) -> str:
+    """报送编号 12：华东公司 2026-10《…》（收件 10-20 10:00，通过）."""
+    import datetime as dt
+    received = dt.datetime.fromisoformat(sub["received_at"]).strftime("%m-%d %H:%M")
+    said = f"，{labels.VERDICTS.get(sub['status'], sub['status'])}" if verdict else ""
+    return (f"{label('submission_id')} {sub['id']}：{sub['branch'] or EMPTY} {sub['period'] or EMPTY}《{sub['file_name']}》"
+            f"（收件 {received}{said}）")
+
+
+def _standing_text(sub: dict, standing) -> str:
+    now = (f"现采用《{standing.file_name}》" if standing.submission_id is not None
+           else "现没有有效的报送")
+    before, after = standing.customers_before, standing.customers_after
+    count = f"档案中的客户由 {before} 家变为 {after} 家" if before != after else f"档案中的客户数不变（{after} 家）"
+    return (f"{sub['branch']} {sub['period']} {now}；档案已按其余报送重新生成，{count}。已生成的月度汇总和报表"
+            f"不会自动更新：请重新运行 crm monthly --period {sub['period']}（及相关的 crm report）；已发出的邮件无法收回。")
+
+
+@archive_group.command("withdraw")
+@click.argument("which", metavar="报送编号或文件名")
+@click.option("--reason", required=True, metavar=label("reasons_access"), help="撤销原因（记入档案，报送情况和月度汇总中可见）。")
+@click.option("--by", "decided_by", default=DEPARTMENT, show_default=True, help="经办人。")
+@click.option("--period", callback=check_month, help="按文件名查找时只在这个月份中找（同名文件在几个月都有时）。")
+@click.option("--yes", "confirmed", is_flag=True, help="确认撤销（不带此项时只显示将撤销哪个文件、有何影响）。")
+@click.pass_obj
+def archive_withdraw(obj: Context, which: str, reason: str, decided_by: str, period: str | None, confirmed: bool):
+    """撤销一份已归档的报送：档案恢复为没有收到这份文件时的样子（本单位本月另有文件时改为采用它）。
+
+    用于文件记错了单位或月份、误发了不该归档的文件等情况；内容有错的，让分子公司更正重报即可，无需撤销。
+    文件本身仍保留在 received/ 中，撤销记入归档日志，可用 crm archive reinstate 恢复。
+    """
+    reason = reason.strip()
+    if not reason:
+        raise click.UsageError("请用 --reason 写明撤销原因。")
+    with open_workspace(obj) as (ws, archive):
+        sub = _submission_named(archive, which, period)
+        if sub["status"] == "withdrawn":
+            done = archive.withdrawal(sub["id"]) or {}
+            raise click.ClickException(f"{_described(sub)}已于 {done.get('at', '')[:16]} 撤销"
+                                       f"（{done.get('reason') or '未写原因'}），无需再撤销。")
+        if sub["status"] not in ("accepted", "superseded"):
+            raise click.ClickException(f"{_described(sub)}被退回，没有进入档案，无需撤销。")
+        if not confirmed:
+            effect = ("撤销后档案恢复为没有收到这份文件时的样子" if sub["status"] == "accepted" else
+                      "它已被更正替换、不影响当前档案；撤销后也不再计入报送情况和考核（如按时报送）")
+            click.echo(f"将撤销 {_described(sub)}。\n{effect}。确认无误后加 --yes 再运行一次。")
+            return
+        standing = archive.withdraw(sub["id"], reason, decided_by)
+    click.echo(f"{labels.VERDICTS['withdrawn']} {_described(sub)}，原因：{reason}。")
+    click.echo(_standing_text(sub, standing))
+
+
+@archive_group.command("reinstate")
+@click.argument("which", metavar="报送编号或文件名")
+@click.option("--by", "decided_by", default=DEPARTMENT, show_default=True, help="经办人。")
+@click.option("--period", callback=check_month, help="按文件名查找时只在这个月份中找。")
+@click.pass_obj
+def archive_reinstate(obj: Context, which: str, decided_by: str, period: str | None):
+    """恢复一份被撤销的报送（撤销的反操作）：它重新计入档案，与本单位本月其他文件按收件先后定哪份采用。"""
+    with open_workspace(obj) as (ws, archive):
+        sub = _submission_named(archive, which, period)
+        if sub["status"] != "withdrawn":
+            raise click.ClickException(f"{_described(sub)}没有被撤销，无需恢复。")
+        standing = archive.reinstate(sub["id"], decided_by)
+    click.echo(f"已恢复 {_described(sub, verdict=False)}。")
+    click.echo(_standing_text(sub, standing))
 
 
 @archive_group.command("export")

@@ -167,6 +167,9 @@ def _files(subs: pd.DataFrame) -> pd.DataFrame:
                        for f in s.findings[:TOP_FINDINGS])
         if len(s.findings) > TOP_FINDINGS:  # the rest are in the file's feedback workbook
             top += f"（共 {len(s.findings)} 处，只列前 {TOP_FINDINGS} 处）"
+        if s.status == "withdrawn":
+            reason = s.withdrawn_reason if isinstance(s.withdrawn_reason, str) else ""
+            top = "已由市场营销部撤销" + (f"：{reason}" if reason else "")
         stands = {"accepted": STANDS, "superseded": REPLACED}.get(s.status, EMPTY)
         rows.append({"branch": s.branch or EMPTY, "file_name": s.file_name,
                      "received_at": s.received_at, "filled_on": s.filled_on,
