@@ -43,6 +43,11 @@ def phones_ok(values):
     return values.astype(str).str.fullmatch(_PHONES)
 
 
+def phone_ok(text: str) -> bool:
+    """``phones_ok`` of one value (the cover's)."""
+    return re.fullmatch(_PHONES, text) is not None
+
+
 def emails_ok(values):
     """Whether each value of a column is an e-mail address."""
     return values.astype(str).str.fullmatch(_EMAIL.pattern[1:-1])

@@ -272,7 +272,9 @@ def _check_cover(sub: Submission, title: str) -> None:
     filler = COVER.column("filler")
     unread = sub.cover.get("_unread", set())  # (a formula's error there: told already)
     blank = not str(sub.cover.get("filler") or "").strip()
-    if "filler" in labels and "filler" not in unread and blank:  # (a cover of the branch's own may not ask for it)
+    if "filler" not in labels:  # a cover of the branch's own that does not ask for it: asked for, not required
+        sub.findings.append(make_finding("cover-no-filler", name, sheet=title))
+    elif "filler" not in unread and blank:
         where = labels["filler"]
         sub.findings.append(make_finding("required", name, sheet=where[0], row=where[1], col_letter=where[2],
                                          column=filler.header))

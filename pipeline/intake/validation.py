@@ -5,6 +5,8 @@ cell) and, when accepted, the clean typed frames that the archive merges.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pandera.pandas as pa
 
 from schemas.columns import (CODE, COVER, DATA_SHEETS, DISSATISFIED, IGNORED, NUMBER, SHEETS_BY_KEY,
                              TEXT, YES, Column, Sheet)
-from schemas.models import checked_schema, lost_leading_zero
+from schemas.models import checked_schema, lost_leading_zero, phone_ok
 
 from ..cells import FormulaError
 from ..config import Config
@@ -110,10 +112,15 @@ def meta_fields(result: "Result") -> dict[str, str | None]:
     rows show (its rows are compared with that)."""
     out = {"prefill_as_of": result.prefill_as_of if result.prefilled else None}
     for key, field_name in (("filler", "filler"), ("phone", "filler_phone")):
-        value = result.cover.get(key)
-        out[field_name] = None if value in (None, "") else str(int(value) if isinstance(value, float) and
-                                                              value.is_integer() else value).strip()
+        out[field_name] = _cover_text(result.cover.get(key))
     return out
+
+
+def _cover_text(value) -> str | None:
+    """A cover value as text (a number typed there, as a phone often is, without its “.0”); None when blank."""
+    if value in (None, ""):
+        return None
+    return str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
 
 
 def readable(result: "Result") -> bool:
@@ -233,6 +240,7 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
                                      col_letter=letter, column=COVER.column("branch").header,
                                      value=sub.branch,
                                      allowed=config.branches))
+    findings += _cover_phone(sub, name)
     opened = _Opened(result, sub, name, findings, {})
     previous = (known_rows or {}).get(sub.branch) if sub.branch else None
     if previous is not None:
@@ -250,6 +258,20 @@ def _open_file(path: Path, config: Config, known_rows: dict | None) -> "Result |
         result.rows[sheet.key] = SheetRows(hashes.tolist(), np.flatnonzero(same).tolist(),
                                            np.flatnonzero(~same).tolist())
     return opened
+
+
+def _cover_phone(sub: Submission, name: str) -> list[Finding]:
+    """The cover's 联系电话, when filled, is a phone number (a 提示: it is how the department reaches the filler)."""
+    value = sub.cover.get("phone")
+    if value in (None, "") or isinstance(value, FormulaError):
+        return []
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", _cover_text(value) or ""))
+    if phone_ok(text):
+        return []
+    title, row, letter = sub.cover.get("_cells", {}).get("phone", ("", None, ""))
+    detail = "（像是丢了区号开头的 0：单元格是数字格式时 Excel 会去掉它，请设为文本格式后重填）" if lost_leading_zero(text) else ""
+    return [make_finding("cover-bad-phone", name, sheet=title, row=row, col_letter=letter,
+                         column=COVER.column("phone").header, value=text, detail=detail)]
 
 
 def _close_file(opened: _Opened, known_customers: set[str] | None, numbers: dict | None,

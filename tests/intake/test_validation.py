@@ -422,6 +422,26 @@ def test_the_cover_s_filler_is_required_and_its_change_answer_is_yes_or_no(tmp_p
     assert result.status == "accepted" and result.no_change
 
 
+def test_a_cover_without_a_filler_row_or_with_a_bad_phone_is_told_without_returning_the_file(tmp_path):
+    from builders import cover_grid, sheet_grid
+    customers = sheet_grid("customers", [example_row("customers")])
+    cover = [row for row in cover_grid(phone=2168881234) if row[0] != "填报人"]
+    result = check(write_grid(tmp_path / "华东分公司_2026-10.xlsx", {"封面": cover, "客户信息": customers}))
+    assert result.status == "accepted"
+    by_code = {f.code: f for f in result.findings}
+    assert by_code["cover-no-filler"].sheet == "封面" and by_code["cover-no-filler"].severity == "warning"
+    lost = by_code["cover-bad-phone"]
+    assert lost.cell == "封面!B3" and lost.severity == "warning" and "丢了区号开头的 0" in lost.message
+    for i, phone in enumerate(("021-6888 1234", "13800138000", 13800138000, "138-0013-8000", "0571-87654321转123")):
+        ok = check(write_grid(tmp_path / f"华东分公司_2026-10_{i}.xlsx",
+                              {"封面": cover_grid(phone=phone), "客户信息": customers}))
+        assert {f.code for f in ok.findings} & {"cover-bad-phone", "cover-no-filler"} == set(), phone
+    typo = check(write_grid(tmp_path / "华东分公司_2026-10_typo.xlsx",
+                            {"封面": cover_grid(phone="1380013800"), "客户信息": customers}))
+    [bad] = [f for f in typo.findings if f.code == "cover-bad-phone"]
+    assert "“1380013800”格式不正确，" in bad.message and typo.status == "accepted"
+
+
 def test_without_customer_rows_the_other_sheets_say_so_once_not_on_every_row(tmp_path):
     projects = [example_row("projects", contract_no=f"HD-{i}", customer_name=f"客户{i}有限公司", customer_uscc=None)
                 for i in range(5)]
