@@ -68,7 +68,7 @@ def assessment_figures(archive: Archive, config: Config, half: str) -> pd.DataFr
     months = period.months
     branches = config.branches
     subs = archive.submissions(findings=False)
-    mine = subs[subs["period"].isin(months)]
+    mine = subs[subs["period"].isin(months) & (subs["status"] != "withdrawn")]  # (a withdrawn file never counts)
     out = pd.DataFrame(index=pd.Index(branches, name="branch"))
     out = out.join(_months(subs, config, months)).fillna(0).astype(int)
     rows = mine.assign(rows=[sum((c or {}).values()) for c in mine["counts"]]).groupby("branch").agg(

@@ -107,6 +107,14 @@ class Standing:
     customers_after: int
 
 
+class _Previewed(Exception):
+    """Ends a transaction made only to see what it would do (``Archive.withdraw(preview=True)``): it is rolled back."""
+
+    def __init__(self, standing: Standing):
+        super().__init__()
+        self.standing = standing
+
+
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
     """Which of a branch-month's accepted files stands: the last received, then the last filled in,
     then a name marked as a correction, then the name, then the last filed."""
@@ -563,19 +571,26 @@ class Archive:
 
     # -- withdrawing an accepted file -----------------------------------------------------------
 
-    def withdraw(self, sid: int, reason: str, by: str = labels.DEPARTMENT, at: str | None = None) -> Standing:
+    def withdraw(self, sid: int, reason: str, by: str = labels.DEPARTMENT, at: str | None = None, *,
+                 preview: bool = False) -> Standing:
         """Take an accepted file out of the archive (it was filed under the wrong branch or month, or should not
         have been sent): the archive becomes what it would be had the file never come, another file of its
-        branch-month (if any) stands again, and the file stays where it was filed. One transaction."""
+        branch-month (if any) stands again, and the file stays where it was filed. One transaction;
+        ``preview``: what it would do, nothing kept."""
         now = at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        with self.transaction():
-            row = self.submission(sid)
-            if row is None or row["status"] not in LIVE:
-                raise ArchiveError(f"编号为 {sid} 的报送不是已归档的文件，无法撤销。")
-            self.conn.execute("UPDATE submissions SET status = 'withdrawn' WHERE id = ?", (sid,))
-            self.conn.execute("INSERT OR REPLACE INTO withdrawals (submission_id, withdrawn_at, withdrawn_by, reason) "
-                              "VALUES (?,?,?,?)", (sid, now, by, reason))
-            standing = self._stand_again(row["branch"], row["period"])
+        try:
+            with self.transaction():
+                row = self.submission(sid)
+                if row is None or row["status"] not in LIVE:
+                    raise ArchiveError(f"编号为 {sid} 的报送不是已归档的文件，无法撤销。")
+                self.conn.execute("UPDATE submissions SET status = 'withdrawn' WHERE id = ?", (sid,))
+                self.conn.execute("INSERT OR REPLACE INTO withdrawals (submission_id, withdrawn_at, withdrawn_by, "
+                                  "reason) VALUES (?,?,?,?)", (sid, now, by, reason))
+                standing = self._stand_again(row["branch"], row["period"])
+                if preview:
+                    raise _Previewed(standing)
+        except _Previewed as seen:  # (rolled back)
+            return seen.standing
         self._journal({"type": "withdrawal", "id": sid, "reason": reason, "by": by, "at": now})
         return standing
 

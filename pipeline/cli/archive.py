@@ -269,14 +269,16 @@ def archive_rebuild(obj: Context):
 @click.pass_obj
 def archive_files(obj: Context, period: str | None, branch: str | None):
     """列出某月收到的报送文件及其报送编号、结果（撤销或恢复某个文件时用编号指明）。"""
+    if branch and branch not in obj.config.branches:
+        raise click.UsageError(f"“{branch}”不在花名册中（{'、'.join(obj.config.branches)}）。")
     with open_workspace(obj, lock=False) as (ws, archive):
         period = period or archive.latest_period()
         subs = archive.submissions(period, findings=False) if period else None
-    if subs is None or not len(subs):
-        click.echo(f"{period or ''} 没有收到报送文件。".lstrip())
-        return
-    if branch:
+    if subs is not None and branch:
         subs = subs[subs["branch"] == branch]
+    if subs is None or not len(subs):
+        click.echo(f"{period or ''} {branch or ''}没有收到报送文件。".lstrip())
+        return
     rows = [[s.id, s.branch or EMPTY, s.file_name, _when(s.received_at), _verdict(s)] for s in subs.itertuples()]
     click.echo(f"{period} 收到的报送文件" + (f"（{branch}）" if branch else "") + "\n"
                + table([label(k) for k in ("submission_id", "branch", "file_name", "received_at", "verdict")], rows))
@@ -289,28 +291,36 @@ def _verdict(sub) -> str:
     return f"{verdict}：{reason}" if sub.status == "withdrawn" and isinstance(reason, str) and reason else verdict
 
 
-def _submission_named(archive, which: str, period: str | None) -> dict:
-    """The submission ``which`` names: its 报送编号, or its file name (as received, or as filed) in ``period``."""
+def _submission_named(archive, which: str, period: str | None, wanted: tuple[str, ...]) -> dict:
+    """The submission ``which`` names: its 报送编号, or its file name (as received, or as filed) in ``period``; of
+    several files of that name, the one whose status is ``wanted`` (the command's: to withdraw, a live file)."""
     from ..archive.workspace import display_name
     if which.strip().isdigit():
         found = archive.submission(int(which))
         if found is None:
             raise click.ClickException(f"没有报送编号为 {which.strip()} 的文件（crm archive files 可列出各月文件及编号）。")
+        if period and found["period"] != period:
+            raise click.ClickException(f"{label('submission_id')} {which.strip()} 是 {found['period'] or '未识别月份'} 的文件，"
+                                       f"不是 {period} 的：请核对编号（crm archive files --period {period}）。")
         return found
     name = display_name(Path(which).name)
     subs = archive.submissions(period, findings=False)
     filed_as = subs["stored_path"].map(lambda stored: display_name(Path(stored or "").name))
     named = subs[(subs["file_name"] == name) | (filed_as == name)]
-    if len(named) > 1 and (live := named[named["status"].isin(["accepted", "superseded"])]).shape[0] == 1:
-        named = live  # (the same name returned earlier and sent again corrected)
+    if len(named) > 1 and (meant := named[named["status"].isin(wanted)]).shape[0] == 1:
+        named = meant  # (e.g. the same name returned earlier and sent again corrected)
     if len(named) == 1:
         return archive.submission(int(named["id"].iloc[0]))
     if not len(named):
         where = f"{period} " if period else ""
+        documents = archive.documents(period)
+        if len(documents) and (documents["file_name"] == name).any():
+            raise click.ClickException(f"“{name}”是分析报告或工作总结，不是报送表：撤销只适用于报送表。")
         raise click.ClickException(f"{where}没有名为“{name}”的报送文件（crm archive files 可列出各月文件及编号）。")
     choices = "；".join(f"编号 {r.id}：{r.branch or EMPTY} {r.period or EMPTY} 收件 {_when(r.received_at)}"
                        f"（{labels.VERDICTS.get(r.status, r.status)}）" for r in named.itertuples())
-    raise click.ClickException(f"名为“{name}”的文件有 {len(named)} 个，请用报送编号指明：{choices}。")
+    raise click.ClickException(f"名为“{name}”的文件有 {len(named)} 个，请用报送编号指明"
+                               f"{'' if period else '（或用 --period 指定月份）'}：{choices}。")
 
 
 def _described(sub: dict, verdict: bool = True) -> str:
@@ -322,12 +332,16 @@ def _described(sub: dict, verdict: bool = True) -> str:
             f"（收件 {received}{said}）")
 
 
-def _standing_text(sub: dict, standing) -> str:
-    now = (f"现采用《{standing.file_name}》" if standing.submission_id is not None
-           else "现没有有效的报送")
+def _standing_text(sub: dict, standing, *, done: bool = True, rederived: str = "档案已按其余报送重新生成") -> str:
+    """What a withdrawal (or reinstatement) made of the file's branch-month and the archive; ``done``: it is
+    done (else what it would do: a preview)."""
+    now = (f"采用《{standing.file_name}》" if standing.submission_id is not None
+           else "没有通过的报送")
     before, after = standing.customers_before, standing.customers_after
     count = f"档案中的客户由 {before} 家变为 {after} 家" if before != after else f"档案中的客户数不变（{after} 家）"
-    return (f"{sub['branch']} {sub['period']} {now}；档案已按其余报送重新生成，{count}。已生成的月度汇总和报表"
+    if not done:
+        return f"{sub['branch']} {sub['period']} 将{now}，{count}。"
+    return (f"{sub['branch']} {sub['period']} 现{now}；{rederived}，{count}。已生成的月度汇总和报表"
             f"不会自动更新：请重新运行 crm monthly --period {sub['period']}（及相关的 crm report）；已发出的邮件无法收回。")
 
 
@@ -348,17 +362,21 @@ def archive_withdraw(obj: Context, which: str, reason: str, decided_by: str, per
     if not reason:
         raise click.UsageError("请用 --reason 写明撤销原因。")
     with open_workspace(obj) as (ws, archive):
-        sub = _submission_named(archive, which, period)
+        sub = _submission_named(archive, which, period, ("accepted", "superseded"))
         if sub["status"] == "withdrawn":
             done = archive.withdrawal(sub["id"]) or {}
-            raise click.ClickException(f"{_described(sub)}已于 {done.get('at', '')[:16]} 撤销"
+            raise click.ClickException(f"{_described(sub, verdict=False)}已于 {done.get('at', '')[:16]} 撤销"
                                        f"（{done.get('reason') or '未写原因'}），无需再撤销。")
         if sub["status"] not in ("accepted", "superseded"):
             raise click.ClickException(f"{_described(sub)}被退回，没有进入档案，无需撤销。")
         if not confirmed:
-            effect = ("撤销后档案恢复为没有收到这份文件时的样子" if sub["status"] == "accepted" else
-                      "它已被更正替换、不影响当前档案；撤销后也不再计入报送情况和考核（如按时报送）")
-            click.echo(f"将撤销 {_described(sub)}。\n{effect}。确认无误后加 --yes 再运行一次。")
+            standing = archive.withdraw(sub["id"], reason, decided_by, preview=True)
+            click.echo(f"将撤销 {_described(sub)}。")
+            if sub["status"] != "accepted":
+                click.echo("它已被更正替换、不影响当前档案；撤销后也不再计入报送情况和考核（如按时报送）。")
+            else:
+                click.echo(f"撤销后{_standing_text(sub, standing, done=False)}")
+            click.echo("以上只是预览，档案未作改动。确认无误后加 --yes 再运行一次。")
             return
         standing = archive.withdraw(sub["id"], reason, decided_by)
     click.echo(f"{labels.VERDICTS['withdrawn']} {_described(sub)}，原因：{reason}。")
@@ -373,12 +391,12 @@ def archive_withdraw(obj: Context, which: str, reason: str, decided_by: str, per
 def archive_reinstate(obj: Context, which: str, decided_by: str, period: str | None):
     """恢复一份被撤销的报送（撤销的反操作）：它重新计入档案，与本单位本月其他文件按收件先后定哪份采用。"""
     with open_workspace(obj) as (ws, archive):
-        sub = _submission_named(archive, which, period)
+        sub = _submission_named(archive, which, period, ("withdrawn",))
         if sub["status"] != "withdrawn":
             raise click.ClickException(f"{_described(sub)}没有被撤销，无需恢复。")
         standing = archive.reinstate(sub["id"], decided_by)
     click.echo(f"已恢复 {_described(sub, verdict=False)}。")
-    click.echo(_standing_text(sub, standing))
+    click.echo(_standing_text(sub, standing, rederived="档案已重新生成"))
 
 
 @archive_group.command("export")

@@ -54,13 +54,15 @@ def test_withdrawing_a_file_gives_the_archive_it_would_be_without_it(ws, tmp_pat
     without.init()
     _send(without, tmp_path, "华东分公司_2026-10.xlsx", "2026-10-20T10:00", customers=[_customer()])
 
+    before = _export(ws, "before")
     preview = crm(ws.root, "archive", "withdraw", "华南分公司_2026-10.xlsx", "--reason", "单位记错")
     assert preview.exit_code == 0 and "确认无误后加 --yes" in preview.output
-    assert _statuses(ws)["华南分公司_2026-10.xlsx"] == "accepted"  # a preview changes nothing
+    assert "华南分公司 2026-10 将没有通过的报送，档案中的客户由 2 家变为 1 家" in preview.output  # what it would do
+    assert _statuses(ws)["华南分公司_2026-10.xlsx"] == "accepted" and _export(ws, "previewed") == before  # not done
 
     done = crm(ws.root, "archive", "withdraw", "华南分公司_2026-10.xlsx", "--reason", "单位记错", "--yes")
     assert done.exit_code == 0, done.output
-    assert "已撤销" in done.output and "档案中的客户由 2 家变为 1 家" in done.output and "现没有有效的报送" in done.output
+    assert "已撤销" in done.output and "档案中的客户由 2 家变为 1 家" in done.output and "现没有通过的报送" in done.output
     assert _statuses(ws)["华南分公司_2026-10.xlsx"] == "withdrawn"
     assert (ws.received / "2026-10" / "华南分公司").is_dir()  # the file itself is kept
     mine, theirs = _export(ws, "after"), _export(without, "without")
@@ -130,6 +132,14 @@ def test_a_name_sent_in_two_months_is_asked_for_by_number(ws, tmp_path):
     assert both.exit_code == 1 and "有 2 个，请用报送编号指明" in both.output and "编号 1" in both.output
     one = crm(ws.root, "archive", "withdraw", "客户信息统计表.xlsx", "--period", "2026-11", "--reason", "x")
     assert one.exit_code == 0 and "2026-11" in one.output
+    assert crm(ws.root, "archive", "withdraw", "1", "--reason", "x", "--yes").exit_code == 0
+    # the one of that name that was withdrawn is the one to reinstate (and the live one the one to withdraw)
+    back = crm(ws.root, "archive", "reinstate", "客户信息统计表.xlsx")
+    assert back.exit_code == 0 and "已恢复 报送编号 1" in back.output
+    wrong_month = crm(ws.root, "archive", "withdraw", "1", "--period", "2026-11", "--reason", "x")
+    assert wrong_month.exit_code == 1 and "报送编号 1 是 2026-10 的文件，不是 2026-11 的" in wrong_month.output
+    unknown = crm(ws.root, "archive", "files", "--branch", "华东")
+    assert unknown.exit_code == 2 and "不在花名册中" in unknown.output
 
 
 def test_a_withdrawn_file_sent_again_is_processed_again(ws, tmp_path):
@@ -157,3 +167,22 @@ def test_the_month_summary_lists_a_withdrawn_file_with_why(ws, tmp_path):
     assert files and "已撤销" in files[0] and any("已由市场营销部撤销：填错月份" in str(c) for c in files[0])
     status = [row for row in book.get_sheet_by_name("报送情况").to_python() if "华东分公司" in row]
     assert "华东分公司" in status[0] and any("已撤销的报送" in str(c) for c in status[0])
+
+
+def test_the_assessment_leaves_a_withdrawn_file_out(ws, tmp_path):
+    from pipeline.analysis.assessment import assessment_figures
+    from pipeline.archive import Archive
+    from pipeline.config import load_config
+    for month, rows in (("2026-05", 1), ("2026-06", 2)):
+        customers = [_customer()] + [_other()] * (rows - 1)
+        _send(ws, tmp_path, f"华东分公司_{month}.xlsx", f"{month}-20T10:00", period=month, customers=customers)
+
+    def figures() -> dict:
+        with Archive(ws.archive_path) as archive:
+            frame = assessment_figures(archive, load_config(ws.config_path), "2026-H1")
+        return frame.set_index("branch").loc["华东分公司"].to_dict()
+
+    assert (figures()["rows_submitted"], figures()["months_missing"]) == (3, 4)
+    assert crm(ws.root, "archive", "withdraw", "2", "--reason", "x", "--yes").exit_code == 0
+    after = figures()
+    assert (after["rows_submitted"], after["months_missing"], after["months_on_time"]) == (1, 5, 1)
