@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from schemas.labels import EMPTY
 
@@ -17,7 +18,8 @@ def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list
     on a line of its own under the row, so a long remark does not widen every line of the table."""
     # ASCII for the rule and for an empty cell's dash: a Chinese Windows console draws ─ and — two columns wide
     # (they are "ambiguous" in width), which pushed the columns apart there.
-    cells = [[_clip("-" if v == EMPTY else str("" if v is None else v), max_width) for v in row] for row in rows]
+    cells = [[_clip(_as_printed("-" if v == EMPTY else str("" if v is None else v)), max_width) for v in row]
+             for row in rows]
     widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
               for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(),
@@ -27,6 +29,19 @@ def table(headers: list[str], rows: list[list], max_width: int = 90, notes: list
         for i, line in enumerate(part for text in (note or "").splitlines() for part in _wrapped(text)):
             lines.append(("  └ " if i == 0 else "    ") + line)
     return "\n".join(lines)
+
+
+def _as_printed(text: str) -> str:
+    """``text`` as the console will show it: a character the output's encoding lacks (GBK, when a Chinese Windows
+    console's output is redirected to a file, has no emoji and no 𠮷) is printed as one narrow “?”, and the columns
+    are measured so (``_printable_anywhere``)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    if encoding.replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
+        return text
+    try:
+        return text.encode(encoding, errors="replace").decode(encoding)
+    except LookupError:
+        return text
 
 
 _PATH = re.compile(r"[/\\].*(\.[A-Za-z0-9]{1,5}|[/\\])$")  # a folder and a file name (or a folder) to the end

@@ -436,3 +436,8 @@ def test_output_redirected_in_a_code_page_without_the_characters_still_finishes(
     out, err = run.stdout.decode("gbk"), run.stderr.decode("gbk")
     assert run.returncode == 0 and "内部错误" not in err, err
     assert "客户信息统计表?.xlsx" in out and "已退回" in out and "139?" in out
+    from pipeline.widths import display_width
+    header = next(line for line in out.splitlines() if line.startswith("文件"))
+    row = next(line for line in out.splitlines() if "客户信息统计表?.xlsx" in line)
+    # the columns line up as printed: the “?” is one column wide, not the two the emoji would take
+    assert display_width(row[:row.index("  华东分公司")]) == display_width(header[:header.index("  报送单位")])
