@@ -57,7 +57,11 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-customer-id": (ERROR, "“{column}”的值“{value}”不是档案中的客户编号。请不要修改这一列（复制出来的行请删除），或重新运行 crm grades adjust 生成调整表。"),
     "duplicate-customer-row": (ERROR, "客户编号 {value} 有两行（另见第 {detail} 行）。请删除多余的一行。"),
     "grade-not-archived": (ERROR, "“{column}”为“{value}”，档案中该客户的这一等级是“{detail}”：表中的等级被改动过，或调整表生成后档案又有变化。请重新运行 crm grades adjust 生成调整表，在“处理决定”列作出决定。"),
-    "review-merged": (ERROR, "这一对客户已于 {detail} 合并为一家，不能再改为“{value}”。如确属不同客户，请联系系统维护人员拆分。"),
+    "review-merged": (ERROR, "这一对客户已于 {detail} 合并为一家，合并后不能再更改（本行为“{value}”）。"
+                             "如确属不同客户，请联系系统维护人员拆分；否则请把本行改回原来的决定或“待定”。"),
+    "review-unknown-pair": (ERROR, "客户编号“{value}”不是导出的一对疑似重复客户。请不要修改客户编号；"
+                                   "如行被改乱了，请重新运行 crm review export 导出后再填写。"),
+    "review-twice": (ERROR, "这一对客户在第 {detail} 行已有不同的决定。同一对客户只能有一个决定：请删除或改正其中一行。"),
     "bad-score": (ERROR, "“{column}”的值“{value}”不是 0 到 100 之间的数。请填写 0–100 的数，如 85 或 92.5。"),
     "formula-error": (ERROR, "“{column}”的公式计算出错（{value}），读不出值。请改正公式，或直接填写数值。"),
     "formula-no-result": (ERROR, "“{column}”是公式，但文件中没有保存计算结果（可能不是用 Excel/WPS 保存的）。"

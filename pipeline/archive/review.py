@@ -47,12 +47,21 @@ class ReviewResult:
     renamed: int = 0
     kept_names: int = 0
     repeated: int = 0      # decisions recorded before, exactly so: not applied again
+    changed: int = 0       # decisions that replace a different one recorded before
+    missing: int = 0       # pairs waiting for review that the file has no row for
     findings: list[Finding] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = (f"已合并 {self.merged} 对，确认为不同客户 {self.distinct} 对，采用新名称 {self.renamed} 家，"
                 f"维持原名称 {self.kept_names} 家，待定 {self.pending} 对。")
-        return text + (f"另有 {self.repeated} 条与此前记录的决定相同，未重复处理。" if self.repeated else "")
+        if self.changed:
+            text += f"其中 {self.changed} 条改变了此前记录的决定，以本次为准。"
+        if self.repeated:
+            text += f"另有 {self.repeated} 条与此前记录的决定相同，未重复处理。"
+        if self.missing:
+            text += (f"另有 {self.missing} 对待审核的客户不在本文件中（行被删除，或是导出之后才出现的），仍待审核："
+                     "可重新运行 crm review export 导出。")
+        return text
 
 
 def _pairs(archive: Archive) -> pd.DataFrame:
@@ -60,7 +69,7 @@ def _pairs(archive: Archive) -> pd.DataFrame:
     snap = archive.snapshot()
     customers = snap["customers"].set_index("customer_id")
     links = snap["customer_branches"]
-    contacts = links.groupby("customer_id")["contact"].agg(lambda s: "、".join(x for x in s if x))
+    contacts = links.groupby("customer_id")["contact"].agg(lambda s: "、".join(dict.fromkeys(x for x in s if x)))
     projects = snap["projects"].groupby("customer_id").size()
     rows = []
     for i, c in enumerate(conflicts.itertuples(), 1):
@@ -120,14 +129,15 @@ def export_review(archive: Archive, path: Path) -> Path:
     return path
 
 
-def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
-    """(decisions, findings for bad cells, number of pending pairs) from a filled review file."""
+def read_decisions(path: Path) -> tuple[list[dict], list[Finding], list[tuple]]:
+    """(decisions, findings for bad cells, the pairs left 待定) from a filled review file. A pair is (left id,
+    right id), or (customer id, its other name normalised) for one code under two names."""
     rows = read_sheet(path, SHEET, labels.TITLES["review"])
     header = rows[DATA_START - 1] if len(rows) >= DATA_START else []
     index = {title: i for i, title in enumerate(header)}
     findings: list[Finding] = []
     decisions: list[dict] = []
-    pending = 0
+    pending: list[tuple] = []
     key_of = {title: key for title, key, _ in LAYOUT}
     col = {key_of[t]: i for t, i in index.items() if t in key_of}
     for r in range(DATA_START, len(rows)):
@@ -144,22 +154,22 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
 
         if get("left_id") in ("", None):
             continue
-        decision = choice("decision") or PENDING
         where = {"sheet": SHEET, "row": r + 1}
+        ids = _ids(get("left_id"), get("right_id"))
+        if ids is None:
+            findings.append(_not_exported(path, r + 1, column_letter(col["left_id"]), get("left_id"), get("right_id")))
+            continue
+        left, right = ids
+        decision = choice("decision") or PENDING
         if decision not in DECISIONS:
             findings.append(make_finding("not-allowed", path.name, col_letter=column_letter(col["decision"]),
                                          column=label("decision"), value=decision, allowed=DECISIONS,
                                          **where))
             continue
+        same = left == right
+        pair = _pair(left, right, get("right_name"))
         if decision == PENDING:
-            pending += 1
-            continue
-        left, right = int(get("left_id")), int(get("right_id"))
-        if left == right:
-            side = choice("keep")
-            decisions.append({"left_id": left, "right_id": right, "decision": decision,
-                              "keep_side": side if side in KEEP else LEFT, "other_name": get("right_name"),
-                              "remark": get("remark") or None})
+            pending.append(pair)
             continue
         keep = None
         if decision == MERGE:
@@ -167,15 +177,40 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], int]:
             if side not in KEEP:
                 findings.append(make_finding("conditional-required", path.name,
                                              col_letter=column_letter(col["keep"]), column=label("keep"),
-                                             detail="选择“合并”时须选择保留左或右", **where) if side in ("", None)
+                                             detail="选择“合并”时须选择保留左或右"
+                                             + ("（右为采用新名称，左为维持原名称）" if same else ""), **where)
+                                if side in ("", None)
                                 else make_finding("not-allowed", path.name, col_letter=column_letter(col["keep"]),
                                                   column=label("keep"), value=side, allowed=KEEP, **where))
                 continue
-            keep = left if side == LEFT else right
-        decisions.append({"left_id": min(left, right), "right_id": max(left, right),
-                          "decision": decision, "keep_id": keep, "remark": get("remark") or None,
-                          "row": r + 1, "letter": column_letter(col["decision"])})
+            keep = side if same else (left if side == LEFT else right)
+        decision_of = {"decision": decision, "remark": get("remark") or None, "pair": pair, "row": r + 1,
+                       "letter": column_letter(col["decision"]), "id_letter": column_letter(col["left_id"])}
+        if same:
+            decisions.append({"left_id": left, "right_id": right, "keep_side": keep or LEFT,
+                              "other_name": get("right_name"), **decision_of})
+        else:
+            decisions.append({"left_id": pair[0], "right_id": pair[1], "keep_id": keep, **decision_of})
     return decisions, findings, pending
+
+
+def _ids(left, right) -> tuple[int, int] | None:
+    """The two customer ids of a row as numbers (None: a cell that holds no id)."""
+    try:
+        values = [float(unicodedata.normalize("NFKC", v)) if isinstance(v, str) else float(v) for v in (left, right)]
+    except (TypeError, ValueError):
+        return None
+    return (int(values[0]), int(values[1])) if all(v.is_integer() for v in values) else None
+
+
+def _pair(left: int, right: int, other_name) -> tuple:
+    """What a row decides on: two customers (their ids, smaller first), or one customer's other name."""
+    return (left, normalize_name(other_name)) if left == right else (min(left, right), max(left, right))
+
+
+def _not_exported(path: Path, row: int, letter: str, left, right) -> Finding:
+    return make_finding("review-unknown-pair", path.name, sheet=SHEET, row=row, col_letter=letter,
+                        column=label("customer_id"), value=f"{left} / {right}")
 
 
 def _adopts(decision: dict) -> bool:
@@ -184,33 +219,64 @@ def _adopts(decision: dict) -> bool:
 
 
 def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
-    """Apply the decisions in one transaction; nothing is applied if any cell is wrong."""
-    decisions, findings, pending = read_decisions(Path(path))
-    result = ReviewResult(pending=pending, findings=findings)
+    """Apply the decisions in one transaction; nothing is applied if any cell is wrong.
+
+    Each row must be a pair the archive raised (the ids are not to be edited), once: two rows of one pair with
+    different decisions are an error, not the last one winning."""
+    path = Path(path)
+    decisions, findings, pending = read_decisions(path)
+    result = ReviewResult(findings=findings)
     recorded, named = archive.review_decided(), archive.names_decided()
+    raised = archive.conflicts(open_only=False)
+    known = {_pair(c.left_id, c.right_id, c.right_name) for c in raised.itertuples()} | set(recorded) | set(named)
+    seen: dict[tuple, dict] = {}
     new = []
     for d in decisions:
+        if d["pair"] not in known:
+            result.findings.append(_not_exported(path, d["row"], d["id_letter"], d["left_id"], d["right_id"]))
+            continue
+        choice = (d["decision"], d.get("keep_id"), d.get("keep_side"))
+        if d["pair"] in seen:
+            first = seen[d["pair"]]
+            if (first["decision"], first.get("keep_id"), first.get("keep_side")) != choice:
+                result.findings.append(make_finding(
+                    "review-twice", path.name, sheet=SHEET, row=d["row"], col_letter=d["letter"],
+                    column=label("decision"), value=d["decision"], detail=first["row"]))
+            continue  # (the same decision on a copied row: once)
+        seen[d["pair"]] = d
         if d.get("other_name"):  # one code, two names: the same choice recorded before is not made again
-            if named.get((d["left_id"], normalize_name(d["other_name"]))) == _adopts(d):
+            earlier = named.get(d["pair"])
+            if earlier == _adopts(d):
                 result.repeated += 1
                 continue
-        before = recorded.get((d["left_id"], d["right_id"])) if not d.get("other_name") else None
+            result.changed += earlier is not None
+            new.append(d)
+            continue
+        before = recorded.get(d["pair"])
         if before is not None and before[:2] == (d["decision"], d.get("keep_id")):
             result.repeated += 1  # (applied again it would only lose where the pair was raised)
             continue
         if before is not None and before[0] == MERGE:  # merged already: the two are one customer now
             result.findings.append(make_finding(
-                "review-merged", Path(path).name, sheet=SHEET, row=d["row"], col_letter=d["letter"],
+                "review-merged", path.name, sheet=SHEET, row=d["row"], col_letter=d["letter"],
                 column=label("decision"), value=d["decision"], detail=str(before[2])[:10]))
             continue
+        result.changed += before is not None
         new.append(d)
     if result.findings:
         return result
-    if new:  # (the cell a decision came from is not part of it)
-        archive.record_review([{k: v for k, v in d.items() if k not in ("row", "letter")} for d in new], decided_by)
+    decided = set(seen) | set(recorded) | set(named)
+    result.pending = sum(pair not in decided for pair in dict.fromkeys(pending))
+    in_file = set(seen) | set(pending)
+    result.missing = sum(_pair(c.left_id, c.right_id, c.right_name) not in in_file
+                         for c in raised.itertuples() if _pair(c.left_id, c.right_id, c.right_name) not in decided)
+    if new:  # (where in the file a decision came from is not part of it)
+        archive.record_review([{k: v for k, v in d.items() if k not in ("row", "letter", "id_letter", "pair")}
+                               for d in new], decided_by)
     result.merged = sum(d["decision"] == MERGE and not d.get("other_name") for d in new)
     result.distinct = sum(d["decision"] == DISTINCT and not d.get("other_name") for d in new)
     renames = [d for d in new if d.get("other_name")]
     result.renamed = sum(_adopts(d) for d in renames)
     result.kept_names = len(renames) - result.renamed
     return result
+

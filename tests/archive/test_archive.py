@@ -238,6 +238,72 @@ def test_review_with_a_bad_decision_applies_nothing(archive, tmp_path):
     assert len(archive.conflicts()) == 1
 
 
+def test_review_refuses_an_edited_id_and_two_different_decisions_for_one_pair(archive, tmp_path):
+    path = _one_pair_decided(archive, tmp_path, 处理决定="不同客户")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("右：客户编号") + 1, 999)
+    book.save(path)
+    [finding] = apply_review(archive, path, decided_by="张三").findings
+    assert finding.code == "review-unknown-pair" and finding.cell == "疑似重复客户!E4" and "999" in finding.message
+    assert archive.review_decided() == {} and len(archive.conflicts()) == 1
+    # the pair twice, once merged and once not: neither is applied
+    right = int(ws.cell(4, headers.index("左：客户编号") + 1).value) + 1
+    ws.cell(4, headers.index("右：客户编号") + 1, right)
+    ws.cell(4, headers.index("处理决定") + 1, "合并")
+    ws.cell(4, headers.index("保留记录") + 1, "左")
+    for c in range(1, len(headers) + 1):
+        ws.cell(5, c, ws.cell(4, c).value)
+    ws.cell(5, headers.index("处理决定") + 1, "不同客户")
+    book.save(path)
+    [twice] = apply_review(archive, path, decided_by="张三").findings
+    assert twice.code == "review-twice" and twice.cell.endswith("5") and "第 4 行" in twice.message
+    assert archive.review_decided() == {} and len(archive.snapshot()["customers"]) == 2
+    # the same decision copied to a second row is one decision
+    ws.cell(5, headers.index("处理决定") + 1, "合并")
+    book.save(path)
+    once = apply_review(archive, path, decided_by="张三")
+    assert (once.merged, once.findings) == (1, []) and len(archive.snapshot()["customers"]) == 1
+
+
+def test_review_counts_only_what_is_still_pending_and_says_what_the_file_lacks_or_changes(archive, tmp_path):
+    path = _one_pair_decided(archive, tmp_path, 处理决定="不同客户")
+    assert apply_review(archive, path, decided_by="张三").distinct == 1
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("处理决定") + 1, "待定")
+    book.save(path)
+    stale = apply_review(archive, path, decided_by="张三")
+    assert stale.pending == 0 and "待定 0 对" in str(stale)  # decided already: not waiting
+    ws.cell(4, headers.index("处理决定") + 1, "合并")
+    ws.cell(4, headers.index("保留记录") + 1, "右")
+    book.save(path)
+    changed = apply_review(archive, path, decided_by="张三")
+    assert (changed.merged, changed.changed) == (1, 1) and "改变了此前记录的决定" in str(changed)
+    ingest(archive, tmp_path, "b", period="2026-11", customers=[customer(name="华南建材有限公司", uscc=None),
+                                                                 customer(name="华南建材股份公司", uscc=None)])
+    ws.delete_rows(4)
+    book.save(path)
+    lacking = apply_review(archive, path, decided_by="张三")
+    assert lacking.missing == 1 and "1 对待审核的客户不在本文件中" in str(lacking)
+
+
+def test_one_code_two_names_merged_without_a_side_is_asked_which(archive, tmp_path):
+    ingest(archive, tmp_path, "a", period="2026-09", customers=[customer()])
+    ingest(archive, tmp_path, "b", branch="华南分公司", customers=[customer(name="上海浦江城投集团有限公司")])
+    path = export_review(archive, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["疑似重复客户"]
+    headers = [c.value for c in ws[3]]
+    ws.cell(4, headers.index("处理决定") + 1, "合并")
+    book.save(path)
+    [finding] = apply_review(archive, path, decided_by="张三").findings
+    assert finding.code == "conditional-required" and "右为采用新名称" in finding.message
+    assert archive.names_decided() == {}
+
+
 def test_export_has_text_codes_and_never_a_formula(archive, tmp_path):
     ingest(archive, tmp_path, "a", customers=[customer(name="=1+1公司", remark="=HYPERLINK(\"x\")",
                                                         uscc=CODE_A)],
