@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas import labels
-from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_label, grade_sheet
+from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_label, grade_sheet, label
 
 from ..analysis import loyalty as loyalty_analysis
 from ..analysis import outlook, profit as profit_analysis, service, strategic
@@ -87,6 +87,10 @@ def service_data(full: dict, snap: dict, grades: pd.DataFrame, config: Config, p
     archive (``full``), lists of customers and complaints from ``snap`` (the edition, in a branch's report)."""
     as_of = month_end(as_of_month)
     duties = strategic.visit_duties(snap, config, as_of_month)
+    shares = strategic.duty_shares(duties, branches)
+    if snap is not full:  # an edition: its branch's row beside the whole group's (not the branch's again)
+        group = strategic.duty_shares(strategic.visit_duties(full, config, as_of_month), [])
+        shares = pd.concat([shares.iloc[:-1], group], ignore_index=True)
     return ServiceData(
         service.satisfaction(full, config, period.start, as_of_month, branches),
         service.satisfaction_by_dimension(full, config, period.start, as_of_month, branches),
@@ -96,7 +100,7 @@ def service_data(full: dict, snap: dict, grades: pd.DataFrame, config: Config, p
         service.complaint_stats(full, config, period.start, as_of_month, branches),
         service.open_complaints(snap, config, as_of),
         service.complaint_causes(snap, period.start, as_of_month),
-        duties, strategic.duty_shares(duties, branches),
+        duties, shares,
         strategic.a_visit_plan(snap, grades, config, as_of), as_of,
         config.get("satisfaction", "goal_percent") / 100, config.get("satisfaction", "satisfied_answers"))
 
@@ -225,7 +229,8 @@ def gather(archive: Archive, config: Config, text: str, today: dt.date | None = 
     sources = used.groupby("branch").agg(files=("file_name", "size"),
                                          months=("period", lambda s: _month_span(sorted(set(s)))),
                                          last=("received_at", "max")).reset_index()
-    adjustments = _adjustments(archive, period) if period.kind in ("half", "year") else None
+    adjustments = (_adjustments(archive, period, set(grades["customer_id"]) if branch is not None else None)
+                   if period.kind in ("half", "year") else None)
     changes = adjustment_changes(archive, config, period.months)
     if branch is not None:
         changes = changes[changes["customer_id"].isin(set(grades["customer_id"]))].assign(branches=branch)
@@ -297,9 +302,12 @@ def _month_span(periods: list[str]) -> str:
     return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs) + "月"
 
 
-def _adjustments(archive: Archive, period: Period) -> pd.DataFrame:
+def _adjustments(archive: Archive, period: Period, customers: set | None = None) -> pd.DataFrame:
+    """The half-yearly decisions of the period's halves, counted (of ``customers`` only: an edition's)."""
     halves = [str(h) for h in period.halves]
     frame = archive.grade_adjustments(halves)
+    if customers is not None:
+        frame = frame[frame["customer_id"].isin(customers)]
     rank = GRADE_RANK
     rows = []
     for half in halves:
@@ -382,9 +390,10 @@ def _changes(book, styles: Styles, data: PeriodData, title: str) -> None:
 def _adjustment_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["adjustments"]
     ws = book.add_worksheet(name)
+    whose = f"本单位客户（{data.branch}）的" if data.branch else ""
     _heading(ws, styles, f"{data.period.title} 半年度等级调整结果",
-             f"{labels.ADOPT} = 按规则等级调整；{labels.KEEP} = 维持原正式等级；"
-             f"{labels.CHANGE_TO} = 市场营销部另行确定。")
+             f"{whose}半年度调整决定：{label('adopted')} = 按规则等级调整；{label('kept')} = 维持原正式等级；"
+             f"{label('overridden')} = 市场营销部另行确定（调整表中的“{labels.CHANGE_TO}A/B/C”）。")
     if data.adjustments["customers"].sum() == 0:
         ws.write_string(3, 0, "本期尚未进行半年度等级调整。", styles.note)
     else:

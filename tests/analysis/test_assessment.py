@@ -268,6 +268,16 @@ def test_an_edition_says_which_figures_are_its_own_and_which_the_group_s(sample_
     own = next(r for r in duties.iter_rows(min_row=5, values_only=True) if r[0] == "华东分公司")
     share = own[header.index("完成率")]
     assert f"本单位战略客户 {own[1]} 家次，维护职责完成率 {share:.1%}" in duties["A2"].value
+    # the group's row is the whole group's, as in the group's own report (it was the branch's row again)
+    with Archive(sample_year.archive_path) as archive:
+        group_report = period_report(archive, load_config(None), "2026-Q3", tmp_path / "group",
+                                     today=dt.date(2026, 11, 23))
+    group_sheet = openpyxl.load_workbook(group_report)["战略客户维护"]
+    group_total = next(r for r in group_sheet.iter_rows(min_row=5, values_only=True) if r[0] and "集团" in r[0])
+    group_own = next(r for r in group_sheet.iter_rows(min_row=5, values_only=True) if r[0] == "华东分公司")
+    edition_total = next(r for r in duties.iter_rows(min_row=5, values_only=True) if r[0] and "集团" in r[0])
+    assert edition_total == group_total and own == group_own and edition_total[2] > own[2]
+    assert f"（全集团 {group_total[header.index('完成率')]:.1%}）" in duties["A2"].value
 
 
 def test_the_total_score_keeps_its_decimal_and_the_error_rate_its_thousandths(sample_year, tmp_path):

@@ -193,6 +193,29 @@ def test_the_adjustment_counts_a_customer_once_after_two_were_merged(tmp_path):
     assert (row["customers"], row["to_A"], row["to_B"], row["adopted"], row["overridden"]) == (1, 1, 0, 1, 0)
 
 
+def test_an_edition_counts_the_adjustments_of_its_own_customers(tmp_path):
+    with small_archive(tmp_path) as archive:
+        archive.record_grade_adjustments([
+            {"customer_id": 1, "period": "2026-H2", "effective_period": "2026-12", "old_grade": "A", "new_grade": "B",
+             "decision": "采纳"},
+            {"customer_id": 2, "period": "2026-H2", "effective_period": "2026-12", "old_grade": "B", "new_grade": "B",
+             "decision": "保持"}])
+        today = dt.date(2026, 12, 31)
+        group = period_report(archive, load_config(None), "2026-H2", tmp_path / "out", today=today)
+        edition = period_report(archive, load_config(None), "2026-H2", tmp_path / "out", today=today,
+                                branch="华南分公司")  # (华南 reports customer 1 only)
+
+    def counts(path):
+        ws = openpyxl.load_workbook(path)["半年度调整"]
+        header = [c.value for c in ws[4]]
+        row = rows_of(ws, 5)[0]
+        return ws["A2"].value, {key: row[header.index(key)] for key in ("客户数", "采纳", "保持", "降级")}
+
+    assert counts(group)[1] == {"客户数": 2, "采纳": 1, "保持": 1, "降级": 1}
+    note, own = counts(edition)
+    assert own == {"客户数": 1, "采纳": 1, "保持": 0, "降级": 1} and "本单位客户（华南分公司）" in note
+
+
 def test_the_trend_counts_a_branch_s_first_filing_apart_from_new_customers(tmp_path):
     """A branch's first submission archives its whole book: those customers are listed apart, not as the month's
     new customers (the archive's first month dwarfed every later one in the chart)."""
