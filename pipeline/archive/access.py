@@ -66,6 +66,9 @@ def mask_name(value) -> str | None:
     return text[:1] + "*" * max(len(text) - 1, 1)
 
 
+PEOPLE = ("specialist", "liaison_leader")  # the group's people a customer row names (masked for other branches')
+
+
 def mask(snapshot: dict[str, pd.DataFrame], branch: str) -> dict[str, pd.DataFrame]:
     """The whole snapshot with other branches' contacts hidden (names, titles, phones, e-mails)."""
     out = dict(snapshot)
@@ -78,7 +81,7 @@ def mask(snapshot: dict[str, pd.DataFrame], branch: str) -> dict[str, pd.DataFra
     out["customer_branches"] = links
     customers = snapshot["customers"].copy()
     strangers = ~customers["customer_id"].isin(set(links.loc[~others, "customer_id"]))
-    for key in ("specialist", "liaison_leader"):  # people of the group, but named by other branches
+    for key in PEOPLE:  # people of the group, but named by other branches
         customers.loc[strangers, key] = customers.loc[strangers, key].map(mask_name)
     out["customers"] = customers
     return out

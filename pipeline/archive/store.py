@@ -923,12 +923,15 @@ class Archive:
         return undo
 
     def history(self, period: str | None = None, *, branch: str | None = None,
-                customer_ids: set[int] | None = None) -> pd.DataFrame:
+                customer_ids: set[int] | None = None, masked: set[int] | None = None) -> pd.DataFrame:
         """Field changes (entity, customer, branch, field, old, new, period, source file).
 
         ``branch`` keeps what one branch may see: changes to customers in ``customer_ids`` and to
-        its own views and records, never another branch's contacts or records.
+        its own views and records, never another branch's contacts or records. The people of the group
+        that other branches named for the customers in ``masked`` (营销专员, 联点领导) are masked as
+        ``access.mask`` masks them in the customer table.
         """
+        from .access import PEOPLE, mask_name
         query = ("SELECT h.entity, h.customer_id, c.data AS cdata, h.branch, h.field, h.old, h.new, "
                  "h.period, s.file_name FROM history h LEFT JOIN customers c ON c.id = h.customer_id "
                  "LEFT JOIN submissions s ON s.id = h.submission_id")
@@ -946,6 +949,8 @@ class Archive:
             sheet = "customers" if entity.startswith("customer") else entity
             if branch is not None and by != branch:
                 file_name = None  # another branch's file name is not this branch's business
+            if masked and entity == "customer" and fld in PEOPLE and cid in masked:
+                old, new = (json.dumps(mask_name(loads(v))) if v is not None else v for v in (old, new))
             rows.append({"entity": labels.ENTITIES.get(entity, entity), "name": name, "branch": by,
                          "field": _label(fld, sheet), "old_value": _show(old),
                          "new_value": _show(new), "period": per, "source_file": file_name})

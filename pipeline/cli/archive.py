@@ -408,7 +408,8 @@ def archive_reinstate(obj: Context, which: str, decided_by: str, period: str | N
               help="own：只含本单位客户；all：全部客户，其他单位的联系人姓名、电话已遮蔽。")
 @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
               help="查询日期（默认今天），按这一天判断是否在暂停查询期内。")
-@out_option("输出文件（默认 output/客户档案总表.xlsx，或 output/查询/<单位>_客户档案_<日期>.xlsx）。")
+@out_option("输出文件（默认 output/客户档案总表.xlsx，或 output/查询/<单位>_客户档案_<本单位|全部>_<日期>.xlsx，"
+            "同一天再次导出时文件名加 (2)、(3)…）。")
 @click.pass_obj
 def archive_export(obj: Context, as_of: str | None, branch: str | None, approved_by: str | None, scope: str,
                    on, out: Path | None):
@@ -436,14 +437,20 @@ def archive_export(obj: Context, as_of: str | None, branch: str | None, approved
     with open_workspace(obj) as (ws, arch):
         state = standing(arch, obj.config, branch, day)
         if not state.allowed:
-            when = "当前" if on is None else f"{day:%Y-%m-%d}"
+            when = "当前" if on is None else f"{day:%Y-%m-%d} "
             raise click.ClickException(f"{branch} {when}不能查询客户档案：{state.reason()}。")
-        out = output_path(out, ws.output / "查询" / f"{branch}_客户档案_{day:%Y%m%d}.xlsx")
+        # each extract a file of its own (two the same day were one file, the query log pointing both at it)
+        from ..filenames import unique_path
+        named = ws.output / "查询" / f"{branch}_客户档案_{_SCOPE_NAMES[scope]}_{day:%Y%m%d}.xlsx"
+        out = output_path(out, unique_path(named))
         path, rows = export_archive(arch, out, as_of=as_of, branch=branch, scope=scope, config=obj.config)
         arch.record_access({"branch": branch, "approved_by": approved_by, "scope": scope, "rows": rows,
                             "file": path.relative_to(ws.root).as_posix() if path.is_relative_to(ws.root)
                             else str(path), "on_date": day.isoformat()})
     click.echo(f"已为 {branch} 导出 {rows} 行（{labels.SCOPES[scope]}，批准人 {approved_by}），已记入查询记录：{path}")
+
+
+_SCOPE_NAMES = {"own": "本单位", "all": "全部"}  # (in an extract's file name)
 
 
 @click.group()

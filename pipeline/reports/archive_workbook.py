@@ -50,7 +50,10 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None, *, br
         customers["official_grade"] = customers["customer_id"].map(
             dict(zip(official["customer_id"], official["official_grade"])))
         snap = {**snap, "customers": customers}
+    masked: set = set()  # customers the branch does not report: the people other branches named are masked
     if branch is not None:
+        links = snap["customer_branches"]
+        masked = set(snap["customers"]["customer_id"]) - set(links.loc[links["branch"] == branch, "customer_id"])
         snap = edition(snap, branch) if scope == "own" else mask(snap, branch)
     book = new_workbook(path)
     styles = Styles(book)
@@ -65,7 +68,7 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None, *, br
         frame.insert(1, "customer_name", frame.pop("customer_id").map(names))
         frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_id")])
         sheets.append((SHEETS_BY_KEY[key].name, frame, key))
-    history = archive.history(branch=branch, customer_ids=set(snap["customers"]["customer_id"])) \
+    history = archive.history(branch=branch, customer_ids=set(snap["customers"]["customer_id"]), masked=masked) \
         if branch is not None else archive.history()
     if as_of:
         history = history[history["period"] <= as_of]

@@ -166,7 +166,7 @@ def test_a_suspended_branch_is_refused_on_the_last_day_and_allowed_the_day_after
     crm(ws.root, "ingest")
     refused = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-04")
     assert refused.exit_code == 1 and "暂停查询至 2026-08-04" in refused.output
-    assert "乙分公司 2026-08-04不能查询客户档案" in refused.output  # the day asked about, not “当前”
+    assert "乙分公司 2026-08-04 不能查询客户档案" in refused.output  # the day asked about, not “当前”
     allowed = crm(ws.root, "archive", "export", "--for", "乙分公司", "--approved-by", "张总", "--date", "2026-08-05",
                   "--scope", "all")
     assert allowed.exit_code == 0, allowed.output
@@ -182,19 +182,39 @@ def test_extracts_mask_other_branches_contacts(ws):
     month_file(ws, "甲分公司", 1, "2026-01-20T10:00", customers=[shared])
     month_file(ws, "乙分公司", 1, "2026-01-21T10:00",
                customers=[dict(shared, phone="13912345678", contact="李小红"),
-                          example_row("customers", name="乙独有客户有限公司", uscc=None, phone="13700001111")])
+                          example_row("customers", name="乙独有客户有限公司", uscc=None, phone="13700001111",
+                                      specialist="孙立新")])
+    crm(ws.root, "ingest")
+    month_file(ws, "乙分公司", 2, "2026-02-21T10:00",  # its 营销专员 changes: in the change history too
+               customers=[example_row("customers", name="乙独有客户有限公司", uscc=None, phone="13700001111",
+                                      specialist="周海涛")])
     crm(ws.root, "ingest")
     assert mask_phone("13812341234") == "138****1234" and mask_phone("021-68881234") == "021-****1234"
     for scope in ("all", "own"):
         done = crm(ws.root, "archive", "export", "--for", "甲分公司", "--approved-by", "张总", "--scope", scope,
-                   "--date", "2026-02-01", "--out", ws.output / f"{scope}.xlsx")
+                   "--date", "2026-02-25", "--out", ws.output / f"{scope}.xlsx")
         assert done.exit_code == 0, done.output
     everything = _cells(ws.output / "all.xlsx")
     assert "13812341234" in everything and "王大明" in everything          # its own contact, in full
     assert "13912345678" not in everything and "139****5678" in everything  # the other branch's, masked
     assert "李小红" not in everything and "13700001111" not in everything
+    assert "孙立新" not in everything and "周海涛" not in everything and "周**" in everything  # customer and history
     own = _cells(ws.output / "own.xlsx")
     assert "乙独有客户有限公司" not in own and "李小红" not in own
+
+
+def test_two_extracts_the_same_day_are_two_files_each_in_the_query_log(ws):
+    month_file(ws, "甲分公司", 1, "2026-01-20T10:00")
+    crm(ws.root, "ingest")
+    for scope in ("own", "all", "own"):
+        done = crm(ws.root, "archive", "export", "--for", "甲分公司", "--approved-by", "张总", "--scope", scope,
+                   "--date", "2026-02-10")
+        assert done.exit_code == 0, done.output
+    made = sorted(p.name for p in (ws.output / "查询").iterdir())
+    assert made == ["甲分公司_客户档案_全部_20260210.xlsx", "甲分公司_客户档案_本单位_20260210(2).xlsx",
+                    "甲分公司_客户档案_本单位_20260210.xlsx"]
+    log = crm(ws.root, "access", "log").output
+    assert all(name in log for name in made)
 
 
 def _cells(path: Path) -> str:
