@@ -64,6 +64,7 @@ def visit_duties(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
     """
     open_month = as_of if as_of >= current_month(today) else None
     year = int(as_of[:4])
+    year_over = as_of.endswith("-12") and open_month is None  # (in December itself the year's visits are still due)
     needs = {MAIN_LEADER: config.get("visits", "main_leader_per_year"),
              LIAISON_LEADER: config.get("visits", "liaison_per_year")}
     visits = snapshot["visits"]
@@ -75,7 +76,7 @@ def visit_duties(snapshot: dict[str, pd.DataFrame], config: Config, as_of: str,
                 "specialist": link.specialist, "liaison_leader": link.liaison_leader}
         for level, need in needs.items():
             done = int((mine["visitor_level"] == level).sum())
-            state = DONE if done >= need else (OVERDUE if as_of.endswith("-12") else DUE)
+            state = DONE if done >= need else (OVERDUE if year_over else DUE)
             detail = "" if state == DONE else f"本年还需 {need - done} 次"
             rows.append({**base, "duty": labels.DUTIES[level], "required_count": need, "done": done,
                          "duty_state": state, "detail": detail})

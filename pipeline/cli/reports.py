@@ -42,13 +42,15 @@ def strategic_group():
 @strategic_group.command("list")
 @click.option("--year", type=click.IntRange(2000, 2100), required=True, metavar="年份", help="年度，如 2026。")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="输出文件（默认 output/<年>/战略客户名单_<年>.xlsx）。")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="日期",
+              help="按哪一天的情况看（默认今天）：年底前未完成的领导拜访为“待完成”，过了年底为“逾期”。")
 @click.pass_obj
-def strategic_list(obj: Context, year: int, out: Path | None):
+def strategic_list(obj: Context, year: int, out: Path | None, on):
     """写出战略客户名单_<年>.xlsx：营销专员、联点领导、等级、本年联系次数，以及各项维护职责的完成情况。"""
     from ..reports.strategic_list import write_strategic_list
     with open_workspace(obj, lock=False) as (ws, archive):
         path, count = write_strategic_list(archive, obj.config, year,
-                                           out or names.strategic_list(ws.output, year))
+                                           out or names.strategic_list(ws.output, year), on.date() if on else None)
     click.echo(f"{year} 年战略客户 {count} 家。\n已生成：{path}")
 
 

@@ -141,6 +141,21 @@ def test_leader_visits_due_then_met_and_a_month_without_the_specialist(archive, 
     assert "本月应联系而未联系" in due["reminder"].tolist()
 
 
+def test_in_december_the_year_s_leader_visits_are_still_due_and_after_it_overdue(archive, tmp_path):
+    from pipeline.reports.strategic_list import write_strategic_list
+    _strategic(archive, tmp_path, [visit("2026-04-10", "联点领导", "赵总")])
+
+    def liaison(today: dt.date) -> tuple:
+        path, _ = write_strategic_list(archive, load_config(None), 2026, tmp_path / f"{today}.xlsx", today)
+        ws = openpyxl.load_workbook(path)["战略客户维护"]
+        header = [c.value for c in ws[4]]
+        row = next(r for r in ws.iter_rows(min_row=5, values_only=True) if r[header.index("维护职责")] == "联点领导拜访")
+        return ws["A1"].value, row[header.index("完成情况")]
+
+    assert liaison(dt.date(2026, 12, 5)) == ("2026年战略客户维护职责（截至 2026-12-05）", "待完成")
+    assert liaison(dt.date(2027, 1, 10)) == ("2026年战略客户维护职责（截至 2026-12 月末）", "逾期")
+
+
 def test_two_liaison_visits_meet_the_duty(archive, tmp_path):
     _strategic(archive, tmp_path, [visit("2026-04-10", "联点领导"), visit("2026-10-10", "联点领导"),
                                    visit("2026-07-01", "公司主要领导")])
