@@ -9,6 +9,7 @@ and records the decisions. Mirrors the duplicate review (archive/review.py).
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -137,7 +138,7 @@ def read_adjustment_decisions(path: Path, period: str, proposal: pd.DataFrame
             if key in row and shown != grade:
                 finding("grade-not-archived", r, key, shown, detail=grade)
         blank += row.get("decision") in ("", None)
-        decision = str(row.get("decision") or ADOPT).replace(" ", "").upper()
+        decision = "".join(unicodedata.normalize("NFKC", str(row.get("decision") or ADOPT)).split()).upper()  # 改为Ｃ
         if decision == ADOPT:
             new = rule
         elif decision == KEEP:

@@ -11,6 +11,7 @@ with its recorded inputs and results, so that the sheet made again and applied a
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -253,12 +254,7 @@ def read_assessment_decisions(path: Path) -> tuple[dict[str, dict], list]:
         for key in ("report_quality", "spot_check_deduction"):
             value = get(key)
             try:
-                number = 0.0 if value in (None, "") and key == "spot_check_deduction" else float(value)
-                if key == "report_quality" and 0 < number <= 1:  # typed as 80%: Excel keeps 0.8
-                    number *= 100
-                if not 0 <= number <= 100:
-                    raise ValueError
-                entry[key] = number
+                entry[key] = _score(value, key)
             except (TypeError, ValueError):
                 findings.append(make_finding("bad-score", Path(path).name, sheet=SHEET, row=r + 1,
                                              col_letter=column_letter(col[wanted[key]]), column=wanted[key],
@@ -271,3 +267,20 @@ def read_assessment_decisions(path: Path) -> tuple[dict[str, dict], list]:
         entry["result"] = result or None
         decisions[str(branch)] = entry
     return decisions, findings
+
+
+def _score(value, key: str) -> float:
+    """A score as typed: 85, 92.5, 80% (a percent cell: Excel keeps 0.8), “80%” or “８０％” as text; a blank
+    deduction is 0. Raises ValueError for anything else, or a number outside 0–100."""
+    if value in (None, "") and key == "spot_check_deduction":
+        return 0.0
+    if isinstance(value, str):
+        text = "".join(unicodedata.normalize("NFKC", value).split())
+        number = float(text[:-1]) if text.endswith("%") else float(text)  # (“80%” is 80, not 0.8 × 100)
+    else:
+        number = float(value)
+        if key == "report_quality" and 0 < number <= 1:  # typed as 80% into a number cell: Excel keeps 0.8
+            number *= 100
+    if not 0 <= number <= 100:
+        raise ValueError(value)
+    return number

@@ -159,6 +159,15 @@ def test_a_score_out_of_range_is_named_as_such(ws):
     assert "“抽查扣分”的值“五分”不是 0 到 100 之间的数" in result.output and "万元" not in result.output
 
 
+@pytest.mark.parametrize("typed, read", [("80%", 80.0), ("８０％", 80.0), (" 80 % ", 80.0), ("0.8%", 0.8),
+                                         (0.8, 80.0), (85, 85.0), ("92.5", 92.5)])
+def test_a_report_quality_is_read_as_typed(ws, typed, read):
+    from pipeline.reports.assessment import read_assessment_decisions
+    path = _assessed(ws, ("甲分公司",), {"甲分公司": {"报告质量（%）": typed}})
+    decisions, findings = read_assessment_decisions(path)
+    assert findings == [] and decisions["甲分公司"]["report_quality"] == read
+
+
 def test_a_suspended_branch_is_refused_on_the_last_day_and_allowed_the_day_after(ws):
     _applied(ws, {"甲分公司": "优良", "乙分公司": "差"})
     document(ws, "乙分公司_2026-H1_客户关系维护工作总结.pdf", "2026-07-10T09:00")

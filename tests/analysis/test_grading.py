@@ -129,7 +129,7 @@ def test_adjust_apply_round_trip_and_as_of(archive, tmp_path):
     headers = [c.value for c in ws[4]]
     for r in range(5, 7):
         name = ws.cell(r, headers.index("客户单位名称") + 1).value
-        ws.cell(r, headers.index("处理决定") + 1, "保持" if name == "乙公司" else "改为B")
+        ws.cell(r, headers.index("处理决定") + 1, "保持" if name == "乙公司" else " 改为Ｂ ")  # (full-width, as typed)
     book.save(path)
     rows, findings, _ = read_adjustment_decisions(path, "2026-H1", proposal)
     assert findings == []
