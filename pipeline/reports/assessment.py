@@ -128,7 +128,7 @@ def _rules_sheet(book, styles: Styles, config: Config, half: str) -> None:
     ws.write_string(0, 0, f"{half} 分子公司客户关系维护成效考核：计分方法", styles.title)
     lines = [
         ("依据", "集团《客户关系管理办法》三(二)Ⅱ4：每半年对各分子公司考核一次，评定优良、合格、差；合格、差的单位一周内"
-                 "提交工作总结，差的单位暂停查询档案一个月。权重与规则见 crm.toml [assessment]。"),
+                 "提交工作总结，差的单位暂停查询档案一个月。各项权重与计分规则如下。"),
         (labels.ASSESSMENT_GROUPS["reporting"].format(weight=a["weight_reporting"]),
          f"100 ×（及时 × {a['reporting_timeliness']:g} + 质量 × {a['reporting_quality']:g} + 规模 × "
          f"{a['reporting_scale']:g}）。及时 =（按时月数 + 无变化月数 + 逾期月数 × {a['late_month_credit']:g}）÷ 6，"

@@ -36,6 +36,7 @@ class MonthlyData:
     complaints: pd.DataFrame = None      # open complaints at the month's end, overdue first
     contacts: pd.DataFrame = None        # contacts due: strategic duties and the A-class plan
     unwritten: str | None = None         # why the month's workbook could not be written (the run went on)
+    time_limits: tuple[float, float] = (24, 48)  # the complaint time limits in force: first response, feedback (hours)
 
     @property
     def overdue_complaints(self) -> dict[str, int]:
@@ -89,8 +90,9 @@ def monthly_summary(archive: Archive, config: Config, period: str, workers=None)
     new, duties, plans, complaints = zip(*parts)
     new_customers = _joined(new).sort_values(["branch", "name"], kind="stable", ignore_index=True)
     contacts = contacts_due(_joined(duties), _joined(plans), period)
+    limits = (config.get("complaints", "response_hours"), config.get("complaints", "feedback_hours"))
     return MonthlyData(period, status, files, new_customers, changes, conflicts,
-                       most_urgent_first(_joined(complaints)), contacts)
+                       most_urgent_first(_joined(complaints)), contacts, time_limits=limits)
 
 
 MAIN_SHARE = 0.9  # this process's share of the summary's customers, to a worker's 1
@@ -233,4 +235,5 @@ def _complaint_note(data: MonthlyData, as_of) -> str:
     unanswered, not_fed, handling = COMPLAINT_STATES
     return (f"截至 {as_of:%Y-%m-%d} 24:00 未结束的投诉：超时{unanswered} {counts[unanswered]} 件、"
             f"超时{not_fed} {counts[not_fed]} 件（红色，排在前面），{handling} {counts[handling]} 件。"
-            "时限：收到投诉后 24 小时内首次响应，处理完成后 48 小时内反馈结果（crm.toml [complaints]）。")
+            f"时限：收到投诉后 {data.time_limits[0]:g} 小时内首次响应，处理完成后 {data.time_limits[1]:g} 小时内反馈结果"
+            "（集团《客户投诉管理办法》5.3）。")

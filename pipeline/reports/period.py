@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from schemas import labels
-from schemas.labels import GRADE_RANK, GRADES, QUADRANT_HINTS, SHEETS, grade_label, grade_sheet, label
+from schemas.labels import (CHURN_RISK, GRADE_RANK, GRADES, LOYAL, NEW_CUSTOMER, QUADRANT_HINTS, SHEETS,
+                            STABLE, VOLATILE, grade_label, grade_sheet, label)
 
 from ..analysis import loyalty as loyalty_analysis
 from ..analysis import outlook, profit as profit_analysis, service, strategic
@@ -518,12 +519,17 @@ def _grade_lists(book, styles: Styles, data: PeriodData, title: str) -> None:
         set_print_landscape(ws, repeat_rows=(3, 3), title=f"{title} {grade_sheet(g)}")
 
 
+SEGMENTS = (LOYAL, STABLE, VOLATILE, CHURN_RISK, NEW_CUSTOMER)
+
+
 def _loyalty(book, styles: Styles, data: PeriodData, title: str) -> None:
     name = SHEETS["loyalty"]
     ws = book.add_worksheet(name)
     _heading(ws, styles, f"{data.period.title} 客户忠诚度分析", "分群规则与权重见“说明”页。")
     summary = data.loyalty.groupby("segment").agg(customers=("customer_id", "size"),
                                                   score=("loyalty_score", "mean")).reset_index()
+    order = {segment: i for i, segment in enumerate(SEGMENTS)}  # from the most loyal down, new customers last
+    summary = summary.sort_values("segment", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
     _, _, last, _ = write_frame(ws, summary, styles=styles, start_row=3, context="loyalty",
                                 freeze=False, autofilter=False)
     rate = data.churned.attrs.get("churn_rate", float("nan"))
@@ -578,6 +584,9 @@ def _quadrants(book, styles: Styles, data: PeriodData, title: str) -> None:
     summary["hint"] = summary["quadrant"].map({**QUADRANT_HINTS, **(
         {labels.NO_AMOUNT: labels.NO_AMOUNT_EDITION} if data.branch else {})})
     summary["customers"] = summary["customers"].astype(int)
+    unreported = summary["quadrant"] == labels.NO_AMOUNT  # what they lack shows “—”, not a sum of 0.00
+    for key in ("amount", "profit"):
+        summary.loc[unreported & (summary[key] == 0), key] = float("nan")
     _, _, last, _ = _table(ws, summary, styles, 3, "profit", freeze=False, autofilter=False)
     rank = {q_name: i for i, q_name in enumerate(order)}
     detail = q[["name", "branches", "amount", "profit", "scale_profit_ratio", "quadrant", "hint"]]

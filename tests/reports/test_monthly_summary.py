@@ -210,3 +210,19 @@ def test_a_file_s_findings_beyond_the_first_three_are_counted(tmp_path):
         files = monthly_summary(archive, load_config(None), "2026-10").files
     [top] = files["top"].tolist()
     assert top.count("；") == 2 and top.endswith("（共 5 处，只列前 3 处）"), top
+
+
+def test_the_complaint_sheet_states_the_time_limits_in_force(tmp_path):
+    """The note under 投诉时限 gives crm.toml's hours as figures (it said 24 and 48, whatever was configured)."""
+    import openpyxl
+
+    from builders import crm, example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    toml = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(toml.replace("response_hours = 24", "response_hours = 12"), encoding="utf-8")
+    write_submission(ws.inbox / "华东分公司_2026-10_x.xlsx", customers=[example_row("customers")])
+    assert crm(ws.root, "monthly", "--period", "2026-10").exit_code == 0
+    note = openpyxl.load_workbook(ws.output / "2026-10" / "月度汇总_2026-10.xlsx")["投诉时限"]["A2"].value
+    assert "收到投诉后 12 小时内首次响应，处理完成后 48 小时内反馈结果" in note and "crm.toml" not in note
