@@ -87,7 +87,7 @@ def _grade_line(data: PeriodData) -> str:
     for g in GRADES:
         change = f"（{signed(total[g] - prev[g])}）" if prev else ""
         parts.append(f"{g} 类 {total[g]}{change}")
-    change = f"，较{data.previous.title}{signed(total['total'] - prev['total'])}" if prev else ""
+    change = f"，较{data.previous.title} {signed(total['total'] - prev['total'])}" if prev else ""
     return f"全集团客户 {total['total']} 家{change}：" + "、".join(parts)
 
 
@@ -155,9 +155,11 @@ def duties_table(data: PeriodData, branch: str | None = None) -> Table | Paragra
         return Paragraph("本期没有需要履行的战略客户维护职责。", MUTED)
     rows, marked = _branch_rows(frame, lambda row: [
         unit(row.branch), Cell(number(row.duties), align="right"), Cell(number(row.met_duties), align="right"),
+        Cell(number(row.due_duties), align="right"),
         Cell(number(row.overdue_duties), BAD if row.overdue_duties else NORMAL, align="right"),
         Cell(percent(row.met_share), bar=row.met_share if row.met_share == row.met_share else 0)], labels.GROUP)
-    return Table([_h("branch"), label("duties"), label("met_duties"), label("overdue_duties"), label("met_share")],
+    return Table([_h("branch"), label("duties"), label("met_duties"), label("due_duties"), label("overdue_duties"),
+                  label("met_share")],
                  rows, marked, note="职责：公司主要领导、联点领导每年拜访次数与营销专员每月联系（集团《战略客户管理办法》）。")
 
 
@@ -268,9 +270,9 @@ def _standing_block(standing: Standing | None, withheld: str | None) -> Paragrap
     owing = "、".join(standing.owing)
     until = f"{standing.suspended_until:%Y-%m-%d}" if standing.suspended_until else None
     if owing and until:  # both must be over
-        text += f"须提交{owing}，并且暂停期（至 {until}）结束后，才能恢复。"
+        text += f"须提交 {owing}，并且暂停期（至 {until}）结束后，才能恢复。"
     elif owing:
-        text += f"提交{owing}后即恢复。"
+        text += f"提交 {owing}后即恢复。"
     else:
         text += f"暂停期（至 {until}）结束后恢复。"
     if withheld:

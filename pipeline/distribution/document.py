@@ -8,6 +8,7 @@ reader's own font renders the Chinese and Outlook's Word engine draws the bars t
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -121,6 +122,14 @@ def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
+_DATE = re.compile(r"\d{4}-(?:\d{2}|H[12])(?:-\d{2})?")
+
+
+def _prose(text: str) -> str:
+    """Running text, escaped, its dates and months (2026-08-04, 2026-H1) never broken at their hyphen."""
+    return _DATE.sub(lambda m: f'<span style="white-space:nowrap;">{m.group(0)}</span>', _e(text))
+
+
 def _bar(share: float, tone: str) -> str:
     share = max(0.0, min(1.0, float(share)))
     width = max(1, round(share * 100)) if share > 0 else 0
@@ -171,10 +180,10 @@ def _block_html(block) -> str:
         background = (f"background:{_BACKGROUNDS[block.tone]};padding:8px 10px;border-radius:4px;"
                       if block.tone in _BACKGROUNDS else "")
         return (f'<p style="margin:8px 0;line-height:1.6;color:{_COLOURS[block.tone]};{weight}{background}">'
-                f"{_e(block.text)}</p>")
+                f"{_prose(block.text)}</p>")
     if isinstance(block, Bullets):
         items = "".join(f'<li style="margin:3px 0;color:{_COLOURS[tone]};'
-                        f'{"font-weight:600;" if tone in (BAD, GOOD, WARN) else ""}">{_e(text)}</li>'
+                        f'{"font-weight:600;" if tone in (BAD, GOOD, WARN) else ""}">{_prose(text)}</li>'
                         for text, tone in block.items)
         return f'<ul style="margin:6px 0;padding-left:20px;line-height:1.6;">{items}</ul>'
     return _table_html(block)

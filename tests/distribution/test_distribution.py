@@ -327,6 +327,7 @@ def test_send_over_starttls_with_auth_delivers_every_message_once(prepared, tmp_
     assert leader["Subject"] == "【客户档案】2026年第三季度客户分级报告与工作简报"
     assert leader.get_body(("html",)) is not None and leader.get_body(("plain",)) is not None
     assert "等级排名" in leader.get_body(("html",)).get_content()
+    assert "待完成项" in leader.get_body(("html",)).get_content()  # (duties neither met nor overdue are counted)
     assert list(attachments(leader)) == ["客户分级报告_2026-Q3.xlsx"]
     department = by_address["market@jt.example.com"]
     assert "发送清单.xlsx" in attachments(department)
@@ -475,10 +476,10 @@ def test_recipients_are_checked_with_the_entry_and_its_line(tmp_path):
 
 
 @pytest.mark.parametrize("until, owing, says", [
-    (None, ["2026-09 月报"], "提交2026-09 月报后即恢复。"),
+    (None, ["2026-09 月报"], "提交 2026-09 月报后即恢复。"),
     ("2026-08-04", [], "暂停期（至 2026-08-04）结束后恢复。"),
     ("2026-08-04", ["2026-H1 客户关系维护工作总结"],
-     "须提交2026-H1 客户关系维护工作总结，并且暂停期（至 2026-08-04）结束后，才能恢复。"),
+     "须提交 2026-H1 客户关系维护工作总结，并且暂停期（至 2026-08-04）结束后，才能恢复。"),
 ])
 def test_a_suspended_branch_is_told_the_one_way_back(until, owing, says):
     """Owing a document and serving a suspension are both to be over: not two ways back that contradict."""
@@ -521,3 +522,12 @@ def test_a_work_summary_received_is_thanked_for_not_asked_for_again(prepared, tm
     assert "东北分公司" in received
     owing = next(line for line in group.splitlines() if "须于" in line)
     assert "东北分公司" not in owing
+
+
+def test_a_mail_s_dates_never_break_at_their_hyphen_and_its_duties_say_what_is_still_due():
+    from pipeline.distribution.document import Document, Paragraph, render_html
+    doc = Document("标题", "副标题")
+    doc.add("考核", Paragraph("暂停期（至 2026-08-04）结束后恢复；须提交 2026-H1 客户关系维护工作总结。"))
+    page = render_html(doc)
+    assert '<span style="white-space:nowrap;">2026-08-04</span>' in page
+    assert '<span style="white-space:nowrap;">2026-H1</span>' in page
