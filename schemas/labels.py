@@ -194,7 +194,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "met_share": ("完成率", PERCENT),
     "frequency": ("拜访频率", TEXT),
     "last_visit": ("最近拜访", DATE),
-    "days_since": ("距今天数", COUNT),
+    "days_since": ("未拜访天数", COUNT),  # since the last visit, or since it was archived (never visited)
     "next_due": ("下次应拜访", DATE),
     "reminder": ("提醒事项", TEXT),
     "owner": ("负责人", TEXT),
