@@ -597,6 +597,7 @@ def set_print_landscape(ws, *, repeat_rows: tuple[int, int] | None = None, title
     ws.fit_to_pages(pages, 0)
     if pages > 1:
         ws.repeat_columns(*repeat_cols)
+        ws.print_across()  # a row's halves on pages printed one after the other, not all left halves first
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     if repeat_rows:
         ws.repeat_rows(*repeat_rows)

@@ -76,7 +76,7 @@ def write_adjustment_workbook(proposal: pd.DataFrame, path: Path, period: str) -
     ws.data_validation(HEADER_ROW + 1, decision_col, HEADER_ROW + 1 + max(len(frame), 1) + 50, decision_col,
                        {"validate": "list", "source": list(DECISIONS)})
     ws.set_column(COLUMNS.index("reasons"), COLUMNS.index("reasons"), 50)
-    set_print_landscape(ws, repeat_rows=(HEADER_ROW, HEADER_ROW),
+    set_print_landscape(ws, repeat_rows=(HEADER_ROW, HEADER_ROW), repeat_cols=(0, COLUMNS.index("name")),
                         title=f"{period} {labels.TITLES['adjustment']}")
     book.close()
     return path

@@ -83,6 +83,6 @@ def export_archive(archive: Archive, path: Path, as_of: str | None = None, *, br
             note = f"共 {len(frame)} 条"
         ws.write_string(1, 0, note, styles.note)
         write_frame(ws, frame, styles=styles, start_row=2, context=key)
-        set_print_landscape(ws, repeat_rows=(2, 2), title=f"客户档案总表 {title}")
+        set_print_landscape(ws, repeat_rows=(2, 2), repeat_cols=(0, 1), title=f"客户档案总表 {title}")  # (编号, 名称)
     book.close()
     return path, len(sheets[0][1])

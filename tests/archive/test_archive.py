@@ -318,6 +318,8 @@ def test_export_has_text_codes_and_never_a_formula(archive, tmp_path):
     ws = book["客户"]
     headers = [c.value for c in ws[3]]
     assert ws.cell(4, headers.index("客户单位名称") + 1).value == "=1+1公司"
+    # printed across pages, every page names its rows: 客户编号 and 客户单位名称 repeat, pages in row order
+    assert ws.print_title_cols == "$A:$B" and ws.page_setup.pageOrder == "overThenDown"
     assert ws.cell(4, headers.index("统一社会信用代码") + 1).value == CODE_A
     projects = book["合作项目"]
     p_headers = [c.value for c in projects[3]]

@@ -222,6 +222,8 @@ def test_a_table_too_wide_to_read_on_one_page_prints_across_pages_naming_its_row
     pages = sheet.page_setup.fitToWidth or 1
     assert (pages > 1) == across and pages == excel.print_pages_wide(widths, widths[0])
     assert sheet.print_title_cols == ("$A:$A" if across else None)
+    # across pages, a row's pages print one after the other (not every left half first)
+    assert sheet.page_setup.pageOrder == ("overThenDown" if across else None)
     # each page at no less than the smallest readable scale, and no more pages than that takes
     per_page = excel.PAGE_WIDTH_UNITS / excel.MIN_PRINT_SCALE
     assert (sum(widths) - widths[0]) / pages + widths[0] <= per_page
