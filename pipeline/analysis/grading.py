@@ -190,8 +190,9 @@ def grade_lists(grades: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def grade_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Upgrades and downgrades of the official grade between two period ends, with both reasons."""
-    merged = after[["customer_id", "name", "branches", "official_grade", "reasons"]].merge(
+    """Upgrades and downgrades of the official grade between two period ends, with both reasons (the rules'; where
+    the new grade is the department's decision, 等级来源 says so: the rules' reasons may then be another grade's)."""
+    merged = after[["customer_id", "name", "branches", "official_grade", "official_source", "reasons"]].merge(
         before[["customer_id", "official_grade", "reasons"]], on="customer_id", how="inner",
         suffixes=("", "_before"))
     changed = merged[merged["official_grade"] != merged["official_grade_before"]].copy()
@@ -200,7 +201,7 @@ def grade_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return changed.rename(columns={"official_grade_before": "grade_before",
                                    "official_grade": "grade_after",
                                    "reasons_before": "reasons_before", "reasons": "reasons_after"})[
-        ["customer_id", "name", "branches", "grade_before", "grade_after", "direction",
+        ["customer_id", "name", "branches", "grade_before", "grade_after", "direction", "official_source",
          "reasons_before", "reasons_after"]].sort_values(["direction", "name"], kind="stable")
 
 

@@ -141,6 +141,11 @@ def test_adjust_apply_round_trip_and_as_of(archive, tmp_path):
     before = grades_as_of(archive, config, "2026-05").set_index("name")
     assert before.loc["上海浦江城市建设投资有限公司", "official_grade"] == "A"   # rule grade until adjusted
     assert before.loc["上海浦江城市建设投资有限公司", "official_source"] == "规则（尚未调整）"
+    # the change list says the new grade is the department's (its rules' reasons are still the A's)
+    from pipeline.analysis.grading import grade_changes
+    [change] = grade_changes(grades_as_of(archive, config, "2026-05"),
+                             grades_as_of(archive, config, "2026-06")).to_dict("records")
+    assert (change["grade_before"], change["grade_after"], change["official_source"]) == ("A", "B", "半年度调整")
     # a bad decision is reported with its cell and nothing is read
     ws.cell(5, headers.index("处理决定") + 1, "升为A")
     book.save(path)
