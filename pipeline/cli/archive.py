@@ -345,6 +345,9 @@ def _standing_text(sub: dict, standing, *, done: bool = True, rederived: str = "
             f"不会自动更新：请重新运行 crm monthly --period {sub['period']}（及相关的 crm report）；已发出的邮件无法收回。")
 
 
+_REDERIVING = "正在按各份报送重新推导档案（档案大时需要一两分钟）……"
+
+
 @archive_group.command("withdraw")
 @click.argument("which", metavar="报送编号或文件名")
 @click.option("--reason", required=True, metavar=label("reasons_access"), help="撤销原因（记入档案，报送情况和月度汇总中可见）。")
@@ -370,6 +373,7 @@ def archive_withdraw(obj: Context, which: str, reason: str, decided_by: str, per
         if sub["status"] not in ("accepted", "superseded"):
             raise click.ClickException(f"{_described(sub)}被退回，没有进入档案，无需撤销。")
         if not confirmed:
+            click.echo(_REDERIVING, err=True)
             standing = archive.withdraw(sub["id"], reason, decided_by, preview=True)
             click.echo(f"将撤销 {_described(sub)}。")
             if sub["status"] != "accepted":
@@ -378,6 +382,7 @@ def archive_withdraw(obj: Context, which: str, reason: str, decided_by: str, per
                 click.echo(f"撤销后{_standing_text(sub, standing, done=False)}")
             click.echo("以上只是预览，档案未作改动。确认无误后加 --yes 再运行一次。")
             return
+        click.echo(_REDERIVING, err=True)
         standing = archive.withdraw(sub["id"], reason, decided_by)
     click.echo(f"{labels.VERDICTS['withdrawn']} {_described(sub)}，原因：{reason}。")
     click.echo(_standing_text(sub, standing))
@@ -394,6 +399,7 @@ def archive_reinstate(obj: Context, which: str, decided_by: str, period: str | N
         sub = _submission_named(archive, which, period, ("withdrawn",))
         if sub["status"] != "withdrawn":
             raise click.ClickException(f"{_described(sub)}没有被撤销，无需恢复。")
+        click.echo(_REDERIVING, err=True)
         standing = archive.reinstate(sub["id"], decided_by)
     click.echo(f"已恢复 {_described(sub, verdict=False)}。")
     click.echo(_standing_text(sub, standing, rederived="档案已重新生成"))
