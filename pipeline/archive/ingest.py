@@ -288,8 +288,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
     earlier = archive.submission_by_sha256(sha)
     if earlier is not None:
         stored = ws.root / earlier["stored_path"] if earlier.get("stored_path") else None
-        if stored is not None and not stored.exists():
-            return _finish(ws, archive, path, earlier, config, keep)
+        if stored is not None and not stored.exists() and earlier["status"] != "withdrawn":
+            return _finish(ws, archive, path, earlier, config, keep)  # (a withdrawn file sent again is judged again)
         if earlier["status"] in LIVE:
             return _duplicate(ws, path, name, sha, earlier, keep)
         # identical to a rejected file: its verdict may depend on its name, so it is judged again

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import Config
 from ..intake.validation import ACCEPTED, meta_fields, validate_file
 from ..periods import parse_month
-from .store import Archive, SubmissionMeta
+from .store import LIVE, Archive, SubmissionMeta
 from .workspace import UNKNOWN_MONTH, Workspace, display_name, sha256_of
 
 
@@ -31,6 +31,7 @@ class RebuildReport:
     decisions: int = 0
     unjournaled: int = 0
     missing: list[str] = field(default_factory=list)       # journaled files no longer on disk
+    not_replayed: list[str] = field(default_factory=list)  # withdrawals of files not restored as archived
     changed: list[str] = field(default_factory=list)       # files whose verdict differs today
     kept_as: Path | None = None
 
@@ -45,6 +46,8 @@ class RebuildReport:
             out.append(f"找不到文件，未能恢复：{name}")
         for name in self.changed:
             out.append(f"按现行规则校验结论与当初不同，以现行结论为准：{name}")
+        for what in self.not_replayed:
+            out.append(f"未能重放（该文件没有恢复为已归档）：{what}")
         return out
 
 
@@ -63,15 +66,25 @@ def rebuild_archive(ws: Workspace, config: Config, progress=None) -> RebuildRepo
     threshold = config.get("review", "similarity_threshold")
     with Archive(ws.archive_path, similarity_threshold=threshold) as archive:  # no journal: it is replayed
         seen: set[str] = set()
+        sent_as: dict = {}  # submission id → the name its file was sent under
         steps = progress(events) if progress else events
         for event in steps:
             kind = event.get("type")
             if kind == "submission":
                 seen.add(event["stored_path"])
+                sent_as[event.get("id")] = event["file_name"]
                 _restore(ws, archive, config, event, report)
             elif kind == "review":
                 archive.record_review(event["decisions"], event["decided_by"], decided_at=event["decided_at"])
                 report.decisions += 1
+            elif kind in ("withdrawal", "reinstatement"):
+                row = archive.submission(event["id"])
+                wanted = LIVE if kind == "withdrawal" else ("withdrawn",)
+                if row is None or row["status"] not in wanted:  # its file is missing, or is returned today
+                    name = sent_as.get(event["id"]) or f"编号 {event['id']}"
+                    report.not_replayed.append(f"{'撤销' if kind == 'withdrawal' else '恢复'} {name}")
+                    continue
+                report.decisions += archive.replay_event(event)
             elif kind == "grades":
                 archive.record_grade_adjustments(event["rows"], decided_at=event["decided_at"],
                                                  replacing=event.get("replacing"))

@@ -341,8 +341,9 @@ def _standing_text(sub: dict, standing, *, done: bool = True, rederived: str = "
     count = f"档案中的客户由 {before} 家变为 {after} 家" if before != after else f"档案中的客户数不变（{after} 家）"
     if not done:
         return f"{sub['branch']} {sub['period']} 将{now}，{count}。"
-    return (f"{sub['branch']} {sub['period']} 现{now}；{rederived}，{count}。已生成的月度汇总和报表"
-            f"不会自动更新：请重新运行 crm monthly --period {sub['period']}（及相关的 crm report）；已发出的邮件无法收回。")
+    return (f"{sub['branch']} {sub['period']} 现{now}；{rederived}，{count}。已生成的月度汇总、报表和预填表"
+            f"不会自动更新：请重新运行 crm monthly --period {sub['period']}（及相关的 crm report），"
+            f"给 {sub['branch']} 重新生成预填表（crm template --for {sub['branch']}）；已发出的邮件无法收回。")
 
 
 _REDERIVING = "正在按各份报送重新推导档案（档案大时需要一两分钟）……"

@@ -1,6 +1,7 @@
 """Plain-text tables for the terminal, aligned for Chinese (wide) characters."""
 from __future__ import annotations
 
+import codecs
 import re
 import sys
 
@@ -35,10 +36,10 @@ def _as_printed(text: str) -> str:
     """``text`` as the console will show it: a character the output's encoding lacks (GBK, when a Chinese Windows
     console's output is redirected to a file, has no emoji and no 𠮷) is printed as one narrow “?”, and the columns
     are measured so (``_printable_anywhere``)."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
-    if encoding.replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
-        return text
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     try:
+        if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig", "ascii"):  # (click writes UTF-8 to an ASCII one)
+            return text
         return text.encode(encoding, errors="replace").decode(encoding)
     except LookupError:
         return text

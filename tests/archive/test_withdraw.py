@@ -110,6 +110,34 @@ def test_a_rebuild_replays_the_withdrawal(ws, tmp_path):
     assert "已撤销：误发" in crm(ws.root, "archive", "files").output
 
 
+def test_a_rebuild_goes_past_a_withdrawal_whose_file_is_gone_and_says_so(ws, tmp_path):
+    _send(ws, tmp_path, "华东分公司_2026-10.xlsx", "2026-10-20T10:00", customers=[_customer()])
+    _send(ws, tmp_path, "华南分公司_2026-10.xlsx", "2026-10-21T10:00", branch="华南分公司", customers=[_other()])
+    assert crm(ws.root, "archive", "withdraw", "2", "--reason", "误发", "--yes").exit_code == 0
+    _send(ws, tmp_path, "华东分公司_2026-11.xlsx", "2026-11-20T10:00", period="2026-11",
+          customers=[_customer(contact="王五")])
+    for copy in (ws.received / "2026-10" / "华南分公司").iterdir():
+        copy.unlink()
+    shutil.move(ws.archive_path, tmp_path / "lost.sqlite")
+    rebuilt = crm(ws.root, "archive", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "未能重放（该文件没有恢复为已归档）：撤销 华南分公司_2026-10.xlsx" in rebuilt.output
+    assert _statuses(ws)["华东分公司_2026-11.xlsx"] == "accepted" and "王五" in str(_export(ws, "rebuilt"))
+
+
+def test_a_withdrawn_file_whose_copy_was_deleted_is_processed_again_when_sent(ws, tmp_path):
+    _send(ws, tmp_path, "华东分公司_2026-10.xlsx", "2026-10-20T10:00", customers=[_customer()])
+    assert crm(ws.root, "archive", "withdraw", "1", "--reason", "先撤下", "--yes").exit_code == 0
+    for copy in (ws.received / "2026-10" / "华东分公司").iterdir():
+        copy.unlink()
+    _send(ws, tmp_path, "华东分公司_2026-10.xlsx", "2026-10-23T10:00", customers=[_customer()])
+    conn = sqlite3.connect(ws.archive_path)
+    assert conn.execute("SELECT id, status FROM submissions ORDER BY id").fetchall() == [(1, "withdrawn"),
+                                                                                        (2, "accepted")]
+    conn.close()
+    assert list((ws.received / "2026-10" / "华东分公司").iterdir()) and not list(ws.inbox.iterdir())
+
+
 def test_what_cannot_be_withdrawn_is_said_and_nothing_changes(ws, tmp_path):
     _send(ws, tmp_path, "华东分公司_2026-10.xlsx", "2026-10-20T10:00", customers=[_customer(uscc="123")])
     _send(ws, tmp_path, "华东分公司_2026-11.xlsx", "2026-11-20T10:00", period="2026-11", customers=[_customer()])

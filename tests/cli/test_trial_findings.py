@@ -441,3 +441,8 @@ def test_output_redirected_in_a_code_page_without_the_characters_still_finishes(
     row = next(line for line in out.splitlines() if "客户信息统计表?.xlsx" in line)
     # the columns line up as printed: the “?” is one column wide, not the two the emoji would take
     assert display_width(row[:row.index("  华东分公司")]) == display_width(header[:header.index("  报送单位")])
+    # an ASCII output (a POSIX “C” locale) is written in UTF-8 by click: the cells are not turned into “?”
+    run = subprocess.run([sys.executable, "-c", "from pipeline.cli import main; main()", "--workspace", str(ws.root),
+                          "status", "--period", "2026-10"],
+                         capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert run.returncode == 0 and "华东分公司" in run.stdout.decode("utf-8"), run.stdout
