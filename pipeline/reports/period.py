@@ -708,9 +708,21 @@ def _block(ws, styles: Styles, row: int, heading: str, frame: pd.DataFrame, cont
     if frame is None or frame.empty:
         ws.write_string(row, 0, empty, styles.note)
         return row + 2
-    _, _, last, _ = write_frame(ws, frame, styles=styles, start_row=row, context=context, freeze=False,
-                                autofilter=False, fills=fills)
+    header, _, last, _ = write_frame(ws, frame, styles=styles, start_row=row, context=context, freeze=False,
+                                     autofilter=False, fills=fills)
+    ws.__dict__.setdefault("_crm_blocks", []).append((len(frame), header))
     return last + 2
+
+
+LONG_BLOCK = 25  # rows of a sheet's table that run over a printed page: its header repeats on the pages after
+
+
+def _long_block_header(ws) -> tuple[int, int] | None:
+    """The header row of the longest table ``_block`` wrote on a sheet of several, to repeat on the printed pages
+    its rows run over (one range of rows can repeat on a sheet: the table most likely to run over pages)."""
+    blocks = ws.__dict__.get("_crm_blocks", [])
+    rows, header = max(blocks, default=(0, None))
+    return (header, header) if rows > LONG_BLOCK else None
 
 
 def _satisfaction_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -751,7 +763,7 @@ def _satisfaction_sheet(book, styles: Styles, data: PeriodData, title: str) -> N
                  empty="本期没有不满意项。")
     _block(ws, styles, row, f"已竣工未回访（{len(sv.not_surveyed)} 个项目：报告期内竣工，之后没有满意度调查）",
            sv.not_surveyed, "projects", empty="报告期内竣工的项目都已做满意度调查。")
-    set_print_landscape(ws, title=f"{title} {name}")
+    set_print_landscape(ws, repeat_rows=_long_block_header(ws), title=f"{title} {name}")
 
 
 def _complaints_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -783,7 +795,7 @@ def _complaints_sheet(book, styles: Styles, data: PeriodData, title: str) -> Non
     row = _block(ws, styles, row, "被投诉最多的客户", causes["top_customers"], "complaints")
     _block(ws, styles, row, "重复投诉（同一客户、同一类型，本期两次及以上）", causes["repeated"], "complaints",
            empty="本期没有重复投诉。")
-    set_print_landscape(ws, title=f"{title} {name}")
+    set_print_landscape(ws, repeat_rows=_long_block_header(ws), title=f"{title} {name}")
 
 
 def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None:
@@ -815,7 +827,7 @@ def _strategic_sheet(book, styles: Styles, data: PeriodData, title: str) -> None
     _block(ws, styles, row, f"A类客户拜访计划（按社会价值确定频率；逾期 {int(plan['overdue'].sum())} 家）", plan,
            "customers", empty="没有A类客户。",
            fills=[ERROR_FILL if o else None for o in plan["overdue"]])
-    set_print_landscape(ws, title=f"{title} {name}")
+    set_print_landscape(ws, repeat_rows=_long_block_header(ws), title=f"{title} {name}")
 
 
 def period_report(archive: Archive, config: Config, text: str, out_root: Path,

@@ -309,6 +309,19 @@ def test_an_edition_says_which_figures_are_its_own_and_which_the_group_s(sample_
     assert f"（全集团 {group_total[header.index('完成率')]:.1%}）" in duties["A2"].value
 
 
+def test_a_long_table_on_a_sheet_of_several_repeats_its_header_on_the_pages_it_runs_over(sample_year, tmp_path):
+    from pipeline.reports.period import period_report
+    import openpyxl
+    with Archive(sample_year.archive_path) as archive:
+        report = period_report(archive, load_config(None), "2026-Q3", tmp_path, today=dt.date(2026, 11, 23))
+    sheet = openpyxl.load_workbook(report)["战略客户维护"]
+    repeated = sheet.print_title_rows
+    assert repeated, "the duties list runs over pages: its header repeats"
+    row = int(repeated.split(":")[0].lstrip("$"))
+    assert "维护职责" in [c.value for c in sheet[row]]  # the long list's header, not the summary table's
+    assert "战略客户" in str(sheet.cell(row - 1, 1).value)  # (its section heading above it)
+
+
 def test_the_total_score_keeps_its_decimal_and_the_error_rate_its_thousandths(sample_year, tmp_path):
     """91.7 and 91.5 are not both shown as 92 (ranks that look tied); two errors in 500 rows are not 0.0."""
     import openpyxl
