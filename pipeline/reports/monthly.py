@@ -162,13 +162,33 @@ def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
 TOP_FINDINGS = 3  # a file's findings quoted in the summary's list of files
 
 
+CELLS_PER_FINDING = 5  # cells named for one message in that list
+
+
+def _top_findings(findings: list[dict]) -> str:
+    """A file's first TOP_FINDINGS messages, each once with the cells it is about (“客户信息!C5、C7、C19：未填写统一社会
+    信用代码…”: the same message on three cells made a cell of three long repeated lines)."""
+    by_message: dict[str, list[str]] = {}
+    for f in findings:
+        by_message.setdefault(f["message"].rstrip("。"), []).append(f.get("cell") or f.get("sheet") or WHOLE_FILE)
+    parts, listed = [], 0
+    for message, cells in list(by_message.items())[:TOP_FINDINGS]:
+        sheet = cells[0].rpartition("!")[0]
+        shown = [cells[0]] + [c.rpartition("!")[2] if sheet and c.startswith(f"{sheet}!") else c
+                              for c in cells[1:CELLS_PER_FINDING]]
+        more = f" 等 {len(cells)} 处" if len(cells) > CELLS_PER_FINDING else ""
+        parts.append(f"{'、'.join(shown)}{more}：{message}")
+        listed += len(cells)
+    top = "；".join(parts)
+    if len(findings) > listed:  # the rest are in the file's feedback workbook
+        top += f"（共 {len(findings)} 处，只列前 {listed} 处）"
+    return top
+
+
 def _files(subs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
-        top = "；".join(f"{f.get('cell') or f.get('sheet') or WHOLE_FILE}：{f['message'].rstrip('。')}"
-                       for f in s.findings[:TOP_FINDINGS])
-        if len(s.findings) > TOP_FINDINGS:  # the rest are in the file's feedback workbook
-            top += f"（共 {len(s.findings)} 处，只列前 {TOP_FINDINGS} 处）"
+        top = _top_findings(s.findings)
         if s.status == "withdrawn":
             reason = s.withdrawn_reason if isinstance(s.withdrawn_reason, str) else ""
             top = "已由市场营销部撤销" + (f"：{reason}" if reason else "")

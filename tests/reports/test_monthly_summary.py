@@ -226,3 +226,13 @@ def test_the_complaint_sheet_states_the_time_limits_in_force(tmp_path):
     assert crm(ws.root, "monthly", "--period", "2026-10").exit_code == 0
     note = openpyxl.load_workbook(ws.output / "2026-10" / "月度汇总_2026-10.xlsx")["投诉时限"]["A2"].value
     assert "收到投诉后 12 小时内首次响应，处理完成后 48 小时内反馈结果" in note and "crm.toml" not in note
+
+
+def test_one_message_on_several_cells_is_quoted_once_with_its_cells():
+    from pipeline.reports.monthly import _top_findings
+    same = "未填写统一社会信用代码，将按名称匹配客户。建议补充 18 位代码。"
+    findings = [{"cell": f"客户信息!C{r}", "message": same} for r in (5, 7, 19, 20, 21, 22, 23)]
+    findings.append({"cell": "合作项目!F3", "message": "“合同金额（万元）”不能为负数。"})
+    top = _top_findings(findings)
+    assert top == ("客户信息!C5、C7、C19、C20、C21 等 7 处：未填写统一社会信用代码，将按名称匹配客户。建议补充 18 位代码；"
+                   "合作项目!F3：“合同金额（万元）”不能为负数")
