@@ -69,6 +69,8 @@ def assessment_figures(archive: Archive, config: Config, half: str) -> pd.DataFr
     branches = config.branches
     subs = archive.submissions(findings=False)
     mine = subs[subs["period"].isin(months) & (subs["status"] != "withdrawn")]  # (a withdrawn file never counts)
+    # the same bytes sent twice (…统计表.xlsx and …统计表 (1).xlsx) and returned twice are one file returned
+    mine = mine.drop_duplicates(["branch", "period", "sha256"])
     out = pd.DataFrame(index=pd.Index(branches, name="branch"))
     out = out.join(_months(subs, config, months)).fillna(0).astype(int)
     rows = mine.assign(rows=[sum((c or {}).values()) for c in mine["counts"]]).groupby("branch").agg(

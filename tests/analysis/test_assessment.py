@@ -76,6 +76,18 @@ def test_each_indicator_by_hand(ws):
     assert row.total == pytest.approx(expected) and row.proposed == "合格"
 
 
+def test_the_same_returned_file_saved_twice_counts_once(ws):
+    import shutil
+    bad = example_row("customers", name="甲客户有限公司", uscc="123")
+    first = month_file(ws, "甲分公司", 1, "2026-01-20T10:00", customers=[bad])
+    shutil.copy(first, ws.inbox / "甲分公司_2026-01_x (1).xlsx")  # (the mail's attachment saved twice)
+    assert crm(ws.root, "ingest").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        assert (archive.submissions()["status"] == "rejected").sum() == 2
+        row = assess(archive, load_config(ws.config_path), "2026-H1").set_index("branch").loc["甲分公司"]
+    assert (row.files_rejected, row.error_cells, row.rows_submitted) == (1, 1, 1)
+
+
 def test_a_branch_that_never_submitted_is_poor_whatever_its_score(ws):
     month_file(ws, "甲分公司", 1, "2026-01-20T10:00")
     document(ws, "乙分公司_2026-H1_客户分析报告.pdf", "2026-05-20T10:00")
