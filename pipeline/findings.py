@@ -70,6 +70,8 @@ CODES: dict[str, tuple[str, str]] = {
     "bad-year": (ERROR, "“{column}”的值“{value}”不是有效年份。请填写 1949 年至今年之间的四位年份。"),
     "too-long": (ERROR, "“{column}”超过 {detail} 个字符。请精简。"),
     "bad-uscc": (ERROR, "统一社会信用代码“{value}”{detail}。请核对营业执照上的 18 位代码。"),
+    "uscc-as-number": (ERROR, "统一社会信用代码被存成了数字（读出为“{value}”）：数字格式的单元格只保留 15 位有效数字，"
+                              "后几位已经变了。请把该单元格设为文本格式，再照营业执照重新输入 18 位代码。"),
     "missing-uscc": (WARNING, "未填写统一社会信用代码，将按名称匹配客户。建议补充 18 位代码。"),
     "phone-lost-zero": (ERROR, "联系电话“{value}”像是丢了区号开头 0 的座机号（单元格是数字格式时 Excel 会去掉它）。"
                                "请把该单元格设为文本格式，再填写带区号的号码，如 021-68881234。"),

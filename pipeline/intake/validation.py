@@ -474,6 +474,12 @@ def _sheet_duplicates(sheet: Sheet, keys: pd.DataFrame, at: "_Locator") -> list[
     return []
 
 
+def _typed_as_number(raw: pd.DataFrame, index, key: str) -> bool:
+    """Whether the cell was a number as read (an 18-digit code in a number cell keeps 15 significant digits)."""
+    value = raw.at[index, key] if index in raw.index and key in raw.columns else None
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _Locator,
                       flagged: set) -> list[Finding]:
     findings = []
@@ -489,6 +495,8 @@ def _pandera_findings(cases: pd.DataFrame, sheet: Sheet, data: SheetData, at: _L
             findings.append(at("required", index, column))
         elif check == "not-allowed":
             findings.append(at("not-allowed", index, column, value, allowed=column.allowed))
+        elif check == "bad-uscc" and _typed_as_number(data.frame, index, key):
+            findings.append(at("uscc-as-number", index, column, value))
         elif check == "bad-uscc":
             findings.append(at("bad-uscc", index, column, value, detail=uscc_problem(value)))
         elif check == "too-long":

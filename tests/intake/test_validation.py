@@ -406,6 +406,16 @@ def test_amounts_are_read_in_ten_thousand_yuan_whatever_the_unit_written(typed, 
     assert parse_number(typed) == read
 
 
+def test_a_credit_code_typed_into_a_number_cell_says_so(tmp_path):
+    # 913100006001583898 typed into a number cell: Excel keeps 15 digits (913100006001583000)
+    result = check(write_submission(tmp_path / "x_2026-10.xlsx",
+                                    customers=[example_row("customers", uscc=913100006001583000)]))
+    [finding] = [f for f in result.findings if f.cell == "客户信息!C2"]
+    assert finding.code == "uscc-as-number" and "设为文本格式" in finding.message and "营业执照" in finding.message
+    typed = check(write_submission(tmp_path / "y_2026-10.xlsx", customers=[example_row("customers", uscc="123")]))
+    assert [f.code for f in typed.findings if f.cell == "客户信息!C2"] == ["bad-uscc"]  # (text: as it was)
+
+
 def test_a_landline_that_lost_its_leading_zero_says_so(tmp_path):
     result = check(write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers", phone=2168881234)]))
     [finding] = [f for f in result.findings if f.cell == "客户信息!L2"]
