@@ -628,6 +628,11 @@ class Archive:
                                 (sid,)).fetchone()
         return None if row is None else dict(zip(("at", "by", "reason"), row))
 
+    def record_keys(self, branch: str, entity: str = "projects") -> set[str]:
+        """The keys of the records (projects) ``branch`` has sent, whichever branch sent them first."""
+        return {key for (key,) in self.conn.execute("SELECT key FROM record_branches WHERE entity = ? AND branch = ?",
+                                                    (entity, branch))}
+
     def standing_over(self, sid: int, other: int) -> tuple[str, str]:
         """The file name of submission ``other``, which stands over ``sid`` in their branch-month, and why."""
         keys = {i: (_standing_key(received, filled, name, i), name) for i, received, filled, name in self.conn.execute(
@@ -1199,10 +1204,14 @@ class Archive:
         rows = self.conn.execute("SELECT customer_id, branch FROM customer_branches ORDER BY customer_id")
         out = {"customers": {archive_number("customers", cid): branches(b for _, b in group)
                              for cid, group in groupby(rows, key=itemgetter(0))}}
-        for entity in ("projects", "complaints"):
-            out[entity] = {archive_number(entity, n): branches([b]) for n, b in self.conn.execute(
-                "SELECT n.number, r.branch FROM record_numbers n JOIN records r ON r.entity = n.entity "
-                "AND r.key = n.key WHERE n.entity = ?", (entity,))}
+        for entity in ("projects", "complaints"):  # a record belongs to each branch that sent it (one contract, two)
+            rows = self.conn.execute(
+                "SELECT n.number, r.branch, b.branch FROM record_numbers n JOIN records r ON r.entity = n.entity "
+                "AND r.key = n.key LEFT JOIN record_branches b ON b.entity = n.entity AND b.key = n.key "
+                "WHERE n.entity = ? ORDER BY n.number", (entity,))
+            out[entity] = {archive_number(entity, n): branches({b for _, first, other in group for b in (first, other)
+                                                                if b is not None})
+                           for n, group in groupby(rows, key=itemgetter(0))}
         return out
 
     # -- the mail ledger ------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def gather_prefill(archive: Archive, config: Config, branch: str, period: str) -
     if accepted.empty:
         raise ReportError(f"档案中还没有 {period} 以前的报送，无法预填；请用空白模板（crm template）。")
     as_of = min(accepted["period"].max(), add_months(period, -1))
-    snap = edition(archive.snapshot(as_of), branch)
-    rows = {"customers": _customers(snap), "projects": _projects(archive, snap),
+    full = archive.snapshot(as_of)
+    snap = edition(full, branch)
+    rows = {"customers": _customers(snap), "projects": _projects(archive, full, branch, archive.record_keys(branch)),
             "complaints": _complaints(archive, snap)}
     filler, phone = archive.last_filler(branch, period)  # usually the same clerk: one cell less to fill in
     cover = {key: value for key, value in (("filler", filler), ("phone", phone)) if value}
@@ -85,11 +86,13 @@ def _uscc(snap: dict) -> dict[int, str]:
     return dict(zip(snap["customers"]["customer_id"], snap["customers"]["uscc"]))
 
 
-def _projects(archive: Archive, snap: dict) -> list[dict]:
-    """Projects not yet completed (no completion date, status before 竣工)."""
-    frame = snap["projects"]
+def _projects(archive: Archive, full: dict, branch: str, sent: set[str]) -> list[dict]:
+    """The branch's projects not yet completed (no completion date, status before 竣工): those it reported first, and
+    those another branch did that it reports too (one contract number sent by both: ``sent``, the keys it sent)."""
+    frame = full["projects"]
+    frame = frame[(frame["branch"] == branch) | frame["project_id"].isin(sent)]
     frame = frame[~frame["status"].isin(FINISHED_PROJECTS) & frame["completed_on"].isna()]
-    return _numbered(archive, "projects", frame, PROJECTS, _uscc(snap))
+    return _numbered(archive, "projects", frame, PROJECTS, _uscc(full))
 
 
 def _complaints(archive: Archive, snap: dict) -> list[dict]:

@@ -389,3 +389,31 @@ def test_typed_back_in_a_second_pre_filled_workbook_whose_row_repeats_the_first(
     _type_strategic_back(ws, "2026-08", "2026-08-20T10:00")
     with archive_of(ws.root) as archive:
         assert archive.snapshot()["customers"]["strategic"].tolist() == ["是"]
+
+
+def test_a_project_another_branch_reported_first_is_in_the_pre_filled_workbook_of_each_that_reports_it(tmp_path):
+    """One contract number sent by 华南 first and by 华东 too: both pre-filled workbooks list it (华东's had none of
+    the projects another branch had sent first, and its clerk could no longer see or update them)."""
+    from builders import example_row, write_submission
+    from pipeline.archive.workspace import Workspace
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    project = example_row("projects", status="在建", completed_on=None)
+    for n, branch in enumerate(("华南分公司", BRANCH)):
+        write_submission(ws.inbox / f"{branch}_2026-07_x.xlsx", branch=branch, period="2026-07",
+                         customers=[example_row("customers")], projects=[project])
+        assert crm(ws.root, "ingest", "--received-at", f"2026-07-2{n}T10:00").exit_code == 0
+    for branch in ("华南分公司", BRANCH):
+        assert crm(ws.root, "template", "--for", branch, "--period", "2026-08").exit_code == 0
+        sheet = load(names.prefilled(ws.root / "output", "2026-08", branch))["合作项目"]
+        contracts = [row[column(sheet, "合同编号") - 1] for row in sheet.iter_rows(min_row=2, values_only=True)
+                     if row[column(sheet, "合同编号") - 1]]
+        assert contracts == [project["contract_no"]], branch
+        uscc = sheet.cell(2, column(sheet, "统一社会信用代码")).value
+        assert uscc == example_row("customers")["uscc"], branch
+    # sent back as it was, each is accepted: the project's number is each reporting branch's
+    for n, branch in enumerate(("华南分公司", BRANCH)):
+        path = names.prefilled(ws.root / "output", "2026-08", branch)
+        shutil.copy2(path, ws.inbox / path.name)
+        result = crm(ws.root, "ingest", "--received-at", f"2026-08-2{n}T10:00")
+        assert "已归档" in result.output and "档案编号" not in result.output, result.output
