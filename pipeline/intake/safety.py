@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def inspect_file(path: Path, config: Config) -> Inspection:
     if head == OLE_MAGIC:
         if _ole_has_stream(path, ("EncryptionInfo", "EncryptedPackage")):
             return refuse("encrypted-workbook")
-        return Inspection(path, "xls")
+        return Inspection(path, "xls", formulas=xls_formula_errors(path))
     if suffix in (".csv", ".txt") or _looks_like_text(path):
         if suffix == ".csv" or _looks_like_csv(path):
             return refuse("csv-not-accepted")
@@ -492,3 +493,90 @@ def _ole_has_stream(path: Path, names: tuple[str, ...]) -> bool:
     """Whether an OLE compound file's directory names one of ``names`` (how encrypted OOXML is stored)."""
     data = path.read_bytes()[: 8 * 2**20]
     return any(n.encode("utf-16-le") in data for n in names)
+
+
+# -- .xls (BIFF8 in an OLE compound file): the formula cells whose saved result is an error ----------------------
+# calamine reads such a cell of a .xls as a blank, as it does in a .xlsx (whose XML ``_Formulas`` reads); here the
+# workbook stream is walked for FORMULA records whose result is an error ([MS-XLS] 2.4.127, 2.5.133).
+
+_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+                0x2A: "#N/A"}
+_FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def xls_formula_errors(path: Path) -> dict[str, list[tuple[int, int, str]]]:
+    """By sheet title, the (row, column, error text) of a .xls workbook's formula cells that hold an error; empty
+    when the file cannot be walked so (calamine then reads it, or says why it cannot)."""
+    try:
+        stream = _ole_stream(path.read_bytes(), ("Workbook", "Book"))
+        return _biff_errors(stream) if stream else {}
+    except (IndexError, ValueError, struct.error):
+        return {}
+
+
+def _ole_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """A stream of an OLE compound file, by name ([MS-CFB]); None when there is none."""
+    size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    mini_size = 1 << struct.unpack_from("<H", data, 0x20)[0]
+    first_dir, cutoff, first_mini_fat, mini_fat_count, first_difat, difat_count = struct.unpack_from(
+        "<I4xIIIII", data, 0x30)
+
+    def sector(n: int) -> bytes:
+        return data[(n + 1) * size:(n + 2) * size]
+
+    fat_sectors = list(struct.unpack_from("<109I", data, 0x4C))
+    n, seen = first_difat, 0
+    while n not in (_FREE, _END) and seen < difat_count:
+        block = struct.unpack(f"<{size // 4}I", sector(n))
+        fat_sectors += block[:-1]
+        n, seen = block[-1], seen + 1
+    fat: list[int] = []
+    for n in fat_sectors:
+        if n not in (_FREE, _END):
+            fat += struct.unpack(f"<{size // 4}I", sector(n))
+
+    def chain(start: int, table: list[int]) -> list[int]:
+        out = []
+        while start not in (_FREE, _END) and start < len(table) and len(out) <= len(table):
+            out.append(start)
+            start = table[start]
+        return out
+
+    directory = b"".join(sector(n) for n in chain(first_dir, fat))
+    entries = [directory[i:i + 128] for i in range(0, len(directory), 128)]
+    root = entries[0]
+    for entry in entries:
+        length = struct.unpack_from("<H", entry, 0x40)[0]
+        name = entry[:max(length - 2, 0)].decode("utf-16-le", "replace")
+        if entry[0x42] != 2 or name not in names:  # (2: a stream)
+            continue
+        start, length = struct.unpack_from("<II", entry, 0x74)
+        if length >= cutoff:
+            return b"".join(sector(n) for n in chain(start, fat))[:length]
+        mini_stream = b"".join(sector(n) for n in chain(struct.unpack_from("<I", root, 0x74)[0], fat))
+        mini_fat = list(struct.unpack(f"<{len(raw) // 4}I", raw)) if (
+            raw := b"".join(sector(n) for n in chain(first_mini_fat, fat)[:mini_fat_count])) else []
+        return b"".join(mini_stream[n * mini_size:(n + 1) * mini_size] for n in chain(start, mini_fat))[:length]
+    return None
+
+
+def _biff_errors(stream: bytes) -> dict[str, list[tuple[int, int, str]]]:
+    """The error-valued FORMULA records of a BIFF8 workbook stream, by the title of the sheet they are in."""
+    titles: dict[int, str] = {}  # a sheet's BOF offset → its title (BOUNDSHEET8 records of the globals)
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    title, at = None, 0
+    while at + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, at)
+        body = stream[at + 4:at + 4 + length]
+        if kind == 0x0085 and len(body) >= 8:  # BOUNDSHEET8: the sheet's offset, state, type, name
+            count, high = body[6], body[7] & 1
+            titles[struct.unpack_from("<I", body, 0)[0]] = (
+                body[8:8 + 2 * count].decode("utf-16-le", "replace") if high else body[8:8 + count].decode("latin-1"))
+        elif kind == 0x0809:  # BOF: a sheet starts here (or the globals)
+            title = titles.get(at)
+        elif kind == 0x0006 and title is not None and len(body) >= 14:  # FORMULA: row, column, xf, result
+            row, column = struct.unpack_from("<HH", body, 0)
+            if body[12:14] == b"\xff\xff" and body[6] == 0x02:  # the result is an error, its code in byte 2
+                out.setdefault(title, []).append((row, column, _BIFF_ERRORS.get(body[8], "#VALUE!")))
+        at += 4 + length
+    return out

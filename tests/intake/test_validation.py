@@ -175,6 +175,28 @@ def test_a_formula_s_error_is_an_error_on_its_cell_not_a_blank(tmp_path):
     assert not any(f.cell == "合作项目!I2" for f in result.findings)  # a formula with its result is its value
 
 
+def test_a_formula_s_error_in_an_old_xls_workbook_is_an_error_on_its_cell_too(tmp_path):
+    """A .xls saved by Excel, WPS or LibreOffice: its error cells were read as blanks (a bad optional cell passed)."""
+    import shutil
+    import subprocess
+    customer = example_row("customers", contact="=1/0|#DIV/0!")
+    project = example_row("projects", status="中标", cost="=NA()|#N/A")
+    source = write_submission(tmp_path / "华东分公司_2026-10.xlsx", customers=[customer], projects=[project])
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xls", "--outdir", str(tmp_path / "old"), str(source)],
+                   capture_output=True, timeout=180)
+    old = tmp_path / "old" / "华东分公司_2026-10.xls"
+    assert old.exists()
+    contact = next(c for c in SHEETS_BY_KEY["customers"].columns if c.key == "contact")
+    letter = chr(ord("A") + SHEETS_BY_KEY["customers"].columns.index(contact))
+    result = check(old)
+    errors = {f.cell: f for f in result.findings if f.code == "formula-error"}
+    assert set(errors) == {f"客户信息!{letter}2", "合作项目!I2"} and result.status == "rejected"
+    assert "#DIV/0!" in errors[f"客户信息!{letter}2"].message and "#N/A" in errors["合作项目!I2"].message
+    assert not [f for f in result.findings if f.cell == f"客户信息!{letter}2" and f.code != "formula-error"]
+
+
 def test_a_formula_without_a_saved_result_is_named(tmp_path):
     import openpyxl
     path = write_submission(tmp_path / "x_2026-10.xlsx", customers=[example_row("customers")],
