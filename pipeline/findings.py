@@ -36,6 +36,8 @@ CODES: dict[str, tuple[str, str]] = {
     # cover / identity
     "cover-said-no-change": (WARNING, "封面“本月有无变化”选了“无”，但表中有变化（{detail}），已按实际内容入库，"
                                       "报送状态不记为“无变化”。请提醒填报人如实选择。"),
+    "filled-ahead": (WARNING, "封面“{column}”为 {value}，晚于收到本文件的日期（{detail}），应是笔误：已不按它判断"
+                              "本月几份文件的先后。请核对后下次改正。"),
     "cover-no-filler": (WARNING, "封面没有“填报人”一栏。请使用模板的封面，填写填报人和联系电话，以便市场营销部核对数据时联系。"),
     "cover-bad-phone": (WARNING, "封面联系电话“{value}”格式不正确{detail}，市场营销部需要时联系不上填报人。"
                                  "请填写 11 位手机号，或带区号的座机号（如 021-68881234）。"),

@@ -274,6 +274,21 @@ def _refresh_references(result: Result, archive: Archive) -> Result:
     return result
 
 
+FILLED_SLACK_DAYS = 7  # a cover's 填报日期 later than the received day by more than this is a typo (2027 for 2026)
+
+
+def filled_ahead(result: Result, received: dt.datetime, name: str):
+    """The 提示 (added to ``result``'s findings) when the cover's 填报日期 is later than the day the file came by more
+    than FILLED_SLACK_DAYS, which is then not taken; None when it is taken."""
+    filled = result.filled_on  # (as YYYY-MM-DD, however the cover wrote it)
+    if not filled or dt.date.fromisoformat(filled) <= received.date() + dt.timedelta(days=FILLED_SLACK_DAYS):
+        return None
+    finding = make_finding("filled-ahead", name, sheet=COVER.name, value=filled,
+                           column=COVER.column("filled_on").header, detail=f"{received:%Y-%m-%d}")
+    result.findings.append(finding)
+    return finding
+
+
 def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
                 received_override: dt.datetime | None = None,
                 result: Result | Exception | None = None, *, keep: bool = False,
@@ -312,12 +327,13 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
         # The cover says one month, the file name another (July's cover left in August's file): returned in the
         # month it came, which it names too, where the branch is told and still owes its report.
         result.period = f"{received:%Y-%m}"
-    filled = result.cover.get("filled_on")
+    ahead = filled_ahead(result, received, name)
+    filled = result.filled_on if ahead is None else None  # (a typo would decide which of a month's files stands)
     meta = SubmissionMeta(sha256=sha, file_name=name, branch=result.branch or "",
                           period=result.period or "", received_at=received,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path="",
-                          filled_on=str(filled)[:10] if filled else None, compared_with=result.reused_from,
+                          filled_on=filled, compared_with=result.reused_from,
                           prefilled=result.prefilled, notes=[f.as_dict() for f in result.warnings],
                           **meta_fields(result))
     outcome = FileOutcome(file=name, status=result.status, branch=result.branch,
@@ -343,6 +359,8 @@ def ingest_file(ws: Workspace, archive: Archive, path: Path, config: Config,
             outcome.note = "更正重报，已替换本单位本月先前的报送"
         if merged.said_no_change:
             outcome.note = "；".join(filter(None, [outcome.note, merged.said_no_change.rstrip("。")]))
+        if ahead is not None:  # (a 提示, but one the department wants to see: it is why another file may stand)
+            outcome.note = "；".join(filter(None, [outcome.note, ahead.message.rstrip("。")]))
     else:
         target = ws.rejected_path(result.period, name, sha)
         ensure_writable(target.parent)

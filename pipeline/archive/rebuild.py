@@ -18,6 +18,7 @@ from pathlib import Path
 from ..config import Config
 from ..intake.validation import ACCEPTED, meta_fields, validate_file
 from ..periods import parse_month
+from .ingest import filled_ahead
 from .store import LIVE, Archive, SubmissionMeta
 from .workspace import UNKNOWN_MONTH, Workspace, display_name, sha256_of
 
@@ -127,15 +128,18 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
     result = validate_file(path, config, known_customers=archive.known_identities(),
                            known_rows=archive.known_rows(only=compared) if compared else None,
                            numbers=archive.archive_numbers())
+    received = dt.datetime.fromisoformat(event["received_at"])
+    ahead = filled_ahead(result, received, event["file_name"])  # (as the run that filed it said)
     for finding in result.findings:
         finding.file = event["file_name"]  # the name it was sent under, not the filed copy's
     meta = SubmissionMeta(sha256=event["sha256"], file_name=event["file_name"],
                           branch=event.get("branch") or result.branch or "",
                           period=event.get("period") or result.period or "",
-                          received_at=dt.datetime.fromisoformat(event["received_at"]),
+                          received_at=received,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path=event["stored_path"],
-                          filled_on=event.get("filled_on") or result.filled_on,
+                          filled_on=event["filled_on"] if "filled_on" in event else (
+                              None if ahead else result.filled_on),
                           ingested_at=event.get("ingested_at"), id=event.get("id"),
                           compared_with=result.reused_from, prefilled=result.prefilled, **meta_fields(result),
                           notes=[f.as_dict() for f in result.warnings])

@@ -80,6 +80,32 @@ def test_resubmission_supersedes(ws):
         assert len(archive.snapshot()["projects"]) == 0  # only the earlier file had a project
 
 
+def test_a_filling_date_not_yet_come_does_not_decide_which_file_stands(ws):
+    """Two files of a month received at once: the one whose cover says 2027-10-20 (for 2026-10-20) stood, though
+    the other is the correction."""
+    from builders import cover_grid, sheet_grid, write_grid
+    typo = {"封面": cover_grid(filled_on="2027-10-20"),
+            "客户信息": sheet_grid("customers", [example_row("customers", contact="旧联系人")])}
+    write_grid(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx", typo)
+    write_submission(ws.inbox / "华东分公司_2026-10_客户信息统计表（更正）.xlsx",
+                     customers=[example_row("customers", contact="王五")])
+    result = crm(ws.root, "ingest", "--received-at", "2026-10-24T15:00")
+    assert "封面“填报日期”为 2027-10-20，晚于收到本文件的日期（2026-10-24）" in result.output, result.output
+    with Archive(ws.archive_path) as archive:
+        assert archive.snapshot()["customer_branches"]["contact"].tolist() == ["王五"]
+        subs = archive.submissions(findings=False).set_index("file_name")
+    assert subs.loc["华东分公司_2026-10_客户信息统计表（更正）.xlsx", "status"] == "accepted"
+    assert pd.isna(subs.loc["华东分公司_2026-10_客户信息统计表.xlsx", "filled_on"])
+    ws.archive_path.unlink()
+    assert crm(ws.root, "archive", "rebuild").exit_code == 0  # the same verdict and notes again
+    with Archive(ws.archive_path) as archive:
+        again = archive.submissions().set_index("file_name")
+        assert archive.snapshot()["customer_branches"]["contact"].tolist() == ["王五"]
+    typo_file = again.loc["华东分公司_2026-10_客户信息统计表.xlsx"]
+    assert pd.isna(typo_file["filled_on"]) and typo_file["warnings"] == subs.loc[
+        "华东分公司_2026-10_客户信息统计表.xlsx", "warnings"]
+
+
 @pytest.mark.parametrize("when, state", [("2026-10-25T23:30", "按时"), ("2026-10-26T08:00", "逾期")])
 def test_status_on_the_deadline_edge(ws, when, state):
     full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
