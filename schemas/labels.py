@@ -383,7 +383,7 @@ WHOLE_FILE = "整个文件"  # where a finding is about the file, not a cell
 COMPLAINT_STATES = ("未响应", "未反馈", "处理中")
 DUTY_STATES = ("已完成", "待完成", "逾期")
 DUTIES = {"公司主要领导": "公司主要领导拜访", "联点领导": "联点领导拜访", "营销专员": "营销专员每月联系"}
-REMINDERS = {"specialist": "本月应联系而未联系", "a_plan": "A类客户拜访逾期"}
+REMINDERS = {"specialist": "营销专员本月未联系", "a_plan": "A类客户拜访逾期"}
 # What a pre-filled workbook's rows still lack (its 本月提醒 sheet points at their cells).
 PREFILL_REMINDERS = {"missing_uscc": "待补统一社会信用代码", "unknown_department": "项目部待核对"}
 NO_SPECIALIST = "未填营销专员"  # who visits an A customer whose 营销专员 the branch left blank

@@ -235,8 +235,8 @@ def monthly(obj: Context, period: str | None, inbox: Path | None, received_at, k
     counts = data.overdue_complaints
     click.echo(f"投诉时限：超时{unanswered} {counts[unanswered]} 件，超时{not_fed} {counts[not_fed]} 件，"
                f"{handling} {counts[handling]} 件。")
-    click.echo(f"联系提醒：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家，"
-               f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家。")
+    click.echo(f"联系提醒：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家次，"
+               f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家次（一家客户由几个单位维护时每个单位各计一次）。")
     if data.unwritten:
         click.echo(f"月度汇总未能写出：{data.unwritten}", err=True)
         raise SystemExit(1)

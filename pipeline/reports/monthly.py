@@ -225,8 +225,9 @@ def write_monthly_report(data: MonthlyData, path: Path) -> Path:
                                   "同一客户由几个单位报送时，每个单位各占一行。"),
         SHEETS["complaint_deadlines"]: _complaint_note(data, as_of),
         SHEETS["contact_reminders"]: (
-            f"截至 {as_of:%Y-%m-%d}：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家，"
-            f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家；另列战略客户本年尚未完成的领导拜访。"),
+            f"截至 {as_of:%Y-%m-%d}：战略客户{REMINDERS['specialist']} {data.contact_counts['specialist']} 家次，"
+            f"{REMINDERS['a_plan']} {data.contact_counts['a_plan']} 家次（几个单位维护的客户每个单位各计一次）；"
+            "另列战略客户本年尚未完成的领导拜访。营销专员每月联系只计营销专员本人的拜访或电话。"),
     }
     for title, frame, context in sheets:
         ws = book.add_worksheet(title)

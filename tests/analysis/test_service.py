@@ -138,7 +138,7 @@ def test_leader_visits_due_then_met_and_a_month_without_the_specialist(archive, 
                                  strategic.a_visit_plan(archive.snapshot("2026-07"), grades_as_of(
                                      archive, load_config(None), "2026-07"), load_config(None), month_end("2026-07")),
                                  "2026-07")
-    assert "本月应联系而未联系" in due["reminder"].tolist()
+    assert "营销专员本月未联系" in due["reminder"].tolist()
 
 
 def test_in_december_the_year_s_leader_visits_are_still_due_and_after_it_overdue(archive, tmp_path):
@@ -247,7 +247,7 @@ def test_the_october_summary_and_the_period_reports_show_them(sample_year, desig
     assert book["投诉时限"]["A4"].fill.fgColor.rgb.endswith("FFC7CE")           # in red
     reminders = [[c.value for c in row] for row in book["联系提醒"].iter_rows(min_row=4)]
     for branch, (customer, _) in designed["strategic_specialist_missed"].items():
-        assert [branch, customer, "本月应联系而未联系"] in [r[:3] for r in reminders]
+        assert [branch, customer, "营销专员本月未联系"] in [r[:3] for r in reminders]
     for branch, customer in designed["a_visit_overdue"].items():
         assert [branch, customer, "A类客户拜访逾期"] in [r[:3] for r in reminders]
     planned = [r for r in reminders if r[2] == "A类客户拜访逾期"]
