@@ -138,8 +138,7 @@ def _restore(ws: Workspace, archive: Archive, config: Config, event: dict, repor
                           received_at=received,
                           no_change=result.no_change, counts=result.counts,
                           warnings=len(result.warnings), stored_path=event["stored_path"],
-                          filled_on=event["filled_on"] if "filled_on" in event else (
-                              None if ahead else result.filled_on),
+                          filled_on=event.get("filled_on") or (None if ahead else result.filled_on),
                           ingested_at=event.get("ingested_at"), id=event.get("id"),
                           compared_with=result.reused_from, prefilled=result.prefilled, **meta_fields(result),
                           notes=[f.as_dict() for f in result.warnings])

@@ -106,6 +106,17 @@ def test_a_filling_date_not_yet_come_does_not_decide_which_file_stands(ws):
         "华东分公司_2026-10_客户信息统计表.xlsx", "warnings"]
 
 
+def test_a_rebuild_without_the_journal_keeps_the_cover_s_filling_date(ws):
+    """A filed file the journal does not know is restored with its cover's 填报日期 (it orders a month's files)."""
+    full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")  # (its cover: 填报日期 2026-10-24)
+    assert crm(ws.root, "ingest", "--received-at", "2026-10-24T15:00").exit_code == 0
+    ws.journal.path.unlink()
+    ws.archive_path.unlink()
+    assert crm(ws.root, "archive", "rebuild").exit_code == 0
+    with Archive(ws.archive_path) as archive:
+        assert archive.submissions(findings=False)["filled_on"].tolist() == ["2026-10-24"]
+
+
 @pytest.mark.parametrize("when, state", [("2026-10-25T23:30", "按时"), ("2026-10-26T08:00", "逾期")])
 def test_status_on_the_deadline_edge(ws, when, state):
     full_example(ws.inbox / "华东分公司_2026-10_客户信息统计表.xlsx")
