@@ -274,13 +274,11 @@ def _score(value, key: str) -> float:
     deduction is 0. Raises ValueError for anything else, or a number outside 0–100."""
     if value in (None, "") and key == "spot_check_deduction":
         return 0.0
-    if isinstance(value, str):
-        text = "".join(unicodedata.normalize("NFKC", value).split())
-        number = float(text[:-1]) if text.endswith("%") else float(text)  # (“80%” is 80, not 0.8 × 100)
-    else:
-        number = float(value)
-        if key == "report_quality" and 0 < number <= 1:  # typed as 80% into a number cell: Excel keeps 0.8
-            number *= 100
+    text = "".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else None
+    percent = bool(text) and text.endswith("%")  # (“80%” is 80, not 0.8 × 100)
+    number = float(text[:-1] if percent else text) if text is not None else float(value)
+    if key == "report_quality" and not percent and 0 < number <= 1:  # 80% typed into a number cell: Excel keeps 0.8
+        number *= 100
     if not 0 <= number <= 100:
         raise ValueError(value)
     return number

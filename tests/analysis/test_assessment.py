@@ -172,7 +172,7 @@ def test_a_score_out_of_range_is_named_as_such(ws):
 
 
 @pytest.mark.parametrize("typed, read", [("80%", 80.0), ("８０％", 80.0), (" 80 % ", 80.0), ("0.8%", 0.8),
-                                         (0.8, 80.0), (85, 85.0), ("92.5", 92.5)])
+                                         (0.8, 80.0), ("0.8", 80.0), (85, 85.0), ("92.5", 92.5)])
 def test_a_report_quality_is_read_as_typed(ws, typed, read):
     from pipeline.reports.assessment import read_assessment_decisions
     path = _assessed(ws, ("甲分公司",), {"甲分公司": {"报告质量（%）": typed}})
