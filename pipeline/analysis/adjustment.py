@@ -9,7 +9,6 @@ and records the decisions. Mirrors the duplicate review (archive/review.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,7 @@ from ..errors import WrongWorkbook
 from ..excel import (Styles, column_letter, new_workbook, read_sheet, set_print_landscape,
                      write_frame)
 from ..findings import Finding, make_finding
+from ..intake.cleaning import compact
 from ..periods import half_end
 from .grading import official_grades, rule_grades
 
@@ -138,7 +138,7 @@ def read_adjustment_decisions(path: Path, period: str, proposal: pd.DataFrame
             if key in row and shown != grade:
                 finding("grade-not-archived", r, key, shown, detail=grade)
         blank += row.get("decision") in ("", None)
-        decision = "".join(unicodedata.normalize("NFKC", str(row.get("decision") or ADOPT)).split()).upper()  # 改为Ｃ
+        decision = compact(str(row.get("decision") or ADOPT)).upper()  # (改为Ｃ, 改为 c)
         if decision == ADOPT:
             new = rule
         elif decision == KEEP:

@@ -13,6 +13,7 @@ from schemas.labels import DISTINCT, KEEP_SIDES, LEFT, MERGE, PENDING, REVIEW_DE
 from ..excel import Styles, column_letter, new_workbook, read_sheet, set_print_landscape, write_cell
 from ..findings import Finding, make_finding
 from ..identity import normalize_name
+from ..intake.cleaning import compact
 from .store import Archive
 
 SHEET = labels.SHEETS["review"]
@@ -150,7 +151,7 @@ def read_decisions(path: Path) -> tuple[list[dict], list[Finding], list[tuple]]:
 
         def choice(key):  # a listed value as typed: “合 并”, full-width letters
             value = get(key)
-            return "".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else value
+            return compact(value) if isinstance(value, str) else value
 
         if get("left_id") in ("", None):
             continue

@@ -164,11 +164,17 @@ def clean_value(value, column: Column):
         text = unicodedata.normalize("NFKC", text).strip()
         return normalize_uscc(text) if column.key.endswith("uscc") else text
     if kind == ENUM:
-        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        text = compact(text)
         return text.upper() if text.upper() in column.allowed else text
     if kind in (PHONE, EMAIL):
-        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        return compact(text)
     return text if kind != TEXT or column.multiline else one_line(text)
+
+
+def compact(text: str) -> str:
+    """``text`` as a listed value, a code or a number is compared: NFKC (full-width letters and digits as ASCII)
+    and without any space (“合 并”, “改为Ｃ”, “８０ ％”, “138 0013 8000”)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def one_line(text: str) -> str:

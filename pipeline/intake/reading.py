@@ -28,7 +28,7 @@ from ..cells import FormulaError, column_letter
 from ..filenames import display_name
 from ..findings import Finding, make_finding
 from ..periods import parse_month
-from .cleaning import one_line
+from .cleaning import compact, one_line
 
 HEADER_SEARCH_ROWS = 15
 _FOOTER = re.compile(r"^(填表人|制表人|填报人|审核人|负责人|审核|制表|单位负责人|联系人)\s*[:：]")
@@ -280,7 +280,7 @@ def _check_cover(sub: Submission, title: str) -> None:
                                          column=filler.header))
     changed = COVER.column("changed")
     if "changed" in sub.cover:
-        answer = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(sub.cover["changed"])))
+        answer = compact(str(sub.cover["changed"]))
         if answer in changed.allowed:
             sub.cover["changed"] = answer
         else:

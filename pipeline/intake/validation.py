@@ -5,8 +5,6 @@ cell) and, when accepted, the clean typed frames that the archive merges.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from ..filenames import display_name
 from ..findings import ERROR, WARNING, Finding, has_errors, has_finding, make_finding
 from ..identity import normalize_name, uscc_problem
 from . import safety
-from .cleaning import clean_frame
+from .cleaning import clean_frame, compact
 from .reading import SheetData, Submission, identify_from_name, read_workbook
 
 ACCEPTED, REJECTED, IGNORED_FILE = "accepted", "rejected", "ignored"
@@ -265,7 +263,7 @@ def _cover_phone(sub: Submission, name: str) -> list[Finding]:
     value = sub.cover.get("phone")
     if value in (None, "") or isinstance(value, FormulaError):
         return []
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", _cover_text(value) or ""))
+    text = compact(_cover_text(value) or "")
     if phone_ok(text):
         return []
     title, row, letter = sub.cover.get("_cells", {}).get("phone", ("", None, ""))

@@ -11,7 +11,6 @@ with its recorded inputs and results, so that the sheet made again and applied a
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,7 @@ from ..analysis.assessment import INDICATORS
 from ..config import Config
 from ..excel import (ERROR_FILL, FONT, GRADE_COLOURS, OK_FILL, WARNING_FILL, Styles, column_letter, new_workbook,
                      set_print_landscape, write_frame, write_paragraph)
+from ..intake.cleaning import compact
 
 SHEET = labels.SHEETS["assessment"]
 HEADER_ROW = 4  # 0-based: group labels on row 3, column labels on row 4
@@ -274,7 +274,7 @@ def _score(value, key: str) -> float:
     deduction is 0. Raises ValueError for anything else, or a number outside 0–100."""
     if value in (None, "") and key == "spot_check_deduction":
         return 0.0
-    text = "".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else None
+    text = compact(value) if isinstance(value, str) else None
     percent = bool(text) and text.endswith("%")  # (“80%” is 80, not 0.8 × 100)
     number = float(text[:-1] if percent else text) if text is not None else float(value)
     if key == "report_quality" and not percent and 0 < number <= 1:  # 80% typed into a number cell: Excel keeps 0.8
