@@ -411,6 +411,7 @@ class Archive:
             f"FROM submissions LEFT JOIN withdrawals w ON w.submission_id = id WHERE {where} ORDER BY id",
             self.conn, params=args)
         frame["received_at"] = pd.to_datetime(frame["received_at"])
+        frame["withdrawn_reason"] = frame["withdrawn_reason"].fillna("")  # (text: "" when not withdrawn, or no reason)
         frame["no_change"] = frame["no_change"].astype(bool)
         frame["counts"] = [json.loads(text or "{}") for text in frame["counts"]]
         if findings:
@@ -525,11 +526,8 @@ class Archive:
         reused = self._copy_repeated(sid, reused_from, repeated) if repeated else []
         # Of a branch-month's accepted files the one received last stands (see _standing_key),
         # whatever order they were processed in.
-        siblings = self.conn.execute(
-            "SELECT id, received_at, filled_on, file_name, status FROM submissions WHERE branch = ? "
-            "AND period = ? AND status IN ('accepted', 'superseded')",
-            (meta.branch, meta.period)).fetchall()
-        standing = max(siblings, key=lambda r: _standing_key(r[1], r[2], r[3], r[0]))[0]
+        siblings, stands = self._live_files(meta.branch, meta.period)
+        standing = stands[0]  # (this file is one of them)
         previous = [r[0] for r in siblings if r[4] == "accepted" and r[0] != sid]
         if standing != sid:
             self.conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (sid,))
@@ -611,16 +609,21 @@ class Archive:
         """After a file of ``branch``-``period`` left or came back: the file received last of those left stands,
         and the archive is derived again from the live files (inside the caller's transaction)."""
         before = self.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
-        siblings = self.conn.execute(
-            "SELECT id, received_at, filled_on, file_name FROM submissions WHERE branch = ? AND period = ? "
-            "AND status IN ('accepted', 'superseded')", (branch, period)).fetchall()
-        standing = max(siblings, key=lambda r: _standing_key(r[1], r[2], r[3], r[0])) if siblings else None
+        siblings, standing = self._live_files(branch, period)
         self.conn.executemany("UPDATE submissions SET status = ? WHERE id = ?",
                               [("accepted" if r is standing else "superseded", r[0]) for r in siblings])
         self._names = None
         merge.replay(self.conn, self.similarity_threshold)
         after = self.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
         return Standing(standing[0] if standing else None, standing[3] if standing else None, before, after)
+
+    def _live_files(self, branch: str, period: str) -> tuple[list[tuple], tuple | None]:
+        """A branch-month's live files, (id, received_at, filled_on, file_name, status) each, and the one of them
+        that stands (``_standing_key``; None: there is none)."""
+        files = self.conn.execute(
+            "SELECT id, received_at, filled_on, file_name, status FROM submissions WHERE branch = ? AND period = ? "
+            "AND status IN (?, ?)", (branch, period, *LIVE)).fetchall()
+        return files, max(files, key=lambda r: _standing_key(r[1], r[2], r[3], r[0]), default=None)
 
     def withdrawal(self, sid: int) -> dict | None:
         """When, by whom and why a file was withdrawn (None: it is not)."""

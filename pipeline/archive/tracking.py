@@ -61,8 +61,8 @@ def submission_status(submissions: pd.DataFrame, config: Config, period: str,
                          "file_name": None, "rows": None, "files": 0, "counts": None})
         withdrawn = [s for s in mine if s["status"] == "withdrawn"]
         if withdrawn:  # (its rows are out of the archive: the state is what the other files make it)
-            said = "；".join(s["file_name"] + (f"（{s['withdrawn_reason']}）" if isinstance(s.get("withdrawn_reason"), str)
-                                             and s["withdrawn_reason"] else "") for s in withdrawn)
+            said = "；".join(s["file_name"] + (f"（{s['withdrawn_reason']}）" if s["withdrawn_reason"] else "")
+                            for s in withdrawn)
             note = rows[-1].get("note")
             rows[-1]["note"] = "；".join(filter(None, (note, f"已撤销的报送：{said}")))
     out = pd.DataFrame(rows, columns=["branch", "state", "received_at", "file_name", "rows", "files",

@@ -287,8 +287,7 @@ def archive_files(obj: Context, period: str | None, branch: str | None):
 def _verdict(sub) -> str:
     """A file's verdict for the screen; a withdrawn file's with why."""
     verdict = labels.VERDICTS.get(sub.status, sub.status)
-    reason = getattr(sub, "withdrawn_reason", None)
-    return f"{verdict}：{reason}" if sub.status == "withdrawn" and isinstance(reason, str) and reason else verdict
+    return f"{verdict}：{sub.withdrawn_reason}" if sub.status == "withdrawn" and sub.withdrawn_reason else verdict
 
 
 def _submission_named(archive, which: str, period: str | None, wanted: tuple[str, ...]) -> dict:

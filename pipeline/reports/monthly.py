@@ -190,8 +190,7 @@ def _files(subs: pd.DataFrame) -> pd.DataFrame:
     for s in subs.sort_values(["branch", "received_at"], kind="stable").itertuples():
         top = _top_findings(s.findings)
         if s.status == "withdrawn":
-            reason = s.withdrawn_reason if isinstance(s.withdrawn_reason, str) else ""
-            top = "已由市场营销部撤销" + (f"：{reason}" if reason else "")
+            top = "已由市场营销部撤销" + (f"：{s.withdrawn_reason}" if s.withdrawn_reason else "")
         stands = {"accepted": STANDS, "superseded": REPLACED}.get(s.status, EMPTY)
         rows.append({"branch": s.branch or EMPTY, "file_name": s.file_name,
                      "received_at": s.received_at, "filled_on": s.filled_on,
