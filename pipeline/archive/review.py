@@ -214,6 +214,11 @@ def _not_exported(path: Path, row: int, letter: str, left, right) -> Finding:
                         column=label("customer_id"), value=f"{left} / {right}")
 
 
+def _choice(decision: dict) -> tuple:
+    """What a row decides for its pair: the decision and the side kept."""
+    return decision["decision"], decision.get("keep_id"), decision.get("keep_side")
+
+
 def _adopts(decision: dict) -> bool:
     """A decision on a customer's other name adopts it (as ``Archive.record_review`` records it)."""
     return decision["decision"] == MERGE and decision.get("keep_side") == RIGHT
@@ -228,18 +233,17 @@ def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     decisions, findings, pending = read_decisions(path)
     result = ReviewResult(findings=findings)
     recorded, named = archive.review_decided(), archive.names_decided()
-    raised = archive.conflicts(open_only=False)
-    known = {_pair(c.left_id, c.right_id, c.right_name) for c in raised.itertuples()} | set(recorded) | set(named)
+    raised = [_pair(c.left_id, c.right_id, c.right_name) for c in archive.conflicts(open_only=False).itertuples()]
+    known = set(raised) | set(recorded) | set(named)
     seen: dict[tuple, dict] = {}
     new = []
     for d in decisions:
         if d["pair"] not in known:
             result.findings.append(_not_exported(path, d["row"], d["id_letter"], d["left_id"], d["right_id"]))
             continue
-        choice = (d["decision"], d.get("keep_id"), d.get("keep_side"))
         if d["pair"] in seen:
             first = seen[d["pair"]]
-            if (first["decision"], first.get("keep_id"), first.get("keep_side")) != choice:
+            if _choice(first) != _choice(d):
                 result.findings.append(make_finding(
                     "review-twice", path.name, sheet=SHEET, row=d["row"], col_letter=d["letter"],
                     column=label("decision"), value=d["decision"], detail=first["row"]))
@@ -269,8 +273,7 @@ def apply_review(archive: Archive, path: Path, decided_by: str) -> ReviewResult:
     decided = set(seen) | set(recorded) | set(named)
     result.pending = sum(pair not in decided for pair in dict.fromkeys(pending))
     in_file = set(seen) | set(pending)
-    result.missing = sum(_pair(c.left_id, c.right_id, c.right_name) not in in_file
-                         for c in raised.itertuples() if _pair(c.left_id, c.right_id, c.right_name) not in decided)
+    result.missing = sum(pair not in in_file for pair in raised if pair not in decided)
     if new:  # (where in the file a decision came from is not part of it)
         archive.record_review([{k: v for k, v in d.items() if k not in ("row", "letter", "id_letter", "pair")}
                                for d in new], decided_by)
