@@ -448,20 +448,18 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, 
     start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(
         local[28:30], "little")
     fp.seek(start)
+    readers = [r for r in (extent, formulas) if r is not None]  # what reads the worksheet as it streams by
     if info.compress_type == zipfile.ZIP_STORED:
         left = info.compress_size
-        while left > 0 and extent is not None:
+        while left > 0 and readers:
             chunk = fp.read(min(_CHUNK, left))
             if not chunk:
                 break
             left -= len(chunk)
-            extent.feed(chunk)
-            if formulas is not None:
-                formulas.feed(chunk)
-        if extent is not None:
-            extent.close()
-        if formulas is not None:
-            formulas.close()
+            for reader in readers:
+                reader.feed(chunk)
+        for reader in readers:
+            reader.close()
         return info.compress_size, False
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise NotImplementedError(info.compress_type)
@@ -477,15 +475,11 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, 
             used += len(out)
             if used > budget:
                 raise _TooBig
-            if extent is not None:
-                extent.feed(out)
-            if formulas is not None:
-                formulas.feed(out)
+            for reader in readers:
+                reader.feed(out)
             chunk = inflater.unconsumed_tail
-    if extent is not None:
-        extent.close()
-    if formulas is not None:
-        formulas.close()
+    for reader in readers:
+        reader.close()
     return used, False
 
 
@@ -554,8 +548,8 @@ def _ole_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
         if length >= cutoff:
             return b"".join(sector(n) for n in chain(start, fat))[:length]
         mini_stream = b"".join(sector(n) for n in chain(struct.unpack_from("<I", root, 0x74)[0], fat))
-        mini_fat = list(struct.unpack(f"<{len(raw) // 4}I", raw)) if (
-            raw := b"".join(sector(n) for n in chain(first_mini_fat, fat)[:mini_fat_count])) else []
+        raw = b"".join(sector(n) for n in chain(first_mini_fat, fat)[:mini_fat_count])
+        mini_fat = list(struct.unpack(f"<{len(raw) // 4}I", raw))
         return b"".join(mini_stream[n * mini_size:(n + 1) * mini_size] for n in chain(start, mini_fat))[:length]
     return None
 

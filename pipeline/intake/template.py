@@ -40,7 +40,6 @@ REMINDERS_SHEET = "本月提醒"
 LOCKED_FILL = "#F2F2F2"
 
 
-
 @dataclass
 class Prefill:
     """A branch's rows for next month's workbook, as the archive holds them."""

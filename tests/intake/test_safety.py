@@ -78,6 +78,23 @@ def test_legacy_xls_is_readable(tmp_path):
     assert inspect_file(path, CONFIG).kind == "xls"
 
 
+def test_the_error_cells_of_a_small_xls_are_found_in_its_mini_stream(tmp_path):
+    """A .xls whose workbook stream is under 4 KiB keeps it in the compound file's mini stream."""
+    import shutil
+    import subprocess
+
+    from builders import write_grid
+    from pipeline.intake.safety import _ole_stream, xls_formula_errors
+    source = write_grid(tmp_path / "小.xlsx", {"表": [["a"], ["=1/0|#DIV/0!"], ["=NA()|#N/A"], [5]]})
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xls", "--outdir", str(tmp_path / "old"), str(source)],
+                   capture_output=True, timeout=180)
+    path = tmp_path / "old" / "小.xls"
+    assert len(_ole_stream(path.read_bytes(), ("Workbook",))) < 4096
+    assert xls_formula_errors(path) == {"表": [(1, 0, "#DIV/0!"), (2, 0, "#N/A")]}
+
+
 def test_corrupt_xls_is_reported_not_raised(tmp_path):
     path = _ole(tmp_path / "华东分公司_2026-10.xls", ["Root Entry", "Workbook"])
     [result] = validate_paths([path], CONFIG)
