@@ -109,9 +109,10 @@ def inspect_file(path: Path, config: Config) -> Inspection:
     if head.startswith(ZIP_MAGIC):
         return _inspect_zip(path, config, refuse)
     if head == OLE_MAGIC:
-        if _ole_has_stream(path, ("EncryptionInfo", "EncryptedPackage")):
+        data = path.read_bytes()  # (its size checked above; read once for both)
+        if _ole_has_stream(data, ("EncryptionInfo", "EncryptedPackage")):
             return refuse("encrypted-workbook")
-        return Inspection(path, "xls", formulas=xls_formula_errors(path))
+        return Inspection(path, "xls", formulas=xls_formula_errors(data))
     if suffix in (".csv", ".txt") or _looks_like_text(path):
         if suffix == ".csv" or _looks_like_csv(path):
             return refuse("csv-not-accepted")
@@ -483,10 +484,10 @@ def _stream_check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, 
     return used, False
 
 
-def _ole_has_stream(path: Path, names: tuple[str, ...]) -> bool:
+def _ole_has_stream(data: bytes, names: tuple[str, ...]) -> bool:
     """Whether an OLE compound file's directory names one of ``names`` (how encrypted OOXML is stored)."""
-    data = path.read_bytes()[: 8 * 2**20]
-    return any(n.encode("utf-16-le") in data for n in names)
+    head = data[: 8 * 2**20]
+    return any(n.encode("utf-16-le") in head for n in names)
 
 
 # -- .xls (BIFF8 in an OLE compound file): the formula cells whose saved result is an error ----------------------
@@ -498,11 +499,11 @@ _BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!",
 _FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
 
 
-def xls_formula_errors(path: Path) -> dict[str, list[tuple[int, int, str]]]:
-    """By sheet title, the (row, column, error text) of a .xls workbook's formula cells that hold an error; empty
-    when the file cannot be walked so (calamine then reads it, or says why it cannot)."""
+def xls_formula_errors(data: bytes) -> dict[str, list[tuple[int, int, str]]]:
+    """By sheet title, the (row, column, error text) of a .xls workbook's (``data``) formula cells that hold an
+    error; empty when the file cannot be walked so (calamine then reads it, or says why it cannot)."""
     try:
-        stream = _ole_stream(path.read_bytes(), ("Workbook", "Book"))
+        stream = _ole_stream(data, ("Workbook", "Book"))
         return _biff_errors(stream) if stream else {}
     except (IndexError, ValueError, struct.error):
         return {}

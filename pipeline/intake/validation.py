@@ -5,6 +5,7 @@ cell) and, when accepted, the clean typed frames that the archive merges.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -333,7 +334,6 @@ class _Locator:
 def _reference_time(result: "Result") -> pd.Timestamp | None:
     """When the workbook speaks for: its cover's 填报日期 (end of day), else the end of its month. A 填报日期 not yet
     come (a typo: 2027 for 2026) is not taken: it would let the workbook's dates run as far."""
-    import datetime as dt
     if result.filled_on and result.filled_on <= dt.date.today().isoformat():
         return pd.Timestamp(result.filled_on) + pd.Timedelta(hours=23, minutes=59)
     if result.period:

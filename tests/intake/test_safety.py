@@ -92,7 +92,7 @@ def test_the_error_cells_of_a_small_xls_are_found_in_its_mini_stream(tmp_path):
                    capture_output=True, timeout=180)
     path = tmp_path / "old" / "小.xls"
     assert len(_ole_stream(path.read_bytes(), ("Workbook",))) < 4096
-    assert xls_formula_errors(path) == {"表": [(1, 0, "#DIV/0!"), (2, 0, "#N/A")]}
+    assert xls_formula_errors(path.read_bytes()) == {"表": [(1, 0, "#DIV/0!"), (2, 0, "#N/A")]}
 
 
 def test_corrupt_xls_is_reported_not_raised(tmp_path):
