@@ -115,6 +115,11 @@ class _Previewed(Exception):
         self.standing = standing
 
 
+def _now() -> str:
+    """The time a decision or a file is recorded at, as the archive writes it (2026-10-24 15:30:00)."""
+    return dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+
+
 def _standing_key(received_at: str, filled_on: str | None, file_name: str, sid: int) -> tuple:
     """Which of a branch-month's accepted files stands: the last received, then the last filled in,
     then a name marked as a correction, then the name, then the last filed."""
@@ -425,7 +430,7 @@ class Archive:
 
     def _insert_submission(self, meta: SubmissionMeta, status: str, errors: int = 0,
                            findings: list | None = None) -> int:
-        ingested = meta.ingested_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        ingested = meta.ingested_at or _now()
         cur = self.conn.execute(
             "INSERT INTO submissions (id, sha256, file_name, branch, period, received_at, status, "
             "no_change, counts, warnings, errors, findings, stored_path, ingested_at, filled_on, compared_with, "
@@ -575,7 +580,7 @@ class Archive:
         have been sent): the archive becomes what it would be had the file never come, another file of its
         branch-month (if any) stands again, and the file stays where it was filed. One transaction;
         ``preview``: what it would do, nothing kept."""
-        now = at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = at or _now()
         try:
             with self.transaction():
                 row = self.submission(sid)
@@ -594,7 +599,7 @@ class Archive:
 
     def reinstate(self, sid: int, by: str = labels.DEPARTMENT, at: str | None = None) -> Standing:
         """Undo ``withdraw``: the file counts again, in its place among its branch-month's files. One transaction."""
-        now = at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = at or _now()
         with self.transaction():
             row = self.submission(sid)
             if row is None or row["status"] != "withdrawn":
@@ -1011,7 +1016,7 @@ class Archive:
 
     def record_review(self, decisions: list[dict], decided_by: str, decided_at: str | None = None) -> None:
         """Store review decisions; merges become aliases; then rebuild. One transaction."""
-        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = decided_at or _now()
         self._names = None  # merges and renames change the names
         with self.transaction():
             # who raised a name decided before (the same decision again keeps it; its conflict is gone by now)
@@ -1067,7 +1072,7 @@ class Archive:
                                  replacing: str | None = None) -> int:
         """Store half-yearly grade decisions in one transaction; ``replacing``: a half year whose decisions these are,
         all of them (those recorded for it before are replaced: the same workbook applied twice is recorded once)."""
-        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = decided_at or _now()
         with self.transaction():
             if replacing:
                 self.conn.execute("DELETE FROM grade_adjustments WHERE period = ?", (replacing,))
@@ -1117,8 +1122,7 @@ class Archive:
 
     def record_document(self, doc: dict) -> int:
         """File a branch document (analysis report, work summary), accepted or rejected. One transaction."""
-        doc = {**doc, "ingested_at": doc.get("ingested_at")
-               or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        doc = {**doc, "ingested_at": doc.get("ingested_at") or _now()}
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO documents (id, kind, branch, period, file_name, sha256, received_at, status, findings, "
@@ -1141,7 +1145,7 @@ class Archive:
 
     def record_assessment(self, rows: list[dict], decided_by: str, decided_at: str | None = None) -> int:
         """Record official assessment results (replacing earlier ones of the same half), one transaction."""
-        now = decided_at or dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        now = decided_at or _now()
         with self.transaction():
             for period in {r["period"] for r in rows}:
                 self.conn.execute("DELETE FROM assessments WHERE period = ?", (period,))
@@ -1167,7 +1171,7 @@ class Archive:
 
     def record_access(self, entry: dict) -> int:
         """Record one archive extract for a branch (when, for whom, approved by, scope, rows, file)."""
-        entry = {**entry, "at": entry.get("at") or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        entry = {**entry, "at": entry.get("at") or _now()}
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO access_ledger (at, branch, approved_by, scope, rows, file, on_date) VALUES (?,?,?,?,?,?,?)",
@@ -1221,7 +1225,7 @@ class Archive:
 
     def record_mail(self, entry: dict) -> int:
         """Record one delivery attempt (sent or failed); a sent message is journaled so a rebuild keeps it."""
-        entry = {**entry, "at": entry.get("at") or dt.datetime.now().isoformat(sep=" ", timespec="seconds")}
+        entry = {**entry, "at": entry.get("at") or _now()}
         keys = ("period", "kind", "item", "address", "recipient", "subject", "message_id", "size", "status",
                 "response", "at")
         with self.transaction():
